@@ -1,0 +1,86 @@
+//! Command-line interface: one clap tree, every command documented in one line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "triage",
+    version,
+    about = "A terminal copilot for engineers on call and for repo triage",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Repository to work in (default: the repository containing the current directory)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Where the index lives (default: <repo>/.triage)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub index_dir: Option<PathBuf>,
+    /// Config file to use instead of the one in the XDG config dir
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Which cluster to read: the user's kubeconfig like kubectl, or a recorded snapshot.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClusterArgs {
+    /// Kubeconfig context (default: the current context)
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace (default: the context's namespace)
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// All namespaces
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Read a recorded snapshot instead of a live cluster
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index the repository (files, AST chunks, symbols, embeddings) into LanceDB
+    Index(IndexArgs),
+    /// Search the index: full-text, vector and symbol matches, grouped by file
+    Search(SearchArgs),
+    /// Read the Kubernetes context: scan for findings, record and serve snapshots
+    Kube(crate::kube::cli::KubeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IndexArgs {
+    /// Print a JSON summary on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the embedding phase (lexical index only)
+    #[arg(long)]
+    pub no_embed: bool,
+    /// Drop the existing index and build it again
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SearchArgs {
+    /// What to look for: words, identifiers, an error message
+    #[arg(required = true)]
+    pub query: Vec<String>,
+    /// How many files to return
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Print JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}

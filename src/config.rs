@@ -1,0 +1,390 @@
+//! Configuration: defaults ← `config.toml` in the XDG config dir ← `.triage.toml` at the
+//! repo root ← `TRIAGE_*` environment variables. Every layer is validated on its own so
+//! that an error names the file (or variable), the key and what would be valid.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything that can go wrong while loading configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config in {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("invalid value for environment variable {var}={value:?}: {message}")]
+    Env {
+        var: String,
+        value: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub index: IndexConfig,
+    pub embed: EmbedConfig,
+    pub history: HistoryConfig,
+    pub kube: KubeConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Files larger than this many bytes are skipped.
+    pub max_file_size: u64,
+    /// Extra globs (gitignore syntax, relative to the repo root) that are never indexed.
+    pub exclude: Vec<String>,
+    /// Skip the built-in vendored/generated globs (vendor/, node_modules/, *.min.js, …).
+    pub include_vendored: bool,
+    /// Chunks longer than this many lines are split, keeping their signature as a header.
+    pub max_chunk_lines: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        Self {
+            max_file_size: 1024 * 1024,
+            exclude: Vec::new(),
+            include_vendored: false,
+            max_chunk_lines: 120,
+        }
+    }
+}
+
+/// Where embeddings come from.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedProvider {
+    /// A local model if one can be found, otherwise none.
+    #[default]
+    Auto,
+    /// A local sentence model (candle) from a Hugging Face folder.
+    Local,
+    /// An OpenAI-compatible `/embeddings` endpoint.
+    Openai,
+    /// No embeddings: search is lexical, structural and historical.
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbedConfig {
+    pub provider: EmbedProvider,
+    /// Folder with tokenizer.json, config.json and model.safetensors.
+    pub model_dir: Option<PathBuf>,
+    /// Base URL of an OpenAI-compatible API (default: `OPENAI_BASE_URL`).
+    pub base_url: Option<String>,
+    /// Model name for the `/embeddings` endpoint.
+    pub model: String,
+    /// Chunks per embedding batch; each batch is committed on its own.
+    pub batch_size: usize,
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        Self {
+            provider: EmbedProvider::Auto,
+            model_dir: None,
+            base_url: None,
+            model: "text-embedding-3-small".into(),
+            batch_size: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Most commits to walk on first-parent history.
+    pub max_commits: usize,
+    /// Oldest commit to walk, in days.
+    pub max_age_days: u32,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            max_commits: 5000,
+            max_age_days: 3 * 365,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KubeConfig {
+    /// Kubeconfig context to use instead of the current one.
+    pub context: Option<String>,
+    /// Namespace to use instead of the context's.
+    pub namespace: Option<String>,
+    /// Per-request timeout in seconds.
+    pub request_timeout_secs: u64,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Lines of log tail per container.
+    pub log_tail_lines: i64,
+    /// Bytes of log tail per container.
+    pub log_tail_bytes: i64,
+}
+
+impl Default for KubeConfig {
+    fn default() -> Self {
+        Self {
+            context: None,
+            namespace: None,
+            request_timeout_secs: 10,
+            concurrency: 8,
+            log_tail_lines: 200,
+            log_tail_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The files that were merged, in order, for display and for the config digest.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub sources: Vec<PathBuf>,
+}
+
+/// The user's config file: `$TRIAGE_CONFIG`, else `$XDG_CONFIG_HOME/triage/config.toml`.
+pub fn user_config_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("TRIAGE_CONFIG") {
+        return Some(PathBuf::from(p));
+    }
+    config_dir().map(|d| d.join("config.toml"))
+}
+
+/// `$XDG_CONFIG_HOME/triage` (or the platform's equivalent).
+pub fn config_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(dirs::config_dir)
+        .map(|d| d.join("triage"))
+}
+
+/// `$XDG_STATE_HOME/triage` (sessions, logs).
+pub fn state_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(dirs::state_dir)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
+        .map(|d| d.join("triage"))
+}
+
+/// Load and merge every layer. `explicit` replaces the user config file when given.
+pub fn load(explicit: Option<&Path>, repo_root: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+    let mut merged = toml::Table::new();
+    let mut sources = Vec::new();
+    let user = explicit.map(Path::to_path_buf).or_else(user_config_path);
+    if let Some(path) = user {
+        // An explicitly named file must exist; the default location may be absent.
+        if explicit.is_some() || path.exists() {
+            merge_file(&mut merged, &path)?;
+            sources.push(path);
+        }
+    }
+    if let Some(root) = repo_root {
+        let path = root.join(".triage.toml");
+        if path.exists() {
+            merge_file(&mut merged, &path)?;
+            sources.push(path);
+        }
+    }
+    apply_env(&mut merged, std::env::vars())?;
+    let config = Config::deserialize(toml::Value::Table(merged)).map_err(|e| {
+        ConfigError::Invalid {
+            path: sources.last().cloned().unwrap_or_else(|| PathBuf::from("<environment>")),
+            message: e.to_string(),
+        }
+    })?;
+    Ok(LoadedConfig { config, sources })
+}
+
+fn merge_file(into: &mut toml::Table, path: &Path) -> Result<(), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let table = parse_layer(&text).map_err(|message| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    deep_merge(into, table);
+    Ok(())
+}
+
+/// Parse one layer and check it on its own, so errors point at this layer's text.
+pub fn parse_layer(text: &str) -> Result<toml::Table, String> {
+    // Deserializing into `Config` from text gives messages with line, column and the
+    // valid field names for unknown keys.
+    toml::from_str::<Config>(text).map_err(|e| e.to_string().trim_end().to_string())?;
+    text.parse::<toml::Table>().map_err(|e| e.to_string())
+}
+
+fn deep_merge(into: &mut toml::Table, from: toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(dst)), toml::Value::Table(src)) => deep_merge(dst, src),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Environment overrides: `TRIAGE_<SECTION>_<KEY>`, e.g. `TRIAGE_INDEX_MAX_FILE_SIZE=2000000`
+/// or `TRIAGE_EMBED_PROVIDER=none`. `TRIAGE_EMBED_MODEL` is a shorthand for
+/// `embed.model_dir`. Unknown `TRIAGE_*` variables that look like config keys are errors.
+fn apply_env(
+    into: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
+    for (var, value) in vars {
+        let Some(rest) = var.strip_prefix("TRIAGE_") else {
+            continue;
+        };
+        let (section, key) = if rest == "EMBED_MODEL" {
+            ("embed".to_string(), "model_dir".to_string())
+        } else {
+            let lower = rest.to_ascii_lowercase();
+            let Some((section, key)) = lower.split_once('_') else {
+                continue;
+            };
+            // Only sections that exist are config; other TRIAGE_* variables (TRIAGE_CONFIG,
+            // TRIAGE_LOG) belong to other parts of the program.
+            if !matches!(section, "index" | "embed" | "history" | "kube") {
+                continue;
+            }
+            (section.to_string(), key.to_string())
+        };
+        let template = defaults
+            .get(&section)
+            .and_then(|s| s.as_table())
+            .and_then(|t| t.get(&key));
+        let parsed = parse_env_value(&section, &key, &value, template).map_err(|message| {
+            ConfigError::Env {
+                var: var.clone(),
+                value: value.clone(),
+                message,
+            }
+        })?;
+        let table = into
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(t) = table {
+            t.insert(key, parsed);
+        }
+    }
+    Ok(())
+}
+
+fn parse_env_value(
+    section: &str,
+    key: &str,
+    value: &str,
+    template: Option<&toml::Value>,
+) -> Result<toml::Value, String> {
+    let v = match template {
+        Some(toml::Value::Integer(_)) => value
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| format!("`{section}.{key}` takes a whole number"))?,
+        Some(toml::Value::Boolean(_)) => match value.trim() {
+            "1" | "true" | "yes" => toml::Value::Boolean(true),
+            "0" | "false" | "no" => toml::Value::Boolean(false),
+            _ => return Err(format!("`{section}.{key}` takes true or false")),
+        },
+        Some(toml::Value::Array(_)) => toml::Value::Array(
+            value
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| toml::Value::String(s.trim().to_string()))
+                .collect(),
+        ),
+        _ => toml::Value::String(value.to_string()),
+    };
+    // Check the single value in context so a bad enum value is reported here.
+    let mut section_table = toml::Table::new();
+    section_table.insert(key.to_string(), v.clone());
+    let mut root = toml::Table::new();
+    root.insert(section.to_string(), toml::Value::Table(section_table));
+    Config::deserialize(toml::Value::Table(root)).map_err(|e| e.to_string())?;
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_key_and_valid_fields() {
+        let err = parse_layer("[index]\nmax_file_sise = 3\n").unwrap_err();
+        assert!(err.contains("max_file_sise"), "{err}");
+        assert!(err.contains("max_file_size"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn bad_enum_value_lists_choices() {
+        let err = parse_layer("[embed]\nprovider = \"gpu\"\n").unwrap_err();
+        assert!(err.contains("gpu") && err.contains("openai"), "{err}");
+    }
+
+    #[test]
+    fn layers_merge_key_by_key() {
+        let mut t = parse_layer("[index]\nmax_file_size = 10\nexclude = [\"a\"]\n").unwrap();
+        deep_merge(&mut t, parse_layer("[index]\nexclude = [\"b\"]\n").unwrap());
+        let c = Config::deserialize(toml::Value::Table(t)).unwrap();
+        assert_eq!(c.index.max_file_size, 10);
+        assert_eq!(c.index.exclude, vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn env_overrides_and_rejects_bad_values() {
+        let mut t = toml::Table::new();
+        apply_env(
+            &mut t,
+            [
+                ("TRIAGE_INDEX_MAX_FILE_SIZE".to_string(), "42".to_string()),
+                ("TRIAGE_EMBED_MODEL".to_string(), "/m".to_string()),
+                ("TRIAGE_LOG".to_string(), "debug".to_string()),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
+        let c = Config::deserialize(toml::Value::Table(t)).unwrap();
+        assert_eq!(c.index.max_file_size, 42);
+        assert_eq!(c.embed.model_dir, Some(PathBuf::from("/m")));
+
+        let err = apply_env(
+            &mut toml::Table::new(),
+            [("TRIAGE_EMBED_PROVIDER".to_string(), "gpu".to_string())].into_iter(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("TRIAGE_EMBED_PROVIDER") && err.contains("gpu"), "{err}");
+        let err = apply_env(
+            &mut toml::Table::new(),
+            [("TRIAGE_INDEX_MAX_FILE_SIZE".to_string(), "big".to_string())].into_iter(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("whole number"), "{err}");
+        let err = apply_env(
+            &mut toml::Table::new(),
+            [("TRIAGE_INDEX_MAX_FILE_SISE".to_string(), "1".to_string())].into_iter(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("max_file_sise"), "{err}");
+    }
+}

@@ -1,0 +1,10 @@
+//! triage: a terminal copilot for engineers on call and for repo triage.
+//!
+//! Data flows one way: sources (repo index, cluster, memory) → agent → events → views.
+
+pub mod cli;
+pub mod config;
+pub mod index;
+pub mod kube;
+pub mod logging;
+pub mod repo;

@@ -1,0 +1,43 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use triage::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    triage::logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        None => {
+            anyhow::bail!("the interactive TUI is not built yet; see `triage --help` for the commands")
+        }
+        Some(Command::Index(args)) => triage::index::cmd_index(&global, &args).await,
+        Some(Command::Search(args)) => triage::index::cmd_search(&global, &args).await,
+        Some(Command::Kube(args)) => {
+            let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None).ok();
+            let config = triage::config::load(
+                global.config.as_deref(),
+                loc.as_ref().map(|l| l.root.as_path()),
+            )?;
+            triage::kube::cli::run(args, &config.config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
