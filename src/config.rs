@@ -179,7 +179,10 @@ pub fn state_dir() -> Option<PathBuf> {
 }
 
 /// Load and merge every layer. `explicit` replaces the user config file when given.
-pub fn load(explicit: Option<&Path>, repo_root: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+pub fn load(
+    explicit: Option<&Path>,
+    repo_root: Option<&Path>,
+) -> Result<LoadedConfig, ConfigError> {
     let mut merged = toml::Table::new();
     let mut sources = Vec::new();
     let user = explicit.map(Path::to_path_buf).or_else(user_config_path);
@@ -198,12 +201,14 @@ pub fn load(explicit: Option<&Path>, repo_root: Option<&Path>) -> Result<LoadedC
         }
     }
     apply_env(&mut merged, std::env::vars())?;
-    let config = Config::deserialize(toml::Value::Table(merged)).map_err(|e| {
-        ConfigError::Invalid {
-            path: sources.last().cloned().unwrap_or_else(|| PathBuf::from("<environment>")),
+    let config =
+        Config::deserialize(toml::Value::Table(merged)).map_err(|e| ConfigError::Invalid {
+            path: sources
+                .last()
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("<environment>")),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     Ok(LoadedConfig { config, sources })
 }
 
@@ -371,7 +376,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("TRIAGE_EMBED_PROVIDER") && err.contains("gpu"), "{err}");
+        assert!(
+            err.contains("TRIAGE_EMBED_PROVIDER") && err.contains("gpu"),
+            "{err}"
+        );
         let err = apply_env(
             &mut toml::Table::new(),
             [("TRIAGE_INDEX_MAX_FILE_SIZE".to_string(), "big".to_string())].into_iter(),

@@ -6,7 +6,10 @@ use triage::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     triage::logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -26,7 +29,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.command {
         None => {
-            anyhow::bail!("the interactive TUI is not built yet; see `triage --help` for the commands")
+            anyhow::bail!(
+                "the interactive TUI is not built yet; see `triage --help` for the commands"
+            )
         }
         Some(Command::Index(args)) => triage::index::cmd_index(&global, &args).await,
         Some(Command::Search(args)) => triage::index::cmd_search(&global, &args).await,

@@ -1,13 +1,148 @@
-//! The repository index: walk → syntax → chunks → store (LanceDB) → embeddings → search.
+//! The repository index: walk → syntax (tree-sitter tags) → chunks → store (LanceDB)
+//! → embeddings → search.
 
+pub mod chunk;
+pub mod embed;
+pub mod lang;
+pub mod pipeline;
+pub mod search;
+pub mod store;
+pub mod syntax;
+pub mod walk;
+
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::cli::{GlobalArgs, IndexArgs, SearchArgs};
+use anyhow::Result;
 
-pub async fn cmd_index(_global: &GlobalArgs, _args: &IndexArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not yet")
+use crate::cli::{GlobalArgs, IndexArgs, SearchArgs};
+use crate::config::{self, LoadedConfig};
+use crate::repo::RepoLocation;
+pub use pipeline::{IndexOptions, IndexSummary, run_index};
+pub use search::{SearchResult, search};
+
+/// Resolve the repository and load its configuration.
+pub fn context(global: &GlobalArgs) -> Result<(RepoLocation, LoadedConfig)> {
+    let loc = RepoLocation::resolve(global.repo.as_deref(), global.index_dir.as_deref())?;
+    let cfg = config::load(global.config.as_deref(), Some(&loc.root))?;
+    Ok((loc, cfg))
 }
 
-pub async fn cmd_search(_global: &GlobalArgs, _args: &SearchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not yet")
+pub async fn cmd_index(global: &GlobalArgs, args: &IndexArgs) -> Result<ExitCode> {
+    let (loc, cfg) = context(global)?;
+    let opts = IndexOptions {
+        embed: !args.no_embed,
+        rebuild: args.rebuild,
+        progress: !args.json && std::io::stderr().is_terminal(),
+    };
+    let summary = run_index(&loc, &cfg.config, &opts).await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &summary)?;
+        writeln!(out)?;
+    } else {
+        print_summary(&mut out, &summary)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(out: &mut impl Write, s: &IndexSummary) -> Result<()> {
+    for w in &s.warnings {
+        writeln!(out, "note: {w}")?;
+    }
+    writeln!(
+        out,
+        "indexed {} files ({} parsed, {} unchanged, {} touched, {} removed), {} chunks, {} symbols in {} ms",
+        s.files.indexed,
+        s.files.parsed,
+        s.files.unchanged,
+        s.files.touched,
+        s.files.removed,
+        s.chunks,
+        s.symbols,
+        s.timings_ms.get("total").copied().unwrap_or(0)
+    )?;
+    if !s.skipped.is_empty() {
+        let parts: Vec<String> = s
+            .skipped
+            .iter()
+            .map(|(r, n)| {
+                format!(
+                    "{n} {}",
+                    serde_json::to_value(r)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        writeln!(out, "skipped: {}", parts.join(", "))?;
+    }
+    if s.files.lossy_utf8 > 0 {
+        writeln!(
+            out,
+            "{} files had invalid UTF-8 (replaced)",
+            s.files.lossy_utf8
+        )?;
+    }
+    match &s.embeddings.embedder {
+        None => writeln!(out, "embeddings: none (search is lexical + structural)")?,
+        Some(id) => {
+            write!(out, "embeddings: {id}, {} embedded", s.embeddings.embedded)?;
+            if let Some(r) = s.embeddings.chunks_per_sec {
+                write!(out, " ({r} chunks/s)")?;
+            }
+            if s.embeddings.pending > 0 {
+                write!(
+                    out,
+                    ", {} pending (run again to continue)",
+                    s.embeddings.pending
+                )?;
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn cmd_search(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitCode> {
+    let (loc, cfg) = context(global)?;
+    let store = store::Store::open(&loc.index_dir).await?;
+    let embedder = match &store.meta.embedder {
+        None => None,
+        Some(meta) => match pipeline::EmbedSpec::resolve(&cfg.config, &loc.index_dir).await {
+            Ok(Some(spec)) if spec.meta.id == meta.id => Some(spec.load().await?),
+            _ => None,
+        },
+    };
+    let query = args.query.join(" ");
+    let result = search(&store, embedder.as_ref(), &query, args.top).await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &result)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for n in &result.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    if result.files.is_empty() {
+        writeln!(out, "no matches for {query:?}")?;
+    }
+    for (i, f) in result.files.iter().enumerate() {
+        writeln!(out, "{:>2}. {}  (score {:.4})", i + 1, f.path, f.score)?;
+        for c in f.chunks.iter().take(3) {
+            let what = match &c.symbol {
+                Some(s) => format!("{} {s}", c.kind),
+                None => c.kind.clone(),
+            };
+            writeln!(
+                out,
+                "      {}:{}-{}  {what}",
+                f.path, c.start_line, c.end_line
+            )?;
+        }
+        writeln!(out, "      why: {}", f.reasons.join("; "))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,1 +1,7 @@
 //! The one integration test binary (one link step keeps the build fast).
+
+mod common;
+mod embed_endpoint;
+mod index;
+mod index_bad_input;
+mod search;

@@ -1,0 +1,627 @@
+//! One `triage index` run: walk, find what changed, parse and chunk it in parallel,
+//! commit the lexical index, then embed in resumable batches.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tree_sitter_tags::TagsContext;
+
+use super::chunk::{Chunk, Chunker};
+use super::embed::{Embedder, embed_text};
+use super::store::{ChunkRow, FileRow, FileState, OpenState, Store, SymbolRow};
+use super::syntax::SyntaxEngine;
+use super::walk::{self, FileContent, SkipReason, WalkedFile};
+use crate::config::Config;
+use crate::repo::RepoLocation;
+
+/// Files written per commit: a kill loses at most this much work.
+const WRITE_BATCH_FILES: usize = 1000;
+
+#[derive(Debug, Clone, Default)]
+pub struct IndexOptions {
+    pub embed: bool,
+    pub rebuild: bool,
+    /// Draw progress bars on stderr (when it is a terminal).
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct IndexSummary {
+    pub repo: String,
+    pub index_dir: String,
+    pub git: bool,
+    pub index: Option<OpenState>,
+    pub files: FileCounts,
+    pub chunks: usize,
+    pub symbols: usize,
+    pub skipped: BTreeMap<SkipReason, usize>,
+    pub skipped_examples: BTreeMap<SkipReason, Vec<String>>,
+    pub embeddings: EmbedSummary,
+    pub timings_ms: BTreeMap<&'static str, u64>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FileCounts {
+    /// Files in the index after the run.
+    pub indexed: usize,
+    /// Parsed in this run (new or changed content).
+    pub parsed: usize,
+    /// Unchanged since the last run (not read).
+    pub unchanged: usize,
+    /// Modified time changed but content did not (read, not parsed).
+    pub touched: usize,
+    /// Removed from the index (deleted, or now excluded).
+    pub removed: usize,
+    /// Indexed with invalid UTF-8 replaced.
+    pub lossy_utf8: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct EmbedSummary {
+    /// Embedder id, or null when search is lexical only.
+    pub embedder: Option<String>,
+    pub embedded: usize,
+    pub pending: usize,
+    pub chunks_per_sec: Option<f64>,
+}
+
+/// What parsing one file produced.
+struct Parsed {
+    file: FileRow,
+    chunks: Vec<ChunkRow>,
+    symbols: Vec<SymbolRow>,
+}
+
+enum Outcome {
+    Parsed(Parsed),
+    Touched(FileRow),
+    Skipped(SkipReason, String),
+}
+
+pub async fn run_index(
+    loc: &RepoLocation,
+    config: &Config,
+    opts: &IndexOptions,
+) -> Result<IndexSummary> {
+    let t_all = Instant::now();
+    let mut summary = IndexSummary {
+        repo: loc.root.display().to_string(),
+        index_dir: loc.index_dir.display().to_string(),
+        git: loc.is_git,
+        ..Default::default()
+    };
+    if !loc.is_git {
+        summary
+            .warnings
+            .push("not a git repository: history features are off".into());
+    }
+    std::fs::create_dir_all(&loc.index_dir)
+        .with_context(|| format!("cannot create index dir {}", loc.index_dir.display()))?;
+    let _lock = lock(&loc.index_dir)?;
+
+    let engine = SyntaxEngine::new(super::syntax::override_dir());
+    engine.check_all()?;
+
+    // An embedding endpoint that is down must not block the lexical index.
+    let spec = match EmbedSpec::resolve(config, &loc.index_dir).await {
+        Ok(spec) => spec,
+        Err(e) if config.embed.provider == crate::config::EmbedProvider::Openai => {
+            summary
+                .warnings
+                .push(format!("embeddings off for this run: {e:#}"));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let (mut store, state) = Store::open_for_write(
+        &loc.index_dir,
+        spec.as_ref().map(|s| s.meta.clone()),
+        opts.rebuild,
+    )
+    .await?;
+    if let OpenState::Rebuilt(reason) = &state {
+        summary.warnings.push(format!("index rebuilt: {reason}"));
+    }
+    summary.index = Some(state);
+
+    // --- walk
+    let t = Instant::now();
+    let root = loc.root.clone();
+    let index_dir = loc.index_dir.clone();
+    let icfg = config.index.clone();
+    let walked = tokio::task::spawn_blocking(move || walk::walk(&root, &index_dir, &icfg))
+        .await
+        .context("walker failed")??;
+    summary.skipped = walked.skipped.clone();
+    summary.skipped_examples = walked.skipped_examples.clone();
+    summary.timings_ms.insert("walk", ms(t));
+
+    // --- what changed
+    let t = Instant::now();
+    let stored = store.file_states().await?;
+    let interrupted = store.meta_in_progress();
+    let mut to_read = Vec::new();
+    for f in &walked.files {
+        match stored.get(&f.rel) {
+            Some(s) if s.size == f.size && s.mtime_ns == f.mtime_ns => summary.files.unchanged += 1,
+            _ => to_read.push(f.clone()),
+        }
+    }
+    let kept: HashSet<&str> = walked.files.iter().map(|f| f.rel.as_str()).collect();
+    let removed: Vec<String> = stored
+        .keys()
+        .filter(|p| !kept.contains(p.as_str()))
+        .cloned()
+        .collect();
+    summary.timings_ms.insert("diff", ms(t));
+
+    // --- parse and chunk
+    let t = Instant::now();
+    let bar = progress_bar(opts.progress, to_read.len() as u64, "parsing");
+    let outcomes = parse_all(
+        &engine,
+        &to_read,
+        &stored,
+        config.index.max_chunk_lines,
+        &bar,
+    );
+    bar.finish_and_clear();
+    summary.timings_ms.insert("parse", ms(t));
+
+    // --- store
+    let t = Instant::now();
+    let mut parsed = Vec::new();
+    let mut touched = Vec::new();
+    for o in outcomes {
+        match o {
+            Outcome::Parsed(p) => parsed.push(p),
+            Outcome::Touched(f) => touched.push(f),
+            Outcome::Skipped(reason, what) => {
+                *summary.skipped.entry(reason).or_default() += 1;
+                let ex = summary.skipped_examples.entry(reason).or_default();
+                if ex.len() < 5 {
+                    ex.push(what);
+                }
+            }
+        }
+    }
+    // Files that can no longer be indexed (now binary, unreadable) leave the index too.
+    let parsed_or_touched: HashSet<&str> = parsed
+        .iter()
+        .map(|p| p.file.path.as_str())
+        .chain(touched.iter().map(|f| f.path.as_str()))
+        .collect();
+    let mut removed = removed;
+    removed.extend(
+        to_read
+            .iter()
+            .filter(|f| !parsed_or_touched.contains(f.rel.as_str()) && stored.contains_key(&f.rel))
+            .map(|f| f.rel.clone()),
+    );
+    summary.files.parsed = parsed.len();
+    summary.files.touched = touched.len();
+    summary.files.removed = removed.len();
+    summary.files.lossy_utf8 = parsed.iter().filter(|p| p.file.lossy).count();
+
+    let writes = !parsed.is_empty() || !removed.is_empty() || !touched.is_empty();
+    if writes {
+        store.set_in_progress(true)?;
+    }
+    if interrupted && stored.is_empty() {
+        // A first run was killed after writing content but before any file row.
+        store.clear_content().await?;
+    }
+    let mut stale: Vec<String> = removed.clone();
+    stale.extend(
+        parsed
+            .iter()
+            .filter(|p| stored.contains_key(&p.file.path) || interrupted)
+            .map(|p| p.file.path.clone()),
+    );
+    if !stale.is_empty() {
+        store.delete_content(&stale).await?;
+    }
+    if !removed.is_empty() {
+        store.delete_files(&removed).await?;
+    }
+    let bar = progress_bar(opts.progress, parsed.len() as u64, "writing");
+    for batch in parsed.chunks(WRITE_BATCH_FILES) {
+        let chunks: Vec<ChunkRow> = batch
+            .iter()
+            .flat_map(|p| p.chunks.iter().cloned())
+            .collect();
+        let symbols: Vec<SymbolRow> = batch
+            .iter()
+            .flat_map(|p| p.symbols.iter().cloned())
+            .collect();
+        store.add_chunks(&chunks).await?;
+        store.add_symbols(&symbols).await?;
+        // File rows last: until they land, the next run redoes these files.
+        let files: Vec<FileRow> = batch.iter().map(|p| p.file.clone()).collect();
+        store.upsert_files(&files).await?;
+        bar.inc(batch.len() as u64);
+    }
+    bar.finish_and_clear();
+    store.upsert_files(&touched).await?;
+    summary.timings_ms.insert("store", ms(t));
+
+    let t = Instant::now();
+    let cold = stored.is_empty() && parsed.len() > WRITE_BATCH_FILES;
+    if cold {
+        store.compact().await?;
+    }
+    store.ensure_indexes(false).await?;
+    if writes {
+        store.set_in_progress(false)?;
+    }
+    summary.timings_ms.insert("fts", ms(t));
+
+    // --- embeddings, after the lexical index is committed
+    let t = Instant::now();
+    if let Some(spec) = &spec {
+        summary.embeddings.embedder = Some(spec.meta.id.clone());
+        let pending = store.count_pending_vectors().await?;
+        if opts.embed && pending > 0 {
+            let mut done = 0;
+            let result = match spec.load().await {
+                Ok(embedder) => {
+                    embed_pending(
+                        &store,
+                        &embedder,
+                        config.embed.batch_size,
+                        pending,
+                        opts.progress,
+                        &mut done,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                // What was embedded is committed; the rest waits for the next run.
+                summary.warnings.push(format!(
+                    "embedding stopped: {e:#}; run `triage index` again to continue"
+                ));
+            }
+            summary.embeddings.embedded = done;
+            let secs = t.elapsed().as_secs_f64();
+            if secs > 0.0 && done > 0 {
+                summary.embeddings.chunks_per_sec =
+                    Some((done as f64 / secs * 10.0).round() / 10.0);
+            }
+            if done > 0 {
+                store.compact().await?;
+                store.ensure_indexes(false).await?;
+            }
+        }
+        summary.embeddings.pending = store.count_pending_vectors().await?;
+    }
+    summary.timings_ms.insert("embed", ms(t));
+
+    summary.files.indexed = store.files.count_rows(None).await?;
+    summary.chunks = store.chunks.count_rows(None).await?;
+    summary.symbols = store
+        .symbols
+        .count_rows(Some("role = 'def'".into()))
+        .await?;
+    summary.timings_ms.insert("total", ms(t_all));
+    Ok(summary)
+}
+
+fn ms(t: Instant) -> u64 {
+    t.elapsed().as_millis() as u64
+}
+
+fn progress_bar(enabled: bool, len: u64, what: &'static str) -> ProgressBar {
+    if !enabled || len == 0 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(what);
+    bar
+}
+
+/// Advisory lock so two `triage index` runs on one index wait for each other.
+fn lock(dir: &std::path::Path) -> Result<std::fs::File> {
+    let path = dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "waiting for another triage run to finish with {}",
+                dir.display()
+            );
+            file.lock()
+                .with_context(|| format!("cannot lock {}", path.display()))?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+fn parse_all(
+    engine: &SyntaxEngine,
+    files: &[WalkedFile],
+    stored: &HashMap<String, FileState>,
+    max_chunk_lines: usize,
+    bar: &ProgressBar,
+) -> Vec<Outcome> {
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Outcome>> = Mutex::new(Vec::with_capacity(files.len()));
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let chunker = Chunker::new(max_chunk_lines);
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(files.len().max(1)) {
+            s.spawn(|| {
+                let mut ctx = TagsContext::new();
+                let mut local = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { break };
+                    local.push(parse_one(engine, &mut ctx, &chunker, f, stored.get(&f.rel)));
+                    bar.inc(1);
+                }
+                if let Ok(mut o) = out.lock() {
+                    o.extend(local);
+                }
+            });
+        }
+    });
+    out.into_inner().unwrap_or_default()
+}
+
+fn parse_one(
+    engine: &SyntaxEngine,
+    ctx: &mut TagsContext,
+    chunker: &Chunker,
+    f: &WalkedFile,
+    stored: Option<&FileState>,
+) -> Outcome {
+    let (content, bytes) = walk::read_content(f);
+    let (text, lossy) = match content {
+        FileContent::Text { text, lossy } => (text, lossy),
+        FileContent::Skip(reason, what) => return Outcome::Skipped(reason, what),
+    };
+    let hash = blake3::hash(bytes.as_deref().unwrap_or_default())
+        .to_hex()
+        .to_string();
+    let mut file = FileRow {
+        path: f.rel.clone(),
+        hash,
+        lang: f.lang.name().to_string(),
+        size: f.size,
+        mtime_ns: f.mtime_ns,
+        chunks: 0,
+        lossy,
+    };
+    if stored.is_some_and(|s| s.hash == file.hash) {
+        return Outcome::Touched(file);
+    }
+    let (chunks, symbols) = match engine.parse(ctx, f.lang, &text) {
+        Ok(Some(parsed)) => {
+            let chunks = chunker.code(&text, &parsed.definitions);
+            let mut symbols: Vec<SymbolRow> = parsed
+                .definitions
+                .iter()
+                .map(|d| SymbolRow {
+                    name: d.name.clone(),
+                    kind: d.kind.clone(),
+                    role: "def",
+                    path: f.rel.clone(),
+                    start_line: d.start_line,
+                    end_line: d.end_line,
+                    parent: d.parent.clone(),
+                    doc: d.doc.clone(),
+                })
+                .collect();
+            // One reference row per name per file is enough to link files.
+            let mut seen = HashSet::new();
+            for r in &parsed.references {
+                if seen.insert(r.name.as_str()) {
+                    symbols.push(SymbolRow {
+                        name: r.name.clone(),
+                        kind: r.kind.clone(),
+                        role: "ref",
+                        path: f.rel.clone(),
+                        start_line: r.line,
+                        end_line: r.line,
+                        parent: None,
+                        doc: None,
+                    });
+                }
+            }
+            (chunks, symbols)
+        }
+        // A broken user query for this language: index its text without symbols.
+        Ok(None) | Err(_) => (chunker.sections(f.lang, &text), Vec::new()),
+    };
+    let chunk_rows: Vec<ChunkRow> = chunks.into_iter().map(|c| chunk_row(f, c)).collect();
+    file.chunks = chunk_rows.len() as u32;
+    Outcome::Parsed(Parsed {
+        file,
+        chunks: chunk_rows,
+        symbols,
+    })
+}
+
+fn chunk_row(f: &WalkedFile, c: Chunk) -> ChunkRow {
+    let symbols = c.symbols.join(" ");
+    let id =
+        blake3::hash(format!("{}\0{}\0{}\0{}", f.rel, c.start_line, c.end_line, c.text).as_bytes())
+            .to_hex()[..20]
+            .to_string();
+    let mut search_text = String::with_capacity(c.text.len() + f.rel.len() + symbols.len() + 2);
+    search_text.push_str(&f.rel);
+    search_text.push('\n');
+    search_text.push_str(&symbols);
+    search_text.push('\n');
+    search_text.push_str(&c.text);
+    ChunkRow {
+        id,
+        path: f.rel.clone(),
+        lang: f.lang.name().to_string(),
+        symbol: c.symbol,
+        symbols,
+        kind: c.kind,
+        parent: c.parent,
+        start_line: c.start_line,
+        end_line: c.end_line,
+        text: c.text,
+        search_text,
+    }
+}
+
+async fn embed_pending(
+    store: &Store,
+    embedder: &Embedder,
+    batch_size: usize,
+    pending: usize,
+    progress: bool,
+    done: &mut usize,
+) -> Result<()> {
+    let bar = progress_bar(progress, pending as u64, "embedding");
+    let batch_size = batch_size.max(1);
+    // Several model batches per commit keep the number of LanceDB versions down.
+    let commit_rows = batch_size * 8;
+    loop {
+        let batches = store.pending_vectors(commit_rows).await?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        if rows == 0 {
+            break;
+        }
+        for b in &batches {
+            let paths = super::store::str_col(b, "path")?;
+            let symbols = super::store::str_col(b, "symbol")?;
+            let texts = super::store::str_col(b, "text")?;
+            let inputs: Vec<String> = (0..b.num_rows())
+                .map(|i| {
+                    embed_text(
+                        paths.value(i),
+                        super::store::opt_str(symbols, i).as_deref(),
+                        texts.value(i),
+                    )
+                })
+                .collect();
+            let mut vectors = Vec::with_capacity(inputs.len());
+            for part in inputs.chunks(batch_size) {
+                match embedder.embed(part.to_vec()).await {
+                    Ok(v) => vectors.extend(v),
+                    Err(e) => {
+                        // Keep what this commit already embedded.
+                        if !vectors.is_empty() {
+                            store
+                                .write_vectors(&b.slice(0, vectors.len()), &vectors)
+                                .await?;
+                            *done += vectors.len();
+                        }
+                        return Err(e);
+                    }
+                }
+                bar.inc(part.len() as u64);
+            }
+            store.write_vectors(b, &vectors).await?;
+            *done += b.num_rows();
+        }
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// The embedder an index is built for, known without loading the model.
+pub struct EmbedSpec {
+    pub meta: super::store::EmbedderMeta,
+    source: EmbedSource,
+}
+
+enum EmbedSource {
+    Local(std::path::PathBuf),
+    OpenAi(crate::config::EmbedConfig),
+}
+
+impl EmbedSpec {
+    pub async fn resolve(
+        config: &Config,
+        index_dir: &std::path::Path,
+    ) -> Result<Option<EmbedSpec>> {
+        use crate::config::EmbedProvider;
+        let cfg = &config.embed;
+        match cfg.provider {
+            EmbedProvider::None => Ok(None),
+            EmbedProvider::Openai => {
+                let id = format!("openai:{}", cfg.model);
+                // The vector size is learned from the endpoint once, then kept in meta.
+                let dim = match super::store::stored_embedder(index_dir).filter(|m| m.id == id) {
+                    Some(m) => m.dim,
+                    None => super::embed::OpenAiEmbedder::connect(cfg, None).await?.dim,
+                };
+                Ok(Some(EmbedSpec {
+                    meta: super::store::EmbedderMeta { id, dim },
+                    source: EmbedSource::OpenAi(cfg.clone()),
+                }))
+            }
+            EmbedProvider::Local | EmbedProvider::Auto => {
+                let Some(dir) = super::embed::find_model_dir(cfg) else {
+                    if cfg.provider == EmbedProvider::Local {
+                        // Let the loader produce the detailed error.
+                        return Err(Self::local_error(cfg));
+                    }
+                    return Ok(None);
+                };
+                let meta = super::embed::local_meta(&dir)?;
+                Ok(Some(EmbedSpec {
+                    meta,
+                    source: EmbedSource::Local(dir),
+                }))
+            }
+        }
+    }
+
+    fn local_error(cfg: &crate::config::EmbedConfig) -> anyhow::Error {
+        anyhow::anyhow!(
+            "embed.provider = \"local\" but no model folder was found (looked in {}); set \
+             TRIAGE_EMBED_MODEL or embed.model_dir to a folder with tokenizer.json, config.json \
+             and model.safetensors",
+            super::embed::candidate_dirs(cfg)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+
+    pub async fn load(&self) -> Result<Embedder> {
+        match &self.source {
+            EmbedSource::Local(dir) => {
+                let dir = dir.clone();
+                let model = tokio::task::spawn_blocking(move || super::embed::load_local(&dir))
+                    .await
+                    .context("model loading failed")??;
+                Ok(Embedder::Local(std::sync::Arc::new(model)))
+            }
+            EmbedSource::OpenAi(cfg) => Ok(Embedder::OpenAi(std::sync::Arc::new(
+                super::embed::OpenAiEmbedder::connect(cfg, Some(self.meta.dim)).await?,
+            ))),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! `triage search`: hybrid ranking with reasons.
+
+use triage::index::store::Store;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn exact_symbol_and_text_matches_rank_first_with_reasons() {
+    let f = Fixture::shop();
+    f.git_init();
+    let loc = f.location();
+    index(&loc, &lexical_config()).await;
+    let store = Store::open(&loc.index_dir).await.unwrap();
+
+    let r = triage::index::search(&store, None, "total_amount", 5)
+        .await
+        .unwrap();
+    assert_eq!(r.mode, "lexical");
+    let top = &r.files[0];
+    assert_eq!(top.path, "checkout/api.py");
+    assert!(
+        top.reasons
+            .iter()
+            .any(|x| x.starts_with("symbol: total_amount (function")),
+        "{:?}",
+        top.reasons
+    );
+    let c = &top.chunks[0];
+    assert_eq!(c.symbol.as_deref(), Some("total_amount"));
+
+    // camelCase identifiers are found from their words.
+    let r = triage::index::search(&store, None, "item count", 5)
+        .await
+        .unwrap();
+    assert_eq!(r.files[0].path, "web/src/cart.ts", "{:#?}", r.files);
+
+    // Natural language over doc comments.
+    let r = triage::index::search(&store, None, "rate limit requests per client", 5)
+        .await
+        .unwrap();
+    assert_eq!(r.files[0].path, "gateway/server.go", "{:#?}", r.files);
+
+    // Paths named in the query.
+    let r = triage::index::search(&store, None, "error in checkout/payments.py", 5)
+        .await
+        .unwrap();
+    assert_eq!(r.files[0].path, "checkout/payments.py");
+    assert!(
+        r.files[0]
+            .reasons
+            .iter()
+            .any(|x| x == "path named in the query")
+    );
+}
+
+#[tokio::test]
+async fn hybrid_search_uses_vectors_when_present() {
+    let f = Fixture::shop();
+    f.git_init();
+    let loc = f.location();
+    let cfg = model_config();
+    index(&loc, &cfg).await;
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    let spec = triage::index::pipeline::EmbedSpec::resolve(&cfg, &loc.index_dir)
+        .await
+        .unwrap()
+        .unwrap();
+    let embedder = spec.load().await.unwrap();
+    let r = triage::index::search(
+        &store,
+        Some(&embedder),
+        "bill the customer's credit card",
+        5,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.mode, "hybrid");
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+    let payments = r
+        .files
+        .iter()
+        .take(3)
+        .find(|f| f.path == "checkout/payments.py")
+        .unwrap_or_else(|| panic!("{:#?}", r.files));
+    assert!(
+        payments
+            .reasons
+            .iter()
+            .any(|x| x.starts_with("semantic: similarity")),
+        "{:?}",
+        payments.reasons
+    );
+}
+
+#[test]
+fn cli_search_json_shape() {
+    let f = Fixture::shop();
+    let out = triage(&["index", "--json"], f.root());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "files",
+        "chunks",
+        "symbols",
+        "skipped",
+        "timings_ms",
+        "embeddings",
+    ] {
+        assert!(s.get(key).is_some(), "summary has {key}: {s:#}");
+    }
+    let out = triage(
+        &["search", "WorkerConfig", "from_env", "--json", "--top", "3"],
+        f.root(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["mode"], "lexical");
+    let files = r["files"].as_array().unwrap();
+    assert!(files.len() <= 3 && !files.is_empty());
+    assert_eq!(files[0]["path"], "worker/src/main.rs");
+    let chunk = &files[0]["chunks"][0];
+    for key in [
+        "symbol",
+        "kind",
+        "start_line",
+        "end_line",
+        "score",
+        "reasons",
+    ] {
+        assert!(chunk.get(key).is_some(), "chunk has {key}: {chunk:#}");
+    }
+    // Human output names file, lines and why.
+    let out = triage(&["search", "charge_card"], f.root());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("checkout/payments.py") && text.contains("why:"),
+        "{text}"
+    );
+}
