@@ -55,8 +55,64 @@ pub enum Command {
     Index(IndexArgs),
     /// Search the index: full-text, vector and symbol matches, grouped by file
     Search(SearchArgs),
+    /// Rank the files and functions an issue (bug report, stack trace, alert) is about
+    Issue(IssueArgs),
+    /// Measure triage on your own code: mine suites from history, score localization
+    Eval(EvalArgs),
     /// Read the Kubernetes context: scan for findings, record and serve snapshots
     Kube(crate::kube::cli::KubeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IssueArgs {
+    /// File holding the issue text; `-` (or nothing) reads stdin
+    #[arg(long, value_name = "FILE")]
+    pub text_file: Option<PathBuf>,
+    /// The issue text itself (instead of --text-file)
+    #[arg(conflicts_with = "text_file")]
+    pub text: Vec<String>,
+    /// How many files to return
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Print JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Signals to use: fulltext,structure,history,graph,vectors or all
+    #[arg(long, default_value = "all")]
+    pub signals: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    pub command: EvalCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Score issue → files ranking on a JSONL suite ({"repo","rev","query","gold_files"})
+    Localize {
+        /// The suite file
+        suite: PathBuf,
+        /// Print JSON on stdout
+        #[arg(long)]
+        json: bool,
+        /// Signals to use: fulltext,structure,history,graph,vectors or all
+        #[arg(long, default_value = "all")]
+        signals: String,
+        /// Skip embeddings even when a model is configured
+        #[arg(long)]
+        no_embed: bool,
+    },
+    /// Mine a suite from the repository's own history (fix commits → changed files)
+    Mine {
+        /// Where to write the JSONL suite
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Most instances to write
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

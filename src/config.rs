@@ -105,6 +105,10 @@ pub struct HistoryConfig {
     pub max_commits: usize,
     /// Oldest commit to walk, in days.
     pub max_age_days: u32,
+    /// Commits touching more files than this are kept but left out of co-change counts.
+    pub max_files_per_commit: usize,
+    /// Regexes with one capture group for the PR number, tried on the summary and body.
+    pub pr_patterns: Vec<String>,
 }
 
 impl Default for HistoryConfig {
@@ -112,6 +116,8 @@ impl Default for HistoryConfig {
         Self {
             max_commits: 5000,
             max_age_days: 3 * 365,
+            max_files_per_commit: 50,
+            pr_patterns: crate::index::history::default_pr_patterns(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod eval;
 pub mod index;
 pub mod kube;
 pub mod logging;

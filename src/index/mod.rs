@@ -3,7 +3,10 @@
 
 pub mod chunk;
 pub mod embed;
+pub mod graph;
+pub mod history;
 pub mod lang;
+pub mod localize;
 pub mod pipeline;
 pub mod search;
 pub mod store;
@@ -15,7 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{GlobalArgs, IndexArgs, SearchArgs};
+use crate::cli::{GlobalArgs, IndexArgs, IssueArgs, SearchArgs};
 use crate::config::{self, LoadedConfig};
 use crate::repo::RepoLocation;
 pub use pipeline::{IndexOptions, IndexSummary, run_index};
@@ -105,16 +108,75 @@ fn print_summary(out: &mut impl Write, s: &IndexSummary) -> Result<()> {
     Ok(())
 }
 
+/// Load the embedder an index was built with, when the config can provide it.
+pub async fn embedder_for(
+    store: &store::Store,
+    config: &config::Config,
+    index_dir: &std::path::Path,
+) -> Result<Option<embed::Embedder>> {
+    let Some(meta) = &store.meta.embedder else {
+        return Ok(None);
+    };
+    match pipeline::EmbedSpec::resolve(config, index_dir).await {
+        Ok(Some(spec)) if spec.meta.id == meta.id => Ok(Some(spec.load().await?)),
+        _ => Ok(None),
+    }
+}
+
+pub async fn cmd_issue(global: &GlobalArgs, args: &IssueArgs) -> Result<ExitCode> {
+    use std::io::Read;
+    let (loc, cfg) = context(global)?;
+    let text = match (&args.text_file, args.text.is_empty()) {
+        (Some(p), _) if p.as_os_str() != "-" => std::fs::read_to_string(p)
+            .map_err(|e| anyhow::anyhow!("cannot read issue text {}: {e}", p.display()))?,
+        (None, false) => args.text.join(" "),
+        _ => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            s
+        }
+    };
+    if text.trim().is_empty() {
+        anyhow::bail!(
+            "the issue text is empty: pass --text-file FILE, the text, or pipe it on stdin"
+        );
+    }
+    let signals = localize::Signals::parse(&args.signals)?;
+    let store = store::Store::open(&loc.index_dir).await?;
+    let embedder = if signals.vectors {
+        embedder_for(&store, &cfg.config, &loc.index_dir).await?
+    } else {
+        None
+    };
+    let result =
+        localize::rank_files_for_issue(&store, embedder.as_ref(), &text, args.top, signals).await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &result)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if result.files.is_empty() {
+        writeln!(out, "no candidate files (is the repository indexed?)")?;
+    }
+    for (i, f) in result.files.iter().enumerate() {
+        writeln!(out, "{:>2}. {}  (score {:.4})", i + 1, f.path, f.score)?;
+        for s in f.symbols.iter().take(3) {
+            writeln!(
+                out,
+                "      {} {}  lines {}-{}",
+                s.kind, s.name, s.start_line, s.end_line
+            )?;
+        }
+        writeln!(out, "      why: {}", f.reasons.join("; "))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn cmd_search(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitCode> {
     let (loc, cfg) = context(global)?;
     let store = store::Store::open(&loc.index_dir).await?;
-    let embedder = match &store.meta.embedder {
-        None => None,
-        Some(meta) => match pipeline::EmbedSpec::resolve(&cfg.config, &loc.index_dir).await {
-            Ok(Some(spec)) if spec.meta.id == meta.id => Some(spec.load().await?),
-            _ => None,
-        },
-    };
+    let embedder = embedder_for(&store, &cfg.config, &loc.index_dir).await?;
     let query = args.query.join(" ");
     let result = search(&store, embedder.as_ref(), &query, args.top).await?;
     let mut out = std::io::stdout().lock();

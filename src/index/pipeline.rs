@@ -44,6 +44,18 @@ pub struct IndexSummary {
     pub embeddings: EmbedSummary,
     pub timings_ms: BTreeMap<&'static str, u64>,
     pub warnings: Vec<String>,
+    pub history: Option<HistorySummary>,
+    pub graph: Option<super::graph::GraphStats>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct HistorySummary {
+    pub head: Option<String>,
+    /// Commits added in this run.
+    pub added: usize,
+    /// Commits in the index.
+    pub commits: usize,
+    pub incremental: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -250,6 +262,60 @@ pub async fn run_index(
     bar.finish_and_clear();
     store.upsert_files(&touched).await?;
     summary.timings_ms.insert("store", ms(t));
+
+    // --- history and graph
+    let t = Instant::now();
+    let now = chrono::Utc::now().timestamp();
+    let mut history_changed = false;
+    if loc.is_git {
+        let root = loc.root.clone();
+        let since = store.meta.history_head.clone();
+        let hcfg = config.history.clone();
+        let scan = tokio::task::spawn_blocking(move || {
+            super::history::scan(&root, since.as_deref(), &hcfg, now)
+        })
+        .await
+        .context("history walk failed")?;
+        match scan {
+            Ok(scan) => {
+                summary.warnings.extend(scan.notes.iter().cloned());
+                if !scan.incremental {
+                    store.clear_commits().await?;
+                }
+                history_changed = !scan.commits.is_empty() || !scan.incremental;
+                store.add_commits(&scan.commits).await?;
+                store.meta.history_head = scan.head.clone();
+                store.save_meta()?;
+                summary.history = Some(HistorySummary {
+                    head: scan.head,
+                    added: scan.commits.len(),
+                    commits: store.commits.count_rows(None).await?,
+                    incremental: scan.incremental,
+                });
+            }
+            // A broken repository loses history, not the index.
+            Err(e) => summary.warnings.push(format!("history not indexed: {e:#}")),
+        }
+    }
+    summary.timings_ms.insert("history", ms(t));
+    let t = Instant::now();
+    let files_changed = !parsed.is_empty() || !removed.is_empty();
+    if files_changed || history_changed {
+        let mut stats = super::graph::GraphStats::default();
+        if files_changed || summary.index != Some(OpenState::Existing) {
+            stats = super::graph::rebuild_ast(&store, now).await?;
+        }
+        if history_changed {
+            let h = super::graph::rebuild_history(&store, config.history.max_files_per_commit, now)
+                .await?;
+            stats.co_change = h.co_change;
+            stats.changed_in = h.changed_in;
+            stats.authored_by = h.authored_by;
+            stats.owns = h.owns;
+        }
+        summary.graph = Some(stats);
+    }
+    summary.timings_ms.insert("graph", ms(t));
 
     let t = Instant::now();
     let cold = stored.is_empty() && parsed.len() > WRITE_BATCH_FILES;

@@ -22,11 +22,13 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a table's shape or the chunking changes: an index with another
 /// version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub const FILES: &str = "files";
 pub const CHUNKS: &str = "chunks";
 pub const SYMBOLS: &str = "symbols";
+pub const COMMITS: &str = "commits";
+pub const EDGES: &str = "edges";
 
 /// What an index was built with; stored in `<index dir>/meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +42,9 @@ pub struct Meta {
     /// Set while a run writes; still set at the next start means that run was killed.
     #[serde(default)]
     pub in_progress: bool,
+    /// The newest commit in the `commits` table.
+    #[serde(default)]
+    pub history_head: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +116,8 @@ pub struct Store {
     pub files: Table,
     pub chunks: Table,
     pub symbols: Table,
+    pub commits: Table,
+    pub edges: Table,
     pub meta: Meta,
 }
 
@@ -161,6 +168,32 @@ pub fn chunks_schema(dim: Option<usize>) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+pub fn commits_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("time", DataType::Int64, false),
+        Field::new("author", DataType::Utf8, false),
+        Field::new("email", DataType::Utf8, false),
+        Field::new("summary", DataType::Utf8, false),
+        Field::new("body", DataType::Utf8, false),
+        Field::new("pr", DataType::Int64, true),
+        Field::new("files", DataType::Utf8, false),
+        Field::new("n_files", DataType::UInt32, false),
+        Field::new("search_text", DataType::Utf8, false),
+    ]))
+}
+
+pub fn edges_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("src", DataType::Utf8, false),
+        Field::new("dst", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("weight", DataType::Float32, false),
+        Field::new("layer", DataType::Utf8, false),
+        Field::new("observed_at", DataType::Int64, false),
+    ]))
+}
+
 pub fn symbols_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
@@ -191,18 +224,21 @@ impl Store {
         let meta = read_meta(dir)
             .with_context(|| format!("no index at {} (run `triage index` first)", dir.display()))?;
         let db = connect(dir).await?;
-        let (files, chunks, symbols) = open_tables(&db).await.with_context(|| {
-            format!(
-                "the index at {} is unreadable; run `triage index` to rebuild it",
-                dir.display()
-            )
-        })?;
+        let [files, chunks, symbols, commits, edges] =
+            open_tables(&db).await.with_context(|| {
+                format!(
+                    "the index at {} is unreadable; run `triage index` to rebuild it",
+                    dir.display()
+                )
+            })?;
         Ok(Store {
             dir: dir.to_path_buf(),
             db,
             files,
             chunks,
             symbols,
+            commits,
+            edges,
             meta,
         })
     }
@@ -226,6 +262,7 @@ impl Store {
             embedder,
             head: None,
             in_progress: false,
+            history_head: None,
         };
         let existing = if db_dir(dir).exists() || meta_path(dir).exists() {
             Some(read_meta(dir))
@@ -250,11 +287,12 @@ impl Store {
         if existing.is_some() && rebuild_reason.is_none() {
             let db = connect(dir).await?;
             match open_tables(&db).await {
-                Ok((files, chunks, symbols)) => {
+                Ok([files, chunks, symbols, commits, edges]) => {
                     let mut meta = wanted;
                     if let Some(Ok(m)) = existing {
                         meta.head = m.head;
                         meta.in_progress = m.in_progress;
+                        meta.history_head = m.history_head;
                     }
                     return Ok((
                         Store {
@@ -263,6 +301,8 @@ impl Store {
                             files,
                             chunks,
                             symbols,
+                            commits,
+                            edges,
                             meta,
                         },
                         OpenState::Existing,
@@ -298,6 +338,14 @@ impl Store {
             .create_empty_table(SYMBOLS, symbols_schema())
             .execute()
             .await?;
+        let commits = db
+            .create_empty_table(COMMITS, commits_schema())
+            .execute()
+            .await?;
+        let edges = db
+            .create_empty_table(EDGES, edges_schema())
+            .execute()
+            .await?;
         write_meta(dir, &meta)?;
         let state = match reason {
             Some(r) => OpenState::Rebuilt(r),
@@ -310,6 +358,8 @@ impl Store {
                 files,
                 chunks,
                 symbols,
+                commits,
+                edges,
                 meta,
             },
             state,
@@ -493,6 +543,32 @@ impl Store {
                 .await?;
             done.fts_rebuilt = true;
         }
+        let commit_total = self.commits.count_rows(None).await?;
+        let commit_stats = self
+            .commits
+            .index_stats("commit_text_idx")
+            .await
+            .ok()
+            .flatten();
+        let needs_commit_fts = match &commit_stats {
+            None => commit_total > 0,
+            Some(s) => force || s.num_unindexed_rows > 200.max(s.num_indexed_rows / 10),
+        };
+        if needs_commit_fts {
+            self.commits
+                .create_index(
+                    &["search_text"],
+                    Index::FTS(
+                        FtsIndexBuilder::default()
+                            .stem(true)
+                            .remove_stop_words(true),
+                    ),
+                )
+                .name("commit_text_idx".to_string())
+                .replace(true)
+                .execute()
+                .await?;
+        }
         let sym_total = self.symbols.count_rows(None).await?;
         let sym_stats = self.symbols.index_stats("name_lc_idx").await.ok().flatten();
         let needs_btree = match &sym_stats {
@@ -509,6 +585,73 @@ impl Store {
             done.symbol_index_rebuilt = true;
         }
         Ok(done)
+    }
+
+    pub async fn add_commits(&self, rows: &[crate::index::history::CommitInfo]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // A run killed before recording the new history head adds these again.
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        for part in ids.chunks(500) {
+            self.commits.delete(in_list("id", part).as_str()).await?;
+        }
+        let batch = RecordBatch::try_new(
+            commits_schema(),
+            vec![
+                strings(rows.iter().map(|r| r.id.as_str())),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.time))),
+                strings(rows.iter().map(|r| r.author.as_str())),
+                strings(rows.iter().map(|r| r.email.as_str())),
+                strings(rows.iter().map(|r| r.summary.as_str())),
+                strings(rows.iter().map(|r| r.body.as_str())),
+                Arc::new(Int64Array::from_iter(
+                    rows.iter().map(|r| r.pr.map(|p| p as i64)),
+                )),
+                strings(rows.iter().map(|r| r.files.join("\n"))),
+                Arc::new(UInt32Array::from_iter_values(
+                    rows.iter().map(|r| r.files.len() as u32),
+                )),
+                strings(rows.iter().map(|r| format!("{}\n{}", r.summary, r.body))),
+            ],
+        )?;
+        self.commits.add(batch).execute().await?;
+        Ok(())
+    }
+
+    pub async fn clear_commits(&self) -> Result<()> {
+        self.commits.delete("true").await?;
+        Ok(())
+    }
+
+    /// Replace every edge of these kinds.
+    pub async fn replace_edges(
+        &self,
+        kinds: &[&str],
+        rows: &[crate::index::graph::Edge],
+    ) -> Result<()> {
+        let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+        self.edges.delete(in_list("kind", &kinds).as_str()).await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let batch = RecordBatch::try_new(
+            edges_schema(),
+            vec![
+                strings(rows.iter().map(|r| r.src.as_str())),
+                strings(rows.iter().map(|r| r.dst.as_str())),
+                strings(rows.iter().map(|r| r.kind)),
+                Arc::new(Float32Array::from_iter_values(
+                    rows.iter().map(|r| r.weight),
+                )),
+                strings(rows.iter().map(|r| r.layer)),
+                Arc::new(Int64Array::from_iter_values(
+                    rows.iter().map(|r| r.observed_at),
+                )),
+            ],
+        )?;
+        self.edges.add(batch).execute().await?;
+        Ok(())
     }
 
     /// Chunks still waiting for a vector (full rows, to be written back with one).
@@ -566,7 +709,13 @@ impl Store {
     /// Compact small fragments left by many small writes and drop old versions'
     /// files (keeping the last hour for readers that are still open).
     pub async fn compact(&self) -> Result<()> {
-        for t in [&self.files, &self.chunks, &self.symbols] {
+        for t in [
+            &self.files,
+            &self.chunks,
+            &self.symbols,
+            &self.commits,
+            &self.edges,
+        ] {
             t.optimize(OptimizeAction::Compact {
                 options: Default::default(),
                 remap_options: None,
@@ -612,22 +761,31 @@ async fn connect(dir: &Path) -> Result<Connection> {
         .with_context(|| format!("cannot open LanceDB at {uri}"))
 }
 
-async fn open_tables(db: &Connection) -> Result<(Table, Table, Table)> {
-    let files = db.open_table(FILES).execute().await?;
-    let chunks = db.open_table(CHUNKS).execute().await?;
-    let symbols = db.open_table(SYMBOLS).execute().await?;
-    // Opening reads only the manifest; count rows to touch the data files too, so a
-    // half-written or damaged table is caught here rather than in the middle of a run.
-    for t in [&files, &chunks, &symbols] {
-        t.count_rows(None).await?;
+async fn open_tables(db: &Connection) -> Result<[Table; 5]> {
+    let mut tables = Vec::new();
+    for name in [FILES, CHUNKS, SYMBOLS, COMMITS, EDGES] {
+        let t = db
+            .open_table(name)
+            .execute()
+            .await
+            .with_context(|| format!("table {name}"))?;
+        // Opening reads only the manifest; read a row too, so a half-written or
+        // damaged table is caught here rather than in the middle of a run.
+        t.count_rows(None)
+            .await
+            .with_context(|| format!("table {name}"))?;
         t.query()
             .limit(1)
             .execute()
             .await?
             .try_collect::<Vec<_>>()
-            .await?;
+            .await
+            .with_context(|| format!("table {name}"))?;
+        tables.push(t);
     }
-    Ok((files, chunks, symbols))
+    tables
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("expected five tables"))
 }
 
 fn read_meta(dir: &Path) -> Result<Meta> {

@@ -2,6 +2,7 @@
 
 mod common;
 mod embed_endpoint;
+mod history;
 mod index;
 mod index_bad_input;
 mod search;

@@ -1,0 +1,335 @@
+//! The repository knowledge graph in the LanceDB `edges` table: file–symbol, file→file
+//! references, co-change, file–PR, PR–author and author–file ownership. AST and git edges
+//! are `deterministic`; nothing here is inferred yet.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Result;
+use arrow_array::{Array, Float32Array, Int64Array, RecordBatch, UInt32Array};
+use futures::TryStreamExt;
+use lancedb::query::{ExecutableQuery, QueryBase, Select};
+use serde::Serialize;
+
+use super::store::{Store, in_list, str_col};
+
+/// A definition name shared by more files than this is too ambiguous to link.
+const MAX_DEFINING_FILES: usize = 3;
+/// Ownership decays with this half-life (days).
+const OWNERSHIP_HALF_LIFE_DAYS: f64 = 180.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    pub src: String,
+    pub dst: String,
+    pub kind: &'static str,
+    pub weight: f32,
+    pub layer: &'static str,
+    pub observed_at: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GraphStats {
+    pub defines: usize,
+    pub references: usize,
+    pub co_change: usize,
+    pub changed_in: usize,
+    pub authored_by: usize,
+    pub owns: usize,
+}
+
+async fn batches(q: lancedb::query::Query) -> Result<Vec<RecordBatch>> {
+    Ok(q.execute().await?.try_collect().await?)
+}
+
+/// Recompute the AST edges (after files changed).
+pub async fn rebuild_ast(store: &Store, now: i64) -> Result<GraphStats> {
+    let mut stats = GraphStats::default();
+    let rows = batches(
+        store
+            .symbols
+            .query()
+            .select(Select::columns(&["name", "path", "role"])),
+    )
+    .await?;
+    let mut defs: HashMap<String, Vec<String>> = HashMap::new();
+    let mut refs: Vec<(String, String)> = Vec::new();
+    let mut edges = Vec::new();
+    for b in &rows {
+        let (name, path, role) = (
+            str_col(b, "name")?,
+            str_col(b, "path")?,
+            str_col(b, "role")?,
+        );
+        for i in 0..b.num_rows() {
+            if role.value(i) == "def" {
+                let paths = defs.entry(name.value(i).to_string()).or_default();
+                if !paths.iter().any(|p| p == path.value(i)) {
+                    paths.push(path.value(i).to_string());
+                }
+            } else {
+                refs.push((path.value(i).to_string(), name.value(i).to_string()));
+            }
+        }
+    }
+    for (name, paths) in &defs {
+        for p in paths {
+            edges.push(Edge {
+                src: p.clone(),
+                dst: format!("sym:{name}"),
+                kind: "defines",
+                weight: 1.0,
+                layer: "deterministic",
+                observed_at: now,
+            });
+        }
+    }
+    stats.defines = edges.len();
+    let mut counts: HashMap<(String, String), f32> = HashMap::new();
+    for (src, name) in &refs {
+        let Some(targets) = defs.get(name) else {
+            continue;
+        };
+        if targets.len() > MAX_DEFINING_FILES {
+            continue;
+        }
+        for t in targets {
+            if t != src {
+                *counts.entry((src.clone(), t.clone())).or_default() += 1.0 / targets.len() as f32;
+            }
+        }
+    }
+    stats.references = counts.len();
+    edges.extend(counts.into_iter().map(|((src, dst), w)| Edge {
+        src,
+        dst,
+        kind: "references",
+        weight: w,
+        layer: "deterministic",
+        observed_at: now,
+    }));
+    store
+        .replace_edges(&["defines", "references"], &edges)
+        .await?;
+    Ok(stats)
+}
+
+/// Recompute the history edges (after new commits).
+pub async fn rebuild_history(
+    store: &Store,
+    max_files_per_commit: usize,
+    now: i64,
+) -> Result<GraphStats> {
+    let mut stats = GraphStats::default();
+    let rows = batches(store.commits.query().select(Select::columns(&[
+        "time", "email", "pr", "files", "n_files",
+    ])))
+    .await?;
+    let mut file_commits: HashMap<String, f32> = HashMap::new();
+    let mut pairs: HashMap<(String, String), f32> = HashMap::new();
+    let mut changed_in: HashSet<(String, u64)> = HashSet::new();
+    let mut pr_author: HashSet<(u64, String)> = HashSet::new();
+    let mut owns: HashMap<(String, String), f64> = HashMap::new();
+    for b in &rows {
+        let time = b
+            .column_by_name("time")
+            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+        let pr = b
+            .column_by_name("pr")
+            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+        let n = b
+            .column_by_name("n_files")
+            .and_then(|c| c.as_any().downcast_ref::<UInt32Array>());
+        let (Some(time), Some(pr), Some(n)) = (time, pr, n) else {
+            continue;
+        };
+        let (email, files) = (str_col(b, "email")?, str_col(b, "files")?);
+        for i in 0..b.num_rows() {
+            let list: Vec<&str> = files
+                .value(i)
+                .split('\n')
+                .filter(|f| !f.is_empty())
+                .collect();
+            let age_days = ((now - time.value(i)).max(0) as f64) / 86_400.0;
+            let recency = 0.5f64.powf(age_days / OWNERSHIP_HALF_LIFE_DAYS);
+            let author = email.value(i);
+            for f in &list {
+                if !author.is_empty() {
+                    *owns.entry((author.to_string(), f.to_string())).or_default() += recency;
+                }
+                if !pr.is_null(i) {
+                    changed_in.insert((f.to_string(), pr.value(i) as u64));
+                }
+            }
+            if !pr.is_null(i) && !author.is_empty() {
+                pr_author.insert((pr.value(i) as u64, author.to_string()));
+            }
+            // Huge commits (mass renames, formatting) say nothing about coupling.
+            if n.value(i) as usize > max_files_per_commit || list.len() < 2 {
+                for f in &list {
+                    *file_commits.entry(f.to_string()).or_default() += 1.0;
+                }
+                continue;
+            }
+            for f in &list {
+                *file_commits.entry(f.to_string()).or_default() += 1.0;
+            }
+            for (a, x) in list.iter().enumerate() {
+                for y in &list[a + 1..] {
+                    let key = if x < y {
+                        (x.to_string(), y.to_string())
+                    } else {
+                        (y.to_string(), x.to_string())
+                    };
+                    *pairs.entry(key).or_default() += 1.0;
+                }
+            }
+        }
+    }
+    let mut edges = Vec::new();
+    for ((a, b), c) in pairs {
+        // Normalised: 1.0 when the two files always change together.
+        let w = c / (file_commits[&a] * file_commits[&b]).sqrt();
+        edges.push(Edge {
+            src: a,
+            dst: b,
+            kind: "co_change",
+            weight: w,
+            layer: "deterministic",
+            observed_at: now,
+        });
+    }
+    stats.co_change = edges.len();
+    for (f, pr) in changed_in {
+        edges.push(Edge {
+            src: f,
+            dst: format!("pr:#{pr}"),
+            kind: "changed_in",
+            weight: 1.0,
+            layer: "deterministic",
+            observed_at: now,
+        });
+        stats.changed_in += 1;
+    }
+    for (pr, author) in pr_author {
+        edges.push(Edge {
+            src: format!("pr:#{pr}"),
+            dst: format!("author:{author}"),
+            kind: "authored_by",
+            weight: 1.0,
+            layer: "deterministic",
+            observed_at: now,
+        });
+        stats.authored_by += 1;
+    }
+    for ((author, f), w) in owns {
+        edges.push(Edge {
+            src: format!("author:{author}"),
+            dst: f,
+            kind: "owns",
+            weight: w as f32,
+            layer: "deterministic",
+            observed_at: now,
+        });
+        stats.owns += 1;
+    }
+    store
+        .replace_edges(&["co_change", "changed_in", "authored_by", "owns"], &edges)
+        .await?;
+    Ok(stats)
+}
+
+/// File-to-file edges (references, co-change) held in memory for walks.
+#[derive(Debug, Default)]
+pub struct FileGraph {
+    adj: HashMap<String, Vec<(String, f32, &'static str)>>,
+}
+
+impl FileGraph {
+    pub async fn load(store: &Store) -> Result<FileGraph> {
+        let kinds = vec!["references".to_string(), "co_change".to_string()];
+        let rows = batches(
+            store
+                .edges
+                .query()
+                .only_if(in_list("kind", &kinds))
+                .select(Select::columns(&["src", "dst", "kind", "weight"])),
+        )
+        .await?;
+        let mut g = FileGraph::default();
+        for b in &rows {
+            let (src, dst, kind) = (str_col(b, "src")?, str_col(b, "dst")?, str_col(b, "kind")?);
+            let Some(w) = b
+                .column_by_name("weight")
+                .and_then(|c| c.as_any().downcast_ref::<Float32Array>())
+            else {
+                continue;
+            };
+            for i in 0..b.num_rows() {
+                let (kind, weight) = match kind.value(i) {
+                    // Reference counts saturate: ten calls are not ten times the link.
+                    "references" => ("references", (w.value(i) / (w.value(i) + 2.0)).min(1.0)),
+                    _ => ("co_change", w.value(i).min(1.0)),
+                };
+                let (a, b2) = (src.value(i).to_string(), dst.value(i).to_string());
+                g.adj
+                    .entry(a.clone())
+                    .or_default()
+                    .push((b2.clone(), weight, kind));
+                g.adj.entry(b2).or_default().push((a, weight, kind));
+            }
+        }
+        Ok(g)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.adj.is_empty()
+    }
+
+    /// Damped multi-hop spread from seed scores: each hop passes `damping × weight`,
+    /// and a file keeps its strongest path (a hub linked to everything does not add up).
+    /// Returns files not among the seeds with their score and that path's link.
+    pub fn expand(
+        &self,
+        seeds: &HashMap<String, f32>,
+        hops: usize,
+        damping: f32,
+    ) -> HashMap<String, (f32, String)> {
+        let mut frontier: HashMap<String, f32> = seeds.clone();
+        let mut out: HashMap<String, (f32, String)> = HashMap::new();
+        for _ in 0..hops {
+            let mut next: HashMap<String, f32> = HashMap::new();
+            for (node, score) in &frontier {
+                let Some(neigh) = self.adj.get(node) else {
+                    continue;
+                };
+                for (n, w, kind) in neigh {
+                    if seeds.contains_key(n) {
+                        continue;
+                    }
+                    let s = score * damping * w;
+                    let e = out.entry(n.clone()).or_insert((0.0, String::new()));
+                    if s > e.0 {
+                        *e = (s, format!("{kind} with {node}"));
+                    }
+                    let f = next.entry(n.clone()).or_default();
+                    *f = f.max(s);
+                }
+            }
+            frontier = next;
+        }
+        out
+    }
+
+    /// Files related to `path`, strongest first.
+    pub fn related(&self, path: &str, hops: usize, top: usize) -> Vec<(String, f32, String)> {
+        let seeds = HashMap::from([(path.to_string(), 1.0)]);
+        let mut v: Vec<(String, f32, String)> = self
+            .expand(&seeds, hops, 0.5)
+            .into_iter()
+            .map(|(p, (s, why))| (p, s, why))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(top);
+        v
+    }
+}

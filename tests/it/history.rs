@@ -1,0 +1,311 @@
+//! History (gix), the knowledge graph, `triage issue` and `triage eval` on a fixture
+//! repository with real commits.
+
+use triage::index::graph::FileGraph;
+use triage::index::localize::{Signals, rank_files_for_issue};
+use triage::index::store::Store;
+
+use crate::common::*;
+
+/// The shop fixture with a few commits on top of the initial one.
+fn shop_with_history() -> Fixture {
+    let f = Fixture::shop();
+    f.write(
+        ".mailmap",
+        "Real Name <real@example.com> Test <test@example.com>\n",
+    );
+    f.git_init();
+    f.write(
+        "checkout/payments.py",
+        &SHOP_FILES[2].1.replace(
+            "PAYMENT_TIMEOUT_SECONDS = 3",
+            "PAYMENT_TIMEOUT_SECONDS = 10",
+        ),
+    );
+    f.write(
+        "checkout/api.py",
+        &format!("{}\n# retry once on processor timeouts\n", SHOP_FILES[1].1),
+    );
+    commit(
+        &f,
+        "Fix checkout failing when the payment processor is slow (#12)",
+    );
+    f.write(
+        "gateway/server.go",
+        &format!("{}\n// burst allows short spikes.\n", SHOP_FILES[4].1),
+    );
+    commit(&f, "Add burst support to the rate limiter");
+    f
+}
+
+fn commit(f: &Fixture, msg: &str) {
+    git(f.root(), &["add", "-A"]);
+    git(f.root(), &["commit", "-q", "-m", msg]);
+}
+
+#[tokio::test]
+async fn history_is_indexed_incrementally_with_prs_and_mailmap() {
+    let f = shop_with_history();
+    let loc = f.location();
+    let s = index(&loc, &lexical_config()).await;
+    let h = s.history.clone().unwrap();
+    assert_eq!((h.added, h.commits, h.incremental), (3, 3, false));
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    let n = store
+        .commits
+        .count_rows(Some(
+            "pr = 12 AND author = 'Real Name' AND email = 'real@example.com'".into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "PR number and mailmap");
+
+    let s = index(&loc, &lexical_config()).await;
+    assert_eq!(s.history.unwrap().added, 0);
+    f.write("README.md", "# Shop\n\nNow with docs.\n");
+    commit(&f, "Docs");
+    let s = index(&loc, &lexical_config()).await;
+    let h = s.history.unwrap();
+    assert_eq!((h.added, h.commits, h.incremental), (1, 4, true));
+}
+
+#[tokio::test]
+async fn graph_links_calls_and_co_changes() {
+    let f = shop_with_history();
+    let loc = f.location();
+    let s = index(&loc, &lexical_config()).await;
+    let g = s.graph.unwrap();
+    assert!(
+        g.defines > 10 && g.references > 0 && g.co_change > 0 && g.owns > 0,
+        "{g:?}"
+    );
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    // api.py calls charge_card, defined in payments.py.
+    let n = store
+        .edges
+        .count_rows(Some(
+            "kind = 'references' AND src = 'checkout/api.py' AND dst = 'checkout/payments.py'"
+                .into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let n = store
+        .edges
+        .count_rows(Some(
+            "kind = 'changed_in' AND src = 'checkout/payments.py' AND dst = 'pr:#12'".into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let graph = FileGraph::load(&store).await.unwrap();
+    let related = graph.related("checkout/payments.py", 2, 5);
+    assert_eq!(related[0].0, "checkout/api.py", "{related:?}");
+    assert!(related.iter().all(|(p, _, _)| p != "checkout/payments.py"));
+}
+
+#[tokio::test]
+async fn issue_ranking_uses_frames_symbols_text_and_past_changes() {
+    let f = shop_with_history();
+    let loc = f.location();
+    index(&loc, &lexical_config()).await;
+    let store = Store::open(&loc.index_dir).await.unwrap();
+
+    let trace = "500 on checkout\nTraceback (most recent call last):\n  File \"/srv/app/checkout/api.py\", line 14, in post\n    raise ValueError(\"cart is empty\")\nValueError: cart is empty\n";
+    let r = rank_files_for_issue(&store, None, trace, 5, Signals::default())
+        .await
+        .unwrap();
+    let top = &r.files[0];
+    assert_eq!(top.path, "checkout/api.py", "{:#?}", r.files);
+    assert!(
+        top.reasons
+            .iter()
+            .any(|x| x.starts_with("stack frame: /srv/app/checkout/api.py:14")),
+        "{:?}",
+        top.reasons
+    );
+    assert_eq!(top.symbols[0].name, "post");
+
+    let r = rank_files_for_issue(
+        &store,
+        None,
+        "Payments time out when the processor is slow",
+        5,
+        Signals::default(),
+    )
+    .await
+    .unwrap();
+    let pay = r
+        .files
+        .iter()
+        .take(2)
+        .find(|f| f.path == "checkout/payments.py")
+        .unwrap_or_else(|| panic!("{:#?}", r.files));
+    assert!(
+        pay.reasons
+            .iter()
+            .any(|x| x.contains("similar past change") && x.contains("#12")),
+        "{:?}",
+        pay.reasons
+    );
+
+    // Turning signals off removes their reasons.
+    let only_text = Signals::parse("fulltext").unwrap();
+    let r = rank_files_for_issue(&store, None, trace, 5, only_text)
+        .await
+        .unwrap();
+    assert!(
+        r.files
+            .iter()
+            .flat_map(|f| &f.reasons)
+            .all(|x| x.starts_with("text")),
+        "{:#?}",
+        r.files
+    );
+    assert!(Signals::parse("fulltext,magic").is_err());
+}
+
+#[test]
+fn issue_cli_json_shape_and_stdin() {
+    let f = shop_with_history();
+    assert!(triage(&["index"], f.root()).status.success());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["issue", "--json", "--top", "3", "--text-file", "-"])
+        .current_dir(f.root())
+        .env("TRIAGE_EMBED_PROVIDER", "none")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"WorkerConfig::from_env panics when QUEUE_URL is not set")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = v["files"].as_array().unwrap();
+    assert!(!files.is_empty() && files.len() <= 3);
+    assert_eq!(files[0]["path"], "worker/src/main.rs");
+    for key in ["path", "score", "reasons", "symbols"] {
+        assert!(files[0].get(key).is_some(), "{key}");
+    }
+    let sym = &files[0]["symbols"][0];
+    for key in ["name", "kind", "start_line", "end_line"] {
+        assert!(sym.get(key).is_some(), "{key}: {sym}");
+    }
+    let out = triage(&["issue"], f.root());
+    assert!(!out.status.success(), "empty stdin is an error");
+}
+
+#[test]
+fn shallow_detached_and_submodule_repos_index_with_notes() {
+    let f = shop_with_history();
+    let shallow = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", f.root().display());
+    let dst = shallow.path().join("clone");
+    git(
+        shallow.path(),
+        &["clone", "-q", "--depth", "1", &url, dst.to_str().unwrap()],
+    );
+    let out = triage(&["index", "--json"], &dst);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["history"]["commits"], 1);
+    assert!(s["warnings"].to_string().contains("shallow"), "{s:#}");
+
+    git(&dst, &["checkout", "-q", "--detach", "HEAD"]);
+    let lib = Fixture::shop();
+    lib.git_init();
+    git(
+        &dst,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            lib.root().to_str().unwrap(),
+            "vendored-lib",
+        ],
+    );
+    let out = triage(&["index", "--json"], &dst);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(s["warnings"].to_string().contains("submodules"), "{s:#}");
+}
+
+#[test]
+fn eval_mines_a_suite_and_scores_it_without_leaking_later_history() {
+    let f = shop_with_history();
+    let suite = f.root().join("suite.jsonl");
+    let out = triage(
+        &["eval", "mine", "--out", suite.to_str().unwrap()],
+        f.root(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&suite)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Only the fix commit qualifies; its gold files are the two it modified.
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let mut gold: Vec<&str> = lines[0]["gold_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    gold.sort();
+    assert_eq!(gold, vec!["checkout/api.py", "checkout/payments.py"]);
+    assert!(!lines[0]["query"].as_str().unwrap().contains("(#12)"));
+
+    let out = triage(
+        &["eval", "localize", suite.to_str().unwrap(), "--json"],
+        f.root(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["n", "acc@1", "acc@3", "acc@5", "acc@10", "mrr"] {
+        assert!(r["summary"].get(key).is_some(), "{key}: {r:#}");
+    }
+    assert_eq!(r["summary"]["n"], 1);
+    let inst = &r["instances"][0];
+    assert!(
+        inst["gold_ranks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x.as_u64().is_some_and(|r| r <= 5)),
+        "{r:#}"
+    );
+    // Indexed at the fix's parent: only the initial commit is visible, not the fix.
+    assert_eq!(inst["commits_visible"], 1, "{r:#}");
+    // The worktree is cleaned up.
+    let wt = std::process::Command::new("git")
+        .args(["worktree", "list"])
+        .current_dir(f.root())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&wt.stdout).lines().count(), 1);
+}
