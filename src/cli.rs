@@ -77,8 +77,8 @@ pub struct IssueArgs {
     /// Print JSON on stdout
     #[arg(long)]
     pub json: bool,
-    /// Signals to use: fulltext,structure,history,graph,vectors or all
-    #[arg(long, default_value = "all")]
+    /// Signals: fulltext,structure,history,graph,questions,vectors, `default` or `all`
+    #[arg(long, default_value = "default")]
     pub signals: String,
 }
 
@@ -97,7 +97,7 @@ pub enum EvalCommand {
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,
-        /// Signals to use: fulltext,structure,history,graph,vectors or all
+        /// Signals to use: fulltext,structure,history,graph,questions,vectors or all
         #[arg(long, default_value = "all")]
         signals: String,
         /// Skip embeddings even when a model is configured

@@ -113,6 +113,90 @@ pub async fn rebuild_ast(store: &Store, now: i64) -> Result<GraphStats> {
     Ok(stats)
 }
 
+/// Update the AST edges of a few changed files: their `defines` and outgoing
+/// `references`. Incoming references from unchanged files are refreshed by the next full
+/// rebuild (a cold run, or a run that changes many files).
+pub async fn update_ast(
+    store: &Store,
+    changed: &[String],
+    removed: &[String],
+    symbols: &[super::store::SymbolRow],
+    now: i64,
+) -> Result<GraphStats> {
+    let mut stats = GraphStats::default();
+    store
+        .delete_edges_from(&["defines", "references"], changed)
+        .await?;
+    // Nothing may point at a file that is gone.
+    store.delete_edges_to(&["references"], removed).await?;
+    let mut edges = Vec::new();
+    let mut wanted: HashSet<String> = HashSet::new();
+    for s in symbols {
+        if s.role == "def" {
+            edges.push(Edge {
+                src: s.path.clone(),
+                dst: format!("sym:{}", s.name),
+                kind: "defines",
+                weight: 1.0,
+                layer: "deterministic",
+                observed_at: now,
+            });
+        } else {
+            wanted.insert(s.name.to_lowercase());
+        }
+    }
+    edges.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
+    edges.dedup_by(|a, b| a.src == b.src && a.dst == b.dst);
+    stats.defines = edges.len();
+    let mut defs: HashMap<String, Vec<String>> = HashMap::new();
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    for part in wanted.chunks(500) {
+        let rows = batches(
+            store
+                .symbols
+                .query()
+                .only_if(format!("{} AND role = 'def'", in_list("name_lc", part)))
+                .select(Select::columns(&["name", "path"])),
+        )
+        .await?;
+        for b in &rows {
+            let (name, path) = (str_col(b, "name")?, str_col(b, "path")?);
+            for i in 0..b.num_rows() {
+                let paths = defs.entry(name.value(i).to_string()).or_default();
+                if !paths.iter().any(|p| p == path.value(i)) {
+                    paths.push(path.value(i).to_string());
+                }
+            }
+        }
+    }
+    let mut counts: HashMap<(String, String), f32> = HashMap::new();
+    for s in symbols.iter().filter(|s| s.role == "ref") {
+        let Some(targets) = defs.get(&s.name) else {
+            continue;
+        };
+        if targets.len() > MAX_DEFINING_FILES {
+            continue;
+        }
+        for t in targets {
+            if *t != s.path {
+                *counts.entry((s.path.clone(), t.clone())).or_default() +=
+                    1.0 / targets.len() as f32;
+            }
+        }
+    }
+    stats.references = counts.len();
+    edges.extend(counts.into_iter().map(|((src, dst), w)| Edge {
+        src,
+        dst,
+        kind: "references",
+        weight: w,
+        layer: "deterministic",
+        observed_at: now,
+    }));
+    store.add_edges(&edges).await?;
+    Ok(stats)
+}
+
 /// Recompute the history edges (after new commits).
 pub async fn rebuild_history(
     store: &Store,

@@ -31,32 +31,47 @@ pub struct Signals {
     pub structure: bool,
     pub history: bool,
     pub graph: bool,
+    pub questions: bool,
     pub vectors: bool,
 }
 
+/// The default is what the localization evals support (see the README): past changes
+/// and graph neighbours lowered accuracy on every suite measured, so they are opt-in.
 impl Default for Signals {
     fn default() -> Self {
         Self {
             fulltext: true,
             structure: true,
-            history: true,
-            graph: true,
+            history: false,
+            graph: false,
+            questions: true,
             vectors: true,
         }
     }
 }
 
 impl Signals {
-    /// Parse `fulltext,structure,history,graph,vectors` (or `all`).
+    /// Parse `fulltext,structure,history,graph,questions,vectors` (or `all`).
     pub fn parse(s: &str) -> Result<Signals> {
-        if s == "all" {
+        if s == "default" {
             return Ok(Signals::default());
+        }
+        if s == "all" {
+            return Ok(Signals {
+                fulltext: true,
+                structure: true,
+                history: true,
+                graph: true,
+                questions: true,
+                vectors: true,
+            });
         }
         let mut out = Signals {
             fulltext: false,
             structure: false,
             history: false,
             graph: false,
+            questions: false,
             vectors: false,
         };
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -65,9 +80,10 @@ impl Signals {
                 "structure" => out.structure = true,
                 "history" => out.history = true,
                 "graph" => out.graph = true,
+                "questions" => out.questions = true,
                 "vectors" => out.vectors = true,
                 other => anyhow::bail!(
-                    "unknown signal {other:?}; valid: fulltext, structure, history, graph, vectors, all"
+                    "unknown signal {other:?}; valid: fulltext, structure, history, graph, questions, vectors, default, all"
                 ),
             }
         }
@@ -400,6 +416,41 @@ pub async fn rank_files_for_issue(
         })?;
     }
 
+    // Synthetic questions: short documents, so a focused match ranks high.
+    if signals.questions && store.questions.count_rows(None).await? > 0 {
+        let rows = collect(
+            store
+                .questions
+                .query()
+                .full_text_search(FullTextSearchQuery::new(query.clone()))
+                .select(Select::columns(&[
+                    "path",
+                    "symbol",
+                    "start_line",
+                    "end_line",
+                    "question",
+                ]))
+                .limit(CANDIDATES),
+        )
+        .await?;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut rank = 0;
+        for b in &rows {
+            let (path, question) = (str_col(b, "path")?, str_col(b, "question")?);
+            for i in 0..b.num_rows() {
+                if !seen.insert(path.value(i).to_string()) {
+                    continue;
+                }
+                rank += 1;
+                ev.entry(path.value(i).to_string()).or_default().add(
+                    0.7,
+                    rank,
+                    format!("question: {}", question.value(i)),
+                );
+            }
+        }
+    }
+
     // Vectors.
     if signals.vectors
         && let Some(embedder) = embedder
@@ -460,9 +511,11 @@ pub async fn rank_files_for_issue(
                 let short = &id.value(i)[..id.value(i).len().min(8)];
                 let summary: String = summary.value(i).chars().take(72).collect();
                 for f in &touched {
-                    // Spread over the files the change touched.
-                    let w = 0.8 / (touched.len() as f32).sqrt();
-                    ev.entry(f.to_string()).or_default().add(
+                    // A past change re-ranks candidates found by other signals; on its own
+                    // it mostly drags in files that change with everything.
+                    let Some(e) = ev.get_mut(*f) else { continue };
+                    let w = 0.3 / (touched.len() as f32).sqrt();
+                    e.add(
                         w,
                         rank,
                         format!("similar past change {short}{pr_txt}: {summary}"),
@@ -479,10 +532,16 @@ pub async fn rank_files_for_issue(
             let mut seeds: Vec<(String, f32)> =
                 ev.iter().map(|(p, e)| (p.clone(), e.score)).collect();
             seeds.sort_by(|a, b| b.1.total_cmp(&a.1));
-            seeds.truncate(5);
+            seeds.truncate(3);
             let seeds: HashMap<String, f32> = seeds.into_iter().collect();
-            for (path, (score, why)) in graph.expand(&seeds, 1, 0.3) {
-                let e = ev.entry(path).or_default();
+            let indexed: HashSet<String> = indexed_paths(store).await?.into_iter().collect();
+            for (path, (score, why)) in graph.expand(&seeds, 1, 0.15) {
+                // History edges can name files that no longer exist; and like past
+                // changes, neighbours only re-rank candidates other signals found.
+                if !indexed.contains(&path) {
+                    continue;
+                }
+                let Some(e) = ev.get_mut(&path) else { continue };
                 e.score += score;
                 let reason = format!("related: {why}");
                 if !e.reasons.contains(&reason) {
@@ -494,11 +553,20 @@ pub async fn rank_files_for_issue(
 
     let mut files: Vec<RankedFile> = ev
         .into_iter()
-        .map(|(path, e)| RankedFile {
-            path,
-            score: e.score,
-            reasons: e.reasons,
-            symbols: e.symbols,
+        .map(|(path, mut e)| {
+            // The file to change is usually source; tests, docs and changelogs follow it.
+            if signals.structure
+                && let Some(kind) = secondary_kind(&path)
+            {
+                e.score *= SECONDARY_WEIGHT;
+                e.reasons.push(format!("{kind} file (ranked below source)"));
+            }
+            RankedFile {
+                path,
+                score: e.score,
+                reasons: e.reasons,
+                symbols: e.symbols,
+            }
         })
         .collect();
     files.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
@@ -512,6 +580,43 @@ pub async fn rank_files_for_issue(
         signals,
         elapsed_ms: (t.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
     })
+}
+
+/// Score multiplier for tests, docs and changelogs.
+const SECONDARY_WEIGHT: f32 = 0.6;
+
+/// `test`, `docs` or `changelog` for files that accompany a change rather than carry it.
+pub fn secondary_kind(path: &str) -> Option<&'static str> {
+    let lc = path.to_lowercase();
+    let name = lc.rsplit('/').next().unwrap_or(&lc);
+    let dirs: Vec<&str> = lc.split('/').collect();
+    let dirs = &dirs[..dirs.len().saturating_sub(1)];
+    if dirs.iter().any(|s| {
+        matches!(
+            *s,
+            "test" | "tests" | "testing" | "__tests__" | "spec" | "testdata" | "fixtures"
+        )
+    }) || name.starts_with("test_")
+        || name.contains("_test.")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+        || name.ends_with("test.java")
+    {
+        return Some("test");
+    }
+    if name.starts_with("changes") || name.starts_with("changelog") || name.starts_with("news") {
+        return Some("changelog");
+    }
+    if dirs
+        .iter()
+        .any(|s| matches!(*s, "docs" | "doc" | "examples"))
+        || [".md", ".rst", ".txt", ".adoc"]
+            .iter()
+            .any(|e| name.ends_with(e))
+    {
+        return Some("docs");
+    }
+    None
 }
 
 async fn collect(q: lancedb::query::Query) -> Result<Vec<RecordBatch>> {

@@ -8,6 +8,7 @@ pub mod history;
 pub mod lang;
 pub mod localize;
 pub mod pipeline;
+pub mod questions;
 pub mod search;
 pub mod store;
 pub mod syntax;

@@ -88,6 +88,7 @@ struct Parsed {
     file: FileRow,
     chunks: Vec<ChunkRow>,
     symbols: Vec<SymbolRow>,
+    questions: Vec<super::questions::QuestionRow>,
 }
 
 enum Outcome {
@@ -242,6 +243,8 @@ pub async fn run_index(
     if !removed.is_empty() {
         store.delete_files(&removed).await?;
     }
+    // Nothing stored yet and no killed run to clean up: rows can be appended.
+    let fresh = stored.is_empty() && !interrupted;
     let bar = progress_bar(opts.progress, parsed.len() as u64, "writing");
     for batch in parsed.chunks(WRITE_BATCH_FILES) {
         let chunks: Vec<ChunkRow> = batch
@@ -254,13 +257,18 @@ pub async fn run_index(
             .collect();
         store.add_chunks(&chunks).await?;
         store.add_symbols(&symbols).await?;
+        let questions: Vec<super::questions::QuestionRow> = batch
+            .iter()
+            .flat_map(|p| p.questions.iter().cloned())
+            .collect();
+        store.add_questions(&questions).await?;
         // File rows last: until they land, the next run redoes these files.
         let files: Vec<FileRow> = batch.iter().map(|p| p.file.clone()).collect();
-        store.upsert_files(&files).await?;
+        store.upsert_files(&files, fresh).await?;
         bar.inc(batch.len() as u64);
     }
     bar.finish_and_clear();
-    store.upsert_files(&touched).await?;
+    store.upsert_files(&touched, false).await?;
     summary.timings_ms.insert("store", ms(t));
 
     // --- history and graph
@@ -302,8 +310,20 @@ pub async fn run_index(
     let files_changed = !parsed.is_empty() || !removed.is_empty();
     if files_changed || history_changed {
         let mut stats = super::graph::GraphStats::default();
-        if files_changed || summary.index != Some(OpenState::Existing) {
+        let many = (parsed.len() + removed.len()) * 10 > stored.len().max(1);
+        if many || summary.index != Some(OpenState::Existing) {
             stats = super::graph::rebuild_ast(&store, now).await?;
+        } else if files_changed {
+            let changed: Vec<String> = parsed
+                .iter()
+                .map(|p| p.file.path.clone())
+                .chain(removed.iter().cloned())
+                .collect();
+            let symbols: Vec<SymbolRow> = parsed
+                .iter()
+                .flat_map(|p| p.symbols.iter().cloned())
+                .collect();
+            stats = super::graph::update_ast(&store, &changed, &removed, &symbols, now).await?;
         }
         if history_changed {
             let h = super::graph::rebuild_history(&store, config.history.max_files_per_commit, now)
@@ -318,10 +338,6 @@ pub async fn run_index(
     summary.timings_ms.insert("graph", ms(t));
 
     let t = Instant::now();
-    let cold = stored.is_empty() && parsed.len() > WRITE_BATCH_FILES;
-    if cold {
-        store.compact().await?;
-    }
     store.ensure_indexes(false).await?;
     if writes {
         store.set_in_progress(false)?;
@@ -524,10 +540,22 @@ fn parse_one(
     };
     let chunk_rows: Vec<ChunkRow> = chunks.into_iter().map(|c| chunk_row(f, c)).collect();
     file.chunks = chunk_rows.len() as u32;
+    let docs: std::collections::HashMap<&str, &str> = symbols
+        .iter()
+        .filter_map(|s| s.doc.as_deref().map(|d| (s.name.as_str(), d)))
+        .collect();
+    let questions = chunk_rows
+        .iter()
+        .flat_map(|c| {
+            let doc = c.symbol.as_deref().and_then(|s| docs.get(s).copied());
+            super::questions::for_chunk(c, doc)
+        })
+        .collect();
     Outcome::Parsed(Parsed {
         file,
         chunks: chunk_rows,
         symbols,
+        questions,
     })
 }
 

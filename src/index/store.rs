@@ -22,13 +22,14 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a table's shape or the chunking changes: an index with another
 /// version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub const FILES: &str = "files";
 pub const CHUNKS: &str = "chunks";
 pub const SYMBOLS: &str = "symbols";
 pub const COMMITS: &str = "commits";
 pub const EDGES: &str = "edges";
+pub const QUESTIONS: &str = "questions";
 
 /// What an index was built with; stored in `<index dir>/meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +119,7 @@ pub struct Store {
     pub symbols: Table,
     pub commits: Table,
     pub edges: Table,
+    pub questions: Table,
     pub meta: Meta,
 }
 
@@ -183,6 +185,17 @@ pub fn commits_schema() -> SchemaRef {
     ]))
 }
 
+pub fn questions_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("chunk_id", DataType::Utf8, false),
+        Field::new("path", DataType::Utf8, false),
+        Field::new("symbol", DataType::Utf8, true),
+        Field::new("start_line", DataType::UInt32, false),
+        Field::new("end_line", DataType::UInt32, false),
+        Field::new("question", DataType::Utf8, false),
+    ]))
+}
+
 pub fn edges_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("src", DataType::Utf8, false),
@@ -224,7 +237,7 @@ impl Store {
         let meta = read_meta(dir)
             .with_context(|| format!("no index at {} (run `triage index` first)", dir.display()))?;
         let db = connect(dir).await?;
-        let [files, chunks, symbols, commits, edges] =
+        let [files, chunks, symbols, commits, edges, questions] =
             open_tables(&db).await.with_context(|| {
                 format!(
                     "the index at {} is unreadable; run `triage index` to rebuild it",
@@ -239,6 +252,7 @@ impl Store {
             symbols,
             commits,
             edges,
+            questions,
             meta,
         })
     }
@@ -287,7 +301,7 @@ impl Store {
         if existing.is_some() && rebuild_reason.is_none() {
             let db = connect(dir).await?;
             match open_tables(&db).await {
-                Ok([files, chunks, symbols, commits, edges]) => {
+                Ok([files, chunks, symbols, commits, edges, questions]) => {
                     let mut meta = wanted;
                     if let Some(Ok(m)) = existing {
                         meta.head = m.head;
@@ -303,6 +317,7 @@ impl Store {
                             symbols,
                             commits,
                             edges,
+                            questions,
                             meta,
                         },
                         OpenState::Existing,
@@ -346,6 +361,10 @@ impl Store {
             .create_empty_table(EDGES, edges_schema())
             .execute()
             .await?;
+        let questions = db
+            .create_empty_table(QUESTIONS, questions_schema())
+            .execute()
+            .await?;
         write_meta(dir, &meta)?;
         let state = match reason {
             Some(r) => OpenState::Rebuilt(r),
@@ -360,6 +379,7 @@ impl Store {
                 symbols,
                 commits,
                 edges,
+                questions,
                 meta,
             },
             state,
@@ -426,6 +446,7 @@ impl Store {
             let pred = in_list("path", part);
             self.chunks.delete(pred.as_str()).await?;
             self.symbols.delete(pred.as_str()).await?;
+            self.questions.delete(pred.as_str()).await?;
         }
         Ok(())
     }
@@ -441,6 +462,7 @@ impl Store {
     pub async fn clear_content(&self) -> Result<()> {
         self.chunks.delete("true").await?;
         self.symbols.delete("true").await?;
+        self.questions.delete("true").await?;
         Ok(())
     }
 
@@ -484,8 +506,9 @@ impl Store {
         Ok(())
     }
 
-    /// Insert or replace file rows (by path).
-    pub async fn upsert_files(&self, rows: &[FileRow]) -> Result<()> {
+    /// Insert or replace file rows (by path). `fresh`: none of them exist yet, so a plain
+    /// append does (much cheaper than a merge).
+    pub async fn upsert_files(&self, rows: &[FileRow], fresh: bool) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -503,6 +526,10 @@ impl Store {
                 Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.lossy)))),
             ],
         )?;
+        if fresh {
+            self.files.add(batch).execute().await?;
+            return Ok(());
+        }
         let schema = batch.schema();
         let reader = arrow_array::RecordBatchIterator::new(vec![Ok(batch)], schema);
         let mut merge = self.files.merge_insert(&["path"]);
@@ -542,6 +569,25 @@ impl Store {
                 .execute()
                 .await?;
             done.fts_rebuilt = true;
+        }
+        let q_total = self.questions.count_rows(None).await?;
+        let q_stats = self
+            .questions
+            .index_stats("question_idx")
+            .await
+            .ok()
+            .flatten();
+        let needs_q = match &q_stats {
+            None => q_total > 0,
+            Some(s) => force || s.num_unindexed_rows > 200.max(s.num_indexed_rows / 10),
+        };
+        if needs_q {
+            self.questions
+                .create_index(&["question"], Index::FTS(fts_params()))
+                .name("question_idx".to_string())
+                .replace(true)
+                .execute()
+                .await?;
         }
         let commit_total = self.commits.count_rows(None).await?;
         let commit_stats = self
@@ -587,6 +633,31 @@ impl Store {
         Ok(done)
     }
 
+    pub async fn add_questions(&self, rows: &[crate::index::questions::QuestionRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let batch = RecordBatch::try_new(
+            questions_schema(),
+            vec![
+                strings(rows.iter().map(|r| r.chunk_id.as_str())),
+                strings(rows.iter().map(|r| r.path.as_str())),
+                Arc::new(StringArray::from_iter(
+                    rows.iter().map(|r| r.symbol.as_deref()),
+                )),
+                Arc::new(UInt32Array::from_iter_values(
+                    rows.iter().map(|r| r.start_line),
+                )),
+                Arc::new(UInt32Array::from_iter_values(
+                    rows.iter().map(|r| r.end_line),
+                )),
+                strings(rows.iter().map(|r| r.question.as_str())),
+            ],
+        )?;
+        self.questions.add(batch).execute().await?;
+        Ok(())
+    }
+
     pub async fn add_commits(&self, rows: &[crate::index::history::CommitInfo]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -624,6 +695,26 @@ impl Store {
         Ok(())
     }
 
+    /// Remove the edges of these kinds that start at these nodes.
+    pub async fn delete_edges_from(&self, kinds: &[&str], srcs: &[String]) -> Result<()> {
+        let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+        for part in srcs.chunks(500) {
+            let pred = format!("{} AND {}", in_list("kind", &kinds), in_list("src", part));
+            self.edges.delete(pred.as_str()).await?;
+        }
+        Ok(())
+    }
+
+    /// Remove the edges of these kinds that end at these nodes.
+    pub async fn delete_edges_to(&self, kinds: &[&str], dsts: &[String]) -> Result<()> {
+        let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+        for part in dsts.chunks(500) {
+            let pred = format!("{} AND {}", in_list("kind", &kinds), in_list("dst", part));
+            self.edges.delete(pred.as_str()).await?;
+        }
+        Ok(())
+    }
+
     /// Replace every edge of these kinds.
     pub async fn replace_edges(
         &self,
@@ -632,6 +723,10 @@ impl Store {
     ) -> Result<()> {
         let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
         self.edges.delete(in_list("kind", &kinds).as_str()).await?;
+        self.add_edges(rows).await
+    }
+
+    pub async fn add_edges(&self, rows: &[crate::index::graph::Edge]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -761,9 +856,9 @@ async fn connect(dir: &Path) -> Result<Connection> {
         .with_context(|| format!("cannot open LanceDB at {uri}"))
 }
 
-async fn open_tables(db: &Connection) -> Result<[Table; 5]> {
+async fn open_tables(db: &Connection) -> Result<[Table; 6]> {
     let mut tables = Vec::new();
-    for name in [FILES, CHUNKS, SYMBOLS, COMMITS, EDGES] {
+    for name in [FILES, CHUNKS, SYMBOLS, COMMITS, EDGES, QUESTIONS] {
         let t = db
             .open_table(name)
             .execute()
@@ -785,7 +880,7 @@ async fn open_tables(db: &Connection) -> Result<[Table; 5]> {
     }
     tables
         .try_into()
-        .map_err(|_| anyhow::anyhow!("expected five tables"))
+        .map_err(|_| anyhow::anyhow!("expected six tables"))
 }
 
 fn read_meta(dir: &Path) -> Result<Meta> {

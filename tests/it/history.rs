@@ -102,6 +102,44 @@ async fn graph_links_calls_and_co_changes() {
     let related = graph.related("checkout/payments.py", 2, 5);
     assert_eq!(related[0].0, "checkout/api.py", "{related:?}");
     assert!(related.iter().all(|(p, _, _)| p != "checkout/payments.py"));
+
+    // A small edit updates that file's edges without a full rebuild.
+    f.write("checkout/api.py", "def post(request):\n    return None\n");
+    f.write(
+        "gateway/extra.go",
+        "package gateway\n\nfunc Extra() bool { return NewServer(nil) != nil }\n",
+    );
+    let s = index(&loc, &lexical_config()).await;
+    assert_eq!(s.files.parsed, 2);
+    let refs =
+        |src: &str, dst: &str| format!("kind = 'references' AND src = '{src}' AND dst = '{dst}'");
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    let n = store
+        .edges
+        .count_rows(Some(refs("checkout/api.py", "checkout/payments.py")))
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "the call is gone");
+    let n = store
+        .edges
+        .count_rows(Some(refs("gateway/extra.go", "gateway/server.go")))
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the new call is linked");
+    std::fs::remove_file(f.root().join("gateway/server.go")).unwrap();
+    index(&loc, &lexical_config()).await;
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    let n = store
+        .edges
+        .count_rows(Some(
+            "kind IN ('defines', 'references') AND (dst = 'gateway/server.go' OR src = 'gateway/server.go')".into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        n, 0,
+        "no code edge points at a deleted file (history edges stay: they are history)"
+    );
 }
 
 #[tokio::test]
@@ -131,7 +169,8 @@ async fn issue_ranking_uses_frames_symbols_text_and_past_changes() {
         None,
         "Payments time out when the processor is slow",
         5,
-        Signals::default(),
+        // Past changes are opt-in (the evals found them to hurt as a default).
+        Signals::parse("all").unwrap(),
     )
     .await
     .unwrap();
@@ -147,6 +186,41 @@ async fn issue_ranking_uses_frames_symbols_text_and_past_changes() {
             .any(|x| x.contains("similar past change") && x.contains("#12")),
         "{:?}",
         pay.reasons
+    );
+
+    // Synthetic questions: an error string in the code answers "why do I get …".
+    let r = rank_files_for_issue(
+        &store,
+        None,
+        "why do I get payment processor unavailable",
+        3,
+        Signals::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.files[0].path, "checkout/payments.py", "{:#?}", r.files);
+    let want = "question: why do I get \"payment processor unavailable\"?";
+    assert!(
+        r.files[0].reasons.iter().any(|x| x == want),
+        "{:?}",
+        r.files[0].reasons
+    );
+    // Docs rank below the source that matches as well.
+    let r = rank_files_for_issue(
+        &store,
+        None,
+        "deploy manifests make deploy",
+        5,
+        Signals::default(),
+    )
+    .await
+    .unwrap();
+    let readme = r.files.iter().find(|f| f.path == "README.md").unwrap();
+    let want = "docs file (ranked below source)";
+    assert!(
+        readme.reasons.iter().any(|x| x == want),
+        "{:?}",
+        readme.reasons
     );
 
     // Turning signals off removes their reasons.
