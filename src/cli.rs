@@ -57,6 +57,8 @@ pub enum Command {
     Search(SearchArgs),
     /// Rank the files and functions an issue (bug report, stack trace, alert) is about
     Issue(IssueArgs),
+    /// Files related to a file through references and co-change (damped, multi-hop)
+    Related(RelatedArgs),
     /// Measure triage on your own code: mine suites from history, score localization
     Eval(EvalArgs),
     /// Read the Kubernetes context: scan for findings, record and serve snapshots
@@ -80,6 +82,21 @@ pub struct IssueArgs {
     /// Signals: fulltext,structure,history,graph,questions,vectors, `default` or `all`
     #[arg(long, default_value = "default")]
     pub signals: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RelatedArgs {
+    /// A file, relative to the repository root
+    pub path: String,
+    /// How many files to return
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Hops to walk
+    #[arg(long, default_value_t = 2)]
+    pub hops: usize,
+    /// Print JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Index(args)) => triage::index::cmd_index(&global, &args).await,
         Some(Command::Search(args)) => triage::index::cmd_search(&global, &args).await,
         Some(Command::Issue(args)) => triage::index::cmd_issue(&global, &args).await,
+        Some(Command::Related(args)) => triage::index::cmd_related(&global, &args).await,
         Some(Command::Eval(args)) => triage::eval::cmd_eval(&global, args).await,
         Some(Command::Kube(args)) => {
             let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None).ok();

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{GlobalArgs, IndexArgs, IssueArgs, SearchArgs};
+use crate::cli::{GlobalArgs, IndexArgs, IssueArgs, RelatedArgs, SearchArgs};
 use crate::config::{self, LoadedConfig};
 use crate::repo::RepoLocation;
 pub use pipeline::{IndexOptions, IndexSummary, run_index};
@@ -170,6 +170,42 @@ pub async fn cmd_issue(global: &GlobalArgs, args: &IssueArgs) -> Result<ExitCode
             )?;
         }
         writeln!(out, "      why: {}", f.reasons.join("; "))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn cmd_related(global: &GlobalArgs, args: &RelatedArgs) -> Result<ExitCode> {
+    let (loc, _) = context(global)?;
+    let store = store::Store::open(&loc.index_dir).await?;
+    let path = args.path.trim_start_matches("./");
+    let n = store
+        .files
+        .count_rows(Some(format!("path = '{}'", path.replace('\'', "''"))))
+        .await?;
+    anyhow::ensure!(
+        n > 0,
+        "{path} is not in the index (paths are relative to the repository root)"
+    );
+    let graph = graph::FileGraph::load(&store).await?;
+    let related = graph.related(path, args.hops.max(1), args.top);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let files: Vec<serde_json::Value> = related
+            .iter()
+            .map(|(p, s, why)| serde_json::json!({"path": p, "score": s, "via": why}))
+            .collect();
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({"path": path, "related": files}),
+        )?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if related.is_empty() {
+        writeln!(out, "no related files for {path}")?;
+    }
+    for (i, (p, s, why)) in related.iter().enumerate() {
+        writeln!(out, "{:>2}. {p}  ({s:.3}, {why})", i + 1)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -273,6 +273,17 @@ fn issue_cli_json_shape_and_stdin() {
     }
     let out = triage(&["issue"], f.root());
     assert!(!out.status.success(), "empty stdin is an error");
+
+    let out = triage(&["related", "checkout/payments.py", "--json"], f.root());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["related"][0]["path"], "checkout/api.py", "{v:#}");
+    let out = triage(&["related", "nope.py"], f.root());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not in the index"));
 }
 
 #[test]
