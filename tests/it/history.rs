@@ -194,7 +194,7 @@ async fn issue_ranking_uses_frames_symbols_text_and_past_changes() {
         None,
         "why do I get payment processor unavailable",
         3,
-        Signals::default(),
+        Signals::parse("fulltext,structure,questions").unwrap(),
     )
     .await
     .unwrap();
