@@ -189,11 +189,11 @@ pub struct Graph {
     /// Node index by reference.
     #[serde(skip)]
     index: HashMap<ResourceRef, usize>,
-    /// Edge indexes by source and by target.
+    /// Edge indexes by the position of their source and target nodes.
     #[serde(skip)]
-    out_edges: HashMap<ResourceRef, Vec<usize>>,
+    out_edges: Vec<Vec<usize>>,
     #[serde(skip)]
-    in_edges: HashMap<ResourceRef, Vec<usize>>,
+    in_edges: Vec<Vec<usize>>,
 }
 
 impl GraphNode {
@@ -214,29 +214,37 @@ impl Graph {
         self.index.get(id).map(|i| &self.nodes[*i])
     }
 
+    /// Edges leaving an object of the graph.
     pub fn edges_from<'a>(&'a self, id: &ResourceRef) -> impl Iterator<Item = &'a Edge> + 'a {
-        self.out_edges
+        self.index
             .get(id)
+            .and_then(|i| self.out_edges.get(*i))
             .into_iter()
             .flatten()
-            .map(move |i| &self.edges[*i])
+            .map(move |e| &self.edges[*e])
     }
 
+    /// Edges arriving at an object of the graph.
     pub fn edges_to<'a>(&'a self, id: &ResourceRef) -> impl Iterator<Item = &'a Edge> + 'a {
-        self.in_edges
+        self.index
             .get(id)
+            .and_then(|i| self.in_edges.get(*i))
             .into_iter()
             .flatten()
-            .map(move |i| &self.edges[*i])
+            .map(move |e| &self.edges[*e])
     }
 
     /// Rebuild the edge indexes (after edges were added).
     pub fn reindex(&mut self) {
-        self.out_edges.clear();
-        self.in_edges.clear();
+        self.out_edges = vec![Vec::new(); self.nodes.len()];
+        self.in_edges = vec![Vec::new(); self.nodes.len()];
         for (i, e) in self.edges.iter().enumerate() {
-            self.out_edges.entry(e.from.clone()).or_default().push(i);
-            self.in_edges.entry(e.to.clone()).or_default().push(i);
+            if let Some(from) = self.index.get(&e.from) {
+                self.out_edges[*from].push(i);
+            }
+            if let Some(to) = self.index.get(&e.to) {
+                self.in_edges[*to].push(i);
+            }
         }
     }
 

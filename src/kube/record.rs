@@ -102,8 +102,9 @@ pub async fn record(source: &ClusterSource, scope: &Scope) -> Result<Snapshot, K
     let mut snap = Snapshot::new(source.now());
     snap.server = Some(client.server().to_string());
     snap.context = source.context().map(str::to_string);
-    if let Origin::Replay { .. } = source.origin() {
-        snap.server = None;
+    if let Origin::Replay { recorded_from, .. } = source.origin() {
+        // A recording of a replay keeps the cluster it came from.
+        snap.server = recorded_from.clone();
     }
     match scope {
         Scope::Namespace(ns) => snap.namespaces = vec![ns.clone()],

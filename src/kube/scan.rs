@@ -100,13 +100,44 @@ pub async fn scan_with(
         }
         Err(e) => return Err(e),
     };
-    Ok(report_for(source, scope, &snapshot, opts))
+    // The analysis is CPU-bound: keep it off the async workers.
+    let server = source.client().server().to_string();
+    let origin = source.origin().to_string();
+    let (scope, opts) = (scope.clone(), opts.clone());
+    let work = tokio::task::spawn_blocking({
+        let server = server.clone();
+        move || build_report(server, origin, scope, &snapshot, &opts)
+    });
+    match work.await {
+        Ok(report) => Ok(report),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(KubeError::Client {
+            server,
+            message: format!("the analysis did not finish: {e}"),
+        }),
+    }
 }
 
 /// The report for a snapshot read from `source`.
 pub fn report_for(
     source: &ClusterSource,
     scope: &Scope,
+    snapshot: &Snapshot,
+    opts: &AnalyzeOptions,
+) -> ScanReport {
+    build_report(
+        source.client().server().to_string(),
+        source.origin().to_string(),
+        scope.clone(),
+        snapshot,
+        opts,
+    )
+}
+
+fn build_report(
+    server: String,
+    origin: String,
+    scope: Scope,
     snapshot: &Snapshot,
     opts: &AnalyzeOptions,
 ) -> ScanReport {
@@ -123,12 +154,9 @@ pub fn report_for(
     }
     counts.insert("Event".into(), analysis.graph.events.len());
     ScanReport {
-        status: ClusterStatus::Reachable {
-            server: source.client().server().to_string(),
-            version,
-        },
-        source: source.origin().to_string(),
-        scope: scope.clone(),
+        status: ClusterStatus::Reachable { server, version },
+        source: origin,
+        scope,
         as_of: snapshot.recorded_at,
         findings: analysis.findings,
         errors: snapshot.errors.clone(),

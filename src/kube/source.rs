@@ -55,6 +55,9 @@ pub enum Origin {
     InCluster,
     Replay {
         file: Option<PathBuf>,
+        /// The API server the snapshot was recorded from.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        recorded_from: Option<String>,
     },
     Url,
 }
@@ -72,8 +75,19 @@ impl std::fmt::Display for Origin {
                 )
             }
             Origin::InCluster => f.write_str("in-cluster service account"),
-            Origin::Replay { file: Some(p) } => write!(f, "replay of {}", p.display()),
-            Origin::Replay { file: None } => f.write_str("replay"),
+            Origin::Replay {
+                file,
+                recorded_from,
+            } => {
+                f.write_str("replay")?;
+                if let Some(p) = file {
+                    write!(f, " of {}", p.display())?;
+                }
+                if let Some(server) = recorded_from {
+                    write!(f, " (recorded from {server})")?;
+                }
+                Ok(())
+            }
             Origin::Url => f.write_str("explicit URL"),
         }
     }
@@ -204,6 +218,7 @@ impl ClusterSource {
             _ => Scope::AllNamespaces,
         };
         let context = snapshot.context.clone();
+        let recorded_from = snapshot.server.clone();
         let server = ReplayServer::start(snapshot, replay).await?;
         let url: http::Uri =
             server
@@ -219,7 +234,10 @@ impl ClusterSource {
         }
         Ok(Self {
             client: KubeClient::new(config, options)?,
-            origin: Origin::Replay { file },
+            origin: Origin::Replay {
+                file,
+                recorded_from,
+            },
             default_scope,
             fixed_now: Some(server.recorded_at()),
             replay: Some(server),

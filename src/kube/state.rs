@@ -150,12 +150,31 @@ fn parse<T: for<'de> Deserialize<'de>>(
 
 impl ClusterState {
     pub fn from_snapshot(snap: &Snapshot) -> Self {
+        // Pods are most of a snapshot: parse them on a second thread meanwhile.
+        let (pods, pod_problems, mut state) = std::thread::scope(|scope| {
+            let pods = scope.spawn(|| {
+                let mut problems = Vec::new();
+                let pods = parse::<Pod>(snap, &resources::PODS, &mut problems);
+                (pods, problems)
+            });
+            let state = Self::without_pods(snap);
+            match pods.join() {
+                Ok((pods, problems)) => (pods, problems, state),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
+        state.pods = pods;
+        state.problems.extend(pod_problems);
+        state
+    }
+
+    fn without_pods(snap: &Snapshot) -> Self {
         let mut p = Vec::new();
         let mut state = Self {
             as_of: snap.recorded_at,
             namespaces: parse(snap, &resources::NAMESPACES, &mut p),
             nodes: parse(snap, &resources::NODES, &mut p),
-            pods: parse(snap, &resources::PODS, &mut p),
+            pods: Typed::default(),
             services: parse(snap, &resources::SERVICES, &mut p),
             configmaps: parse(snap, &resources::CONFIGMAPS, &mut p),
             secrets: parse(snap, &resources::SECRETS, &mut p),
