@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::findings::Severity;
+use super::findings::{AnalyzeOptions, Severity};
 use super::links::{self, WorkloadLink};
 use super::replay::{ReplayOptions, ReplayServer};
 use super::scan::{self, ScanReport};
@@ -38,6 +38,9 @@ pub enum KubeCommand {
         /// Do not map workloads to files of the repository
         #[arg(long)]
         no_links: bool,
+        /// A rollout (new ReplicaSet) this many minutes old or newer is reported
+        #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+        recent: i64,
     },
     /// Record a versioned snapshot: objects, events, bounded log tails (never secret data)
     Record {
@@ -115,10 +118,15 @@ pub async fn run_in(
             json,
             graph,
             no_links,
+            recent,
         } => {
             let source = ClusterSource::connect(&cluster, kube).await?;
             let scope = source.default_scope().clone();
-            let mut report = scan::scan(&source, &scope).await?;
+            let opts = AnalyzeOptions {
+                recent_rollout: chrono::Duration::minutes(recent.max(0)),
+                ..AnalyzeOptions::default()
+            };
+            let mut report = scan::scan_with(&source, &scope, &opts).await?;
             if !no_links && let Some(root) = repo {
                 let root = root.to_path_buf();
                 let g = report.full_graph.clone();

@@ -300,6 +300,23 @@ pub async fn load_kubeconfig_files(
                 message: chain_text(&e),
             }
         })?;
+    if config.proxy_url.is_some() {
+        // This build's client has no proxy support (kube's `http-proxy`/`socks5` features).
+        if cluster.proxy_url.as_deref().is_some_and(|p| !p.is_empty()) {
+            return Err(KubeError::Kubeconfig {
+                path: cluster_file,
+                field: format!("clusters[name={}].cluster.proxy-url", ctx.cluster),
+                message: "proxies are not supported by this build of triage; reach the API server \
+                          directly (for example through `kubectl proxy` and a context pointing at it)"
+                    .into(),
+            });
+        }
+        tracing::warn!(
+            proxy = ?config.proxy_url,
+            "ignoring HTTPS_PROXY for the Kubernetes API server: this build connects directly"
+        );
+        config.proxy_url = None;
+    }
     config.apply_debug_overrides();
     Ok(LoadedConfig {
         config,

@@ -361,6 +361,24 @@ async fn kube_fault_malformed_kubeconfig_names_file_and_field() {
         "{err}"
     );
 
+    let proxied = write_kubeconfig(
+        dir.path(),
+        "proxied.yaml",
+        &GOOD_KUBECONFIG.replace(
+            "    server: http://127.0.0.1:PORT\n",
+            "    server: http://127.0.0.1:PORT\n    proxy-url: http://proxy.example.com:3128\n",
+        ),
+    );
+    let err = load_kubeconfig_files(std::slice::from_ref(&proxied), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("proxied.yaml")
+            && err.contains("clusters[name=prod-cluster].cluster.proxy-url"),
+        "{err}"
+    );
+
     let bad_ca = write_kubeconfig(
         dir.path(),
         "bad-ca.yaml",
@@ -409,6 +427,21 @@ fn kube_fault_cli_unreachable_and_malformed_inputs() {
     let out = triage(&["kube", "status"], &kubeconfig);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("unreachable: http://127.0.0.1:"));
+    // An HTTPS_PROXY in the environment does not stop the client (it connects directly).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["kube", "status"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("unreachable: http://127.0.0.1:"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let broken = write_kubeconfig(dir.path(), "broken", "apiVersion: v1\nclusters: 12\n");
     let out = triage(&["kube", "scan"], &broken);
