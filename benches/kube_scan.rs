@@ -323,6 +323,7 @@ fn main() {
         request_timeout: Duration::from_secs(30),
         ..ClientOptions::default()
     };
+    let mut record_only = Vec::new();
     let full: Vec<Duration> = (0..5)
         .map(|_| {
             runtime.block_on(async {
@@ -334,6 +335,12 @@ fn main() {
                 )
                 .await
                 .expect("replay server");
+                let t = Instant::now();
+                let recorded = triage::kube::record(&source, &Scope::AllNamespaces)
+                    .await
+                    .expect("record");
+                record_only.push(t.elapsed());
+                std::hint::black_box(recorded);
                 let t = Instant::now();
                 let report = scan(&source, &Scope::AllNamespaces).await.expect("scan");
                 assert!(report.errors.is_empty(), "{:?}", report.errors);
@@ -363,6 +370,10 @@ fn main() {
     println!(
         "scan --replay (server + client + analyze)  median {}",
         ms(median(full))
+    );
+    println!(
+        "  of which: record through the client      median {}",
+        ms(median(record_only))
     );
     println!(
         "load snapshot file                         median {}",

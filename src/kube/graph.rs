@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use super::resources::{self, ResourceType};
-use super::selector::{label_selector_selects, map_selects};
+use super::selector::map_selects;
 use super::state::{ClusterState, ResourceRef, opt_time, time};
 
 /// How sure an edge is.
@@ -1054,15 +1054,6 @@ pub fn pod_status_text(p: &Pod) -> String {
         reason = "Terminating".into();
     }
     reason
-}
-
-/// Whether a structured selector of a workload selects a pod (used by links and
-/// findings when owner references are missing).
-pub fn workload_selects(
-    sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
-    pod: &Pod,
-) -> bool {
-    label_selector_selects(sel, &pod.metadata.labels.clone().unwrap_or_default())
 }
 
 #[cfg(test)]

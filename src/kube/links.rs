@@ -6,7 +6,7 @@
 //! touched the linked paths come from `git log`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -576,11 +576,6 @@ pub fn recent_commits(repo_root: &Path, paths: &[String], max: usize) -> Vec<Com
 /// Links by workload, for lookups from findings.
 pub fn by_workload(links: &[WorkloadLink]) -> BTreeMap<&ResourceRef, &WorkloadLink> {
     links.iter().map(|l| (&l.workload, l)).collect()
-}
-
-/// The repository root for a directory, if it is inside one (else the directory itself).
-pub fn repo_root_for(dir: &Path) -> PathBuf {
-    crate::repo::find_git_root(dir).unwrap_or_else(|| dir.to_path_buf())
 }
 
 #[cfg(test)]

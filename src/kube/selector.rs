@@ -192,37 +192,6 @@ pub fn map_selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-/// Whether a structured `LabelSelector` (workloads, HPAs) selects these labels.
-pub fn label_selector_selects(
-    sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
-    labels: &BTreeMap<String, String>,
-) -> bool {
-    let mut any = false;
-    if let Some(ml) = &sel.match_labels {
-        for (k, v) in ml {
-            any = true;
-            if labels.get(k) != Some(v) {
-                return false;
-            }
-        }
-    }
-    for e in sel.match_expressions.iter().flatten() {
-        any = true;
-        let values = e.values.clone().unwrap_or_default();
-        let req = match e.operator.as_str() {
-            "In" => LabelReq::In(e.key.clone(), values),
-            "NotIn" => LabelReq::NotIn(e.key.clone(), values),
-            "Exists" => LabelReq::Exists(e.key.clone()),
-            "DoesNotExist" => LabelReq::NotExists(e.key.clone()),
-            _ => return false,
-        };
-        if !req.matches(labels) {
-            return false;
-        }
-    }
-    any
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
