@@ -823,8 +823,8 @@ fn write(root: &Path, rel: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
-#[test]
-fn kube_links_map_workloads_to_repo_files_and_commits() {
+#[tokio::test]
+async fn kube_links_map_workloads_to_repo_files_and_commits() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     if !git(root, &["init", "-q"]) {
@@ -890,8 +890,10 @@ fn kube_links_map_workloads_to_repo_files_and_commits() {
         ));
     }
 
-    let analysis = analyze_snapshot(&shop(), &AnalyzeOptions::default());
-    let links = link_workloads(root, &analysis.graph);
+    // The graph of a scan through the replay server, as `triage kube scan` links it.
+    let source = replay(shop(), Vec::new(), options()).await;
+    let report = scan(&source, &shop_scope()).await.unwrap();
+    let links = link_workloads(root, &report.full_graph);
     let get = |name: &str| {
         links
             .iter()
