@@ -268,6 +268,10 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; under `cargo test --all-targets` one quick pass checks
+    // that the bench still works.
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let (many, few) = if measuring { (9, 5) } else { (1, 1) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -287,7 +291,7 @@ fn main() {
 
     let opts = AnalyzeOptions::default();
     let mut findings = 0;
-    let analyze: Vec<Duration> = (0..9)
+    let analyze: Vec<Duration> = (0..many)
         .map(|_| {
             let t = Instant::now();
             let a = analyze_snapshot(&snapshot, &opts);
@@ -298,7 +302,7 @@ fn main() {
 
     // The phases of `analyze`.
     let (mut parse, mut build, mut run) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..9 {
+    for _ in 0..many {
         let t = Instant::now();
         let state = ClusterState::from_snapshot(&snapshot);
         parse.push(t.elapsed());
@@ -310,7 +314,7 @@ fn main() {
         run.push(t.elapsed());
     }
 
-    let load: Vec<Duration> = (0..5)
+    let load: Vec<Duration> = (0..few)
         .map(|_| {
             let t = Instant::now();
             let s = Snapshot::load(&path).expect("load");
@@ -324,7 +328,7 @@ fn main() {
         ..ClientOptions::default()
     };
     let mut record_only = Vec::new();
-    let full: Vec<Duration> = (0..5)
+    let full: Vec<Duration> = (0..few)
         .map(|_| {
             runtime.block_on(async {
                 let source = ClusterSource::replay(

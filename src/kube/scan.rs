@@ -106,7 +106,11 @@ pub async fn scan_with(
     let (scope, opts) = (scope.clone(), opts.clone());
     let work = tokio::task::spawn_blocking({
         let server = server.clone();
-        move || build_report(server, origin, scope, &snapshot, &opts)
+        move || {
+            let report = build_report(server, origin, scope, &snapshot, &opts);
+            drop_later(snapshot);
+            report
+        }
     });
     match work.await {
         Ok(report) => Ok(report),
@@ -116,6 +120,14 @@ pub async fn scan_with(
             message: format!("the analysis did not finish: {e}"),
         }),
     }
+}
+
+/// Free a large value on another thread, off the path of the answer.
+fn drop_later<T: Send + 'static>(value: T) {
+    // If no thread can be started the value comes back inside the error and is freed here.
+    let _ = std::thread::Builder::new()
+        .name("triage-free".into())
+        .spawn(move || drop(value));
 }
 
 /// The report for a snapshot read from `source`.
@@ -141,7 +153,9 @@ fn build_report(
     snapshot: &Snapshot,
     opts: &AnalyzeOptions,
 ) -> ScanReport {
-    let analysis = analyze_snapshot(snapshot, opts);
+    let mut analysis = analyze_snapshot(snapshot, opts);
+    let problems = std::mem::take(&mut analysis.state.problems);
+    drop_later(analysis.state);
     let version = snapshot
         .server_version
         .as_ref()
@@ -160,7 +174,7 @@ fn build_report(
         as_of: snapshot.recorded_at,
         findings: analysis.findings,
         errors: snapshot.errors.clone(),
-        problems: analysis.state.problems,
+        problems,
         counts,
         links: Vec::new(),
         graph: None,
