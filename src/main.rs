@@ -44,7 +44,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 global.config.as_deref(),
                 loc.as_ref().map(|l| l.root.as_path()),
             )?;
-            triage::kube::cli::run(args, &config.config).await?;
+            let repo = loc.as_ref().filter(|l| l.is_git).map(|l| l.root.as_path());
+            triage::kube::cli::run_in(args, &config.config, repo).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,7 +1,20 @@
 //! `triage kube …` commands.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
 use clap::{Args, Subcommand};
 
+use super::findings::{AnalyzeOptions, Severity};
+use super::links::{self, WorkloadLink};
+use super::replay::{ReplayOptions, ReplayServer};
+use super::scan::{self, ScanReport};
+use super::snapshot::Snapshot;
+use super::source::{ClusterSource, ClusterStatus};
+use super::state::ResourceRef;
+use super::{error::KubeError, record};
 use crate::cli::ClusterArgs;
 
 #[derive(Debug, Args)]
@@ -19,11 +32,376 @@ pub enum KubeCommand {
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,
+        /// Include the cluster graph (nodes, edges, events) in the JSON
+        #[arg(long)]
+        graph: bool,
+        /// Do not map workloads to files of the repository
+        #[arg(long)]
+        no_links: bool,
+        /// A rollout (new ReplicaSet) this many minutes old or newer is reported
+        #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+        recent: i64,
+    },
+    /// Record a versioned snapshot: objects, events, bounded log tails (never secret data)
+    Record {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Where to write the snapshot
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Serve a snapshot on 127.0.0.1 in the shape of the Kubernetes API (read-only)
+    Serve {
+        /// The snapshot to serve
+        file: PathBuf,
+        /// Port on 127.0.0.1 (default: a free one, printed on start)
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// Say whether the cluster answers
+    Status {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Print objects as JSON, like `kubectl get -o json`
+    Get {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Resource type: pods, deploy, svc, …
+        resource: String,
+        /// One object by name
+        name: Option<String>,
+        /// Label selector
+        #[arg(short = 'l', long)]
+        selector: Option<String>,
+    },
+    /// Print a bounded log tail of a pod's container
+    Logs {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        pod: String,
+        /// Container (default: the only one)
+        #[arg(short = 'c', long)]
+        container: Option<String>,
+        /// The previous instance of the container
+        #[arg(short = 'p', long)]
+        previous: bool,
+    },
+    /// Print events, newest first
+    Events {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Only events about this object: KIND/NAME, e.g. pod/web-0
+        #[arg(long = "for", value_name = "KIND/NAME")]
+        about: Option<String>,
     },
 }
 
-pub async fn run(args: KubeArgs, _config: &crate::config::Config) -> anyhow::Result<()> {
+pub async fn run(args: KubeArgs, config: &crate::config::Config) -> anyhow::Result<()> {
+    // Links go to the repository the command runs in, when there is one.
+    let repo = std::env::current_dir()
+        .ok()
+        .and_then(|d| crate::repo::find_git_root(&d));
+    run_in(args, config, repo.as_deref()).await
+}
+
+/// Run a command, linking findings to the repository at `repo` (if any).
+pub async fn run_in(
+    args: KubeArgs,
+    config: &crate::config::Config,
+    repo: Option<&Path>,
+) -> anyhow::Result<()> {
+    let kube = &config.kube;
     match args.command {
-        KubeCommand::Scan { .. } => anyhow::bail!("triage kube scan is not available yet"),
+        KubeCommand::Scan {
+            cluster,
+            json,
+            graph,
+            no_links,
+            recent,
+        } => {
+            let source = ClusterSource::connect(&cluster, kube).await?;
+            let scope = source.default_scope().clone();
+            let opts = AnalyzeOptions {
+                recent_rollout: chrono::Duration::minutes(recent.max(0)),
+                ..AnalyzeOptions::default()
+            };
+            let mut report = scan::scan_with(&source, &scope, &opts).await?;
+            if !no_links && let Some(root) = repo {
+                let root = root.to_path_buf();
+                let g = report.full_graph.clone();
+                report.links =
+                    tokio::task::spawn_blocking(move || links::link_workloads(&root, &g))
+                        .await
+                        .unwrap_or_default();
+            }
+            if graph {
+                report.graph = Some(report.full_graph.clone());
+            }
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &report)?;
+                writeln!(out)?;
+            } else {
+                print_report(&mut out, &report)?;
+            }
+            out.flush()?;
+            if let ClusterStatus::Unreachable { server, reason } = &report.status {
+                return Err(KubeError::Unreachable {
+                    server: server.clone(),
+                    reason: reason.clone(),
+                }
+                .into());
+            }
+            Ok(())
+        }
+        KubeCommand::Record { cluster, output } => {
+            let source = ClusterSource::connect(&cluster, kube).await?;
+            let scope = source.default_scope().clone();
+            let snapshot = record::record(&source, &scope).await?;
+            snapshot.save(&output)?;
+            eprintln!(
+                "recorded {} objects, {} events, {} log tails from {} ({scope}) to {}",
+                snapshot.object_count() - snapshot.events.len(),
+                snapshot.events.len(),
+                snapshot.logs.len(),
+                source.origin(),
+                output.display()
+            );
+            for e in &snapshot.errors {
+                eprintln!("  could not read: {e}");
+            }
+            Ok(())
+        }
+        KubeCommand::Serve { file, port } => serve(&file, port).await,
+        KubeCommand::Status { cluster } => {
+            let source = ClusterSource::connect(&cluster, kube).await?;
+            match source.status().await {
+                ClusterStatus::Reachable { server, version } => {
+                    println!(
+                        "reachable: {server} ({}) via {}",
+                        version.as_deref().unwrap_or("version unknown"),
+                        source.origin()
+                    );
+                    Ok(())
+                }
+                ClusterStatus::Unreachable { server, reason } => {
+                    println!("unreachable: {server} via {}: {reason}", source.origin());
+                    Err(KubeError::Unreachable { server, reason }.into())
+                }
+            }
+        }
+        KubeCommand::Get {
+            cluster,
+            resource,
+            name,
+            selector,
+        } => {
+            let source = ClusterSource::connect(&cluster, kube).await?;
+            let ns = scope_ns(&source, &cluster);
+            let value = source
+                .kube_get(
+                    &resource,
+                    ns.as_deref(),
+                    name.as_deref(),
+                    selector.as_deref(),
+                )
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            Ok(())
+        }
+        KubeCommand::Logs {
+            cluster,
+            pod,
+            container,
+            previous,
+        } => {
+            let source = ClusterSource::connect(&cluster, kube).await?;
+            let ns = scope_ns(&source, &cluster);
+            let text = source
+                .kube_logs(ns.as_deref(), &pod, container.as_deref(), previous)
+                .await?;
+            print!("{text}");
+            Ok(())
+        }
+        KubeCommand::Events { cluster, about } => {
+            let source = ClusterSource::connect(&cluster, kube).await?;
+            let ns = scope_ns(&source, &cluster);
+            let about = match about {
+                Some(a) => {
+                    let (kind, name) = a
+                        .split_once('/')
+                        .with_context(|| format!("--for takes KIND/NAME, got `{a}`"))?;
+                    let t = super::resources::resolve(kind)
+                        .with_context(|| format!("unknown kind `{kind}`"))?;
+                    Some(ResourceRef::new(t.kind, ns.as_deref(), name))
+                }
+                None => None,
+            };
+            let events = source.kube_events(ns.as_deref(), about.as_ref()).await?;
+            let mut out = std::io::stdout().lock();
+            for e in events {
+                writeln!(
+                    out,
+                    "{}  {:<8} {:<20} {:<40} {}",
+                    e.last_seen.as_deref().unwrap_or("-"),
+                    e.type_,
+                    e.reason,
+                    e.about.kubectl(),
+                    e.message
+                )?;
+            }
+            Ok(())
+        }
     }
+}
+
+fn scope_ns(source: &ClusterSource, args: &ClusterArgs) -> Option<String> {
+    if args.all_namespaces {
+        None
+    } else {
+        source.default_scope().namespace().map(str::to_string)
+    }
+}
+
+async fn serve(file: &Path, port: u16) -> anyhow::Result<()> {
+    let snapshot = Snapshot::load(file)?;
+    let summary = format!(
+        "{} ({} objects, {} log tails, recorded {}{})",
+        file.display(),
+        snapshot.object_count(),
+        snapshot.logs.len(),
+        snapshot.recorded_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        snapshot
+            .context
+            .as_deref()
+            .map(|c| format!(", context {c}"))
+            .unwrap_or_default()
+    );
+    let options = ReplayOptions {
+        port,
+        faults: Vec::new(),
+        on_request: Some(Arc::new(|r| {
+            eprintln!("{} {r}", r.at.format("%H:%M:%S%.3f"))
+        })),
+    };
+    let server = ReplayServer::start(snapshot, options).await?;
+    let url = server.url();
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "serving {summary} on {url}")?;
+        writeln!(out, "try: kubectl --server {url} get pods -A")?;
+        out.flush()?;
+    }
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = server.wait() => {}
+    }
+    Ok(())
+}
+
+fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRITICAL",
+        Severity::Error => "ERROR",
+        Severity::Warning => "WARNING",
+        Severity::Info => "INFO",
+    }
+}
+
+/// The report for people.
+pub fn print_report(out: &mut impl Write, report: &ScanReport) -> std::io::Result<()> {
+    match &report.status {
+        ClusterStatus::Reachable { server, version } => writeln!(
+            out,
+            "cluster {server} ({}) · {} · {} · as of {}",
+            version.as_deref().unwrap_or("version unknown"),
+            report.source,
+            report.scope,
+            report.as_of.format("%Y-%m-%d %H:%M:%S UTC")
+        )?,
+        ClusterStatus::Unreachable { server, reason } => {
+            writeln!(
+                out,
+                "cluster {server} is unreachable ({}): {reason}",
+                report.source
+            )?;
+            writeln!(
+                out,
+                "nothing was read; repository features keep working without it"
+            )?;
+            return Ok(());
+        }
+    }
+    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    writeln!(
+        out,
+        "{} findings: {} critical, {} error, {} warning, {} info",
+        report.findings.len(),
+        count(Severity::Critical),
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info)
+    )?;
+    let links = links::by_workload(&report.links);
+    for f in &report.findings {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<8} {}  {}",
+            severity_label(f.severity),
+            f.kind.as_str(),
+            f.resource
+        )?;
+        writeln!(out, "  {}", f.summary)?;
+        for e in &f.evidence {
+            let mut lines = e.lines();
+            if let Some(first) = lines.next() {
+                writeln!(out, "  - {first}")?;
+            }
+            for l in lines {
+                writeln!(out, "    {l}")?;
+            }
+        }
+        writeln!(out, "  $ {}", f.command)?;
+        if let Some(link) = links.get(&f.resource) {
+            print_link(out, link)?;
+        }
+    }
+    if !report.errors.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "could not read ({}):", report.errors.len())?;
+        for e in &report.errors {
+            writeln!(out, "  - {e}")?;
+        }
+    }
+    if !report.problems.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "skipped objects ({}):", report.problems.len())?;
+        for p in report.problems.iter().take(20) {
+            writeln!(out, "  - {p}")?;
+        }
+    }
+    Ok(())
+}
+
+fn print_link(out: &mut impl Write, link: &WorkloadLink) -> std::io::Result<()> {
+    let paths: Vec<String> = link
+        .paths
+        .iter()
+        .take(6)
+        .map(|p| format!("{} ({})", p.path, p.reason))
+        .collect();
+    writeln!(out, "  code: {}", paths.join(", "))?;
+    for c in link.recent_commits.iter().take(3) {
+        writeln!(
+            out,
+            "  commit {} {} {} — {}",
+            c.id,
+            c.date.get(..10).unwrap_or(&c.date),
+            c.author,
+            c.subject
+        )?;
+    }
+    Ok(())
 }

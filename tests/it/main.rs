@@ -5,4 +5,7 @@ mod embed_endpoint;
 mod history;
 mod index;
 mod index_bad_input;
+mod kube;
+mod kube_faults;
+mod kube_kubectl;
 mod search;
