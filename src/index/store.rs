@@ -544,93 +544,47 @@ impl Store {
     /// missing or when many rows are not covered yet; otherwise the few new rows are
     /// searched without it (LanceDB searches unindexed rows too).
     pub async fn ensure_indexes(&self, force: bool) -> Result<IndexMaintenance> {
-        let mut done = IndexMaintenance::default();
-        let total = self.chunks.count_rows(None).await?;
-        let fts_name = "search_text_idx";
-        let stats = self.chunks.index_stats(fts_name).await.ok().flatten();
-        let needs_fts = match &stats {
-            None => total > 0,
-            Some(s) => force || s.num_unindexed_rows > 200.max(s.num_indexed_rows / 10),
-        };
-        if needs_fts {
-            if stats.is_some() {
-                // Compaction first so the rebuilt index covers few, large fragments.
-                self.chunks
-                    .optimize(OptimizeAction::Compact {
-                        options: Default::default(),
-                        remap_options: None,
-                    })
-                    .await?;
-            }
-            self.chunks
-                .create_index(&["search_text"], Index::FTS(fts_params()))
-                .name(fts_name.to_string())
-                .replace(true)
-                .execute()
-                .await?;
-            done.fts_rebuilt = true;
-        }
-        let q_total = self.questions.count_rows(None).await?;
-        let q_stats = self
-            .questions
-            .index_stats("question_idx")
-            .await
-            .ok()
-            .flatten();
-        let needs_q = match &q_stats {
-            None => q_total > 0,
-            Some(s) => force || s.num_unindexed_rows > 200.max(s.num_indexed_rows / 10),
-        };
-        if needs_q {
-            self.questions
-                .create_index(&["question"], Index::FTS(fts_params()))
-                .name("question_idx".to_string())
-                .replace(true)
-                .execute()
-                .await?;
-        }
-        let commit_total = self.commits.count_rows(None).await?;
-        let commit_stats = self
-            .commits
-            .index_stats("commit_text_idx")
-            .await
-            .ok()
-            .flatten();
-        let needs_commit_fts = match &commit_stats {
-            None => commit_total > 0,
-            Some(s) => force || s.num_unindexed_rows > 200.max(s.num_indexed_rows / 10),
-        };
-        if needs_commit_fts {
-            self.commits
-                .create_index(
-                    &["search_text"],
-                    Index::FTS(
-                        FtsIndexBuilder::default()
-                            .stem(true)
-                            .remove_stop_words(true),
-                    ),
-                )
-                .name("commit_text_idx".to_string())
-                .replace(true)
-                .execute()
-                .await?;
-        }
-        let sym_total = self.symbols.count_rows(None).await?;
-        let sym_stats = self.symbols.index_stats("name_lc_idx").await.ok().flatten();
-        let needs_btree = match &sym_stats {
-            None => sym_total > 0,
-            Some(s) => force || s.num_unindexed_rows > 2000.max(s.num_indexed_rows / 10),
-        };
-        if needs_btree {
-            self.symbols
-                .create_index(&["name_lc"], Index::BTree(BTreeIndexBuilder::default()))
-                .name("name_lc_idx".to_string())
-                .replace(true)
-                .execute()
-                .await?;
-            done.symbol_index_rebuilt = true;
-        }
-        Ok(done)
+        let commit_fts = FtsIndexBuilder::default()
+            .stem(true)
+            .remove_stop_words(true);
+        Ok(IndexMaintenance {
+            fts_rebuilt: ensure_index(
+                &self.chunks,
+                "search_text",
+                "search_text_idx",
+                Index::FTS(fts_params()),
+                200,
+                force,
+            )
+            .await?,
+            question_index_rebuilt: ensure_index(
+                &self.questions,
+                "question",
+                "question_idx",
+                Index::FTS(fts_params()),
+                200,
+                force,
+            )
+            .await?,
+            commit_index_rebuilt: ensure_index(
+                &self.commits,
+                "search_text",
+                "commit_text_idx",
+                Index::FTS(commit_fts),
+                200,
+                force,
+            )
+            .await?,
+            symbol_index_rebuilt: ensure_index(
+                &self.symbols,
+                "name_lc",
+                "name_lc_idx",
+                Index::BTree(BTreeIndexBuilder::default()),
+                2000,
+                force,
+            )
+            .await?,
+        })
     }
 
     pub async fn add_questions(&self, rows: &[crate::index::questions::QuestionRow]) -> Result<()> {
@@ -830,7 +784,46 @@ impl Store {
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct IndexMaintenance {
     pub fts_rebuilt: bool,
+    pub question_index_rebuilt: bool,
+    pub commit_index_rebuilt: bool,
     pub symbol_index_rebuilt: bool,
+}
+
+/// Build `index` on `column` when it is missing, or rebuild it when many rows are not
+/// covered yet (more than `slack` and a tenth of the indexed ones); otherwise the few
+/// new rows are searched without it (LanceDB searches unindexed rows too). A rebuild
+/// compacts first, so the index covers few, large fragments.
+async fn ensure_index(
+    table: &Table,
+    column: &str,
+    name: &str,
+    index: Index,
+    slack: usize,
+    force: bool,
+) -> Result<bool> {
+    let stats = table.index_stats(name).await.ok().flatten();
+    let needed = match &stats {
+        None => table.count_rows(None).await? > 0,
+        Some(s) => force || s.num_unindexed_rows > slack.max(s.num_indexed_rows / 10),
+    };
+    if !needed {
+        return Ok(false);
+    }
+    if stats.is_some() {
+        table
+            .optimize(OptimizeAction::Compact {
+                options: Default::default(),
+                remap_options: None,
+            })
+            .await?;
+    }
+    table
+        .create_index(&[column], index)
+        .name(name.to_string())
+        .replace(true)
+        .execute()
+        .await?;
+    Ok(true)
 }
 
 /// The embedder recorded for an existing index, if any.
