@@ -93,7 +93,7 @@ impl Default for EmbedConfig {
             model_dir: None,
             base_url: None,
             model: "text-embedding-3-small".into(),
-            batch_size: 64,
+            batch_size: 16,
         }
     }
 }

@@ -617,23 +617,45 @@ async fn embed_pending(
                     )
                 })
                 .collect();
-            let mut vectors = Vec::with_capacity(inputs.len());
-            for part in inputs.chunks(batch_size) {
-                match embedder.embed(part.to_vec()).await {
-                    Ok(v) => vectors.extend(v),
+            // Similar lengths together: batches are padded to their longest input.
+            let mut order: Vec<usize> = (0..inputs.len()).collect();
+            order.sort_by_key(|&i| inputs[i].len());
+            let mut vectors: Vec<Option<Vec<f32>>> = vec![None; inputs.len()];
+            for part in order.chunks(batch_size) {
+                let texts: Vec<String> = part.iter().map(|&i| inputs[i].clone()).collect();
+                match embedder.embed(texts).await {
+                    Ok(v) => {
+                        for (&i, vec) in part.iter().zip(v) {
+                            vectors[i] = Some(vec);
+                        }
+                    }
                     Err(e) => {
                         // Keep what this commit already embedded.
-                        if !vectors.is_empty() {
-                            store
-                                .write_vectors(&b.slice(0, vectors.len()), &vectors)
-                                .await?;
-                            *done += vectors.len();
+                        let ready: Vec<u32> = (0..vectors.len() as u32)
+                            .filter(|&i| vectors[i as usize].is_some())
+                            .collect();
+                        if !ready.is_empty() {
+                            let rows = arrow_select::take::take_record_batch(
+                                b,
+                                &arrow_array::UInt32Array::from(ready.clone()),
+                            )?;
+                            let vecs: Vec<Vec<f32>> = ready
+                                .iter()
+                                .filter_map(|&i| vectors[i as usize].take())
+                                .collect();
+                            store.write_vectors(&rows, &vecs).await?;
+                            *done += vecs.len();
                         }
                         return Err(e);
                     }
                 }
                 bar.inc(part.len() as u64);
             }
+            let vectors: Vec<Vec<f32>> = vectors.into_iter().flatten().collect();
+            anyhow::ensure!(
+                vectors.len() == b.num_rows(),
+                "embedder returned too few vectors"
+            );
             store.write_vectors(b, &vectors).await?;
             *done += b.num_rows();
         }
