@@ -119,7 +119,7 @@ pub async fn run_index(
     let _lock = lock(&loc.index_dir)?;
 
     let engine = SyntaxEngine::new(super::syntax::override_dir());
-    engine.check_all()?;
+    engine.check_overrides()?;
 
     // An embedding endpoint that is down must not block the lexical index.
     let spec = match EmbedSpec::resolve(config, &loc.index_dir).await {

@@ -69,11 +69,28 @@ impl SyntaxEngine {
         }
     }
 
-    /// Compile every language's query now; used by `triage index` so that a broken
-    /// override is reported before any work, and by tests.
+    /// Compile every language's query now (tests, and `check_overrides`).
     pub fn check_all(&self) -> Result<(), SyntaxError> {
         for lang in CODE_LANGS {
             self.config(lang)?;
+        }
+        Ok(())
+    }
+
+    /// Compile the user's override queries now, so that a broken one is reported before
+    /// any work. Bundled queries compile on first use (a test checks every one), which
+    /// keeps a small refresh from paying for languages it does not touch.
+    pub fn check_overrides(&self) -> Result<(), SyntaxError> {
+        let Some(root) = &self.override_dir else {
+            return Ok(());
+        };
+        for lang in CODE_LANGS {
+            let has_override = lang
+                .query_dir()
+                .is_some_and(|d| root.join(d).join("tags.scm").exists());
+            if has_override {
+                self.config(lang)?;
+            }
         }
         Ok(())
     }
@@ -483,7 +500,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("rust")).unwrap();
         std::fs::write(dir.path().join("rust/tags.scm"), "(no_such_node) @name").unwrap();
         let engine = SyntaxEngine::new(Some(dir.path().to_path_buf()));
-        let err = engine.check_all().unwrap_err().to_string();
+        let err = engine.check_overrides().unwrap_err().to_string();
         assert!(
             err.contains("rust/tags.scm") && err.contains("rust"),
             "{err}"
