@@ -21,6 +21,7 @@ use super::store::{Store, in_list, str_col, u32_col};
 
 const RRF_K: f32 = 60.0;
 const CANDIDATES: usize = 60;
+const CHUNK_COLUMNS: [&str; 6] = ["path", "symbol", "kind", "start_line", "end_line", "text"];
 /// Longest issue text sent to full-text search (stack traces can be huge).
 const MAX_QUERY_CHARS: usize = 4000;
 
@@ -300,6 +301,7 @@ pub async fn rank_files_for_issue(
         query = "-".into();
     }
     let words = query_words(&query);
+    let mut paths = IndexedPaths::default();
 
     if store.chunks.count_rows(None).await? == 0 {
         return Ok(IssueResult {
@@ -312,9 +314,9 @@ pub async fn rank_files_for_issue(
 
     // Exact: paths and stack frames.
     if signals.structure && (!parsed.paths.is_empty() || !parsed.frames.is_empty()) {
-        let all_paths = indexed_paths(store).await?;
+        let all_paths = paths.get(store).await?;
         for (rank, f) in parsed.frames.iter().enumerate() {
-            for p in match_paths(&all_paths, &f.path) {
+            for p in match_paths(all_paths, &f.path) {
                 let e = ev.entry(p.clone()).or_default();
                 let at = f.line.map(|l| format!(":{l}")).unwrap_or_default();
                 e.add(4.0, rank + 1, format!("stack frame: {}{at}", f.path));
@@ -326,7 +328,7 @@ pub async fn rank_files_for_issue(
             }
         }
         for (rank, path) in parsed.paths.iter().enumerate() {
-            for p in match_paths(&all_paths, path) {
+            for p in match_paths(all_paths, path) {
                 ev.entry(p)
                     .or_default()
                     .add(3.0, rank + 1, format!("path named: {path}"));
@@ -397,14 +399,7 @@ pub async fn rank_files_for_issue(
                 .chunks
                 .query()
                 .full_text_search(FullTextSearchQuery::new(query.clone()))
-                .select(Select::columns(&[
-                    "path",
-                    "symbol",
-                    "kind",
-                    "start_line",
-                    "end_line",
-                    "text",
-                ]))
+                .select(Select::columns(&CHUNK_COLUMNS))
                 .limit(CANDIDATES),
         )
         .await?;
@@ -462,7 +457,7 @@ pub async fn rank_files_for_issue(
             .into_iter()
             .next()
     {
-        let rows = collect_vector(store, v).await?;
+        let rows = store.nearest_chunks(v, &CHUNK_COLUMNS, CANDIDATES).await?;
         chunk_hits(&rows, &[], &mut ev, 1.0, |_, rank| {
             format!("semantic match (#{rank})")
         })?;
@@ -470,7 +465,7 @@ pub async fn rank_files_for_issue(
 
     // Similar past changes: commits whose message matches, and the files they touched.
     if signals.history && store.commits.count_rows(None).await? > 0 {
-        let indexed: HashSet<String> = indexed_paths(store).await?.into_iter().collect();
+        let indexed = paths.set(store).await?;
         let rows = collect(
             store
                 .commits
@@ -535,7 +530,7 @@ pub async fn rank_files_for_issue(
             seeds.sort_by(|a, b| b.1.total_cmp(&a.1));
             seeds.truncate(3);
             let seeds: HashMap<String, f32> = seeds.into_iter().collect();
-            let indexed: HashSet<String> = indexed_paths(store).await?.into_iter().collect();
+            let indexed = paths.set(store).await?;
             for (path, (score, why)) in graph.expand(&seeds, 1, 0.15) {
                 // History edges can name files that no longer exist; and like past
                 // changes, neighbours only re-rank candidates other signals found.
@@ -624,28 +619,6 @@ async fn collect(q: lancedb::query::Query) -> Result<Vec<RecordBatch>> {
     Ok(q.execute().await?.try_collect().await?)
 }
 
-async fn collect_vector(store: &Store, v: Vec<f32>) -> Result<Vec<RecordBatch>> {
-    Ok(store
-        .chunks
-        .vector_search(v)?
-        .column("vector")
-        .distance_type(lancedb::DistanceType::Cosine)
-        .only_if("vector IS NOT NULL")
-        .select(Select::columns(&[
-            "path",
-            "symbol",
-            "kind",
-            "start_line",
-            "end_line",
-            "text",
-        ]))
-        .limit(CANDIDATES)
-        .execute()
-        .await?
-        .try_collect()
-        .await?)
-}
-
 /// Chunk results → per-file evidence at the rank of each file's best chunk.
 fn chunk_hits(
     rows: &[RecordBatch],
@@ -690,6 +663,30 @@ fn chunk_hits(
         }
     }
     Ok(())
+}
+
+/// The indexed file paths, read from the store at most once per ranking.
+#[derive(Default)]
+struct IndexedPaths {
+    list: Option<Vec<String>>,
+    set: Option<HashSet<String>>,
+}
+
+impl IndexedPaths {
+    async fn get(&mut self, store: &Store) -> Result<&[String]> {
+        if self.list.is_none() {
+            self.list = Some(indexed_paths(store).await?);
+        }
+        Ok(self.list.as_deref().unwrap_or_default())
+    }
+
+    async fn set(&mut self, store: &Store) -> Result<&HashSet<String>> {
+        if self.set.is_none() {
+            let set = self.get(store).await?.iter().cloned().collect();
+            self.set = Some(set);
+        }
+        Ok(self.set.get_or_insert_with(HashSet::new))
+    }
 }
 
 async fn indexed_paths(store: &Store) -> Result<Vec<String>> {

@@ -138,18 +138,7 @@ pub async fn search(
             let v = embedder.embed(vec![query.to_string()]).await?;
             if let Some(v) = v.into_iter().next() {
                 mode = "hybrid";
-                let hits: Vec<RecordBatch> = store
-                    .chunks
-                    .vector_search(v)?
-                    .column("vector")
-                    .distance_type(lancedb::DistanceType::Cosine)
-                    .only_if("vector IS NOT NULL")
-                    .select(Select::columns(&CHUNK_COLUMNS))
-                    .limit(CANDIDATES)
-                    .execute()
-                    .await?
-                    .try_collect()
-                    .await?;
+                let hits = store.nearest_chunks(v, &CHUNK_COLUMNS, CANDIDATES).await?;
                 let mut rank = 0;
                 for b in &hits {
                     let dist = f32_col(b, "_distance").cloned();
