@@ -31,6 +31,9 @@ pub struct Config {
     pub embed: EmbedConfig,
     pub history: HistoryConfig,
     pub kube: KubeConfig,
+    pub llm: LlmConfig,
+    pub agent: AgentConfig,
+    pub tui: TuiConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -148,6 +151,90 @@ impl Default for KubeConfig {
             concurrency: 8,
             log_tail_lines: 200,
             log_tail_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The model endpoint. With no `model` (and no `OPENAI_MODEL`), the offline planner runs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// Base URL of an OpenAI-compatible API (default: `OPENAI_BASE_URL`, then OpenAI).
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key (the key itself never goes in a file).
+    pub api_key_env: String,
+    /// Reasoning model; unset means offline (also read from `OPENAI_MODEL`).
+    pub model: Option<String>,
+    /// Bulk-work model (questions, summaries); defaults to `model`.
+    pub fast_model: Option<String>,
+    pub connect_timeout_secs: u64,
+    /// Longest wait for the next streamed chunk.
+    pub read_timeout_secs: u64,
+    /// Retries on 429, 5xx and connection errors (honouring `Retry-After`).
+    pub max_retries: u32,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            api_key_env: "OPENAI_API_KEY".into(),
+            model: None,
+            fast_model: None,
+            connect_timeout_secs: 10,
+            read_timeout_secs: 60,
+            max_retries: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Refuse to run write actions even when approved (the default).
+    pub read_only: bool,
+    /// Per-investigation budget: prompt + completion tokens.
+    pub max_tokens: u64,
+    pub max_tool_calls: u32,
+    pub max_wall_secs: u64,
+    /// Characters of one tool's output the model sees before it is cut.
+    pub tool_output_chars: usize,
+    pub tool_timeout_secs: u64,
+    /// Extra regexes whose matches are redacted before anything reaches the model.
+    pub redact_patterns: Vec<String>,
+    /// Shell command prefixes treated as reads (e.g. `curl -s http://localhost`).
+    pub shell_allowlist: Vec<String>,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            read_only: true,
+            max_tokens: 200_000,
+            max_tool_calls: 40,
+            max_wall_secs: 600,
+            tool_output_chars: 6_000,
+            tool_timeout_secs: 20,
+            redact_patterns: Vec::new(),
+            shell_allowlist: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TuiConfig {
+    /// Bundled keymap (`default`, `vim`) or a file in the config dir's `keymaps/`.
+    pub keymap: String,
+    /// Bundled theme (`default`, `dark`, `light`, `high-contrast`) or one in `themes/`.
+    pub theme: String,
+}
+
+impl Default for TuiConfig {
+    fn default() -> Self {
+        Self {
+            keymap: "default".into(),
+            theme: "default".into(),
         }
     }
 }
@@ -271,7 +358,10 @@ fn apply_env(
             };
             // Only sections that exist are config; other TRIAGE_* variables (TRIAGE_CONFIG,
             // TRIAGE_LOG) belong to other parts of the program.
-            if !matches!(section, "index" | "embed" | "history" | "kube") {
+            if !matches!(
+                section,
+                "index" | "embed" | "history" | "kube" | "llm" | "agent" | "tui"
+            ) {
                 continue;
             }
             (section.to_string(), key.to_string())

@@ -2,10 +2,13 @@
 //!
 //! Data flows one way: sources (repo index, cluster, memory) → agent → events → views.
 
+pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod eval;
 pub mod index;
 pub mod kube;
 pub mod logging;
+pub mod protocol;
 pub mod repo;
+pub mod tui;
