@@ -99,6 +99,8 @@ pub enum Event {
         used: bool,
     },
     CheckpointSaved { checkpoint: Checkpoint },
+    /// The investigation went back to this checkpoint; later checkpoints no longer count.
+    Rewound { checkpoint: CheckpointId },
     ActionProposed { action: ProposedAction },
     ActionDecided {
         action: ActionId,

@@ -1,0 +1,338 @@
+//! Tools over the Kubernetes context: findings, objects, logs, events. Read-only: the
+//! client's request guard refuses anything else.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{ToolContext, ToolError, ToolOutput, ToolSpec, bool_arg, quote, req_str, str_arg};
+use crate::kube::state::ResourceRef;
+use crate::protocol::{Evidence, EvidenceKind};
+
+pub fn specs(t: Duration) -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "kube_findings",
+            description: "Scan the current namespace: crashlooping or OOMKilled pods, failed or recent rollouts, pending pods, services without endpoints, failed jobs, missed CronJobs, node pressure, with evidence and the workloads' files in this repo.",
+            parameters: json!({"type":"object","properties":{
+                "workload":{"type":"string","description":"only findings whose resource name contains this"},
+                "refresh":{"type":"boolean"}}}),
+            timeout: t,
+        },
+        ToolSpec {
+            name: "kube_get",
+            description: "Get Kubernetes objects (like kubectl get -o json, trimmed): one by name, or a list with an optional label selector. Secret values are never returned.",
+            parameters: json!({"type":"object","properties":{
+                "resource":{"type":"string","description":"pods, deployments, replicasets, services, configmaps, cronjobs, jobs, events, nodes, …"},
+                "name":{"type":"string"},
+                "namespace":{"type":"string"},
+                "selector":{"type":"string"}},"required":["resource"]}),
+            timeout: t,
+        },
+        ToolSpec {
+            name: "kube_logs",
+            description: "The tail of a pod's container log (use previous=true for the crashed instance).",
+            parameters: json!({"type":"object","properties":{
+                "pod":{"type":"string"},
+                "container":{"type":"string"},
+                "namespace":{"type":"string"},
+                "previous":{"type":"boolean"}},"required":["pod"]}),
+            timeout: t,
+        },
+        ToolSpec {
+            name: "kube_events",
+            description: "Recent events in the namespace, newest first, optionally only those about one object.",
+            parameters: json!({"type":"object","properties":{
+                "namespace":{"type":"string"},
+                "kind":{"type":"string"},
+                "name":{"type":"string"}}}),
+            timeout: t,
+        },
+    ]
+}
+
+fn ns_flag(args: &Value) -> String {
+    str_arg(args, "namespace")
+        .map(|n| format!(" -n {}", quote(n)))
+        .unwrap_or_default()
+}
+
+pub fn human_command(name: &str, args: &Value) -> Option<String> {
+    let s = |k| str_arg(args, k).unwrap_or("");
+    Some(match name {
+        "kube_findings" => "triage kube scan".to_string(),
+        "kube_get" => {
+            let mut cmd = format!("kubectl get {}", quote(s("resource")));
+            if let Some(n) = str_arg(args, "name") {
+                let _ = write!(cmd, " {}", quote(n));
+            }
+            if let Some(sel) = str_arg(args, "selector") {
+                let _ = write!(cmd, " -l {}", quote(sel));
+            }
+            cmd + &ns_flag(args)
+        }
+        "kube_logs" => {
+            let mut cmd = format!("kubectl logs {}", quote(s("pod")));
+            if let Some(c) = str_arg(args, "container") {
+                let _ = write!(cmd, " -c {}", quote(c));
+            }
+            if bool_arg(args, "previous") {
+                cmd.push_str(" --previous");
+            }
+            cmd + &ns_flag(args)
+        }
+        "kube_events" => {
+            let mut cmd = "kubectl get events --sort-by=.lastTimestamp".to_string();
+            if let Some(n) = str_arg(args, "name") {
+                let _ = write!(cmd, " --field-selector involvedObject.name={}", quote(n));
+            }
+            cmd + &ns_flag(args)
+        }
+        _ => return None,
+    })
+}
+
+pub async fn run(
+    ctx: &ToolContext,
+    name: &str,
+    args: &Value,
+) -> Option<Result<ToolOutput, ToolError>> {
+    Some(match name {
+        "kube_findings" => findings(ctx, args).await,
+        "kube_get" => get(ctx, args).await,
+        "kube_logs" => logs(ctx, args).await,
+        "kube_events" => events(ctx, args).await,
+        _ => return None,
+    })
+}
+
+async fn findings(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
+    let report = ctx.scan(bool_arg(args, "refresh")).await?;
+    if let crate::kube::source::ClusterStatus::Unreachable { server, reason } = &report.status {
+        return Err(ToolError::Unavailable(format!(
+            "the cluster at {server} is unreachable: {reason}"
+        )));
+    }
+    let filter = str_arg(args, "workload").map(str::to_lowercase);
+    let links = crate::kube::links::by_workload(&report.links);
+    let mut text = format!(
+        "{} as of {} ({})\n",
+        report.scope,
+        report.as_of.format("%Y-%m-%d %H:%M:%SZ"),
+        report.source
+    );
+    let mut evidence = Vec::new();
+    let mut shown = Vec::new();
+    for f in &report.findings {
+        if let Some(w) = &filter
+            && !f.resource.name.to_lowercase().contains(w.as_str())
+        {
+            continue;
+        }
+        let _ = writeln!(
+            text,
+            "[{}] {} {}: {}",
+            f.severity,
+            f.kind.as_str(),
+            f.resource,
+            f.summary
+        );
+        for e in f.evidence.iter().take(4) {
+            let _ = writeln!(text, "    {e}");
+        }
+        if let Some(link) = links.get(&f.resource) {
+            let paths: Vec<&str> = link.paths.iter().take(4).map(|p| p.path.as_str()).collect();
+            if !paths.is_empty() {
+                let _ = writeln!(text, "    repo: {}", paths.join(", "));
+            }
+            for c in link.recent_commits.iter().take(3) {
+                let _ = writeln!(text, "    commit {} {} {}", c.id, c.date, c.subject);
+            }
+        }
+        evidence.push(Evidence {
+            kind: EvidenceKind::Finding,
+            reference: f.resource.to_string(),
+            detail: format!("{} {}: {}", f.severity, f.kind.as_str(), f.summary),
+            call: None,
+        });
+        shown.push(f);
+    }
+    if shown.is_empty() {
+        text.push_str("no findings\n");
+    }
+    for e in &report.errors {
+        let _ = writeln!(text, "note: could not read {e:?}");
+    }
+    let data = json!({
+        "as_of": report.as_of,
+        "findings": shown,
+        "links": report.links,
+    });
+    Ok(ToolOutput {
+        summary: match shown.first() {
+            Some(f) => format!(
+                "{} findings, worst: {} {}",
+                shown.len(),
+                f.kind.as_str(),
+                f.resource.name
+            ),
+            None => "no findings".into(),
+        },
+        text,
+        evidence,
+        data,
+    })
+}
+
+/// Drop what only adds noise (managed fields, last-applied copies) and every Secret value.
+fn trim_object(v: &mut Value) {
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    if v.get("kind").and_then(Value::as_str) == Some("Secret")
+        && let Some(obj) = v.as_object_mut()
+    {
+        for key in ["data", "stringData"] {
+            if let Some(Value::Object(m)) = obj.get_mut(key) {
+                for val in m.values_mut() {
+                    *val = Value::String("(value withheld)".into());
+                }
+            }
+        }
+    }
+}
+
+async fn get(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
+    let resource = req_str(args, "resource")?;
+    let cluster = ctx.cluster()?;
+    let mut value = cluster
+        .kube_get(
+            resource,
+            str_arg(args, "namespace"),
+            str_arg(args, "name"),
+            str_arg(args, "selector"),
+        )
+        .await?;
+    let secretish = resource.to_lowercase().starts_with("secret");
+    let items: Vec<&mut Value> = match &mut value {
+        Value::Array(a) => a.iter_mut().collect(),
+        one => vec![one],
+    };
+    let count = items.len();
+    for v in items {
+        if secretish && let Some(obj) = v.as_object_mut() {
+            obj.insert("kind".into(), Value::String("Secret".into()));
+        }
+        trim_object(v);
+    }
+    let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    let what = match str_arg(args, "name") {
+        Some(n) => format!("{resource}/{n}"),
+        None => format!("{count} {resource}"),
+    };
+    Ok(ToolOutput {
+        summary: what.clone(),
+        text,
+        evidence: vec![Evidence {
+            kind: EvidenceKind::Resource,
+            reference: what,
+            detail: "read".into(),
+            call: None,
+        }],
+        data: value,
+    })
+}
+
+async fn logs(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
+    let pod = req_str(args, "pod")?;
+    let cluster = ctx.cluster()?;
+    let previous = bool_arg(args, "previous");
+    let text = cluster
+        .kube_logs(
+            str_arg(args, "namespace"),
+            pod,
+            str_arg(args, "container"),
+            previous,
+        )
+        .await?;
+    let lines = text.lines().count();
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let l = l.to_lowercase();
+            ["error", "fatal", "panic", "exception", "refused", "timeout", "oom"]
+                .iter()
+                .any(|k| l.contains(k))
+        })
+        .collect();
+    Ok(ToolOutput {
+        summary: format!(
+            "{lines} log lines from {pod}{}, {} look like errors",
+            if previous { " (previous)" } else { "" },
+            errors.len()
+        ),
+        evidence: errors
+            .iter()
+            .rev()
+            .take(2)
+            .map(|l| Evidence {
+                kind: EvidenceKind::Log,
+                reference: format!("Pod/{pod}"),
+                detail: l.chars().take(200).collect(),
+                call: None,
+            })
+            .collect(),
+        data: json!({"pod": pod, "lines": lines, "error_lines": errors}),
+        text,
+    })
+}
+
+async fn events(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
+    let cluster = ctx.cluster()?;
+    let ns = str_arg(args, "namespace");
+    let about = str_arg(args, "name").map(|name| {
+        ResourceRef::new(
+            str_arg(args, "kind").unwrap_or("Pod"),
+            ns.or(cluster.default_scope().namespace()),
+            name,
+        )
+    });
+    let events = cluster.kube_events(ns, about.as_ref()).await?;
+    let mut text = String::new();
+    for e in events.iter().take(60) {
+        let _ = writeln!(
+            text,
+            "{} {} {} {} (x{}): {}",
+            e.last_seen.as_deref().unwrap_or("-"),
+            e.type_,
+            e.reason,
+            e.about,
+            e.count,
+            e.message
+        );
+    }
+    if events.is_empty() {
+        text.push_str("no events\n");
+    }
+    let warnings = events.iter().filter(|e| e.type_ == "Warning").count();
+    Ok(ToolOutput {
+        summary: format!("{} events, {warnings} warnings", events.len()),
+        text,
+        evidence: events
+            .iter()
+            .filter(|e| e.type_ == "Warning")
+            .take(3)
+            .map(|e| Evidence {
+                kind: EvidenceKind::Event,
+                reference: e.about.to_string(),
+                detail: format!("{}: {}", e.reason, e.message),
+                call: None,
+            })
+            .collect(),
+        data: serde_json::to_value(&events).unwrap_or(Value::Null),
+    })
+}

@@ -1,0 +1,325 @@
+//! The agent's tools: each has a JSON schema, a timeout and an output cap, and reports
+//! the command a person would run to see the same thing. Tools only read; actions are
+//! proposed through `propose_action` and run by the session after the user approves.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+use crate::config::Config;
+use crate::index::store::Store;
+use crate::kube::scan::ScanReport;
+use crate::kube::source::ClusterSource;
+use crate::protocol::Evidence;
+
+mod code;
+mod git;
+mod kube;
+
+/// A tool's description for the model and the tools pane.
+#[derive(Debug, Clone)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub parameters: Value,
+    pub timeout: Duration,
+}
+
+/// What a tool returns.
+#[derive(Debug, Clone, Default)]
+pub struct ToolOutput {
+    /// What the model sees (capped by the session).
+    pub text: String,
+    /// One line for the tools pane.
+    pub summary: String,
+    pub evidence: Vec<Evidence>,
+    /// Structured result for the offline planner.
+    pub data: Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("bad arguments: {0}")]
+    BadArguments(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<anyhow::Error> for ToolError {
+    fn from(e: anyhow::Error) -> Self {
+        ToolError::Failed(format!("{e:#}"))
+    }
+}
+
+impl From<crate::kube::error::KubeError> for ToolError {
+    fn from(e: crate::kube::error::KubeError) -> Self {
+        ToolError::Failed(e.to_string())
+    }
+}
+
+/// Everything tools read from. Shared by concurrent calls.
+pub struct ToolContext {
+    pub repo_root: Option<PathBuf>,
+    pub index_dir: Option<PathBuf>,
+    pub config: Config,
+    pub cluster: Option<Arc<ClusterSource>>,
+    /// Why there is no cluster, when there is none.
+    pub cluster_note: Option<String>,
+    store: OnceCell<Option<Arc<Store>>>,
+    scan: tokio::sync::Mutex<Option<Arc<ScanReport>>>,
+}
+
+impl ToolContext {
+    pub fn new(
+        repo_root: Option<PathBuf>,
+        index_dir: Option<PathBuf>,
+        config: Config,
+        cluster: Option<Arc<ClusterSource>>,
+        cluster_note: Option<String>,
+    ) -> Self {
+        Self {
+            repo_root,
+            index_dir,
+            config,
+            cluster,
+            cluster_note,
+            store: OnceCell::new(),
+            scan: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The repo index, opened once; `None` when there is no index.
+    pub async fn store(&self) -> Result<Arc<Store>, ToolError> {
+        let store = self
+            .store
+            .get_or_init(|| async {
+                let dir = self.index_dir.as_ref()?;
+                match Store::open(dir).await {
+                    Ok(s) => Some(Arc::new(s)),
+                    Err(e) => {
+                        tracing::warn!("cannot open the index at {}: {e:#}", dir.display());
+                        None
+                    }
+                }
+            })
+            .await;
+        store.clone().ok_or_else(|| {
+            ToolError::Unavailable(
+                "the repository is not indexed (run `triage index` in it first)".into(),
+            )
+        })
+    }
+
+    pub fn repo_root(&self) -> Result<&PathBuf, ToolError> {
+        self.repo_root
+            .as_ref()
+            .ok_or_else(|| ToolError::Unavailable("not inside a git repository".into()))
+    }
+
+    pub fn cluster(&self) -> Result<&ClusterSource, ToolError> {
+        self.cluster.as_deref().ok_or_else(|| {
+            ToolError::Unavailable(
+                self.cluster_note
+                    .clone()
+                    .unwrap_or_else(|| "no Kubernetes cluster is configured".into()),
+            )
+        })
+    }
+
+    /// The cluster scan, read once per session (findings change slowly next to an
+    /// investigation; `refresh` reads again).
+    pub async fn scan(&self, refresh: bool) -> Result<Arc<ScanReport>, ToolError> {
+        let mut guard = self.scan.lock().await;
+        if let Some(report) = guard.as_ref().filter(|_| !refresh) {
+            return Ok(report.clone());
+        }
+        let cluster = self.cluster()?;
+        let mut report = crate::kube::scan::scan(cluster, cluster.default_scope()).await?;
+        if let Some(root) = self.repo_root.clone() {
+            let graph = report.full_graph.clone();
+            report.links = tokio::task::spawn_blocking(move || {
+                crate::kube::links::link_workloads(&root, &graph)
+            })
+            .await
+            .unwrap_or_default();
+        }
+        let report = Arc::new(report);
+        *guard = Some(report.clone());
+        Ok(report)
+    }
+}
+
+/// Every tool the model can call, in the order the pane lists them.
+pub fn specs(config: &Config) -> Vec<ToolSpec> {
+    let t = Duration::from_secs(config.agent.tool_timeout_secs.max(1));
+    let mut out = Vec::new();
+    out.extend(code::specs(t));
+    out.extend(git::specs(t));
+    out.extend(kube::specs(t));
+    out.extend(session_specs(t));
+    out
+}
+
+/// Tools the session handles itself (they change the investigation, not the world).
+pub const SAVE_CHECKPOINT: &str = "save_checkpoint";
+pub const PROPOSE_ACTION: &str = "propose_action";
+
+fn session_specs(t: Duration) -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: SAVE_CHECKPOINT,
+            description: "Record progress: the stage reached, a one-line summary, your confidence (0-1) and the evidence (file:lines, commit ids, Kind/ns/name) it rests on.",
+            parameters: json!({"type":"object","properties":{
+                "stage":{"type":"string","enum":["scope_found","evidence_gathered","hypothesis","verified","suggested_action"]},
+                "summary":{"type":"string"},
+                "confidence":{"type":"number","minimum":0,"maximum":1},
+                "evidence":{"type":"array","items":{"type":"string"}}},
+                "required":["stage","summary","confidence"]}),
+            timeout: t,
+        },
+        ToolSpec {
+            name: PROPOSE_ACTION,
+            description: "Suggest a command for the engineer (kubectl, shell, or a patch). It is only shown to them; it runs only if they approve it. Say why.",
+            parameters: json!({"type":"object","properties":{
+                "command":{"type":"string"},
+                "rationale":{"type":"string"}},
+                "required":["command","rationale"]}),
+            timeout: t,
+        },
+    ]
+}
+
+/// The command a person would run to see what a tool saw.
+pub fn human_command(name: &str, args: &Value) -> String {
+    code::human_command(name, args)
+        .or_else(|| git::human_command(name, args))
+        .or_else(|| kube::human_command(name, args))
+        .unwrap_or_else(|| match name {
+            PROPOSE_ACTION => str_arg(args, "command").unwrap_or_default().to_string(),
+            _ => format!("({name})"),
+        })
+}
+
+/// Run a read-only tool.
+pub async fn run(ctx: &ToolContext, name: &str, args: &Value) -> Result<ToolOutput, ToolError> {
+    if !args.is_object() {
+        return Err(ToolError::BadArguments(
+            "arguments must be a JSON object".into(),
+        ));
+    }
+    if let Some(r) = code::run(ctx, name, args).await {
+        return r;
+    }
+    if let Some(r) = git::run(ctx, name, args).await {
+        return r;
+    }
+    if let Some(r) = kube::run(ctx, name, args).await {
+        return r;
+    }
+    Err(ToolError::BadArguments(format!("unknown tool {name}")))
+}
+
+/// Cut `text` to `max` characters on a line boundary, saying so in the text itself.
+pub fn cap_output(text: &str, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text.to_string(), false);
+    }
+    let mut cut = max.min(text.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    if let Some(nl) = text[..cut].rfind('\n').filter(|&n| n > max / 2) {
+        cut = nl;
+    }
+    let shown_lines = text[..cut].lines().count();
+    let total_lines = text.lines().count();
+    (
+        format!(
+            "{}\n[output truncated: showing {shown_lines} of {total_lines} lines ({cut} of {} characters); ask for a narrower range or query]",
+            &text[..cut],
+            text.len()
+        ),
+        true,
+    )
+}
+
+pub(crate) fn str_arg<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
+    args.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+pub(crate) fn req_str<'a>(args: &'a Value, key: &str) -> Result<&'a str, ToolError> {
+    str_arg(args, key).ok_or_else(|| ToolError::BadArguments(format!("`{key}` is required")))
+}
+
+pub(crate) fn u64_arg(args: &Value, key: &str) -> Option<u64> {
+    match args.get(key)? {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+pub(crate) fn bool_arg(args: &Value, key: &str) -> bool {
+    match args.get(key) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    }
+}
+
+/// Shell-quote an argument for a displayed command.
+pub(crate) fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_output_says_how_much_was_cut() {
+        let text: String = (0..200).map(|i| format!("line {i}\n")).collect();
+        let (out, cut) = cap_output(&text, 300);
+        assert!(cut);
+        assert!(out.contains("[output truncated: showing"), "{out}");
+        assert!(out.contains("of 200 lines"), "{out}");
+        assert!(out.len() < 450);
+        let (same, cut) = cap_output("short", 300);
+        assert!(!cut);
+        assert_eq!(same, "short");
+    }
+
+    #[test]
+    fn every_tool_has_a_schema_and_a_human_command() {
+        let cfg = Config::default();
+        let specs = specs(&cfg);
+        let mut names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), specs.len(), "duplicate tool names");
+        for s in &specs {
+            assert_eq!(s.parameters["type"], "object", "{}", s.name);
+            let cmd = human_command(s.name, &json!({"query":"q","path":"a.rs","command":"kubectl get pods","resource":"pods","pod":"p","commit":"abc","text":"t"}));
+            assert!(!cmd.is_empty(), "{}", s.name);
+        }
+        assert_eq!(
+            human_command("search_code", &json!({"query":"db timeout"})),
+            "triage search 'db timeout'"
+        );
+    }
+}
