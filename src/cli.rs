@@ -63,6 +63,68 @@ pub enum Command {
     Eval(EvalArgs),
     /// Read the Kubernetes context: scan for findings, record and serve snapshots
     Kube(crate::kube::cli::KubeArgs),
+    /// Open the TUI on a bundled demo: a small repo and a replayed incident, offline
+    Demo(DemoArgs),
+    /// Ask the agent one question and print its investigation (headless; --json for JSONL)
+    Ask(AskArgs),
+    /// Past sessions and their lineage: list, show, export
+    Sessions(SessionsArgs),
+    /// What triage learned: list, show, add, edit, forget, export, import
+    Memory(crate::memory::cli::MemoryArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AskArgs {
+    /// The question, alert text or issue
+    #[arg(required = true)]
+    pub question: Vec<String>,
+    /// Print Events as JSONL (one object per line with a `type` field)
+    #[arg(long)]
+    pub json: bool,
+    /// Allow approved write actions (read-only by default)
+    #[arg(long)]
+    pub write: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Build the demo repository again from scratch
+    #[arg(long)]
+    pub fresh: bool,
+    /// Print the demo investigation instead of opening the TUI
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: print Events as JSONL
+    #[arg(long, requires = "headless")]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    #[command(subcommand)]
+    pub command: SessionsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Every recorded session, newest first
+    List {
+        /// Print JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// A session's events, tool calls and model requests as text
+    Show {
+        /// Session id (or a unique prefix)
+        id: String,
+    },
+    /// A session's raw JSONL trace on stdout
+    Export {
+        /// Session id (or a unique prefix)
+        id: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -34,6 +34,7 @@ pub struct Config {
     pub llm: LlmConfig,
     pub agent: AgentConfig,
     pub tui: TuiConfig,
+    pub memory: MemoryConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -239,6 +240,13 @@ impl Default for TuiConfig {
     }
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemoryConfig {
+    /// Any LanceDB URI (a folder, `s3://bucket/prefix`); default: the per-user data dir.
+    pub uri: Option<String>,
+}
+
 /// The files that were merged, in order, for display and for the config digest.
 #[derive(Debug, Clone, Default)]
 pub struct LoadedConfig {
@@ -360,7 +368,7 @@ fn apply_env(
             // TRIAGE_LOG) belong to other parts of the program.
             if !matches!(
                 section,
-                "index" | "embed" | "history" | "kube" | "llm" | "agent" | "tui"
+                "index" | "embed" | "history" | "kube" | "llm" | "agent" | "tui" | "memory"
             ) {
                 continue;
             }

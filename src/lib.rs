@@ -5,10 +5,14 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod eval;
+pub mod headless;
 pub mod index;
 pub mod kube;
 pub mod logging;
+pub mod memory;
 pub mod protocol;
 pub mod repo;
+pub mod trace;
 pub mod tui;

@@ -38,6 +38,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Issue(args)) => triage::index::cmd_issue(&global, &args).await,
         Some(Command::Related(args)) => triage::index::cmd_related(&global, &args).await,
         Some(Command::Eval(args)) => triage::eval::cmd_eval(&global, args).await,
+        Some(Command::Demo(args)) => {
+            let demo = triage::demo::prepare(&triage::demo::default_dir(), args.fresh)?;
+            if args.headless {
+                triage::headless::cmd_demo_headless(&global, &demo, args.json).await
+            } else {
+                anyhow::bail!("the TUI is not wired yet; use --headless")
+            }
+        }
+        Some(Command::Ask(args)) => triage::headless::cmd_ask(&global, &args).await,
+        Some(Command::Sessions(args)) => triage::headless::cmd_sessions(&args),
+        Some(Command::Memory(args)) => {
+            let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None).ok();
+            let config = triage::config::load(
+                global.config.as_deref(),
+                loc.as_ref().map(|l| l.root.as_path()),
+            )?;
+            triage::memory::cli::run(&args, &config.config).await
+        }
         Some(Command::Kube(args)) => {
             let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None).ok();
             let config = triage::config::load(

@@ -67,11 +67,18 @@ pub enum Event {
         budget: Budget,
     },
     /// A playbook was chosen for the request, and why.
-    PlaybookChosen { playbook: Playbook, reason: String },
+    PlaybookChosen {
+        playbook: Playbook,
+        reason: String,
+    },
     /// Streaming answer text.
-    TokenDelta { text: String },
+    TokenDelta {
+        text: String,
+    },
     /// A complete assistant message (the concatenation of its deltas).
-    MessageDone { text: String },
+    MessageDone {
+        text: String,
+    },
     ToolCallStarted {
         call: CallId,
         tool: String,
@@ -98,10 +105,16 @@ pub enum Event {
         /// Whether the answer relied on it (after verification).
         used: bool,
     },
-    CheckpointSaved { checkpoint: Checkpoint },
+    CheckpointSaved {
+        checkpoint: Checkpoint,
+    },
     /// The investigation went back to this checkpoint; later checkpoints no longer count.
-    Rewound { checkpoint: CheckpointId },
-    ActionProposed { action: ProposedAction },
+    Rewound {
+        checkpoint: CheckpointId,
+    },
+    ActionProposed {
+        action: ProposedAction,
+    },
     ActionDecided {
         action: ActionId,
         decision: Decision,
@@ -114,9 +127,17 @@ pub enum Event {
         stderr: String,
         duration_ms: u64,
     },
-    FeedbackQueued { id: u64, text: String },
-    FeedbackApplied { id: u64 },
-    BudgetUpdate { used: BudgetUsage, limit: Budget },
+    FeedbackQueued {
+        id: u64,
+        text: String,
+    },
+    FeedbackApplied {
+        id: u64,
+    },
+    BudgetUpdate {
+        used: BudgetUsage,
+        limit: Budget,
+    },
     Error {
         kind: ErrorKind,
         message: String,
@@ -256,12 +277,20 @@ pub enum ActionClass {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
-    Approved { scope: ApprovalScope },
-    Rejected { reason: String },
+    Approved {
+        scope: ApprovalScope,
+    },
+    Rejected {
+        reason: String,
+    },
     /// Replaced by a new proposal with this id.
-    Edited { replaced_by: ActionId },
+    Edited {
+        replaced_by: ActionId,
+    },
     /// Approved, but not run: read-only mode, or the command no longer parses.
-    Refused { why: String },
+    Refused {
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,9 +20,13 @@ use crate::config::LlmConfig;
 pub enum LlmError {
     #[error("model endpoint {base_url}: {message}")]
     Http { base_url: String, message: String },
-    #[error("the model stream from {base_url} stopped before the answer finished ({chars} characters received)")]
+    #[error(
+        "the model stream from {base_url} stopped before the answer finished ({chars} characters received)"
+    )]
     Cut { base_url: String, chars: usize },
-    #[error("the model stream from {base_url} sent a chunk that is not a chat completion: {message}")]
+    #[error(
+        "the model stream from {base_url} sent a chunk that is not a chat completion: {message}"
+    )]
     Garbage { base_url: String, message: String },
     #[error("no chunk from {base_url} for {secs} s")]
     Timeout { base_url: String, secs: u64 },
@@ -306,9 +310,10 @@ impl LlmClient {
         tier: Tier,
         messages: &[ChatMessage],
         tools: &[ToolDefinition],
-        mut on_delta: impl FnMut(&str),
+        on_delta: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<Completion, LlmError> {
-        let request = ChatRequest {
+        // Serialized up front: the request future then owns everything it sends.
+        let request = serde_json::to_value(ChatRequest {
             model: self.model(tier),
             messages,
             tools,
@@ -317,7 +322,8 @@ impl LlmClient {
                 include_usage: true,
             },
             parallel_tool_calls: (!tools.is_empty()).then_some(true),
-        };
+        })
+        .map_err(|e| LlmError::Client(e.to_string()))?;
         let http_err = |e: async_openai::error::OpenAIError| LlmError::Http {
             base_url: self.base_url.clone(),
             message: e.to_string(),
@@ -325,7 +331,7 @@ impl LlmClient {
         let mut stream = self
             .client
             .chat()
-            .create_stream_byot::<_, Chunk>(&request)
+            .create_stream_byot::<_, Chunk>(request)
             .await
             .map_err(http_err)?;
         let mut acc = Accumulator::default();
@@ -357,7 +363,7 @@ impl LlmClient {
                 }
                 Err(e) => return Err(http_err(e)),
             };
-            acc.push(chunk, &mut on_delta);
+            acc.push(chunk, on_delta);
         }
         if acc.finish_reason.is_none() {
             return Err(LlmError::Cut {
@@ -391,7 +397,7 @@ impl Accumulator {
                 .sum::<usize>()
     }
 
-    fn push(&mut self, chunk: Chunk, on_delta: &mut impl FnMut(&str)) {
+    fn push(&mut self, chunk: Chunk, on_delta: &(dyn Fn(&str) + Send + Sync)) {
         if let Some(u) = chunk.usage {
             self.usage = Some(u);
         }
@@ -461,7 +467,10 @@ impl Accumulator {
     fn finish(self, prompt_chars: usize) -> Completion {
         let completion_chars = self.received();
         let (usage, estimated) = match self.usage {
-            Some(u) => (u, u.prompt_tokens.is_none() || u.completion_tokens.is_none()),
+            Some(u) => (
+                u,
+                u.prompt_tokens.is_none() || u.completion_tokens.is_none(),
+            ),
             None => (WireUsage::default(), true),
         };
         Completion {
@@ -497,19 +506,23 @@ mod tests {
     #[test]
     fn tool_call_deltas_split_across_chunks_are_joined() {
         let mut acc = Accumulator::default();
-        let mut seen = String::new();
-        let mut on = |s: &str| seen.push_str(s);
+        let seen = std::sync::Mutex::new(String::new());
+        let on = |s: &str| seen.lock().unwrap().push_str(s);
+        let on: &(dyn Fn(&str) + Send + Sync) = &on;
         acc.push(
             chunk(serde_json::json!({"choices":[{"delta":{"content":"Look"}}]})),
-            &mut on,
+            on,
+        );
+        acc.push(
+            chunk(serde_json::json!({"choices":[{"delta":{"tool_calls":[
+            {"index":0,"id":"a","function":{"name":"search_","arguments":"{\"que"}},
+            {"index":1,"id":"b","function":{"name":"kube_findings","arguments":"{}"}}]}}]})),
+            on,
         );
         acc.push(chunk(serde_json::json!({"choices":[{"delta":{"tool_calls":[
-            {"index":0,"id":"a","function":{"name":"search_","arguments":"{\"que"}},
-            {"index":1,"id":"b","function":{"name":"kube_findings","arguments":"{}"}}]}}]})), &mut on);
-        acc.push(chunk(serde_json::json!({"choices":[{"delta":{"tool_calls":[
-            {"index":0,"function":{"name":"code","arguments":"ry\":\"x\"}"}}]},"finish_reason":"tool_calls"}]})), &mut on);
+            {"index":0,"function":{"name":"code","arguments":"ry\":\"x\"}"}}]},"finish_reason":"tool_calls"}]})), on);
         let c = acc.finish(100);
-        assert_eq!(seen, "Look");
+        assert_eq!(*seen.lock().unwrap(), "Look");
         assert_eq!(c.tool_calls.len(), 2);
         assert_eq!(c.tool_calls[0].function.name, "search_code");
         assert_eq!(c.tool_calls[0].function.arguments, "{\"query\":\"x\"}");
@@ -521,10 +534,13 @@ mod tests {
     #[test]
     fn whole_calls_without_index_and_object_arguments_are_accepted() {
         let mut acc = Accumulator::default();
-        acc.push(chunk(serde_json::json!({"choices":[{"message":{"tool_calls":[
+        acc.push(
+            chunk(serde_json::json!({"choices":[{"message":{"tool_calls":[
             {"function":{"name":"read_file","arguments":{"path":"a.rs"}}},
             {"function":{"name":"git_log","arguments":"{}"}}]},"finish_reason":"stop"}],
-            "usage":{"prompt_tokens":7,"completion_tokens":3}})), &mut |_| {});
+            "usage":{"prompt_tokens":7,"completion_tokens":3}})),
+            &|_| {},
+        );
         let c = acc.finish(0);
         assert_eq!(c.tool_calls.len(), 2);
         assert_eq!(c.tool_calls[0].function.arguments, "{\"path\":\"a.rs\"}");

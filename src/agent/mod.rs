@@ -2,5 +2,13 @@
 //! It consumes [`crate::protocol::Op`]s and emits [`crate::protocol::Event`]s; views never
 //! touch the repo, the cluster or the model themselves.
 
+pub mod actions;
+pub mod audit;
+pub mod exec;
 pub mod llm;
+pub mod llm_loop;
+pub mod planner;
+pub mod playbook;
+pub mod redact;
+pub mod session;
 pub mod tools;

@@ -4,7 +4,7 @@
 //! the snapshot's `errors` and the rest carries on.
 
 use chrono::Utc;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 
 use super::client::ListQuery;
@@ -127,25 +127,33 @@ pub async fn record(source: &ClusterSource, scope: &Scope) -> Result<Snapshot, K
     let ns = scope.namespace();
     let mut types: Vec<&'static ResourceType> = resources::OBJECT_TYPES.iter().collect();
     types.push(&resources::EVENTS);
-    let results: Vec<ListOutcome> = futures::stream::iter(types)
-        .map(|t| async move {
-            let res = if *t == resources::NAMESPACES && ns.is_some() {
-                client
-                    .get(t, None, ns.unwrap_or_default())
-                    .await
-                    .map(|obj| (vec![obj], None))
-            } else {
-                let q = ListQuery {
-                    metadata_only: *t == resources::SECRETS,
-                    ..ListQuery::default()
+    // Futures built in a loop and boxed (not in a stream closure): the scan future then
+    // stays `Send` for callers that spawn it.
+    let mut reads = Vec::new();
+    for t in types {
+        reads.push(
+            async move {
+                let res = if *t == resources::NAMESPACES && ns.is_some() {
+                    client
+                        .get(t, None, ns.unwrap_or_default())
+                        .await
+                        .map(|obj| (vec![obj], None))
+                } else {
+                    let q = ListQuery {
+                        metadata_only: *t == resources::SECRETS,
+                        ..ListQuery::default()
+                    };
+                    client
+                        .list(t, ns, &q)
+                        .await
+                        .map(|l| (l.items, l.resource_version))
                 };
-                client
-                    .list(t, ns, &q)
-                    .await
-                    .map(|l| (l.items, l.resource_version))
-            };
-            (t, res)
-        })
+                (t, res)
+            }
+            .boxed(),
+        );
+    }
+    let results: Vec<ListOutcome> = futures::stream::iter(reads)
         .buffer_unordered(concurrency)
         .collect()
         .await;

@@ -1,5 +1,6 @@
 //! The one integration test binary (one link step keeps the build fast).
 
+mod agent;
 mod common;
 mod embed_endpoint;
 mod history;
@@ -8,4 +9,6 @@ mod index_bad_input;
 mod kube;
 mod kube_faults;
 mod kube_kubectl;
+mod llm_server;
+mod memory;
 mod search;

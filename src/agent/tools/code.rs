@@ -305,7 +305,10 @@ async fn find_symbol(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, Tool
                 "{} {} {}{} at {reference}",
                 role.value(i),
                 kind.value(i),
-                parent.as_deref().map(|p| format!("{p}::")).unwrap_or_default(),
+                parent
+                    .as_deref()
+                    .map(|p| format!("{p}::"))
+                    .unwrap_or_default(),
                 n.value(i)
             );
             if let Some(d) = opt_str(doc, i) {
@@ -321,8 +324,10 @@ async fn find_symbol(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, Tool
                     call: None,
                 });
             }
-            found.push(json!({"name": n.value(i), "kind": kind.value(i), "role": role.value(i),
-                "path": path.value(i), "start_line": start.value(i), "end_line": end.value(i)}));
+            found.push(
+                json!({"name": n.value(i), "kind": kind.value(i), "role": role.value(i),
+                "path": path.value(i), "start_line": start.value(i), "end_line": end.value(i)}),
+            );
         }
     }
     if found.is_empty() {

@@ -222,8 +222,9 @@ async fn git_log(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolErro
     let path = str_arg(args, "path").map(|p| p.trim_start_matches("./").trim_end_matches('/'));
     let mut filters = Vec::new();
     if let Some(days) = u64_arg(args, "since_days") {
-        let cutoff = chrono::Utc::now().timestamp() - (days as i64) * 86_400;
-        filters.push(format!("time >= {cutoff}"));
+        let now = ctx.now().timestamp();
+        let cutoff = now - (days as i64) * 86_400;
+        filters.push(format!("time >= {cutoff} AND time <= {now}"));
     }
     if let Some(p) = path {
         filters.push(format!("files LIKE '%{}%'", p.replace('\'', "''")));
@@ -421,12 +422,7 @@ fn git_show(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolErro
     }
     let summary_line = message.lines().next().unwrap_or("").to_string();
     Ok(ToolOutput {
-        summary: format!(
-            "{} {} ({} files)",
-            &id[..10],
-            summary_line,
-            changes.len()
-        ),
+        summary: format!("{} {} ({} files)", &id[..10], summary_line, changes.len()),
         text,
         evidence: vec![Evidence {
             kind: EvidenceKind::Commit,
@@ -481,7 +477,9 @@ fn blame(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolError> 
         let short = cid.to_string()[..10].to_string();
         if !commits.contains(&short) {
             commits.push(short.clone());
-            data.push(json!({"commit": cid.to_string(), "author": who, "time": when, "summary": subject}));
+            data.push(
+                json!({"commit": cid.to_string(), "author": who, "time": when, "summary": subject}),
+            );
         }
         for (k, line) in lines.iter().enumerate() {
             let n = entry.start_in_blamed_file as usize + k + 1;
@@ -494,10 +492,7 @@ fn blame(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolError> 
         }
     }
     Ok(ToolOutput {
-        summary: format!(
-            "{path}:{start}-{end} from {} commits",
-            commits.len()
-        ),
+        summary: format!("{path}:{start}-{end} from {} commits", commits.len()),
         text,
         evidence: commits
             .iter()

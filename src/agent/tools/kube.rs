@@ -264,9 +264,17 @@ async fn logs(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> 
         .lines()
         .filter(|l| {
             let l = l.to_lowercase();
-            ["error", "fatal", "panic", "exception", "refused", "timeout", "oom"]
-                .iter()
-                .any(|k| l.contains(k))
+            [
+                "error",
+                "fatal",
+                "panic",
+                "exception",
+                "refused",
+                "timeout",
+                "oom",
+            ]
+            .iter()
+            .any(|k| l.contains(k))
         })
         .collect();
     Ok(ToolOutput {

@@ -18,6 +18,7 @@ use crate::protocol::Evidence;
 mod code;
 mod git;
 mod kube;
+mod memory;
 
 /// A tool's description for the model and the tools pane.
 #[derive(Debug, Clone)]
@@ -71,6 +72,7 @@ pub struct ToolContext {
     /// Why there is no cluster, when there is none.
     pub cluster_note: Option<String>,
     store: OnceCell<Option<Arc<Store>>>,
+    memory: OnceCell<Result<Arc<crate::memory::MemoryStore>, String>>,
     scan: tokio::sync::Mutex<Option<Arc<ScanReport>>>,
 }
 
@@ -89,6 +91,7 @@ impl ToolContext {
             cluster,
             cluster_note,
             store: OnceCell::new(),
+            memory: OnceCell::new(),
             scan: tokio::sync::Mutex::new(None),
         }
     }
@@ -115,6 +118,22 @@ impl ToolContext {
         })
     }
 
+    /// The memory database, opened once.
+    pub async fn memory(&self) -> Result<Arc<crate::memory::MemoryStore>, ToolError> {
+        let store = self
+            .memory
+            .get_or_init(|| async {
+                let uri = crate::memory::configured_uri(&self.config.memory)
+                    .ok_or_else(|| "no data directory for memories (set memory.uri)".to_string())?;
+                crate::memory::MemoryStore::open(&uri)
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+        store.clone().map_err(ToolError::Unavailable)
+    }
+
     pub fn repo_root(&self) -> Result<&PathBuf, ToolError> {
         self.repo_root
             .as_ref()
@@ -129,6 +148,14 @@ impl ToolContext {
                     .unwrap_or_else(|| "no Kubernetes cluster is configured".into()),
             )
         })
+    }
+
+    /// "Now" for time windows: a replay's recording time, so a postmortem reads the
+    /// repository as it was around the incident.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.cluster
+            .as_ref()
+            .map_or_else(chrono::Utc::now, |c| c.now())
     }
 
     /// The cluster scan, read once per session (findings change slowly next to an
@@ -161,6 +188,7 @@ pub fn specs(config: &Config) -> Vec<ToolSpec> {
     out.extend(code::specs(t));
     out.extend(git::specs(t));
     out.extend(kube::specs(t));
+    out.extend(memory::specs(t));
     out.extend(session_specs(t));
     out
 }
@@ -199,6 +227,7 @@ pub fn human_command(name: &str, args: &Value) -> String {
     code::human_command(name, args)
         .or_else(|| git::human_command(name, args))
         .or_else(|| kube::human_command(name, args))
+        .or_else(|| memory::human_command(name, args))
         .unwrap_or_else(|| match name {
             PROPOSE_ACTION => str_arg(args, "command").unwrap_or_default().to_string(),
             _ => format!("({name})"),
@@ -219,6 +248,9 @@ pub async fn run(ctx: &ToolContext, name: &str, args: &Value) -> Result<ToolOutp
         return r;
     }
     if let Some(r) = kube::run(ctx, name, args).await {
+        return r;
+    }
+    if let Some(r) = memory::run(ctx, name, args).await {
         return r;
     }
     Err(ToolError::BadArguments(format!("unknown tool {name}")))
@@ -314,7 +346,10 @@ mod tests {
         assert_eq!(names.len(), specs.len(), "duplicate tool names");
         for s in &specs {
             assert_eq!(s.parameters["type"], "object", "{}", s.name);
-            let cmd = human_command(s.name, &json!({"query":"q","path":"a.rs","command":"kubectl get pods","resource":"pods","pod":"p","commit":"abc","text":"t"}));
+            let cmd = human_command(
+                s.name,
+                &json!({"query":"q","path":"a.rs","command":"kubectl get pods","resource":"pods","pod":"p","commit":"abc","text":"t"}),
+            );
             assert!(!cmd.is_empty(), "{}", s.name);
         }
         assert_eq!(

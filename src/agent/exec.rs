@@ -1,0 +1,452 @@
+//! One investigation's state and the executor both planners (model and offline) share:
+//! every tool call, checkpoint, proposal and feedback step goes through here, so budgets,
+//! cancellation, events and the trace behave the same either way.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::llm::ChatMessage;
+use super::session::Shared;
+use super::tools::{self, ToolOutput};
+use crate::protocol::{
+    Budget, BudgetUsage, CallId, Checkpoint, CheckpointId, Event, Evidence, Playbook,
+    ProposedAction, Stage, ToolStatus,
+};
+use crate::trace::RecordBody;
+
+/// Why a turn stopped before its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    Cancelled,
+    Budget(String),
+    Failed(String),
+}
+
+/// A checkpoint and what a rewind to it keeps.
+#[derive(Debug, Clone)]
+pub struct SavedCheckpoint {
+    pub checkpoint: Checkpoint,
+    pub messages_len: usize,
+    pub evidence_len: usize,
+    pub planner_step: usize,
+}
+
+/// Everything one investigation knows; owned by the running turn, handed back after.
+#[derive(Debug)]
+pub struct Investigation {
+    pub playbook: Playbook,
+    pub request: String,
+    /// The model conversation (system prompt first). Unused offline.
+    pub messages: Vec<ChatMessage>,
+    pub checkpoints: Vec<SavedCheckpoint>,
+    pub evidence: Vec<Evidence>,
+    pub usage: BudgetUsage,
+    pub limit: Budget,
+    /// Feedback applied so far, newest last (the offline planner reads it).
+    pub feedback: Vec<String>,
+    /// Where the offline planner is.
+    pub planner_step: usize,
+    /// Planner scratch state, kept across budget stops.
+    pub planner: super::planner::PlannerState,
+    pub memories_used: Vec<String>,
+    /// Set when a budget stopped the last turn; `continue` clears it.
+    pub exhausted: bool,
+    next_call: u64,
+    next_checkpoint: CheckpointId,
+}
+
+impl Investigation {
+    pub fn new(playbook: Playbook, request: String, limit: Budget) -> Self {
+        Self {
+            playbook,
+            request,
+            messages: Vec::new(),
+            checkpoints: Vec::new(),
+            evidence: Vec::new(),
+            usage: BudgetUsage::default(),
+            limit,
+            feedback: Vec::new(),
+            planner_step: 0,
+            planner: Default::default(),
+            memories_used: Vec::new(),
+            exhausted: false,
+            next_call: 1,
+            next_checkpoint: 1,
+        }
+    }
+
+    pub fn best_confidence(&self) -> Option<f32> {
+        self.checkpoints
+            .iter()
+            .rev()
+            .find(|c| c.checkpoint.stage != Stage::Partial)
+            .map(|c| c.checkpoint.confidence)
+    }
+
+    pub fn has_checkpoint(&self, id: CheckpointId) -> bool {
+        self.checkpoints.iter().any(|c| c.checkpoint.id == id)
+    }
+
+    /// Drop everything after checkpoint `id`. Returns false when there is no such checkpoint.
+    pub fn rewind(&mut self, id: CheckpointId) -> bool {
+        let Some(pos) = self.checkpoints.iter().position(|c| c.checkpoint.id == id) else {
+            return false;
+        };
+        let saved = self.checkpoints[pos].clone();
+        self.checkpoints.truncate(pos + 1);
+        self.messages.truncate(saved.messages_len);
+        self.evidence.truncate(saved.evidence_len);
+        self.planner_step = saved.planner_step;
+        self.exhausted = false;
+        true
+    }
+}
+
+/// The executor for one turn.
+pub struct Exec<'a> {
+    pub shared: &'a Shared,
+    pub inv: &'a mut Investigation,
+    pub cancel: &'a CancellationToken,
+    turn_started: Instant,
+    wall_base_ms: u64,
+}
+
+/// A tool call as planned.
+#[derive(Debug, Clone)]
+pub struct PlannedCall {
+    pub id: CallId,
+    pub name: String,
+    pub args: Value,
+}
+
+/// What a tool call produced, as the planner sees it.
+#[derive(Debug, Clone)]
+pub struct CallResult {
+    pub id: CallId,
+    pub name: String,
+    /// `Err` holds the error text the model is shown.
+    pub output: Result<ToolOutput, String>,
+    /// The capped text for the model (or the error text).
+    pub text: String,
+}
+
+impl<'a> Exec<'a> {
+    pub fn new(
+        shared: &'a Shared,
+        inv: &'a mut Investigation,
+        cancel: &'a CancellationToken,
+    ) -> Self {
+        let wall_base_ms = inv.usage.wall_ms;
+        Self {
+            shared,
+            inv,
+            cancel,
+            turn_started: Instant::now(),
+            wall_base_ms,
+        }
+    }
+
+    pub fn emit(&self, event: Event) {
+        self.shared.emit(event);
+    }
+
+    fn update_wall(&mut self) {
+        self.inv.usage.wall_ms = self.wall_base_ms + self.turn_started.elapsed().as_millis() as u64;
+    }
+
+    pub fn emit_budget(&mut self) {
+        self.update_wall();
+        self.emit(Event::BudgetUpdate {
+            used: self.inv.usage,
+            limit: self.inv.limit,
+        });
+    }
+
+    /// Whether the investigation may go on; the reason when it may not.
+    pub fn check_budget(&mut self) -> Result<(), Stop> {
+        if self.cancel.is_cancelled() {
+            return Err(Stop::Cancelled);
+        }
+        self.update_wall();
+        let (u, l) = (self.inv.usage, self.inv.limit);
+        if l.tokens > 0 && u.tokens() >= l.tokens {
+            return Err(Stop::Budget(format!(
+                "token budget reached ({} of {})",
+                u.tokens(),
+                l.tokens
+            )));
+        }
+        if l.tool_calls > 0 && u.tool_calls >= l.tool_calls {
+            return Err(Stop::Budget(format!(
+                "tool-call budget reached ({} of {})",
+                u.tool_calls, l.tool_calls
+            )));
+        }
+        if l.wall_secs > 0 && u.wall_ms >= l.wall_secs * 1000 {
+            return Err(Stop::Budget(format!(
+                "time budget reached ({} s)",
+                l.wall_secs
+            )));
+        }
+        Ok(())
+    }
+
+    /// Feedback typed since the last step, marked applied. It goes to the model as an
+    /// instruction that outranks earlier observations, and to the offline planner's state.
+    pub fn take_feedback(&mut self) -> Vec<String> {
+        let queued: Vec<(u64, String)> = match self.shared.feedback.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for (id, text) in queued {
+            self.emit(Event::FeedbackApplied { id });
+            self.inv.feedback.push(text.clone());
+            out.push(text);
+        }
+        out
+    }
+
+    /// Outputs of actions the user approved since the last step.
+    pub fn take_observations(&mut self) -> Vec<String> {
+        match self.shared.observations.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub fn new_call_id(&mut self) -> CallId {
+        let id = format!("c{}", self.inv.next_call);
+        self.inv.next_call += 1;
+        id
+    }
+
+    /// Run one tool (offline planner).
+    pub async fn tool(&mut self, name: &str, args: Value) -> Result<CallResult, Stop> {
+        let id = self.new_call_id();
+        let mut out = self
+            .tools(vec![PlannedCall {
+                id,
+                name: name.to_string(),
+                args,
+            }])
+            .await?;
+        out.pop()
+            .ok_or_else(|| Stop::Failed("tool call produced no result".into()))
+    }
+
+    /// Run read-only tools concurrently, each with its timeout; emit their events and
+    /// record their evidence. Calls beyond the tool-call budget are not run.
+    pub async fn tools(&mut self, calls: Vec<PlannedCall>) -> Result<Vec<CallResult>, Stop> {
+        self.check_budget()?;
+        let room = match self.inv.limit.tool_calls {
+            0 => usize::MAX,
+            l => l.saturating_sub(self.inv.usage.tool_calls) as usize,
+        };
+        let specs = &self.shared.specs;
+        let cap = self.shared.agent.tool_output_chars.max(500);
+        let finished: Mutex<HashSet<CallId>> = Mutex::new(HashSet::new());
+        let mut results: Vec<Option<CallResult>> = vec![None; calls.len()];
+        let mut runnable = Vec::new();
+        for (i, call) in calls.iter().enumerate() {
+            if i >= room {
+                let text =
+                    "not run: the tool-call budget for this investigation is used up".to_string();
+                results[i] = Some(CallResult {
+                    id: call.id.clone(),
+                    name: call.name.clone(),
+                    output: Err(text.clone()),
+                    text,
+                });
+                continue;
+            }
+            self.emit(Event::ToolCallStarted {
+                call: call.id.clone(),
+                tool: call.name.clone(),
+                arguments: call.args.clone(),
+                command: tools::human_command(&call.name, &call.args),
+            });
+            runnable.push(i);
+        }
+        self.inv.usage.tool_calls += runnable.len() as u32;
+        let shared = self.shared;
+        type CallFuture<'f> =
+            std::pin::Pin<Box<dyn std::future::Future<Output = (usize, CallResult)> + Send + 'f>>;
+        let mut futs: Vec<CallFuture<'_>> = Vec::new();
+        for &i in &runnable {
+            let call = &calls[i];
+            let finished = &finished;
+            futs.push(Box::pin(async move {
+                let t0 = Instant::now();
+                let timeout = specs
+                    .iter()
+                    .find(|s| s.name == call.name)
+                    .map_or(Duration::from_secs(20), |s| s.timeout);
+                let res = tokio::time::timeout(
+                    timeout,
+                    tools::run(&shared.tools, &call.name, &call.args),
+                )
+                .await;
+                let duration_ms = t0.elapsed().as_millis() as u64;
+                let (status, output, text, truncated) = match res {
+                    Ok(Ok(out)) => {
+                        let (text, truncated) = tools::cap_output(&out.text, cap);
+                        (ToolStatus::Ok, Ok(out), text, truncated)
+                    }
+                    Ok(Err(e)) => {
+                        let text = format!("error: {e}");
+                        (ToolStatus::Error, Err(text.clone()), text, false)
+                    }
+                    Err(_) => {
+                        let text = format!(
+                            "error: {} timed out after {} s",
+                            call.name,
+                            timeout.as_secs()
+                        );
+                        (ToolStatus::TimedOut, Err(text.clone()), text, false)
+                    }
+                };
+                let summary = match &output {
+                    Ok(o) => o.summary.clone(),
+                    Err(e) => e.clone(),
+                };
+                shared.emit(Event::ToolCallFinished {
+                    call: call.id.clone(),
+                    tool: call.name.clone(),
+                    status,
+                    duration_ms,
+                    summary,
+                    truncated,
+                });
+                shared.record(RecordBody::ToolIo {
+                    call: call.id.clone(),
+                    tool: call.name.clone(),
+                    arguments: call.args.clone(),
+                    output: text.clone(),
+                });
+                if let Ok(mut f) = finished.lock() {
+                    f.insert(call.id.clone());
+                }
+                (
+                    i,
+                    CallResult {
+                        id: call.id.clone(),
+                        name: call.name.clone(),
+                        output,
+                        text,
+                    },
+                )
+            }));
+        }
+        let done = tokio::select! {
+            done = futures::future::join_all(futs) => done,
+            _ = self.cancel.cancelled() => {
+                let finished = finished.lock().map(|f| f.clone()).unwrap_or_default();
+                for &i in &runnable {
+                    if !finished.contains(&calls[i].id) {
+                        self.emit(Event::ToolCallFinished {
+                            call: calls[i].id.clone(),
+                            tool: calls[i].name.clone(),
+                            status: ToolStatus::Cancelled,
+                            duration_ms: 0,
+                            summary: "cancelled".into(),
+                            truncated: false,
+                        });
+                    }
+                }
+                return Err(Stop::Cancelled);
+            }
+        };
+        for (i, mut r) in done {
+            if r.name == "recall_memory"
+                && let Ok(out) = &r.output
+            {
+                for h in out.data.as_array().into_iter().flatten() {
+                    self.emit(Event::MemoryHit {
+                        memory: h["memory"]["id"].as_str().unwrap_or_default().to_string(),
+                        kind: h["memory"]["kind"].as_str().unwrap_or_default().to_string(),
+                        score: h["score"].as_f64().unwrap_or(0.0) as f32,
+                        why: h["why"].as_str().unwrap_or_default().to_string(),
+                        used: false,
+                    });
+                }
+            }
+            if let Ok(out) = &mut r.output {
+                for e in &mut out.evidence {
+                    e.call = Some(r.id.clone());
+                }
+                self.inv.evidence.extend(out.evidence.iter().cloned());
+            }
+            results[i] = Some(r);
+        }
+        self.emit_budget();
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    pub fn checkpoint(
+        &mut self,
+        stage: Stage,
+        summary: impl Into<String>,
+        confidence: f32,
+        evidence: Vec<Evidence>,
+    ) -> CheckpointId {
+        let id = self.inv.next_checkpoint;
+        self.inv.next_checkpoint += 1;
+        let checkpoint = Checkpoint {
+            id,
+            stage,
+            summary: summary.into(),
+            confidence: confidence.clamp(0.0, 1.0),
+            evidence,
+            tool_calls: self.inv.usage.tool_calls,
+        };
+        self.inv.checkpoints.push(SavedCheckpoint {
+            checkpoint: checkpoint.clone(),
+            messages_len: self.inv.messages.len(),
+            evidence_len: self.inv.evidence.len(),
+            planner_step: self.inv.planner_step,
+        });
+        self.emit(Event::CheckpointSaved { checkpoint });
+        id
+    }
+
+    /// Checkpoint what is known when a run stops early.
+    pub fn partial_checkpoint(&mut self, why: &str) {
+        let last = self
+            .inv
+            .checkpoints
+            .iter()
+            .rev()
+            .find(|c| c.checkpoint.stage != Stage::Partial)
+            .map(|c| c.checkpoint.clone());
+        let (summary, confidence) = match &last {
+            Some(c) => (
+                format!(
+                    "stopped ({why}); last: {} — {}",
+                    c.stage.as_str(),
+                    c.summary
+                ),
+                c.confidence,
+            ),
+            None => (format!("stopped ({why}) before a first finding"), 0.0),
+        };
+        let evidence: Vec<Evidence> = self.inv.evidence.iter().rev().take(8).cloned().collect();
+        self.checkpoint(Stage::Partial, summary, confidence, evidence);
+    }
+
+    /// Propose an action; it only runs if the user approves it.
+    pub fn propose(&mut self, command: &str, rationale: &str) -> Option<ProposedAction> {
+        let proposal = match self.shared.actions.lock() {
+            Ok(mut q) => q.propose(command, rationale),
+            Err(_) => return None,
+        };
+        self.emit(Event::ActionProposed {
+            action: proposal.clone(),
+        });
+        Some(proposal)
+    }
+}

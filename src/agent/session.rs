@@ -1,0 +1,479 @@
+//! A session: the task that owns the agent. It receives [`Op`]s, runs turns (model or
+//! offline planner), handles approvals, and emits [`Event`]s to the view and the trace.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::actions::{ApprovalQueue, DecisionOutcome, NextStep};
+use super::audit::{AuditLog, AuditRecord};
+use super::exec::{Exec, Investigation, Stop};
+use super::llm::LlmClient;
+use super::redact::Redactor;
+use super::tools::{ToolContext, ToolSpec};
+use super::{llm_loop, planner, playbook};
+use crate::config::{AgentConfig, LoadedConfig};
+use crate::kube::source::ClusterSource;
+use crate::protocol::{Answer, Budget, Decision, ErrorKind, Event, Op, Stage, TurnStatus};
+use crate::trace::{RecordBody, TraceWriter};
+
+/// What a session runs against.
+pub struct SessionConfig {
+    pub repo_root: Option<PathBuf>,
+    pub index_dir: Option<PathBuf>,
+    pub config: LoadedConfig,
+    pub cluster: Option<Arc<ClusterSource>>,
+    /// How the cluster is shown: a context name, `replay:<file>`.
+    pub cluster_label: Option<String>,
+    /// Why there is no cluster, when there is none.
+    pub cluster_note: Option<String>,
+    pub llm: Option<LlmClient>,
+    /// Where traces go (default: the XDG state dir's `sessions/`); `None` in
+    /// `SessionConfig::trace` disables them.
+    pub trace_dir: Option<PathBuf>,
+    pub audit_path: Option<PathBuf>,
+    /// Extra environment for approved commands (e.g. KUBECONFIG pointing at a replay).
+    pub exec_env: Vec<(String, String)>,
+}
+
+/// The view's side of a session.
+pub struct SessionHandle {
+    pub id: String,
+    pub ops: mpsc::UnboundedSender<Op>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub trace_path: Option<PathBuf>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SessionHandle {
+    /// Wait for the session task to end (after `Op::Shutdown` or the ops sender drops).
+    pub async fn join(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// State every turn and the router share.
+pub struct Shared {
+    pub id: String,
+    pub tools: ToolContext,
+    pub specs: Vec<ToolSpec>,
+    pub llm: Option<LlmClient>,
+    pub redactor: Redactor,
+    pub agent: AgentConfig,
+    pub feedback: Mutex<VecDeque<(u64, String)>>,
+    pub observations: Mutex<Vec<String>>,
+    pub actions: Mutex<ApprovalQueue>,
+    events: mpsc::UnboundedSender<Event>,
+    trace: Option<TraceWriter>,
+    audit: Option<AuditLog>,
+    exec_env: Vec<(String, String)>,
+    feedback_seq: AtomicU64,
+}
+
+impl Shared {
+    pub fn emit(&self, event: Event) {
+        if let Some(t) = &self.trace {
+            t.write(RecordBody::Event {
+                event: event.clone(),
+            });
+        }
+        let _ = self.events.send(event);
+    }
+
+    pub fn record(&self, body: RecordBody) {
+        if let Some(t) = &self.trace {
+            t.write(body);
+        }
+    }
+
+    fn audit(&self, record: &AuditRecord) {
+        if let Some(a) = &self.audit
+            && let Err(e) = a.append(record)
+        {
+            self.emit(Event::Error {
+                kind: ErrorKind::Action,
+                message: format!("cannot write the audit log: {e}"),
+                recoverable: true,
+            });
+        }
+    }
+
+    fn queue_feedback(&self, text: String) {
+        let id = self.feedback_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Ok(mut q) = self.feedback.lock() {
+            q.push_back((id, text.clone()));
+        }
+        self.emit(Event::FeedbackQueued { id, text });
+    }
+}
+
+/// Start a session task.
+pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
+    let id = crate::trace::new_session_id();
+    let agent = cfg.config.config.agent.clone();
+    let redactor = Redactor::from_env(&agent)?;
+    let trace = match &cfg.trace_dir {
+        Some(dir) => Some(TraceWriter::create(dir, &id)?),
+        None => None,
+    };
+    let trace_path = trace.as_ref().map(|t| t.path().to_path_buf());
+    let audit = match &cfg.audit_path {
+        Some(p) => Some(AuditLog::open(p)?),
+        None => None,
+    };
+    let model = cfg
+        .llm
+        .as_ref()
+        .map(|l| l.model(super::llm::Tier::Main).to_string());
+    if let Some(t) = &trace {
+        t.write(RecordBody::Meta {
+            session: id.clone(),
+            triage_version: env!("CARGO_PKG_VERSION").to_string(),
+            repo: cfg.repo_root.as_ref().map(|p| p.display().to_string()),
+            index: crate::trace::index_version(cfg.index_dir.as_deref()),
+            config_digest: crate::trace::config_digest(&cfg.config.config),
+            config_sources: cfg
+                .config
+                .sources
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            model: model.clone(),
+            cluster: cfg.cluster_label.clone(),
+        });
+    }
+    let namespace = cfg
+        .cluster
+        .as_ref()
+        .and_then(|c| c.default_scope().namespace().map(str::to_string));
+    let tools = ToolContext::new(
+        cfg.repo_root.clone(),
+        cfg.index_dir.clone(),
+        cfg.config.config.clone(),
+        cfg.cluster.clone(),
+        cfg.cluster_note.clone(),
+    );
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let (op_tx, op_rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        id: id.clone(),
+        specs: super::tools::specs(&cfg.config.config),
+        tools,
+        llm: cfg.llm,
+        redactor,
+        actions: Mutex::new(ApprovalQueue::new(
+            agent.read_only,
+            agent.shell_allowlist.clone(),
+        )),
+        agent,
+        feedback: Mutex::new(VecDeque::new()),
+        observations: Mutex::new(Vec::new()),
+        events: ev_tx,
+        trace,
+        audit,
+        exec_env: cfg.exec_env,
+        feedback_seq: AtomicU64::new(0),
+    });
+    shared.emit(Event::SessionStarted {
+        session: id.clone(),
+        repo: cfg.repo_root.as_ref().map(|p| p.display().to_string()),
+        model,
+        cluster: cfg.cluster_label,
+        namespace,
+        read_only: shared.agent.read_only,
+        budget: budget_of(&shared.agent),
+    });
+    let task = tokio::spawn(router(shared, op_rx, cfg.repo_root));
+    Ok(SessionHandle {
+        id,
+        ops: op_tx,
+        events: ev_rx,
+        trace_path,
+        task,
+    })
+}
+
+fn budget_of(a: &AgentConfig) -> Budget {
+    Budget {
+        tokens: a.max_tokens,
+        tool_calls: a.max_tool_calls,
+        wall_secs: a.max_wall_secs,
+    }
+}
+
+type Turn = tokio::task::JoinHandle<Investigation>;
+
+async fn router(
+    shared: Arc<Shared>,
+    mut ops: mpsc::UnboundedReceiver<Op>,
+    repo_root: Option<PathBuf>,
+) {
+    let mut idle: Option<Investigation> = None;
+    let mut running: Option<(Turn, CancellationToken)> = None;
+    loop {
+        let op = tokio::select! {
+            op = ops.recv() => op,
+            inv = wait_turn(&mut running), if running.is_some() => {
+                running = None;
+                match inv {
+                    Ok(inv) => idle = Some(inv),
+                    Err(e) => shared.emit(Event::Error {
+                        kind: ErrorKind::Internal,
+                        message: format!("the investigation task failed: {e}"),
+                        recoverable: true,
+                    }),
+                }
+                continue;
+            }
+        };
+        let Some(op) = op else { break };
+        shared.record(RecordBody::Op { op: op.clone() });
+        match op {
+            Op::Shutdown => break,
+            Op::Submit { text } if running.is_some() => shared.queue_feedback(text),
+            Op::Submit { text } => {
+                let (pb, reason) = playbook::route(&text);
+                let inv = match idle.take() {
+                    // A follow-up keeps the conversation (and its budget) going.
+                    Some(mut prev) if shared.llm.is_some() && !prev.messages.is_empty() => {
+                        prev.request = text.clone();
+                        prev.exhausted = false;
+                        prev.messages
+                            .push(super::llm::ChatMessage::user(text.clone()));
+                        prev
+                    }
+                    _ => Investigation::new(pb, text.clone(), budget_of(&shared.agent)),
+                };
+                shared.emit(Event::PlaybookChosen {
+                    playbook: inv.playbook,
+                    reason,
+                });
+                running = Some(spawn_turn(shared.clone(), inv));
+            }
+            Op::Feedback { text } => shared.queue_feedback(text),
+            Op::Cancel => {
+                if let Some((_, cancel)) = &running {
+                    cancel.cancel();
+                }
+            }
+            Op::Continue => match idle.take() {
+                Some(mut inv) if running.is_none() => {
+                    let base = budget_of(&shared.agent);
+                    inv.limit = Budget {
+                        tokens: inv.usage.tokens() + base.tokens,
+                        tool_calls: inv.usage.tool_calls + base.tool_calls,
+                        wall_secs: inv.usage.wall_ms / 1000 + base.wall_secs,
+                    };
+                    inv.exhausted = false;
+                    if inv
+                        .messages
+                        .last()
+                        .is_some_and(|m| m.role != super::llm::Role::User)
+                    {
+                        inv.messages.push(super::llm::ChatMessage::user(
+                            "Continue the investigation from where it stopped.",
+                        ));
+                    }
+                    running = Some(spawn_turn(shared.clone(), inv));
+                }
+                other => {
+                    idle = other;
+                    shared.emit(Event::Error {
+                        kind: ErrorKind::Budget,
+                        message: "nothing to continue: no stopped investigation".into(),
+                        recoverable: true,
+                    });
+                }
+            },
+            Op::Rewind { checkpoint } => match (&mut idle, &running) {
+                (Some(inv), None) if inv.has_checkpoint(checkpoint) => {
+                    inv.rewind(checkpoint);
+                    shared.emit(Event::Rewound { checkpoint });
+                }
+                _ => shared.emit(Event::Error {
+                    kind: ErrorKind::Internal,
+                    message: format!(
+                        "cannot rewind to checkpoint {checkpoint}: {}",
+                        if running.is_some() {
+                            "cancel the running investigation first"
+                        } else {
+                            "no such checkpoint"
+                        }
+                    ),
+                    recoverable: true,
+                }),
+            },
+            op @ (Op::Approve { .. } | Op::Reject { .. } | Op::EditAction { .. }) => {
+                decide(&shared, &op, repo_root.as_deref());
+            }
+        }
+    }
+    if let Some((turn, cancel)) = running {
+        cancel.cancel();
+        let _ = turn.await;
+    }
+}
+
+async fn wait_turn(
+    running: &mut Option<(Turn, CancellationToken)>,
+) -> Result<Investigation, tokio::task::JoinError> {
+    match running {
+        Some((turn, _)) => turn.await,
+        None => std::future::pending().await,
+    }
+}
+
+fn spawn_turn(shared: Arc<Shared>, mut inv: Investigation) -> (Turn, CancellationToken) {
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    let handle = tokio::spawn(async move {
+        run_turn(&shared, &mut inv, &token).await;
+        inv
+    });
+    (handle, cancel)
+}
+
+async fn run_turn(shared: &Shared, inv: &mut Investigation, cancel: &CancellationToken) {
+    let mut exec = Exec::new(shared, inv, cancel);
+    let result = match &shared.llm {
+        Some(llm) => llm_loop::run(&mut exec, llm).await,
+        None => planner::run(&mut exec).await,
+    };
+    let (status, answer) = match result {
+        Ok(answer) => (TurnStatus::Answered, Some(answer)),
+        Err(stop) => {
+            let (status, why) = match &stop {
+                Stop::Cancelled => (TurnStatus::Cancelled, "cancelled".to_string()),
+                Stop::Budget(why) => (TurnStatus::BudgetExhausted, why.clone()),
+                Stop::Failed(why) => (TurnStatus::Failed, why.clone()),
+            };
+            match &stop {
+                Stop::Budget(why) => exec.emit(Event::Error {
+                    kind: ErrorKind::Budget,
+                    message: format!("{why}; `continue` extends it"),
+                    recoverable: true,
+                }),
+                Stop::Failed(why) => exec.emit(Event::Error {
+                    kind: ErrorKind::Llm,
+                    message: why.clone(),
+                    recoverable: false,
+                }),
+                Stop::Cancelled => {}
+            }
+            exec.partial_checkpoint(&why);
+            exec.inv.exhausted = matches!(stop, Stop::Budget(_));
+            (status, None)
+        }
+    };
+    exec.emit_budget();
+    exec.emit(Event::TurnComplete { status, answer });
+}
+
+/// An approval decision: emit it, audit it, and run an approved command.
+fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
+    let (proposal, outcome) = match shared.actions.lock() {
+        Ok(mut q) => {
+            let id = match op {
+                Op::Approve { action, .. }
+                | Op::Reject { action, .. }
+                | Op::EditAction { action, .. } => *action,
+                _ => return,
+            };
+            (q.get(id).cloned(), q.decide(op))
+        }
+        Err(_) => return,
+    };
+    let outcome: DecisionOutcome = match (proposal.as_ref(), outcome) {
+        (Some(_), Ok(o)) => o,
+        (_, Err(e)) => {
+            shared.emit(Event::Error {
+                kind: ErrorKind::Action,
+                message: e.to_string(),
+                recoverable: true,
+            });
+            return;
+        }
+        (None, Ok(_)) => return,
+    };
+    let Some(proposal) = proposal else { return };
+    shared.emit(Event::ActionDecided {
+        action: outcome.action,
+        decision: outcome.decision.clone(),
+    });
+    let record = AuditRecord::decided(&shared.id, &proposal, &outcome.decision);
+    shared.audit(&record.clone().redacted(&shared.redactor));
+    if let Decision::Rejected { reason } = &outcome.decision {
+        shared.queue_feedback(format!("I rejected `{}`: {reason}", proposal.command));
+    }
+    let command = match outcome.next {
+        NextStep::Run(command) => command,
+        NextStep::Propose(p) => {
+            shared.emit(Event::ActionProposed { action: p });
+            return;
+        }
+        NextStep::Skip => return,
+    };
+    let shared = shared.clone();
+    let cwd = repo_root
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let action = outcome.action;
+    tokio::spawn(async move {
+        let timeout = Duration::from_secs(shared.agent.tool_timeout_secs.max(30));
+        let out = match super::actions::execute(&command, &shared.exec_env, &cwd, timeout).await {
+            Ok(out) => out,
+            Err(e) => {
+                shared.emit(Event::Error {
+                    kind: ErrorKind::Action,
+                    message: e.to_string(),
+                    recoverable: true,
+                });
+                return;
+            }
+        };
+        shared.audit(&record.with_execution(&out).redacted(&shared.redactor));
+        if let Ok(mut obs) = shared.observations.lock() {
+            obs.push(format!(
+                "The engineer approved and ran `{command}` (exit {}):\n{}{}",
+                out.exit_code.map_or("none".to_string(), |c| c.to_string()),
+                out.stdout,
+                out.stderr
+            ));
+        }
+        shared.emit(Event::ActionOutput {
+            action,
+            command,
+            exit_code: out.exit_code,
+            stdout: out.stdout,
+            stderr: out.stderr,
+            duration_ms: out.duration_ms,
+        });
+    });
+}
+
+/// The answer for a finished turn: text, the confidence of the best checkpoint, and the
+/// evidence it rests on.
+pub fn answer_from(exec: &Exec<'_>, text: String, confidence: Option<f32>) -> Answer {
+    let confidence = confidence
+        .or_else(|| exec.inv.best_confidence())
+        .unwrap_or(0.3);
+    let evidence = exec
+        .inv
+        .checkpoints
+        .iter()
+        .rev()
+        .find(|c| c.checkpoint.stage != Stage::Partial)
+        .map(|c| c.checkpoint.evidence.clone())
+        .unwrap_or_default();
+    Answer {
+        text,
+        confidence,
+        evidence,
+        memories: exec.inv.memories_used.clone(),
+    }
+}

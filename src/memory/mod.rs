@@ -1,0 +1,225 @@
+//! Memories: what triage learned, stored in their own LanceDB database (per user by
+//! default; `memory.uri` may point anywhere LanceDB can). Three kinds: procedural
+//! (runbooks, learned procedures), episodic (past investigations) and corrections (rules
+//! a user gave). Recall matches scope first, then words; a recalled memory is a
+//! hypothesis to verify, never a fact.
+
+use serde::{Deserialize, Serialize};
+
+pub mod cli;
+mod store;
+
+pub use store::{MemoryError, MemoryStore, default_uri};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryKind {
+    Procedural,
+    Episodic,
+    Correction,
+}
+
+impl MemoryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemoryKind::Procedural => "procedural",
+            MemoryKind::Episodic => "episodic",
+            MemoryKind::Correction => "correction",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "procedural" => Ok(MemoryKind::Procedural),
+            "episodic" => Ok(MemoryKind::Episodic),
+            "correction" => Ok(MemoryKind::Correction),
+            other => Err(format!(
+                "unknown memory kind {other:?}; use procedural, episodic or correction"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryStatus {
+    Proposed,
+    Active,
+    Retired,
+}
+
+impl MemoryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemoryStatus::Proposed => "proposed",
+            MemoryStatus::Active => "active",
+            MemoryStatus::Retired => "retired",
+        }
+    }
+}
+
+/// Where a memory applies. Empty fields match anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+}
+
+impl Scope {
+    /// `KEY=VALUE` as on the command line (`service=checkout-api`, `paths=src/**`).
+    pub fn set(&mut self, pair: &str) -> Result<(), String> {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("scope {pair:?} is not KEY=VALUE"))?;
+        let v = v.trim().to_string();
+        match k.trim() {
+            "alert" => self.alert = Some(v),
+            "service" => self.service = Some(v),
+            "namespace" | "ns" => self.namespace = Some(v),
+            "cluster" | "context" => self.cluster = Some(v),
+            "path" | "paths" => self
+                .paths
+                .extend(v.split(',').map(|s| s.trim().to_string())),
+            other => {
+                return Err(format!(
+                    "unknown scope key {other:?}; use alert, service, namespace, cluster or paths"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &Scope::default()
+    }
+
+    /// Words of the scope, for full-text search.
+    pub fn words(&self) -> String {
+        [&self.alert, &self.service, &self.namespace, &self.cluster]
+            .iter()
+            .filter_map(|v| v.as_deref())
+            .chain(self.paths.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("alert", &self.alert),
+            ("service", &self.service),
+            ("namespace", &self.namespace),
+            ("cluster", &self.cluster),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        if !self.paths.is_empty() {
+            parts.push(format!("paths={}", self.paths.join(",")));
+        }
+        if parts.is_empty() {
+            f.write_str("anywhere")
+        } else {
+            f.write_str(&parts.join(" "))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    pub id: String,
+    pub kind: MemoryKind,
+    pub text: String,
+    #[serde(default)]
+    pub scope: Scope,
+    pub confidence: f32,
+    /// Who or what made it: `user`, `runbook:docs/runbooks/x.md`, `session:<id>`.
+    pub source: String,
+    pub status: MemoryStatus,
+    pub created: i64,
+    pub updated: i64,
+    #[serde(default)]
+    pub last_used: Option<i64>,
+    #[serde(default)]
+    pub uses: u32,
+    #[serde(default)]
+    pub confirmations: u32,
+    #[serde(default)]
+    pub contradictions: u32,
+}
+
+impl Memory {
+    pub fn new(kind: MemoryKind, text: impl Into<String>, scope: Scope, source: &str) -> Self {
+        let now = chrono::Utc::now().timestamp();
+        let text = text.into();
+        let id = format!(
+            "m-{}",
+            &blake3::hash(format!("{now}{text}{}", std::process::id()).as_bytes()).to_hex()[..8]
+        );
+        Self {
+            id,
+            kind,
+            text,
+            scope,
+            confidence: 0.6,
+            source: source.to_string(),
+            status: MemoryStatus::Active,
+            created: now,
+            updated: now,
+            last_used: None,
+            uses: 0,
+            confirmations: 0,
+            contradictions: 0,
+        }
+    }
+}
+
+/// What recall is looking for.
+#[derive(Debug, Clone, Default)]
+pub struct RecallQuery {
+    pub text: String,
+    pub scope: Scope,
+}
+
+/// A recalled memory, with why it matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryHit {
+    pub memory: Memory,
+    pub score: f32,
+    pub why: String,
+}
+
+/// The memory database named by config, or the per-user default.
+pub fn configured_uri(cfg: &crate::config::MemoryConfig) -> Option<String> {
+    cfg.uri.clone().or_else(default_uri)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_pairs_parse_and_bad_keys_say_what_is_valid() {
+        let mut s = Scope::default();
+        s.set("service=checkout-api").unwrap();
+        s.set("paths=src/a.rs,src/b.rs").unwrap();
+        assert_eq!(
+            s.to_string(),
+            "service=checkout-api paths=src/a.rs,src/b.rs"
+        );
+        let e = s.set("team=x").unwrap_err();
+        assert!(e.contains("use alert, service"), "{e}");
+        assert!(s.set("nonsense").is_err());
+    }
+}

@@ -1,0 +1,144 @@
+//! `triage memory`: add, list, edit, forget, export/import round trip, bad input, and a
+//! corrupt database that is reported rather than reset.
+
+use serde_json::Value;
+
+use crate::common::*;
+
+fn mem(args: &[&str], cwd: &std::path::Path, uri: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("memory")
+        .args(args)
+        .current_dir(cwd)
+        .env("XDG_CONFIG_HOME", cwd.join(".xdg-config"))
+        .env("TRIAGE_MEMORY_URI", uri)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn memories_can_be_added_edited_exported_imported_and_forgotten() {
+    let f = Fixture::empty();
+    let a = f.root().join("a");
+    let id = stdout(&mem(
+        &[
+            "add",
+            "--kind",
+            "correction",
+            "--scope",
+            "service=orders-worker",
+            "--scope",
+            "alert=ConsumerLag",
+            "lag at 17:00 is the analytics backfill; leave it alone",
+        ],
+        f.root(),
+        &a,
+    ))
+    .trim()
+    .to_string();
+    assert!(id.starts_with("m-"));
+    stdout(&mem(
+        &[
+            "add",
+            "--kind",
+            "procedural",
+            "roll back before fixing forward",
+        ],
+        f.root(),
+        &a,
+    ));
+    stdout(&mem(
+        &["edit", &id, "--confidence", "0.9", "--status", "active"],
+        f.root(),
+        &a,
+    ));
+    let shown: Value = serde_json::from_str(&stdout(&mem(&["show", &id], f.root(), &a))).unwrap();
+    assert_eq!(shown["scope"]["service"], "orders-worker");
+    assert_eq!(shown["scope"]["alert"], "ConsumerLag");
+    assert!((shown["confidence"].as_f64().unwrap() - 0.9).abs() < 1e-6);
+
+    // Export from one database, import into another: the same memories, exactly.
+    let exported = stdout(&mem(&["export"], f.root(), &a));
+    let file = f.root().join("export.json");
+    std::fs::write(&file, &exported).unwrap();
+    let b = f.root().join("b");
+    stdout(&mem(&["import", file.to_str().unwrap()], f.root(), &b));
+    let again = stdout(&mem(&["export"], f.root(), &b));
+    let (x, y): (Value, Value) = (
+        serde_json::from_str(&exported).unwrap(),
+        serde_json::from_str(&again).unwrap(),
+    );
+    assert_eq!(x, y);
+    assert_eq!(x.as_array().unwrap().len(), 2);
+
+    stdout(&mem(&["forget", &id], f.root(), &b));
+    let listed: Value =
+        serde_json::from_str(&stdout(&mem(&["list", "--json"], f.root(), &b))).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn bad_memory_input_says_what_and_where() {
+    let f = Fixture::empty();
+    let a = f.root().join("a");
+    let o = mem(&["add", "--scope", "team=payments", "x"], f.root(), &a);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown scope key \"team\""));
+    let o = mem(&["add", "--kind", "rumour", "x"], f.root(), &a);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("procedural, episodic or correction"));
+    let bad = f.root().join("bad.json");
+    std::fs::write(&bad, "{\"not\": \"an export\"}").unwrap();
+    let o = mem(&["import", bad.to_str().unwrap()], f.root(), &a);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not a memory export"));
+    let o = mem(&["show", "m-nope"], f.root(), &a);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no memory m-nope"));
+}
+
+#[test]
+fn a_corrupt_memory_database_is_an_error_not_a_reset() {
+    let f = Fixture::empty();
+    let a = f.root().join("a");
+    let id = stdout(&mem(&["add", "keep me"], f.root(), &a))
+        .trim()
+        .to_string();
+    // Damage the table's manifests.
+    let table = a.join("memories.lance");
+    for e in walk(&table) {
+        if e.to_string_lossy().contains("_versions") && e.is_file() {
+            std::fs::write(&e, b"garbage").unwrap();
+        }
+    }
+    let o = mem(&["list"], f.root(), &a);
+    assert!(
+        !o.status.success(),
+        "a damaged database must not read as empty"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("memory database") && err.contains("left as is"),
+        "{err}"
+    );
+    // Nothing was replaced: the damaged files are still there for recovery.
+    assert!(table.exists());
+    let _ = id;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
