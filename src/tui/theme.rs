@@ -31,6 +31,98 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Every scope the UI draws with. Each bundled theme defines all of them (a test checks),
+/// so a user theme that inherits one only lists what it changes.
+pub const UI_SCOPES: &[&str] = &[
+    "action.approved",
+    "action.blocked",
+    "action.class.read",
+    "action.class.write",
+    "action.command",
+    "action.edited",
+    "action.pending",
+    "action.refused",
+    "action.rejected",
+    "checkpoint.evidence",
+    "checkpoint.id",
+    "checkpoint.stage",
+    "code.comment",
+    "code.deleted",
+    "code.inserted",
+    "code.keyword",
+    "code.lineno",
+    "code.lineno.focus",
+    "code.number",
+    "code.string",
+    "confidence.high",
+    "confidence.low",
+    "confidence.medium",
+    "diagnostic.error",
+    "diagnostic.warning",
+    "markup.code",
+    "markup.code.block",
+    "markup.code.fence",
+    "markup.heading",
+    "markup.heading.1",
+    "markup.link",
+    "markup.list",
+    "markup.quote",
+    "markup.rule",
+    "memory.kind",
+    "memory.score",
+    "memory.unused",
+    "memory.used",
+    "memory.why",
+    "tool.command",
+    "tool.duration",
+    "tool.name",
+    "tool.status.cancelled",
+    "tool.status.error",
+    "tool.status.ok",
+    "tool.status.running",
+    "tool.status.timed_out",
+    "tool.truncated",
+    "transcript.error",
+    "transcript.feedback",
+    "transcript.system",
+    "transcript.user",
+    "transcript.user.marker",
+    "ui.composer.feedback",
+    "ui.composer.placeholder",
+    "ui.filter",
+    "ui.help.heading",
+    "ui.help.key",
+    "ui.hint",
+    "ui.hint.key",
+    "ui.palette.match",
+    "ui.pane.badge",
+    "ui.pane.border",
+    "ui.pane.border.focused",
+    "ui.pane.title",
+    "ui.pane.title.focused",
+    "ui.popup",
+    "ui.popup.border",
+    "ui.popup.title",
+    "ui.selection",
+    "ui.spinner",
+    "ui.statusline",
+    "ui.statusline.error",
+    "ui.statusline.mode.read",
+    "ui.statusline.mode.write",
+    "ui.statusline.notice",
+    "ui.statusline.run.active",
+    "ui.statusline.run.idle",
+    "ui.statusline.run.stopped",
+    "ui.statusline.separator",
+    "ui.statusline.unavailable",
+    "ui.statusline.warning",
+    "ui.tab",
+    "ui.tab.active",
+    "ui.text",
+    "ui.text.dim",
+    "ui.text.strong",
+];
+
 #[derive(Debug, Clone, Default)]
 pub struct Theme {
     pub name: String,
@@ -426,18 +518,53 @@ mod tests {
             for no_color in [false, true] {
                 let t = Theme::bundled(name, no_color).unwrap();
                 assert!(t.warnings.is_empty(), "{name}: {:?}", t.warnings);
-                // Every theme styles the things a tired reader must not miss.
-                for scope in [
-                    "ui.pane.border.focused",
-                    "ui.statusline.mode.write",
-                    "ui.selection",
-                    "action.class.write",
-                    "tool.status.error",
-                ] {
+                for scope in UI_SCOPES {
                     assert!(t.has(scope), "{name} lacks {scope}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_scope_list_matches_the_code() {
+        // Scopes are strings in the panes; a typo would silently fall back to plain.
+        let src = [
+            include_str!("panes/mod.rs"),
+            include_str!("panes/transcript.rs"),
+            include_str!("panes/tools.rs"),
+            include_str!("panes/memory.rs"),
+            include_str!("panes/checkpoints.rs"),
+            include_str!("panes/actions.rs"),
+            include_str!("panes/composer.rs"),
+            include_str!("panes/status.rs"),
+            include_str!("overlays/mod.rs"),
+            include_str!("overlays/approval.rs"),
+            include_str!("overlays/help.rs"),
+            include_str!("overlays/palette.rs"),
+            include_str!("overlays/filter.rs"),
+            include_str!("overlays/preview.rs"),
+            include_str!("widgets/markdown.rs"),
+            include_str!("widgets/highlight.rs"),
+            include_str!("app/render.rs"),
+        ]
+        .concat();
+        let re = regex::Regex::new(
+            r#""((?:ui|markup|code|transcript|tool|memory|checkpoint|confidence|action|diagnostic)(?:\.[a-z_0-9]+)+)""#,
+        )
+        .unwrap();
+        let mut seen = 0;
+        for cap in re.captures_iter(&src) {
+            assert!(
+                UI_SCOPES.contains(&&cap[1]),
+                "{} is used but not in UI_SCOPES",
+                &cap[1]
+            );
+            seen += 1;
+        }
+        assert!(
+            seen > 100,
+            "only {seen} scopes found: is the pattern right?"
+        );
     }
 
     #[test]
