@@ -93,10 +93,10 @@ pub fn details(t: &ToolRow) -> Vec<RichLine> {
         );
     }
     if t.truncated {
-        lines.push(RichLine::plain(
-            "  output was cut before the model saw it",
-            "tool.truncated",
-        ));
+        lines.push(
+            RichLine::plain("output was cut before the model saw it", "tool.truncated")
+                .with_prefix(vec![RichSpan::new("  ", "ui.text")]),
+        );
     }
     lines
 }

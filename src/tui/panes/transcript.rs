@@ -146,7 +146,7 @@ pub fn entry_lines(ctx: &Ctx, entry: &Entry) -> Vec<RichLine> {
                         .hint(&[Context::Global], Action::Decide)
                         .unwrap_or_else(|| "the actions pane".into());
                     let mut hint = vec![RichSpan::new(
-                        format!("  awaiting your decision — {key} to decide"),
+                        format!("awaiting your decision — {key} to decide"),
                         "ui.hint",
                     )];
                     if p.blocked_by_read_only {
@@ -155,7 +155,7 @@ pub fn entry_lines(ctx: &Ctx, entry: &Entry) -> Vec<RichLine> {
                             "action.blocked",
                         ));
                     }
-                    out.push(RichLine::new(hint));
+                    out.push(RichLine::new(hint).with_prefix(vec![RichSpan::new("  ", "ui.text")]));
                 }
             }
         }
@@ -305,10 +305,10 @@ pub fn entry_lines(ctx: &Ctx, entry: &Entry) -> Vec<RichLine> {
                 facts.push(plural(used.tool_calls as usize, "tool call", "tool calls"));
             }
             if !facts.is_empty() {
-                out.push(RichLine::plain(
-                    format!("  {}", facts.join(" · ")),
-                    "ui.text.dim",
-                ));
+                out.push(
+                    RichLine::plain(facts.join(" · "), "ui.text.dim")
+                        .with_prefix(vec![RichSpan::new("  ", "ui.text")]),
+                );
             }
         }
     }
