@@ -1,0 +1,233 @@
+//! [`App`]: the state, the keymap, the theme, focus and dialogs, with the three entry
+//! points the run loop needs: [`App::handle_key`], [`App::handle_app_event`] and
+//! [`App::render`]. Keys become [`UiOutput`]s; nothing here does I/O.
+
+mod keys;
+mod render;
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use crate::protocol::Event;
+use crate::tui::event::{AppEvent, UiOutput};
+use crate::tui::keymap::{Action, Keymap};
+use crate::tui::layout::{self, Areas};
+use crate::tui::overlays::{ApprovalOverlay, Overlay};
+use crate::tui::panes::composer::Composer;
+use crate::tui::panes::{Ctx, PaneId, ViewState};
+use crate::tui::state::{AppState, NoticeLevel, StatusInfo};
+use crate::tui::theme::Theme;
+
+#[derive(Clone)]
+pub struct App {
+    pub state: AppState,
+    pub view: ViewState,
+    keymap: Keymap,
+    theme: Theme,
+    composer: Composer,
+    overlay: Option<Overlay>,
+    /// The terminal's size, for page lengths (the run loop keeps it current).
+    size: Rect,
+    dirty: bool,
+    /// A key that needs a second press (quit during a run, rewind), and what it targets.
+    armed: Option<(Action, u64)>,
+}
+
+impl App {
+    pub fn new(keymap: Keymap, theme: Theme, status: StatusInfo) -> Self {
+        let mut state = AppState::new(status);
+        if let Some(first) = theme.warnings.first() {
+            let more = theme.warnings.len() - 1;
+            let tail = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            };
+            state.notify(NoticeLevel::Warning, format!("{first}{tail}"));
+        }
+        Self {
+            state,
+            view: ViewState::default(),
+            keymap,
+            theme,
+            composer: Composer::default(),
+            overlay: None,
+            size: Rect::new(0, 0, 80, 24),
+            dirty: true,
+            armed: None,
+        }
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    pub fn overlay(&self) -> Option<&Overlay> {
+        self.overlay.as_ref()
+    }
+
+    pub fn composer_text(&self) -> &str {
+        self.composer.input.text()
+    }
+
+    /// Whether something changed since the last [`App::mark_drawn`].
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    pub fn mark_drawn(&mut self) {
+        self.dirty = false;
+    }
+
+    /// The spinner turns only while a tool runs.
+    pub fn needs_tick(&self) -> bool {
+        self.state.tool_running()
+    }
+
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.size = Rect::new(0, 0, width, height);
+        self.dirty = true;
+    }
+
+    /// A key press; returns what the world outside the view should do.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Vec<UiOutput> {
+        keys::handle_key(self, key)
+    }
+
+    /// Bracketed paste: into the open text field, else into the composer.
+    pub fn handle_paste(&mut self, text: &str) {
+        self.dirty = true;
+        if let Some(input) = self.active_input() {
+            input.insert_str(text);
+            self.after_edit();
+            return;
+        }
+        self.overlay = None;
+        self.view.focus = PaneId::Composer;
+        self.composer.input.insert_str(text);
+    }
+
+    pub fn handle_app_event(&mut self, ev: AppEvent) {
+        match ev {
+            AppEvent::Agent(ev) => self.apply_agent_event(&ev),
+            AppEvent::Status(status) => {
+                self.state.status = status;
+                self.dirty = true;
+            }
+            AppEvent::Preview(content) => {
+                if let Some(Overlay::Preview(p)) = &mut self.overlay
+                    && p.receive(content)
+                {
+                    self.dirty = true;
+                }
+            }
+            AppEvent::Theme(theme) => {
+                if let Some(w) = theme.warnings.first() {
+                    self.state.notify(NoticeLevel::Warning, w.clone());
+                } else {
+                    self.state
+                        .notify(NoticeLevel::Info, format!("theme {}", theme.name));
+                }
+                self.theme = *theme;
+                self.dirty = true;
+            }
+            AppEvent::Notice(text) => {
+                self.state.notify(NoticeLevel::Info, text);
+                self.dirty = true;
+            }
+            AppEvent::Tick => {
+                if self.state.tool_running() {
+                    self.state.tick();
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
+    fn apply_agent_event(&mut self, ev: &Event) {
+        self.state.apply(ev);
+        self.dirty = true;
+        match ev {
+            Event::ActionProposed { action } => {
+                self.view.side_tab = PaneId::Actions;
+                // Open the dialog only when nobody is typing: a `y` meant for the
+                // composer must never approve anything.
+                let typing = !self.composer.input.is_empty() && self.view.focus == PaneId::Composer;
+                if self.overlay.is_none() && !typing {
+                    self.overlay = Some(Overlay::Approval(ApprovalOverlay::new(action.id)));
+                } else {
+                    let key = self
+                        .keymap
+                        .hint(&[crate::tui::keymap::Context::Global], Action::Decide)
+                        .map(|k| format!(": press {k} to decide"))
+                        .unwrap_or_default();
+                    self.state.notify(
+                        NoticeLevel::Warning,
+                        format!("action #{} proposed{key}", action.id),
+                    );
+                }
+            }
+            Event::ActionDecided { action, .. } => {
+                if matches!(&self.overlay, Some(Overlay::Approval(a)) if a.action == *action) {
+                    self.overlay = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Draw everything. Pure: reads state, writes the frame.
+    pub fn render(&self, frame: &mut Frame) {
+        render::render(self, frame);
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            state: &self.state,
+            view: &self.view,
+            theme: &self.theme,
+            keymap: &self.keymap,
+        }
+    }
+
+    fn areas_for(&self, area: Rect) -> Areas {
+        let width = area.width;
+        layout::compute(area, &self.view, self.composer.height(width))
+    }
+
+    fn areas(&self) -> Areas {
+        self.areas_for(self.size)
+    }
+
+    fn active_input(&mut self) -> Option<&mut crate::tui::widgets::text_input::TextInput> {
+        match &mut self.overlay {
+            Some(Overlay::Approval(a)) => a.input_mut(),
+            Some(Overlay::Palette(p)) => Some(&mut p.input),
+            Some(Overlay::Filter(f)) => Some(&mut f.input),
+            Some(_) => None,
+            None if self.view.focus == PaneId::Composer => Some(&mut self.composer.input),
+            None => None,
+        }
+    }
+
+    /// After a text field changed: live filters and palette selection follow it.
+    fn after_edit(&mut self) {
+        match &mut self.overlay {
+            Some(Overlay::Filter(f)) => {
+                let text = f.input.text().to_string();
+                self.view.filters.insert(f.pane, text);
+                self.view.selected.remove(&f.pane);
+                if f.pane == PaneId::Transcript {
+                    self.view.transcript_top = None;
+                }
+            }
+            Some(Overlay::Palette(p)) => p.edited(),
+            _ => {}
+        }
+    }
+}

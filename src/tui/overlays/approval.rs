@@ -1,0 +1,205 @@
+//! The approval dialog: the command, READ or WRITE and why, the agent's rationale, and a
+//! loud note when read-only mode will refuse it. `y` approves once, `a` for the session,
+//! `n` asks why and rejects, `e` edits the command (it is classified and proposed again),
+//! Esc decides later. Nothing is sent until one of those keys.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Widget};
+
+use super::{centered, hint_line, popup_block, title};
+use crate::protocol::{ActionClass, ActionId};
+use crate::tui::keymap::{Action, Context};
+use crate::tui::panes::Ctx;
+use crate::tui::panes::actions::class_badge;
+use crate::tui::widgets::rich::{RichLine, RichSpan, WrapMode, wrap_lines};
+use crate::tui::widgets::text_input::TextInput;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApprovalMode {
+    /// Waiting for y / a / n / e / Esc.
+    Choose,
+    /// Typing why it is rejected.
+    Reason(TextInput),
+    /// Editing the command.
+    Edit(TextInput),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalOverlay {
+    pub action: ActionId,
+    pub mode: ApprovalMode,
+}
+
+impl ApprovalOverlay {
+    pub fn new(action: ActionId) -> Self {
+        Self {
+            action,
+            mode: ApprovalMode::Choose,
+        }
+    }
+
+    /// The key context for the current mode.
+    pub fn context(&self) -> Context {
+        match self.mode {
+            ApprovalMode::Choose => Context::Approval,
+            _ => Context::Prompt,
+        }
+    }
+
+    pub fn input_mut(&mut self) -> Option<&mut TextInput> {
+        match &mut self.mode {
+            ApprovalMode::Choose => None,
+            ApprovalMode::Reason(t) | ApprovalMode::Edit(t) => Some(t),
+        }
+    }
+}
+
+pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> Option<Position> {
+    let row = ctx.state.action(ov.action)?;
+    let p = &row.proposal;
+    let width = area.width.saturating_sub(4).clamp(20, 88).min(area.width);
+    let inner_w = width.saturating_sub(4).max(1);
+
+    // Head: the command and its class. Always shown first.
+    let mut head = wrap_lines(
+        &[
+            RichLine::plain(p.command.clone(), "action.command")
+                .with_prefix(vec![RichSpan::new("$ ", "tool.command")])
+                .wrap(WrapMode::Char),
+            RichLine::blank(),
+        ],
+        ctx.theme,
+        inner_w,
+    );
+    // The class badge is a styled span of its own; the reason follows it.
+    let mut class_line = RichLine::plain(p.class_reason.clone(), "ui.text");
+    class_line.prefix = vec![RichSpan::new(" ", "ui.text")];
+    let class_rows = wrap_lines(&[class_line], ctx.theme, inner_w.saturating_sub(8).max(1));
+    for (i, r) in class_rows.into_iter().enumerate() {
+        let mut spans = if i == 0 {
+            vec![class_badge(ctx, p.class)]
+        } else {
+            vec![Span::raw("        ")]
+        };
+        spans.extend(r.spans);
+        head.push(Line::from(spans));
+    }
+
+    // Middle: what happens if approved, then why. Cut from the end when space is short.
+    let mut mid_rich = Vec::new();
+    let note = if p.blocked_by_read_only {
+        Some(
+            "READ-ONLY MODE: triage will refuse to run this even if you approve it; approving only records your decision. To run it, set [agent] read_only = false and restart.",
+        )
+    } else if p.class == ActionClass::Write {
+        Some("This changes the world. Read the command before you approve.")
+    } else {
+        None
+    };
+    if let Some(note) = note {
+        mid_rich.push(RichLine::blank());
+        mid_rich.push(
+            RichLine::plain(note, "action.blocked")
+                .with_prefix(vec![RichSpan::new("⚠ ", "action.blocked")]),
+        );
+    }
+    mid_rich.push(RichLine::blank());
+    mid_rich.push(
+        RichLine::plain(p.rationale.clone(), "ui.text")
+            .with_prefix(vec![RichSpan::new("Why: ", "ui.text.strong")]),
+    );
+    mid_rich.push(RichLine::blank());
+    let mut mid = wrap_lines(&mid_rich, ctx.theme, inner_w);
+
+    // Foot: the keys, or the question and its input. Never cut.
+    let keys = |c: Context, a: Action| ctx.keymap.hint(&[c], a);
+    let mut foot = Vec::new();
+    let mut input = None;
+    match &ov.mode {
+        ApprovalMode::Choose => {
+            foot.push(hint_line(
+                ctx,
+                &[
+                    (keys(Context::Approval, Action::ApproveOnce), "approve once"),
+                    (
+                        keys(Context::Approval, Action::ApproveSession),
+                        "approve for session",
+                    ),
+                ],
+            ));
+            foot.push(hint_line(
+                ctx,
+                &[
+                    (keys(Context::Approval, Action::Reject), "reject"),
+                    (keys(Context::Approval, Action::EditAction), "edit"),
+                    (keys(Context::Approval, Action::Defer), "decide later"),
+                ],
+            ));
+        }
+        ApprovalMode::Reason(text) | ApprovalMode::Edit(text) => {
+            let q = if matches!(ov.mode, ApprovalMode::Reason(_)) {
+                "Why reject it? The reason is kept as a memory for next time."
+            } else {
+                "Edit the command. It is classified again and proposed anew, never run directly."
+            };
+            foot = wrap_lines(&[RichLine::plain(q, "ui.text.strong")], ctx.theme, inner_w);
+            let rows = text.height(inner_w.saturating_sub(2)).clamp(1, 3);
+            input = Some((foot.len(), rows, text));
+            foot.extend((0..rows).map(|_| Line::default()));
+            foot.push(hint_line(
+                ctx,
+                &[
+                    (keys(Context::Prompt, Action::Submit), "send"),
+                    (keys(Context::Prompt, Action::Close), "back"),
+                ],
+            ));
+        }
+    }
+
+    let avail = usize::from(area.height.saturating_sub(2));
+    if head.len() + mid.len() + foot.len() > avail {
+        let keep = avail.saturating_sub(head.len() + foot.len());
+        mid.truncate(keep);
+        if let Some(last) = mid.last_mut() {
+            *last = Line::from(Span::styled(
+                "… (the actions pane shows the rest)",
+                ctx.style("ui.text.dim"),
+            ));
+        }
+        head.truncate(avail.saturating_sub(foot.len()));
+        if foot.len() > avail {
+            // Keep the input and the keys; drop the question above them.
+            let drop = (foot.len() - avail).min(input.map_or(0, |(at, _, _)| at));
+            foot.drain(..drop);
+            input = input.map(|(at, rows, t)| (at - drop, rows, t));
+        }
+    }
+    let input_at = input.map(|(at, rows, t)| (head.len() + mid.len() + at, rows, t));
+    let lines: Vec<Line> = head.into_iter().chain(mid).chain(foot).collect();
+
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let rect = centered(area, width, height);
+    Clear.render(rect, buf);
+    let block = popup_block(ctx, title(ctx, format!("Action #{} — your decision", p.id)));
+    let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 0));
+    block.render(rect, buf);
+    for (i, line) in lines
+        .into_iter()
+        .enumerate()
+        .take(usize::from(inner.height))
+    {
+        line.render(Rect::new(inner.x, inner.y + i as u16, inner.width, 1), buf);
+    }
+    let (row, rows, text) = input_at?;
+    if row >= usize::from(inner.height) || inner.width < 3 {
+        return None;
+    }
+    let y = inner.y + row as u16;
+    let h = (rows as u16).min(inner.height - row as u16);
+    Line::from(Span::styled("› ", ctx.style("ui.hint.key")))
+        .render(Rect::new(inner.x, y, 2, 1), buf);
+    let field = Rect::new(inner.x + 2, y, inner.width - 2, h);
+    text.render(field, buf, ctx.style("ui.text"))
+}

@@ -1,0 +1,80 @@
+//! Screen tests: scripted incidents rendered with `TestBackend` and compared with golden
+//! screens in the top-level `snapshots/` directory, plus key handling per context.
+
+mod keys;
+mod render;
+mod scenario;
+mod screens;
+
+use crossterm::event::{KeyEvent, KeyEventKind};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::protocol::Event;
+use crate::tui::keymap::KeySpec;
+use crate::tui::{App, AppEvent, Keymap, Theme, UiOutput};
+
+/// The incident's app with the default keymap and theme.
+pub fn app() -> App {
+    app_with("default", "default")
+}
+
+pub fn app_with(keymap: &str, theme: &str) -> App {
+    App::new(
+        Keymap::bundled(keymap).unwrap().unwrap(),
+        Theme::bundled(theme, false).unwrap(),
+        scenario::status(),
+    )
+}
+
+/// Press one key, written as in keymap files (`q`, `<C-c>`, `<S-Tab>`).
+pub fn press(app: &mut App, key: &str) -> Vec<UiOutput> {
+    let spec = KeySpec::parse(key).unwrap();
+    let mut ev = KeyEvent::new(spec.code, spec.mods);
+    ev.kind = KeyEventKind::Press;
+    app.handle_key(ev)
+}
+
+/// Type text character by character.
+pub fn type_text(app: &mut App, text: &str) -> Vec<UiOutput> {
+    let mut out = Vec::new();
+    for c in text.chars() {
+        let spec = if c == ' ' {
+            "<Space>".to_string()
+        } else {
+            c.to_string()
+        };
+        out.extend(press(app, &spec));
+    }
+    out
+}
+
+pub fn feed(app: &mut App, events: impl IntoIterator<Item = Event>) {
+    for ev in events {
+        app.handle_app_event(AppEvent::Agent(ev));
+    }
+}
+
+/// The screen as text, one quoted line per row.
+pub fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| app.render(f)).unwrap();
+    terminal.backend().to_string()
+}
+
+/// Compare the app's screen at 80×24 and 120×40 with `snapshots/<name>_<size>.snap`.
+macro_rules! assert_screens {
+    ($name:expr, $app:expr) => {{
+        for (w, h) in [(80u16, 24u16), (120, 40)] {
+            let text = $crate::tui::tests::screen(&$app, w, h);
+            insta::with_settings!({
+                snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+                prepend_module_to_snapshot => false,
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(format!("{}_{}x{}", $name, w, h), text);
+            });
+        }
+    }};
+}
+pub(crate) use assert_screens;
