@@ -14,6 +14,12 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// For the TUI (no command): which cluster to read
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// For the TUI (no command): allow approved write actions (read-only by default)
+    #[arg(long)]
+    pub write: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

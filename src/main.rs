@@ -29,9 +29,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.command {
         None => {
-            anyhow::bail!(
-                "the interactive TUI is not built yet; see `triage --help` for the commands"
-            )
+            triage::tui::launch::run(triage::tui::launch::Launch {
+                global,
+                cluster: cli.cluster,
+                write: cli.write,
+                prefill: None,
+                offline: false,
+            })
+            .await
         }
         Some(Command::Index(args)) => triage::index::cmd_index(&global, &args).await,
         Some(Command::Search(args)) => triage::index::cmd_search(&global, &args).await,
@@ -43,7 +48,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if args.headless {
                 triage::headless::cmd_demo_headless(&global, &demo, args.json).await
             } else {
-                anyhow::bail!("the TUI is not wired yet; use --headless")
+                triage::tui::launch::run(triage::tui::launch::Launch {
+                    global: triage::cli::GlobalArgs {
+                        repo: Some(demo.repo.clone()),
+                        ..global
+                    },
+                    cluster: triage::cli::ClusterArgs {
+                        replay: Some(demo.snapshot.clone()),
+                        ..Default::default()
+                    },
+                    write: false,
+                    prefill: Some(triage::demo::FIRST_QUESTION.to_string()),
+                    offline: true,
+                })
+                .await
             }
         }
         Some(Command::Ask(args)) => triage::headless::cmd_ask(&global, &args).await,

@@ -15,6 +15,7 @@ mod app;
 pub mod bench;
 pub mod event;
 pub mod keymap;
+pub mod launch;
 pub mod layout;
 pub mod overlays;
 pub mod panes;

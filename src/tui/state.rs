@@ -253,6 +253,15 @@ impl AppState {
                     }
                 }
             }
+            Event::Rewound { checkpoint } => {
+                self.close_stream();
+                // Later checkpoints no longer count; the transcript keeps them as history.
+                self.checkpoints.retain(|c| c.id <= *checkpoint);
+                self.notify(
+                    NoticeLevel::Info,
+                    format!("rewound to checkpoint {checkpoint}; continue to go on from there"),
+                );
+            }
             Event::ActionProposed { action } => {
                 self.close_stream();
                 self.actions.push(ActionRow {

@@ -12,3 +12,4 @@ mod kube_kubectl;
 mod llm_server;
 mod memory;
 mod search;
+mod tui_e2e;

@@ -1,0 +1,388 @@
+//! The launcher: opens the terminal first (the first frame appears at once), then indexes
+//! the repository, connects to the cluster and starts the agent session in the
+//! background, bridging the session's Events to the view and the view's Ops back. It
+//! carries out what the view cannot do itself (file previews, `:` commands).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Result;
+use tokio::sync::mpsc;
+
+use super::event::{AppCommand, AppEvent, PreviewContent, Request};
+use super::state::{ClusterState, IndexState, StatusInfo};
+use super::{App, Keymap, Theme};
+use crate::agent::llm::LlmClient;
+use crate::agent::session::{self, SessionConfig};
+use crate::cli::{ClusterArgs, GlobalArgs};
+use crate::config::LoadedConfig;
+use crate::kube::source::ClusterSource;
+use crate::protocol::Op;
+
+/// What to open.
+pub struct Launch {
+    pub global: GlobalArgs,
+    pub cluster: ClusterArgs,
+    pub write: bool,
+    /// Text to leave in the composer (the demo's first question).
+    pub prefill: Option<String>,
+    /// Never use a model (the demo).
+    pub offline: bool,
+}
+
+/// Lines of context shown around a previewed range.
+const PREVIEW_CONTEXT: usize = 3;
+
+pub async fn run(launch: Launch) -> Result<ExitCode> {
+    let loc = crate::repo::RepoLocation::resolve(
+        launch.global.repo.as_deref(),
+        launch.global.index_dir.as_deref(),
+    )
+    .ok();
+    let mut config: LoadedConfig = crate::config::load(
+        launch.global.config.as_deref(),
+        loc.as_ref().map(|l| l.root.as_path()),
+    )?;
+    if launch.write {
+        config.config.agent.read_only = false;
+    }
+    let config_dir = crate::config::config_dir();
+    let keymap = Keymap::load(&config.config.tui.keymap, config_dir.as_deref())?;
+    let no_color = Theme::no_color_from_env();
+    let theme = Theme::load(&config.config.tui.theme, config_dir.as_deref(), no_color);
+    let llm = if launch.offline {
+        None
+    } else {
+        LlmClient::from_config(&config.config.llm)?
+    };
+    let repo_root = loc.as_ref().filter(|l| l.is_git).map(|l| l.root.clone());
+    let status = StatusInfo {
+        repo: loc
+            .as_ref()
+            .and_then(|l| l.root.file_name())
+            .map(|n| n.to_string_lossy().into_owned()),
+        branch: repo_root.as_deref().and_then(branch_of),
+        index: if repo_root.is_some() {
+            IndexState::Building { percent: None }
+        } else {
+            IndexState::Missing
+        },
+        cluster: match (&launch.cluster.replay, &launch.cluster.context) {
+            (Some(f), _) => ClusterState::Replay {
+                file: f.display().to_string(),
+            },
+            (None, Some(c)) => ClusterState::Live {
+                context: c.clone(),
+                namespace: launch.cluster.namespace.clone(),
+            },
+            (None, None) => ClusterState::None,
+        },
+        model: llm
+            .as_ref()
+            .map(|l| l.model(crate::agent::llm::Tier::Main).to_string()),
+        read_only: config.config.agent.read_only,
+    };
+    let mut app = App::new(keymap, theme, status.clone());
+    if let Some(text) = &launch.prefill {
+        app.handle_paste(text);
+    }
+
+    let (app_tx, app_rx) = mpsc::channel::<AppEvent>(4096);
+    let (op_tx, op_rx) = mpsc::channel::<Op>(256);
+    let (req_tx, req_rx) = mpsc::channel::<Request>(64);
+
+    let mut guard = super::terminal::enter()?;
+    let _signals = super::terminal::spawn_signal_handler().ok();
+
+    let background = tokio::spawn(start_session(
+        loc.clone(),
+        config.clone(),
+        launch.cluster.clone(),
+        llm,
+        status,
+        app_tx.clone(),
+        op_rx,
+    ));
+    let requests = tokio::spawn(serve_requests(
+        req_rx,
+        app_tx.clone(),
+        repo_root.clone(),
+        config_dir.clone(),
+        no_color,
+        config.config.clone(),
+    ));
+    let result = super::run(&mut guard.terminal, &mut app, app_rx, op_tx, req_tx).await;
+    drop(guard);
+    requests.abort();
+    // The session task sees its ops channel close and shuts down; give it a moment to
+    // finish its trace.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), background).await;
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The checked-out branch, for the status bar.
+fn branch_of(root: &Path) -> Option<String> {
+    let repo = gix::open(root).ok()?;
+    let head = repo.head_name().ok()??;
+    Some(head.shorten().to_string())
+}
+
+/// Index, connect, start the session; then bridge Ops in and Events out until either side
+/// closes.
+async fn start_session(
+    loc: Option<crate::repo::RepoLocation>,
+    config: LoadedConfig,
+    cluster_args: ClusterArgs,
+    llm: Option<LlmClient>,
+    mut status: StatusInfo,
+    app_tx: mpsc::Sender<AppEvent>,
+    mut op_rx: mpsc::Receiver<Op>,
+) {
+    let git = loc.as_ref().filter(|l| l.is_git);
+    if let Some(l) = git {
+        let opts = crate::index::pipeline::IndexOptions {
+            embed: false,
+            rebuild: false,
+            progress: false,
+        };
+        status.index = match crate::index::pipeline::run_index(l, &config.config, &opts).await {
+            Ok(s) => IndexState::Ready {
+                files: s.files.indexed,
+                lexical_only: s.embeddings.embedder.is_none(),
+            },
+            Err(e) => {
+                let _ = app_tx
+                    .send(AppEvent::Notice(format!("indexing failed: {e:#}")))
+                    .await;
+                IndexState::Missing
+            }
+        };
+        let _ = app_tx.send(AppEvent::Status(status.clone())).await;
+    }
+    let wants_cluster = cluster_args.replay.is_some()
+        || cluster_args.context.is_some()
+        || std::env::var_os("KUBECONFIG").is_some()
+        || dirs::home_dir().is_some_and(|h| h.join(".kube/config").is_file());
+    let mut kubeconfig = None;
+    let (cluster, label, note) = if wants_cluster {
+        match ClusterSource::connect(&cluster_args, &config.config.kube).await {
+            Ok(src) => {
+                let label = match &cluster_args.replay {
+                    Some(p) => format!("replay:{}", p.display()),
+                    None => src.context().unwrap_or("cluster").to_string(),
+                };
+                if let Some(server) = src.replay_server() {
+                    kubeconfig = crate::headless::replay_kubeconfig(
+                        &server.url(),
+                        src.default_scope().namespace(),
+                    )
+                    .ok();
+                }
+                (Some(Arc::new(src)), Some(label), None)
+            }
+            Err(e) => {
+                status.cluster = ClusterState::Unreachable {
+                    context: cluster_args
+                        .context
+                        .clone()
+                        .unwrap_or_else(|| "current".into()),
+                    reason: e.to_string(),
+                };
+                let _ = app_tx.send(AppEvent::Status(status.clone())).await;
+                (None, None, Some(format!("no cluster: {e}")))
+            }
+        }
+    } else {
+        (
+            None,
+            None,
+            Some("no Kubernetes context configured".to_string()),
+        )
+    };
+    let mut exec_env = Vec::new();
+    if let Some(k) = &kubeconfig {
+        exec_env.push(("KUBECONFIG".to_string(), k.path().display().to_string()));
+    }
+    let session_cfg = SessionConfig {
+        repo_root: git.map(|l| l.root.clone()),
+        index_dir: git.map(|l| l.index_dir.clone()),
+        config,
+        cluster,
+        cluster_label: label,
+        cluster_note: note,
+        llm,
+        trace_dir: crate::trace::sessions_dir().ok(),
+        audit_path: crate::agent::audit::AuditLog::default_path(),
+        exec_env,
+    };
+    let mut handle = match session::start(session_cfg) {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = app_tx
+                .send(AppEvent::Notice(format!(
+                    "the agent could not start: {e:#}"
+                )))
+                .await;
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            op = op_rx.recv() => match op {
+                Some(op) => {
+                    let stop = matches!(op, Op::Shutdown);
+                    if handle.ops.send(op).is_err() || stop {
+                        break;
+                    }
+                }
+                None => {
+                    let _ = handle.ops.send(Op::Shutdown);
+                    break;
+                }
+            },
+            ev = handle.events.recv() => match ev {
+                Some(ev) => {
+                    if app_tx.send(AppEvent::Agent(ev)).await.is_err() {
+                        let _ = handle.ops.send(Op::Shutdown);
+                        break;
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    drop(kubeconfig);
+    handle.join().await;
+}
+
+/// Carry out what the view asked for: file previews and palette commands.
+async fn serve_requests(
+    mut rx: mpsc::Receiver<Request>,
+    tx: mpsc::Sender<AppEvent>,
+    repo_root: Option<PathBuf>,
+    config_dir: Option<PathBuf>,
+    no_color: bool,
+    config: crate::config::Config,
+) {
+    while let Some(req) = rx.recv().await {
+        let reply = match req {
+            Request::Preview { path, start, end } => {
+                AppEvent::Preview(preview(repo_root.as_deref(), &path, start, end))
+            }
+            Request::Command(cmd) => match cmd {
+                AppCommand::Theme { name: Some(name) } => AppEvent::Theme(Box::new(
+                    Theme::load(&name, config_dir.as_deref(), no_color),
+                )),
+                AppCommand::Theme { name: None } => AppEvent::Notice(
+                    "themes: default, dark, light, high-contrast (or one in the config dir's themes/)"
+                        .into(),
+                ),
+                AppCommand::Memory { query } => AppEvent::Notice(memory_summary(&config, query).await),
+                AppCommand::Sessions => AppEvent::Notice(sessions_summary()),
+                AppCommand::Index => AppEvent::Notice(
+                    "the index refreshes when triage starts; run `triage index` for embeddings".into(),
+                ),
+                AppCommand::Context { .. }
+                | AppCommand::Namespace { .. }
+                | AppCommand::Model { .. }
+                | AppCommand::Replay { .. } => AppEvent::Notice(
+                    "switching context, namespace, model or replay needs a restart: triage --context C -n NS --replay FILE".into(),
+                ),
+                AppCommand::Fork { checkpoint } => AppEvent::Notice(format!(
+                    "fork from checkpoint {checkpoint}: rewind to it, then continue"
+                )),
+            },
+        };
+        if tx.send(reply).await.is_err() {
+            break;
+        }
+    }
+}
+
+fn preview(root: Option<&Path>, path: &str, start: usize, end: usize) -> PreviewContent {
+    let first_line = start.saturating_sub(PREVIEW_CONTEXT).max(1);
+    let text = match root {
+        None => Err("not inside a repository".to_string()),
+        Some(root) => {
+            let rel = path.trim_start_matches("./");
+            let full = root.join(rel);
+            match (full.canonicalize(), root.canonicalize()) {
+                (Ok(f), Ok(r)) if f.starts_with(&r) => match std::fs::read(&f) {
+                    Ok(bytes) if bytes.iter().take(8192).any(|&b| b == 0) => {
+                        Err(format!("{rel} is a binary file"))
+                    }
+                    Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
+                        .lines()
+                        .skip(first_line - 1)
+                        .take(end.max(start) + PREVIEW_CONTEXT + 1 - first_line)
+                        .collect::<Vec<_>>()
+                        .join("\n")),
+                    Err(e) => Err(format!("cannot read {rel}: {e}")),
+                },
+                (Ok(_), Ok(_)) => Err(format!("{rel} is outside the repository")),
+                (Err(e), _) | (_, Err(e)) => Err(format!("cannot read {rel}: {e}")),
+            }
+        }
+    };
+    PreviewContent {
+        path: path.to_string(),
+        start,
+        end,
+        first_line,
+        text,
+    }
+}
+
+async fn memory_summary(config: &crate::config::Config, query: Option<String>) -> String {
+    let Some(uri) = crate::memory::configured_uri(&config.memory) else {
+        return "no memory database configured".into();
+    };
+    match crate::memory::MemoryStore::open(&uri).await {
+        Ok(store) => match query {
+            Some(q) => match store
+                .recall(
+                    &crate::memory::RecallQuery {
+                        text: q.clone(),
+                        scope: Default::default(),
+                    },
+                    5,
+                )
+                .await
+            {
+                Ok(hits) if hits.is_empty() => format!("no memories match {q:?}"),
+                Ok(hits) => hits
+                    .iter()
+                    .map(|h| format!("{} {}", h.memory.id, h.memory.text))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                Err(e) => e.to_string(),
+            },
+            None => match store.list().await {
+                Ok(all) => format!(
+                    "{} memories in {uri} (triage memory list shows them)",
+                    all.len()
+                ),
+                Err(e) => e.to_string(),
+            },
+        },
+        Err(e) => e.to_string(),
+    }
+}
+
+fn sessions_summary() -> String {
+    let Ok(dir) = crate::trace::sessions_dir() else {
+        return "no state directory".into();
+    };
+    match crate::trace::list(&dir) {
+        Ok(s) if s.is_empty() => "no past sessions".into(),
+        Ok(s) => s
+            .iter()
+            .take(3)
+            .map(|x| format!("{} {}", x.id, x.first_request.as_deref().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join(" · "),
+        Err(e) => e.to_string(),
+    }
+}
