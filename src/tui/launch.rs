@@ -34,6 +34,17 @@ pub struct Launch {
 /// Lines of context shown around a previewed range.
 const PREVIEW_CONTEXT: usize = 3;
 
+/// What the palette can change about the running session: the session is restarted with
+/// the new settings (the transcript stays on screen).
+#[derive(Debug)]
+enum Switch {
+    Context(String),
+    Namespace(String),
+    Replay(PathBuf),
+    /// `None` is the offline planner.
+    Model(Option<String>),
+}
+
 pub async fn run(launch: Launch) -> Result<ExitCode> {
     let loc = crate::repo::RepoLocation::resolve(
         launch.global.repo.as_deref(),
@@ -95,6 +106,7 @@ pub async fn run(launch: Launch) -> Result<ExitCode> {
     let mut guard = super::terminal::enter()?;
     let _signals = super::terminal::spawn_signal_handler().ok();
 
+    let (switch_tx, switch_rx) = mpsc::channel::<Switch>(8);
     let background = tokio::spawn(start_session(
         loc.clone(),
         config.clone(),
@@ -103,6 +115,7 @@ pub async fn run(launch: Launch) -> Result<ExitCode> {
         status,
         app_tx.clone(),
         op_rx,
+        switch_rx,
     ));
     let requests = tokio::spawn(serve_requests(
         req_rx,
@@ -111,6 +124,7 @@ pub async fn run(launch: Launch) -> Result<ExitCode> {
         config_dir.clone(),
         no_color,
         config.config.clone(),
+        switch_tx,
     ));
     let result = super::run(&mut guard.terminal, &mut app, app_rx, op_tx, req_tx).await;
     drop(guard);
@@ -129,16 +143,18 @@ fn branch_of(root: &Path) -> Option<String> {
     Some(head.shorten().to_string())
 }
 
-/// Index, connect, start the session; then bridge Ops in and Events out until either side
-/// closes.
+/// Index once; then connect, start the session and bridge Ops in and Events out, starting
+/// it again when the palette switches context, namespace, replay or model.
+#[allow(clippy::too_many_arguments)]
 async fn start_session(
     loc: Option<crate::repo::RepoLocation>,
     config: LoadedConfig,
-    cluster_args: ClusterArgs,
-    llm: Option<LlmClient>,
+    mut cluster_args: ClusterArgs,
+    mut llm: Option<LlmClient>,
     mut status: StatusInfo,
     app_tx: mpsc::Sender<AppEvent>,
     mut op_rx: mpsc::Receiver<Op>,
+    mut switch_rx: mpsc::Receiver<Switch>,
 ) {
     let git = loc.as_ref().filter(|l| l.is_git);
     if let Some(l) = git {
@@ -161,13 +177,109 @@ async fn start_session(
         };
         let _ = app_tx.send(AppEvent::Status(status.clone())).await;
     }
+    loop {
+        let (mut handle, kubeconfig) =
+            match open_session(git, &config, &cluster_args, llm.clone(), &mut status, &app_tx)
+                .await
+            {
+                Some(h) => h,
+                None => return,
+            };
+        let switch = loop {
+            tokio::select! {
+                op = op_rx.recv() => match op {
+                    Some(op) => {
+                        let stop = matches!(op, Op::Shutdown);
+                        if handle.ops.send(op).is_err() || stop {
+                            break None;
+                        }
+                    }
+                    None => {
+                        let _ = handle.ops.send(Op::Shutdown);
+                        break None;
+                    }
+                },
+                ev = handle.events.recv() => match ev {
+                    Some(ev) => {
+                        if app_tx.send(AppEvent::Agent(ev)).await.is_err() {
+                            let _ = handle.ops.send(Op::Shutdown);
+                            break None;
+                        }
+                    }
+                    None => break None,
+                },
+                sw = switch_rx.recv() => match sw {
+                    Some(sw) => break Some(sw),
+                    None => continue,
+                },
+            }
+        };
+        let _ = handle.ops.send(Op::Shutdown);
+        handle.join().await;
+        drop(kubeconfig);
+        let Some(switch) = switch else { return };
+        let notice = match switch {
+            Switch::Context(c) => {
+                cluster_args.replay = None;
+                cluster_args.context = Some(c.clone());
+                status.cluster = ClusterState::Live {
+                    context: c.clone(),
+                    namespace: cluster_args.namespace.clone(),
+                };
+                format!("context is now {c}; a new session started")
+            }
+            Switch::Namespace(ns) => {
+                cluster_args.namespace = Some(ns.clone());
+                cluster_args.all_namespaces = false;
+                format!("namespace is now {ns}; a new session started")
+            }
+            Switch::Replay(file) => {
+                cluster_args.replay = Some(file.clone());
+                status.cluster = ClusterState::Replay {
+                    file: file.display().to_string(),
+                };
+                format!("reading {} now; a new session started", file.display())
+            }
+            Switch::Model(None) => {
+                llm = None;
+                "offline planner; a new session started".to_string()
+            }
+            Switch::Model(Some(name)) => {
+                let mut cfg = config.config.llm.clone();
+                cfg.model = Some(name.clone());
+                match LlmClient::from_config(&cfg) {
+                    Ok(client) => {
+                        llm = client;
+                        format!("model is now {name}; a new session started")
+                    }
+                    Err(e) => format!("cannot use model {name}: {e}"),
+                }
+            }
+        };
+        status.model = llm
+            .as_ref()
+            .map(|l| l.model(crate::agent::llm::Tier::Main).to_string());
+        let _ = app_tx.send(AppEvent::Status(status.clone())).await;
+        let _ = app_tx.send(AppEvent::Notice(notice)).await;
+    }
+}
+
+/// Connect to the cluster the arguments name and start a session on it.
+async fn open_session(
+    git: Option<&crate::repo::RepoLocation>,
+    config: &LoadedConfig,
+    cluster_args: &ClusterArgs,
+    llm: Option<LlmClient>,
+    status: &mut StatusInfo,
+    app_tx: &mpsc::Sender<AppEvent>,
+) -> Option<(session::SessionHandle, Option<tempfile::NamedTempFile>)> {
     let wants_cluster = cluster_args.replay.is_some()
         || cluster_args.context.is_some()
         || std::env::var_os("KUBECONFIG").is_some()
         || dirs::home_dir().is_some_and(|h| h.join(".kube/config").is_file());
     let mut kubeconfig = None;
     let (cluster, label, note) = if wants_cluster {
-        match ClusterSource::connect(&cluster_args, &config.config.kube).await {
+        match ClusterSource::connect(cluster_args, &config.config.kube).await {
             Ok(src) => {
                 let label = match &cluster_args.replay {
                     Some(p) => format!("replay:{}", p.display()),
@@ -208,7 +320,7 @@ async fn start_session(
     let session_cfg = SessionConfig {
         repo_root: git.map(|l| l.root.clone()),
         index_dir: git.map(|l| l.index_dir.clone()),
-        config,
+        config: config.clone(),
         cluster,
         cluster_label: label,
         cluster_note: note,
@@ -217,44 +329,15 @@ async fn start_session(
         audit_path: crate::agent::audit::AuditLog::default_path(),
         exec_env,
     };
-    let mut handle = match session::start(session_cfg) {
-        Ok(h) => h,
+    match session::start(session_cfg) {
+        Ok(h) => Some((h, kubeconfig)),
         Err(e) => {
             let _ = app_tx
-                .send(AppEvent::Notice(format!(
-                    "the agent could not start: {e:#}"
-                )))
+                .send(AppEvent::Notice(format!("the agent could not start: {e:#}")))
                 .await;
-            return;
-        }
-    };
-    loop {
-        tokio::select! {
-            op = op_rx.recv() => match op {
-                Some(op) => {
-                    let stop = matches!(op, Op::Shutdown);
-                    if handle.ops.send(op).is_err() || stop {
-                        break;
-                    }
-                }
-                None => {
-                    let _ = handle.ops.send(Op::Shutdown);
-                    break;
-                }
-            },
-            ev = handle.events.recv() => match ev {
-                Some(ev) => {
-                    if app_tx.send(AppEvent::Agent(ev)).await.is_err() {
-                        let _ = handle.ops.send(Op::Shutdown);
-                        break;
-                    }
-                }
-                None => break,
-            },
+            None
         }
     }
-    drop(kubeconfig);
-    handle.join().await;
 }
 
 /// Carry out what the view asked for: file previews and palette commands.
@@ -265,6 +348,7 @@ async fn serve_requests(
     config_dir: Option<PathBuf>,
     no_color: bool,
     config: crate::config::Config,
+    switch: mpsc::Sender<Switch>,
 ) {
     while let Some(req) = rx.recv().await {
         let reply = match req {
@@ -284,12 +368,33 @@ async fn serve_requests(
                 AppCommand::Index => AppEvent::Notice(
                     "the index refreshes when triage starts; run `triage index` for embeddings".into(),
                 ),
-                AppCommand::Context { .. }
-                | AppCommand::Namespace { .. }
-                | AppCommand::Model { .. }
-                | AppCommand::Replay { .. } => AppEvent::Notice(
-                    "switching context, namespace, model or replay needs a restart: triage --context C -n NS --replay FILE".into(),
+                AppCommand::Context { name: Some(c) } => {
+                    let _ = switch.send(Switch::Context(c)).await;
+                    continue;
+                }
+                AppCommand::Context { name: None } => AppEvent::Notice(contexts()),
+                AppCommand::Namespace { name: Some(ns) } => {
+                    let _ = switch.send(Switch::Namespace(ns)).await;
+                    continue;
+                }
+                AppCommand::Namespace { name: None } => {
+                    AppEvent::Notice("usage: :ns NAME".into())
+                }
+                AppCommand::Replay { file: Some(f) } => {
+                    let _ = switch.send(Switch::Replay(PathBuf::from(f))).await;
+                    continue;
+                }
+                AppCommand::Replay { file: None } => {
+                    AppEvent::Notice("usage: :replay FILE (a snapshot from triage kube record)".into())
+                }
+                AppCommand::Model { name: None } => AppEvent::Notice(
+                    "usage: :model NAME (an OpenAI-compatible model at [llm] base_url) or :model offline".into(),
                 ),
+                AppCommand::Model { name: Some(name) } => {
+                    let name = (name != "offline").then_some(name);
+                    let _ = switch.send(Switch::Model(name)).await;
+                    continue;
+                }
                 AppCommand::Fork { checkpoint } => AppEvent::Notice(format!(
                     "fork from checkpoint {checkpoint}: rewind to it, then continue"
                 )),
@@ -368,6 +473,21 @@ async fn memory_summary(config: &crate::config::Config, query: Option<String>) -
             },
         },
         Err(e) => e.to_string(),
+    }
+}
+
+/// The kubeconfig's contexts, for `:ctx` without a name.
+fn contexts() -> String {
+    match kube::config::Kubeconfig::read() {
+        Ok(k) => {
+            let names: Vec<String> = k.contexts.iter().map(|c| c.name.clone()).collect();
+            if names.is_empty() {
+                "no contexts in the kubeconfig".into()
+            } else {
+                format!("contexts: {} (:ctx NAME switches)", names.join(", "))
+            }
+        }
+        Err(e) => format!("no kubeconfig: {e}"),
     }
 }
 

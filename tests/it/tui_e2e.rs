@@ -15,7 +15,9 @@ struct Tmux {
 
 impl Tmux {
     fn start(cmd: &str, cwd: &std::path::Path) -> Tmux {
-        let session = format!("triage-e2e-{}", std::process::id());
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let session = format!("triage-e2e-{}-{n}", std::process::id());
         let ok = Command::new("tmux")
             .args([
                 "new-session",
@@ -173,4 +175,33 @@ async fn tui_in_tmux_question_tools_approval_quit() {
         .map(|rd| rd.count())
         .unwrap_or(0);
     assert!(sessions >= 1);
+}
+
+#[tokio::test]
+async fn tui_palette_switches_to_a_replay_without_restarting() {
+    let repo = Fixture::shop();
+    repo.git_init();
+    let shop = crate::kube::fixture("shop.json");
+    let cmd = format!(
+        "env XDG_CONFIG_HOME={cfg} XDG_STATE_HOME={state} XDG_DATA_HOME={data} HOME={home} TRIAGE_EMBED_PROVIDER=none {bin}; echo TRIAGE-EXITED:$?; sleep 60",
+        cfg = repo.root().join(".xdg-config").display(),
+        state = repo.root().join(".xdg-state").display(),
+        data = repo.root().join(".xdg-data").display(),
+        home = repo.root().join(".home").display(),
+        bin = env!("CARGO_BIN_EXE_triage"),
+    );
+    let tmux = Tmux::start(&cmd, repo.root());
+    let first = tmux.wait_for("READ-ONLY").await;
+    assert!(!first.contains("replay"), "{first}");
+    tmux.keys(&["C-p"]);
+    tmux.keys(&[&format!("replay {}", shop.display()), "Enter"]);
+    tmux.wait_for("a new session started").await;
+    // The new session reads the snapshot: the offline planner finds the crash loop.
+    tmux.keys(&["checkout-api 5xx since 14:05", "Enter"]);
+    tmux.wait_for("kube_findings").await;
+    tmux.wait_for("17 findings").await;
+    tmux.wait_for("kubectl rollout history").await;
+    tmux.keys(&["C-q"]);
+    let after = tmux.wait_for("TRIAGE-EXITED:").await;
+    assert!(after.contains("TRIAGE-EXITED:0"), "{after}");
 }
