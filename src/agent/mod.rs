@@ -1,3 +1,5 @@
 //! The agent: playbooks over real tools, driven by an LLM or by the offline planner.
 //! It consumes [`crate::protocol::Op`]s and emits [`crate::protocol::Event`]s; views never
 //! touch the repo, the cluster or the model themselves.
+
+pub mod redact;
