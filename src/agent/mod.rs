@@ -2,4 +2,5 @@
 //! It consumes [`crate::protocol::Op`]s and emits [`crate::protocol::Event`]s; views never
 //! touch the repo, the cluster or the model themselves.
 
+pub mod actions;
 pub mod redact;
