@@ -3,4 +3,5 @@
 //! touch the repo, the cluster or the model themselves.
 
 pub mod actions;
+pub mod audit;
 pub mod redact;
