@@ -5,14 +5,12 @@
 //! once or for the session; read-only mode refuses writes even when approved.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::config::AgentConfig;
 use crate::protocol::{ActionClass, ActionId, ApprovalScope, Decision, Op, ProposedAction};
+
+mod exec;
+pub use exec::{ExecError, ExecOutput, OUTPUT_CAP, execute};
 
 /// What a command is, by the program it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,19 +38,6 @@ pub enum ActionError {
     NotADecision(&'static str),
     #[error("the edit of action {0} is empty; reject the action instead")]
     EmptyEdit(ActionId),
-    #[error("cannot parse command {command:?}: {message}")]
-    Parse { command: String, message: String },
-    #[error("cannot start {program:?} in {cwd}: {source}")]
-    Spawn {
-        program: String,
-        cwd: String,
-        source: std::io::Error,
-    },
-    #[error("lost track of {program:?}: {source}")]
-    Wait {
-        program: String,
-        source: std::io::Error,
-    },
 }
 
 fn read(kind: ActionKind, reason: impl Into<String>) -> Classification {
@@ -73,7 +58,7 @@ fn write(kind: ActionKind, reason: impl Into<String>) -> Classification {
 
 /// The first operator outside quotes that chains commands, redirects, or substitutes
 /// one command's output into another.
-fn shell_operator(command: &str) -> Option<&'static str> {
+pub(super) fn shell_operator(command: &str) -> Option<&'static str> {
     let mut chars = command.chars().peekable();
     let (mut single, mut double) = (false, false);
     while let Some(c) = chars.next() {
@@ -104,36 +89,7 @@ fn shell_operator(command: &str) -> Option<&'static str> {
     None
 }
 
-/// Whether running `command` needs a shell: operators, or expansions (`$VAR`, globs,
-/// `~`, leading `NAME=value`) that only a shell performs.
-fn needs_shell(command: &str, argv: &[String]) -> bool {
-    if shell_operator(command).is_some() {
-        return true;
-    }
-    let mut chars = command.chars().peekable();
-    let mut single = false;
-    let mut word_start = true;
-    while let Some(c) = chars.next() {
-        if single {
-            single = c != '\'';
-            word_start = false;
-            continue;
-        }
-        match c {
-            '\\' => {
-                chars.next();
-            }
-            '\'' => single = true,
-            '$' | '*' | '?' | '[' => return true,
-            '~' if word_start => return true,
-            _ => {}
-        }
-        word_start = c.is_whitespace();
-    }
-    argv.first().is_some_and(|a| is_assignment(a))
-}
-
-fn is_assignment(word: &str) -> bool {
+pub(super) fn is_assignment(word: &str) -> bool {
     word.split_once('=').is_some_and(|(name, _)| {
         !name.is_empty()
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -498,37 +454,34 @@ impl ApprovalQueue {
 
     /// Apply the user's `Approve`, `Reject` or `EditAction` to a pending proposal.
     pub fn decide(&mut self, op: &Op) -> Result<DecisionOutcome, ActionError> {
-        let id = match op {
-            Op::Approve { action, .. }
-            | Op::Reject { action, .. }
-            | Op::EditAction { action, .. } => *action,
+        let (id, choice) = match op {
+            Op::Approve { action, scope } => (*action, Choice::Approve(*scope)),
+            Op::Reject { action, reason } => (*action, Choice::Reject(reason)),
+            Op::EditAction { action, command } => (*action, Choice::Edit(command)),
             other => return Err(ActionError::NotADecision(op_name(other))),
         };
-        if !self.pending.contains_key(&id) {
+        if matches!(choice, Choice::Edit(command) if command.trim().is_empty())
+            && self.pending.contains_key(&id)
+        {
+            return Err(ActionError::EmptyEdit(id));
+        }
+        let Some(action) = self.pending.remove(&id) else {
             return Err(if self.decided.contains(&id) {
                 ActionError::AlreadyDecided(id)
             } else {
                 ActionError::UnknownAction(id)
             });
-        }
-        if let Op::EditAction { command, .. } = op
-            && command.trim().is_empty()
-        {
-            return Err(ActionError::EmptyEdit(id));
-        }
-        let Some(action) = self.pending.remove(&id) else {
-            return Err(ActionError::UnknownAction(id));
         };
         self.decided.insert(id);
-        let (decision, next) = match op {
-            Op::Approve { scope, .. } => self.approve(&action, *scope),
-            Op::Reject { reason, .. } => (
+        let (decision, next) = match choice {
+            Choice::Approve(scope) => self.approve(&action, scope),
+            Choice::Reject(reason) => (
                 Decision::Rejected {
-                    reason: reason.clone(),
+                    reason: reason.to_string(),
                 },
                 NextStep::Skip,
             ),
-            Op::EditAction { command, .. } => {
+            Choice::Edit(command) => {
                 let replacement = self.propose(command, &action.rationale);
                 (
                     Decision::Edited {
@@ -537,7 +490,6 @@ impl ApprovalQueue {
                     NextStep::Propose(replacement),
                 )
             }
-            other => return Err(ActionError::NotADecision(op_name(other))),
         };
         Ok(DecisionOutcome {
             action: id,
@@ -547,13 +499,10 @@ impl ApprovalQueue {
     }
 
     fn approve(&mut self, action: &ProposedAction, scope: ApprovalScope) -> (Decision, NextStep) {
-        // Classified again rather than trusted from the proposal, so a queue whose mode
-        // or allowlist differs from the proposer's still refuses what it must.
-        let c = self.classify(&action.command);
-        if self.read_only && c.class == ActionClass::Write {
+        if self.read_only && action.class == ActionClass::Write {
             let why = format!(
                 "`{}` is a write ({}) and triage is in read-only mode: run with --write, or set agent.read_only = false in config",
-                action.command, c.reason
+                action.command, action.class_reason
             );
             return (Decision::Refused { why }, NextStep::Skip);
         }
@@ -575,6 +524,13 @@ impl ApprovalQueue {
     }
 }
 
+/// The user's answer, taken apart once.
+enum Choice<'a> {
+    Approve(ApprovalScope),
+    Reject(&'a str),
+    Edit(&'a str),
+}
+
 fn op_name(op: &Op) -> &'static str {
     match op {
         Op::Submit { .. } => "submit",
@@ -587,170 +543,6 @@ fn op_name(op: &Op) -> &'static str {
         Op::Rewind { .. } => "rewind",
         Op::Shutdown => "shutdown",
     }
-}
-
-/// Most bytes of each stream kept from a command.
-pub const OUTPUT_CAP: usize = 64 * 1024;
-
-/// How long to wait for output pipes after the process is gone: a grandchild that left
-/// the process group can hold them open indefinitely.
-const DRAIN_GRACE: Duration = Duration::from_millis(500);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecOutput {
-    /// `None` when killed by a signal (including on timeout).
-    pub exit_code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    pub duration_ms: u64,
-    pub timed_out: bool,
-}
-
-/// Run an approved command in `cwd` with `env` added, killing it (and anything it
-/// started) after `timeout`. Plain commands run directly from their words; commands that
-/// need a shell run under `sh -c`.
-pub async fn execute(
-    command: &str,
-    env: &[(String, String)],
-    cwd: &Path,
-    timeout: Duration,
-) -> Result<ExecOutput, ActionError> {
-    let argv = shell_words::split(command).map_err(|e| ActionError::Parse {
-        command: command.to_string(),
-        message: e.to_string(),
-    })?;
-    let mut cmd = if needs_shell(command, &argv) {
-        let mut c = tokio::process::Command::new("sh");
-        c.arg("-c").arg(command);
-        c
-    } else {
-        let Some((program, args)) = argv.split_first() else {
-            return Err(ActionError::Parse {
-                command: command.to_string(),
-                message: "empty command".into(),
-            });
-        };
-        let mut c = tokio::process::Command::new(program);
-        c.args(args);
-        c
-    };
-    let program = argv.first().cloned().unwrap_or_default();
-    cmd.current_dir(cwd)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    // Its own process group, so a timeout kills `sh` and everything it started.
-    #[cfg(unix)]
-    cmd.process_group(0);
-
-    let started = Instant::now();
-    let mut child = cmd.spawn().map_err(|source| ActionError::Spawn {
-        program: program.clone(),
-        cwd: cwd.display().to_string(),
-        source,
-    })?;
-    let stdout = child.stdout.take().map(|s| tokio::spawn(read_capped(s)));
-    let stderr = child.stderr.take().map(|s| tokio::spawn(read_capped(s)));
-
-    let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(status) => (status, false),
-        Err(_) => {
-            kill_tree(&mut child);
-            (child.wait().await, true)
-        }
-    };
-    let status = status.map_err(|source| ActionError::Wait {
-        program: program.clone(),
-        source,
-    })?;
-    let stdout = collect(stdout).await;
-    let mut stderr = collect(stderr).await;
-    if timed_out {
-        if !stderr.is_empty() && !stderr.ends_with('\n') {
-            stderr.push('\n');
-        }
-        stderr.push_str(&format!(
-            "[killed after {} ms: timeout]",
-            timeout.as_millis()
-        ));
-    }
-    Ok(ExecOutput {
-        exit_code: status.code(),
-        stdout,
-        stderr,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        timed_out,
-    })
-}
-
-fn kill_tree(child: &mut tokio::process::Child) {
-    #[cfg(unix)]
-    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative
-        // pid addresses the process group the child leads (set by `process_group(0)`).
-        let rc = unsafe { libc::kill(-pid, libc::SIGKILL) };
-        if rc == 0 {
-            return;
-        }
-    }
-    // No group to kill (or it is already gone): at least the child itself.
-    if let Err(e) = child.start_kill() {
-        tracing::debug!("killing timed-out command: {e}");
-    }
-}
-
-async fn collect(task: Option<tokio::task::JoinHandle<(Vec<u8>, usize)>>) -> String {
-    let Some(mut task) = task else {
-        return String::new();
-    };
-    match tokio::time::timeout(DRAIN_GRACE, &mut task).await {
-        Ok(Ok((bytes, total))) => with_truncation_note(&bytes, total),
-        Ok(Err(e)) => format!("[output lost: {e}]"),
-        Err(_) => {
-            task.abort();
-            "[output not collected: a background process kept it open]".into()
-        }
-    }
-}
-
-/// Reads a stream to its end, keeping the first [`OUTPUT_CAP`] bytes and counting the
-/// rest, so a chatty command never blocks on a full pipe.
-async fn read_capped(mut stream: impl AsyncRead + Unpin) -> (Vec<u8>, usize) {
-    let mut kept = Vec::new();
-    let mut total = 0;
-    let mut buf = [0u8; 8192];
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                total += n;
-                let room = OUTPUT_CAP.saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
-            }
-        }
-    }
-    (kept, total)
-}
-
-fn with_truncation_note(bytes: &[u8], total: usize) -> String {
-    let mut text = String::from_utf8_lossy(bytes).into_owned();
-    if total > bytes.len() {
-        // A cut inside a multi-byte character shows as U+FFFD; drop it.
-        if text.ends_with('\u{FFFD}') {
-            text.pop();
-        }
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push_str(&format!(
-            "[output truncated: first {} KiB of {} bytes shown]",
-            OUTPUT_CAP / 1024,
-            total
-        ));
-    }
-    text
 }
 
 #[cfg(test)]
@@ -1092,119 +884,6 @@ mod tests {
         assert!(
             q.get(c.id).is_some(),
             "a failed edit leaves the proposal pending"
-        );
-    }
-
-    #[tokio::test]
-    async fn execute_captures_output_and_exit_code() {
-        let dir = tempfile::tempdir().unwrap();
-        let env = vec![("TRIAGE_TEST_VALUE".to_string(), "from-env".to_string())];
-        let out = execute(
-            "sh -c 'echo out; echo err >&2; exit 3'",
-            &[],
-            dir.path(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-        assert_eq!(out.exit_code, Some(3));
-        assert_eq!(out.stdout, "out\n");
-        assert_eq!(out.stderr, "err\n");
-        assert!(!out.timed_out);
-
-        // Shell operators and expansions go through `sh -c`; env and cwd apply.
-        std::fs::write(dir.path().join("a.txt"), "a\nb\n").unwrap();
-        let out = execute(
-            "cat a.txt | wc -l; echo $TRIAGE_TEST_VALUE",
-            &env,
-            dir.path(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-        assert_eq!(out.exit_code, Some(0));
-        assert_eq!(
-            out.stdout.split_whitespace().collect::<Vec<_>>(),
-            ["2", "from-env"]
-        );
-
-        // Quoting survives without a shell: one argument, dollar sign and all.
-        let out = execute(
-            "printf '%s|' 'a b' \"c\"",
-            &[],
-            dir.path(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-        assert_eq!(out.stdout, "a b|c|");
-
-        let missing = execute(
-            "no-such-program-xyz",
-            &[],
-            dir.path(),
-            Duration::from_secs(10),
-        )
-        .await;
-        assert!(
-            matches!(missing, Err(ActionError::Spawn { .. })),
-            "{missing:?}"
-        );
-    }
-
-    #[tokio::test]
-    async fn execute_caps_output() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = execute(
-            "head -c 200000 /dev/zero",
-            &[],
-            dir.path(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-        assert_eq!(out.exit_code, Some(0));
-        assert!(out.stdout.len() < OUTPUT_CAP + 200);
-        assert!(
-            out.stdout
-                .ends_with("[output truncated: first 64 KiB of 200000 bytes shown]"),
-            "{}",
-            &out.stdout[out.stdout.len() - 80..]
-        );
-    }
-
-    #[tokio::test]
-    async fn execute_kills_on_timeout() {
-        let dir = tempfile::tempdir().unwrap();
-        let started = Instant::now();
-        let out = execute("sleep 5", &[], dir.path(), Duration::from_millis(200))
-            .await
-            .unwrap();
-        assert!(out.timed_out);
-        assert_eq!(out.exit_code, None);
-        assert!(out.stderr.contains("timeout"), "{}", out.stderr);
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "{:?}",
-            started.elapsed()
-        );
-
-        // Through a shell, the whole process group goes, so the pipe closes promptly.
-        let started = Instant::now();
-        let out = execute(
-            "echo started; sleep 5 | cat",
-            &[],
-            dir.path(),
-            Duration::from_millis(200),
-        )
-        .await
-        .unwrap();
-        assert!(out.timed_out);
-        assert_eq!(out.stdout, "started\n");
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "{:?}",
-            started.elapsed()
         );
     }
 }

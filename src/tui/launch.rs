@@ -178,13 +178,19 @@ async fn start_session(
         let _ = app_tx.send(AppEvent::Status(status.clone())).await;
     }
     loop {
-        let (mut handle, kubeconfig) =
-            match open_session(git, &config, &cluster_args, llm.clone(), &mut status, &app_tx)
-                .await
-            {
-                Some(h) => h,
-                None => return,
-            };
+        let (mut handle, kubeconfig) = match open_session(
+            git,
+            &config,
+            &cluster_args,
+            llm.clone(),
+            &mut status,
+            &app_tx,
+        )
+        .await
+        {
+            Some(h) => h,
+            None => return,
+        };
         let switch = loop {
             tokio::select! {
                 op = op_rx.recv() => match op {
@@ -333,7 +339,9 @@ async fn open_session(
         Ok(h) => Some((h, kubeconfig)),
         Err(e) => {
             let _ = app_tx
-                .send(AppEvent::Notice(format!("the agent could not start: {e:#}")))
+                .send(AppEvent::Notice(format!(
+                    "the agent could not start: {e:#}"
+                )))
                 .await;
             None
         }
