@@ -263,6 +263,13 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             c.summary
         ),
         Event::Rewound { checkpoint } => writeln!(out, "  rewound to checkpoint {checkpoint}"),
+        Event::Forked {
+            checkpoint,
+            kept_branch,
+        } => writeln!(
+            out,
+            "  forked from checkpoint {checkpoint} (the previous branch is kept as branch {kept_branch})"
+        ),
         Event::ActionProposed { action: a } => writeln!(
             out,
             "  ? action {} [{}] {}\n      why: {}{}",

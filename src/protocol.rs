@@ -37,6 +37,9 @@ pub enum Op {
     EditAction { action: ActionId, command: String },
     /// Go back to a checkpoint: later observations are dropped from the context.
     Rewind { checkpoint: CheckpointId },
+    /// Branch from a checkpoint: the investigation so far is kept as a branch, and a copy
+    /// rewound to the checkpoint becomes the active one.
+    Fork { checkpoint: CheckpointId },
     /// End the session.
     Shutdown,
 }
@@ -111,6 +114,12 @@ pub enum Event {
     /// The investigation went back to this checkpoint; later checkpoints no longer count.
     Rewound {
         checkpoint: CheckpointId,
+    },
+    /// A new branch starts from this checkpoint; the previous branch is kept (number
+    /// `kept_branch`, counting from 1) in the session and its trace.
+    Forked {
+        checkpoint: CheckpointId,
+        kept_branch: usize,
     },
     ActionProposed {
         action: ProposedAction,

@@ -541,6 +541,7 @@ fn op_name(op: &Op) -> &'static str {
         Op::Reject { .. } => "reject",
         Op::EditAction { .. } => "edit_action",
         Op::Rewind { .. } => "rewind",
+        Op::Fork { .. } => "fork",
         Op::Shutdown => "shutdown",
     }
 }

@@ -36,7 +36,7 @@ pub struct SavedCheckpoint {
 }
 
 /// Everything one investigation knows; owned by the running turn, handed back after.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Investigation {
     pub playbook: Playbook,
     pub request: String,

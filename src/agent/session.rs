@@ -214,6 +214,8 @@ async fn router(
     repo_root: Option<PathBuf>,
 ) {
     let mut idle: Option<Investigation> = None;
+    // Branches left behind by forks, oldest first.
+    let mut branches: Vec<Investigation> = Vec::new();
     let mut running: Option<(Turn, CancellationToken)> = None;
     loop {
         let op = tokio::select! {
@@ -299,6 +301,31 @@ async fn router(
                     kind: ErrorKind::Internal,
                     message: format!(
                         "cannot rewind to checkpoint {checkpoint}: {}",
+                        if running.is_some() {
+                            "cancel the running investigation first"
+                        } else {
+                            "no such checkpoint"
+                        }
+                    ),
+                    recoverable: true,
+                }),
+            },
+            Op::Fork { checkpoint } => match (&idle, &running) {
+                (Some(inv), None) if inv.has_checkpoint(checkpoint) => {
+                    let mut branch = inv.clone();
+                    branch.rewind(checkpoint);
+                    if let Some(old) = idle.replace(branch) {
+                        branches.push(old);
+                    }
+                    shared.emit(Event::Forked {
+                        checkpoint,
+                        kept_branch: branches.len(),
+                    });
+                }
+                _ => shared.emit(Event::Error {
+                    kind: ErrorKind::Internal,
+                    message: format!(
+                        "cannot fork from checkpoint {checkpoint}: {}",
                         if running.is_some() {
                             "cancel the running investigation first"
                         } else {

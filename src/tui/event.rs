@@ -3,7 +3,7 @@
 //! launcher does for the view (switching context, loading a file region, loading a theme)
 //! is a request out and an event back, so the view never does I/O.
 
-use crate::protocol::{CheckpointId, Event, Op};
+use crate::protocol::{Event, Op};
 use crate::tui::state::StatusInfo;
 use crate::tui::theme::Theme;
 
@@ -76,9 +76,6 @@ pub enum AppCommand {
     Sessions,
     /// `:theme [NAME]` — load a theme; answer with [`AppEvent::Theme`].
     Theme { name: Option<String> },
-    /// Start a new session from a checkpoint of this one (the protocol has no fork op:
-    /// sessions belong to the launcher).
-    Fork { checkpoint: CheckpointId },
 }
 
 /// Requests the run loop forwards to the launcher.

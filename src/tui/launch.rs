@@ -403,9 +403,6 @@ async fn serve_requests(
                     let _ = switch.send(Switch::Model(name)).await;
                     continue;
                 }
-                AppCommand::Fork { checkpoint } => AppEvent::Notice(format!(
-                    "fork from checkpoint {checkpoint}: rewind to it, then continue"
-                )),
             },
         };
         if tx.send(reply).await.is_err() {

@@ -253,6 +253,19 @@ impl AppState {
                     }
                 }
             }
+            Event::Forked {
+                checkpoint,
+                kept_branch,
+            } => {
+                self.close_stream();
+                self.checkpoints.retain(|c| c.id <= *checkpoint);
+                self.notify(
+                    NoticeLevel::Info,
+                    format!(
+                        "forked from checkpoint {checkpoint} (previous branch kept as #{kept_branch}); continue to go on"
+                    ),
+                );
+            }
             Event::Rewound { checkpoint } => {
                 self.close_stream();
                 // Later checkpoints no longer count; the transcript keeps them as history.

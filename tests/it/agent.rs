@@ -983,3 +983,78 @@ async fn next_event(h: &mut SessionHandle) -> Event {
         .expect("an event")
         .expect("the session is alive")
 }
+
+#[tokio::test]
+async fn forking_from_a_checkpoint_keeps_the_old_branch_and_continues_from_there() {
+    let mut s = start(lexical_config(), true).await;
+    s.handle
+        .ops
+        .send(Op::Submit {
+            text: "checkout-api 5xx since 14:05".into(),
+        })
+        .unwrap();
+    let first = until_done(&mut s.handle).await;
+    assert_eq!(status(&first), TurnStatus::Answered);
+    let ids: Vec<u64> = first
+        .iter()
+        .filter_map(|e| match e {
+            Event::CheckpointSaved { checkpoint } => Some(checkpoint.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+
+    s.handle.ops.send(Op::Fork { checkpoint: 1 }).unwrap();
+    assert!(matches!(
+        next_event(&mut s.handle).await,
+        Event::Forked {
+            checkpoint: 1,
+            kept_branch: 1
+        }
+    ));
+    // On the new branch the engineer rules the first suspect out; the planner re-scopes.
+    s.handle
+        .ops
+        .send(Op::Feedback {
+            text: "ignore checkout-api, that rollout is expected".into(),
+        })
+        .unwrap();
+    s.handle.ops.send(Op::Continue).unwrap();
+    let second = until_done(&mut s.handle).await;
+    assert_eq!(status(&second), TurnStatus::Answered);
+    let scopes: Vec<String> = second
+        .iter()
+        .filter_map(|e| match e {
+            Event::CheckpointSaved { checkpoint } if checkpoint.stage == Stage::ScopeFound => {
+                Some(checkpoint.summary.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !scopes.is_empty() && !scopes[0].contains("checkout-api"),
+        "{scopes:?}"
+    );
+    let Some(Event::TurnComplete {
+        answer: Some(a), ..
+    }) = second.last()
+    else {
+        panic!()
+    };
+    assert!(
+        a.text.contains("Left alone as you asked: checkout-api"),
+        "{}",
+        a.text
+    );
+    // Checkpoint ids keep counting on the branch: nothing is reused.
+    assert!(second.iter().all(|e| match e {
+        Event::CheckpointSaved { checkpoint } => checkpoint.id > 5,
+        _ => true,
+    }));
+    // Forking from a checkpoint that does not exist is an error, not a crash.
+    s.handle.ops.send(Op::Fork { checkpoint: 99 }).unwrap();
+    assert!(matches!(
+        next_event(&mut s.handle).await,
+        Event::Error { .. }
+    ));
+}

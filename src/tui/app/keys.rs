@@ -681,10 +681,11 @@ fn checkpoint_action(app: &mut App, action: Action, armed: Option<(Action, u64)>
         app.state.notify(NoticeLevel::Info, "no checkpoint yet");
         return Vec::new();
     };
+    // Forking keeps the current branch, so one press is enough.
     if action == Action::Fork {
-        return vec![UiOutput::Command(crate::tui::event::AppCommand::Fork {
-            checkpoint: id,
-        })];
+        app.state
+            .notify(NoticeLevel::Info, format!("forking from checkpoint #{id}"));
+        return vec![UiOutput::Op(Op::Fork { checkpoint: id })];
     }
     // Rewinding drops what came after: ask for the same key twice.
     if armed != Some((Action::Rewind, id)) {

@@ -451,10 +451,7 @@ fn rewind_asks_twice_and_fork_goes_to_the_launcher() {
     press(&mut app, "k");
     assert!(press(&mut app, "r").is_empty());
     assert_eq!(press(&mut app, "r"), op(Op::Rewind { checkpoint: 1 }));
-    assert_eq!(
-        press(&mut app, "f"),
-        vec![UiOutput::Command(AppCommand::Fork { checkpoint: 1 })]
-    );
+    assert_eq!(press(&mut app, "f"), op(Op::Fork { checkpoint: 1 }));
 }
 
 #[test]
