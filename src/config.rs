@@ -240,11 +240,22 @@ impl Default for TuiConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct MemoryConfig {
     /// Any LanceDB URI (a folder, `s3://bucket/prefix`); default: the per-user data dir.
     pub uri: Option<String>,
+    /// Folder of Markdown runbooks in the repository, kept in sync as procedural memories.
+    pub runbooks: String,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        Self {
+            uri: None,
+            runbooks: "docs/runbooks".into(),
+        }
+    }
 }
 
 /// The files that were merged, in order, for display and for the config digest.

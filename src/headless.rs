@@ -54,6 +54,7 @@ pub async fn resolve(
         if let Err(e) = crate::index::pipeline::run_index(l, &config.config, &opts).await {
             tracing::warn!("cannot update the index: {e:#}");
         }
+        let _ = crate::memory::sync_repo_runbooks(&config.config.memory, &l.root).await;
     }
     let wants_cluster = cluster.replay.is_some()
         || cluster.context.is_some()

@@ -72,7 +72,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 global.config.as_deref(),
                 loc.as_ref().map(|l| l.root.as_path()),
             )?;
-            triage::memory::cli::run(&args, &config.config).await
+            let root = loc.as_ref().filter(|l| l.is_git).map(|l| l.root.as_path());
+            triage::memory::cli::run(&args, &config.config, root).await
         }
         Some(Command::Kube(args)) => {
             let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None).ok();

@@ -58,6 +58,8 @@ pub enum MemoryCommand {
     Export,
     /// Add or replace memories from a JSON file written by `export`
     Import { file: std::path::PathBuf },
+    /// Bring the repository's runbooks (`memory.runbooks`) in as procedural memories
+    Sync,
 }
 
 fn parse_scope(pairs: &[String]) -> Result<Scope> {
@@ -68,7 +70,11 @@ fn parse_scope(pairs: &[String]) -> Result<Scope> {
     Ok(scope)
 }
 
-pub async fn run(args: &MemoryArgs, config: &crate::config::Config) -> Result<ExitCode> {
+pub async fn run(
+    args: &MemoryArgs,
+    config: &crate::config::Config,
+    repo_root: Option<&std::path::Path>,
+) -> Result<ExitCode> {
     let uri = super::configured_uri(&config.memory)
         .context("no data directory for memories: set memory.uri in config")?;
     let store = MemoryStore::open(&uri).await?;
@@ -152,6 +158,15 @@ pub async fn run(args: &MemoryArgs, config: &crate::config::Config) -> Result<Ex
             let all = store.list().await?;
             serde_json::to_writer_pretty(&mut out, &all)?;
             writeln!(out)?;
+        }
+        MemoryCommand::Sync => {
+            let root = repo_root.context("not inside a repository: runbooks live in one")?;
+            let r = super::runbooks::sync(&store, root, &config.memory.runbooks).await?;
+            writeln!(
+                out,
+                "runbooks in {}: {} added, {} updated, {} removed, {} unchanged",
+                config.memory.runbooks, r.added, r.updated, r.removed, r.unchanged
+            )?;
         }
         MemoryCommand::Import { file } => {
             let text = std::fs::read_to_string(file)

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod cli;
+pub mod runbooks;
 mod store;
 
 pub use store::{MemoryError, MemoryStore, default_uri};
@@ -198,6 +199,22 @@ pub struct MemoryHit {
     pub memory: Memory,
     pub score: f32,
     pub why: String,
+}
+
+/// Bring the repository's runbooks into the memory database. Never fatal: a failure is
+/// logged and returned as text for the caller to show.
+pub async fn sync_repo_runbooks(
+    cfg: &crate::config::MemoryConfig,
+    repo_root: &std::path::Path,
+) -> Result<runbooks::SyncReport, String> {
+    let uri = configured_uri(cfg).ok_or("no data directory for memories")?;
+    let store = MemoryStore::open(&uri).await.map_err(|e| e.to_string())?;
+    runbooks::sync(&store, repo_root, &cfg.runbooks)
+        .await
+        .map_err(|e| {
+            tracing::warn!("runbook sync: {e}");
+            e.to_string()
+        })
 }
 
 /// The memory database named by config, or the per-user default.

@@ -176,6 +176,22 @@ async fn start_session(
             }
         };
         let _ = app_tx.send(AppEvent::Status(status.clone())).await;
+        match crate::memory::sync_repo_runbooks(&config.config.memory, &l.root).await {
+            Ok(r) if r.added + r.updated + r.removed > 0 => {
+                let _ = app_tx
+                    .send(AppEvent::Notice(format!(
+                        "runbooks: {} added, {} updated, {} removed",
+                        r.added, r.updated, r.removed
+                    )))
+                    .await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = app_tx
+                    .send(AppEvent::Notice(format!("runbooks not synced: {e}")))
+                    .await;
+            }
+        }
     }
     loop {
         let (mut handle, kubeconfig) = match open_session(

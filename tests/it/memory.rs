@@ -142,3 +142,22 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn memory_sync_brings_in_the_repositorys_runbooks() {
+    let f = Fixture::shop();
+    f.write(
+        "docs/runbooks/payments.md",
+        "# payments\n\nNo endpoints: check whether the deployment was scaled to zero.\n",
+    );
+    f.git_init();
+    let db = f.root().join(".mem");
+    let out = stdout(&mem(&["sync"], f.root(), &db));
+    assert!(out.contains("1 added, 0 updated, 0 removed"), "{out}");
+    let listed: Value =
+        serde_json::from_str(&stdout(&mem(&["list", "--json"], f.root(), &db))).unwrap();
+    assert_eq!(listed[0]["kind"], "procedural");
+    assert_eq!(listed[0]["source"], "runbook:docs/runbooks/payments.md");
+    let again = stdout(&mem(&["sync"], f.root(), &db));
+    assert!(again.contains("1 unchanged"), "{again}");
+}

@@ -83,7 +83,16 @@ async fn recall(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError
             .map(|h| Evidence {
                 kind: EvidenceKind::Memory,
                 reference: h.memory.id.clone(),
-                detail: h.memory.text.clone(),
+                detail: format!(
+                    "{} ({})",
+                    h.memory
+                        .text
+                        .lines()
+                        .map(|l| l.trim_start_matches('#').trim())
+                        .find(|l| !l.is_empty())
+                        .unwrap_or(""),
+                    h.memory.source
+                ),
                 call: None,
             })
             .collect(),
