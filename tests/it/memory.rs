@@ -161,3 +161,38 @@ fn memory_sync_brings_in_the_repositorys_runbooks() {
     let again = stdout(&mem(&["sync"], f.root(), &db));
     assert!(again.contains("1 unchanged"), "{again}");
 }
+
+#[test]
+fn two_processes_adding_memories_at_once_lose_nothing() {
+    let f = Fixture::empty();
+    let db = f.root().join("shared");
+    // Create the database first, as the first run of triage would.
+    stdout(&mem(&["list"], f.root(), &db));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let root = f.root().to_path_buf();
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for i in 0..8 {
+                    stdout(&mem(
+                        &["add", &format!("writer {w} memory {i}")],
+                        &root,
+                        &db,
+                    ));
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let listed: Value =
+        serde_json::from_str(&stdout(&mem(&["list", "--json"], f.root(), &db))).unwrap();
+    let texts: std::collections::HashSet<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), 16, "{texts:?}");
+}
