@@ -241,13 +241,14 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             ..
         } => writeln!(
             out,
-            "    {} {summary} ({duration_ms} ms{})",
+            "    {} {} ({duration_ms} ms{})",
             match status {
                 ToolStatus::Ok => "ok",
                 ToolStatus::Error => "error:",
                 ToolStatus::TimedOut => "timed out:",
                 ToolStatus::Cancelled => "cancelled:",
             },
+            summary.trim_start_matches("error: "),
             if *truncated { ", truncated" } else { "" }
         ),
         Event::MemoryHit {

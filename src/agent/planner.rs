@@ -988,7 +988,11 @@ async fn issue_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer>, 
                 .await?;
             let files = match &r.output {
                 Ok(out) => out.data["files"].as_array().cloned().unwrap_or_default(),
-                Err(_) => Vec::new(),
+                Err(e) => {
+                    let e = e.trim_start_matches("error: ").to_string();
+                    exec.inv.planner.notes.push(format!("unavailable: {e}"));
+                    Vec::new()
+                }
             };
             let exact = files.first().is_some_and(|f| {
                 f["reasons"].as_array().into_iter().flatten().any(|r| {
@@ -1025,6 +1029,10 @@ async fn issue_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer>, 
         }
         1 => {
             let files = exec.inv.planner.files.clone();
+            // Nothing was found to read: go straight to the answer, which says why.
+            if files.is_empty() {
+                return Ok(None);
+            }
             let mut calls = Vec::new();
             for f in files.iter().take(2) {
                 let path = f["path"].as_str().unwrap_or_default();
@@ -1118,10 +1126,21 @@ fn issue_answer(exec: &Exec<'_>) -> String {
         );
     }
     if st.files.is_empty() {
-        let _ = writeln!(
-            s,
-            "Nothing in the index matches this text. Is the repository indexed (`triage index`)?"
-        );
+        let why = exec
+            .inv
+            .planner
+            .notes
+            .iter()
+            .find(|n| n.starts_with("unavailable: "))
+            .map(|n| n.trim_start_matches("unavailable: ").to_string());
+        match why {
+            Some(why) => {
+                let _ = writeln!(s, "The code could not be searched: {why}.");
+            }
+            None => {
+                let _ = writeln!(s, "Nothing in the index matches this text.");
+            }
+        }
         return s;
     }
     let conf = exec.inv.best_confidence().unwrap_or(0.3);

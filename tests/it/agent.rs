@@ -1058,3 +1058,23 @@ async fn forking_from_a_checkpoint_keeps_the_old_branch_and_continues_from_there
         Event::Error { .. }
     ));
 }
+
+#[tokio::test]
+async fn ask_outside_a_repository_says_so_instead_of_guessing() {
+    let dir = Fixture::empty();
+    let out = triage_async(&["ask", "--json", "why is the build slow"], dir.root(), &[]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = jsonl_events(&out.stdout);
+    let Some(Event::TurnComplete {
+        answer: Some(a), ..
+    }) = events.last()
+    else {
+        panic!("{events:?}")
+    };
+    assert!(a.text.contains("not inside a git repository"), "{}", a.text);
+    assert!(a.confidence <= 0.1);
+}

@@ -98,6 +98,11 @@ impl ToolContext {
 
     /// The repo index, opened once; `None` when there is no index.
     pub async fn store(&self) -> Result<Arc<Store>, ToolError> {
+        if self.index_dir.is_none() {
+            return Err(ToolError::Unavailable(
+                "not inside a git repository: start triage in one, or pass --repo DIR".into(),
+            ));
+        }
         let store = self
             .store
             .get_or_init(|| async {
