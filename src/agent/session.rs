@@ -19,7 +19,9 @@ use super::tools::{ToolContext, ToolSpec};
 use super::{llm_loop, planner, playbook};
 use crate::config::{AgentConfig, LoadedConfig};
 use crate::kube::source::ClusterSource;
-use crate::protocol::{Answer, Budget, Decision, ErrorKind, Event, Op, Stage, TurnStatus};
+use crate::protocol::{
+    Answer, Budget, Decision, ErrorKind, Event, EvidenceKind, Op, Stage, TurnStatus,
+};
 use crate::trace::{RecordBody, TraceWriter};
 
 /// What a session runs against.
@@ -398,7 +400,102 @@ async fn run_turn(shared: &Shared, inv: &mut Investigation, cancel: &Cancellatio
         }
     };
     exec.emit_budget();
+    if status == TurnStatus::Answered {
+        record_episode(&exec).await;
+    }
     exec.emit(Event::TurnComplete { status, answer });
+}
+
+/// A finished investigation becomes an episodic memory on its own: the trigger, its
+/// scope, the hypothesis it reached, the suggested action and what it cost. Only
+/// investigations that reached a hypothesis are kept; the outcome is unknown until a
+/// later investigation confirms it, so the episode's confidence is discounted.
+async fn record_episode(exec: &Exec<'_>) {
+    let inv = &*exec.inv;
+    let Some(hypothesis) = inv
+        .checkpoints
+        .iter()
+        .rev()
+        .map(|c| &c.checkpoint)
+        .find(|c| c.stage == Stage::Hypothesis)
+    else {
+        return;
+    };
+    let verified = inv
+        .checkpoints
+        .iter()
+        .rev()
+        .map(|c| &c.checkpoint)
+        .find(|c| c.stage == Stage::Verified)
+        .map(|c| c.summary.clone());
+    let Ok(store) = exec.shared.tools.memory().await else {
+        return;
+    };
+    let best = inv.best_confidence().unwrap_or(hypothesis.confidence);
+    let suggested = inv
+        .checkpoints
+        .iter()
+        .rev()
+        .map(|c| &c.checkpoint)
+        .find(|c| c.stage == Stage::SuggestedAction)
+        .map(|c| c.summary.clone());
+    // Scope from the first cluster object the evidence names (`Kind/namespace/name`).
+    let mut scope = crate::memory::Scope::default();
+    if let Some(r) = inv
+        .checkpoints
+        .iter()
+        .flat_map(|c| c.checkpoint.evidence.iter())
+        .find(|e| matches!(e.kind, EvidenceKind::Finding | EvidenceKind::Resource))
+        .map(|e| e.reference.clone())
+    {
+        let parts: Vec<&str> = r.split('/').collect();
+        if let [_, ns, name] = parts.as_slice() {
+            scope.namespace = Some((*ns).to_string());
+            scope.service = Some((*name).to_string());
+        }
+    }
+    let cut = |s: &str| -> String {
+        let s = s.split(" (log:").next().unwrap_or(s);
+        s.chars().take(160).collect()
+    };
+    let request = inv.request.lines().next().unwrap_or("").trim().to_string();
+    let mut text = format!(
+        "{request} → {} (confidence {best:.2})",
+        cut(&hypothesis.summary)
+    );
+    if let Some(v) = verified {
+        text.push_str(&format!("; checked: {}", cut(&v)));
+    }
+    if let Some(s) = suggested {
+        text.push_str(&format!("; {}", cut(&s)));
+    }
+    text.push_str(&format!(
+        "; {} tool calls, {} ms",
+        inv.usage.tool_calls, inv.usage.wall_ms
+    ));
+    let mut m = crate::memory::Memory::new(
+        crate::memory::MemoryKind::Episodic,
+        text,
+        scope,
+        &format!("session:{}", exec.shared.id),
+    );
+    // One episode per alert and workload: the same investigation again replaces it.
+    m.id = format!(
+        "ep-{}",
+        &blake3::hash(
+            format!(
+                "{}\n{}",
+                m.scope.service.as_deref().unwrap_or(""),
+                request.to_lowercase()
+            )
+            .as_bytes()
+        )
+        .to_hex()[..8]
+    );
+    m.confidence = (best * 0.8).clamp(0.05, 0.9);
+    if let Err(e) = store.upsert(std::slice::from_ref(&m)).await {
+        tracing::warn!("cannot record the episode: {e}");
+    }
 }
 
 /// An approval decision: emit it, audit it, and run an approved command.

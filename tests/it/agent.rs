@@ -40,9 +40,11 @@ fn llm_config(url: &str) -> Config {
     c
 }
 
-async fn start(config: Config, cluster: bool) -> Setup {
+async fn start(mut config: Config, cluster: bool) -> Setup {
     let repo = indexed_shop().await;
     let state = tempfile::tempdir().unwrap();
+    // Memories stay inside the test.
+    config.memory.uri = Some(state.path().join("memory").display().to_string());
     let loc = repo.location();
     let llm = LlmClient::from_config(&config.llm).unwrap();
     let cluster = if cluster {
@@ -517,6 +519,7 @@ async fn triage_async(
         .current_dir(cwd)
         .env("XDG_CONFIG_HOME", cwd.join(".xdg-config"))
         .env("XDG_STATE_HOME", cwd.join(".xdg-state"))
+        .env("XDG_DATA_HOME", cwd.join(".xdg-data"))
         .env("TRIAGE_EMBED_PROVIDER", "none")
         .env_remove("OPENAI_MODEL")
         .env_remove("OPENAI_BASE_URL")
@@ -1077,4 +1080,58 @@ async fn ask_outside_a_repository_says_so_instead_of_guessing() {
     };
     assert!(a.text.contains("not inside a git repository"), "{}", a.text);
     assert!(a.confidence <= 0.1);
+}
+
+#[tokio::test]
+async fn a_finished_investigation_becomes_an_episode_the_next_one_recalls() {
+    let mut s = start(lexical_config(), true).await;
+    let uri = s._state.path().join("memory");
+    s.handle
+        .ops
+        .send(Op::Submit {
+            text: "checkout-api 5xx since 14:05".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        status(&until_done(&mut s.handle).await),
+        TurnStatus::Answered
+    );
+    let store = triage::memory::MemoryStore::open(uri.to_str().unwrap())
+        .await
+        .unwrap();
+    let all = store.list().await.unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    let ep = &all[0];
+    assert_eq!(ep.kind, triage::memory::MemoryKind::Episodic);
+    assert_eq!(ep.scope.service.as_deref(), Some("checkout-api"));
+    assert_eq!(ep.scope.namespace.as_deref(), Some("shop"));
+    assert!(
+        ep.text.contains("bad rollout") && ep.text.contains("rollout undo"),
+        "{}",
+        ep.text
+    );
+    assert!(ep.confidence < 0.85, "an unconfirmed outcome is discounted");
+
+    // The next investigation of the same alert recalls it (as a hypothesis, not relied on).
+    s.handle
+        .ops
+        .send(Op::Submit {
+            text: "checkout-api 5xx again".into(),
+        })
+        .unwrap();
+    let again = until_done(&mut s.handle).await;
+    let hit = again
+        .iter()
+        .find_map(|e| match e {
+            Event::MemoryHit {
+                memory, used, why, ..
+            } => Some((memory.clone(), *used, why.clone())),
+            _ => None,
+        })
+        .expect("the episode is recalled");
+    assert_eq!(hit.0, ep.id);
+    assert!(!hit.1);
+    assert!(hit.2.contains("service checkout-api"), "{}", hit.2);
+    // A second question is a second episode; the first is kept.
+    assert_eq!(store.list().await.unwrap().len(), 2);
 }

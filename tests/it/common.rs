@@ -116,6 +116,7 @@ pub fn triage(args: &[&str], cwd: &Path) -> std::process::Output {
         .current_dir(cwd)
         .env("XDG_CONFIG_HOME", cwd.join(".xdg-config"))
         .env("XDG_STATE_HOME", cwd.join(".xdg-state"))
+        .env("XDG_DATA_HOME", cwd.join(".xdg-data"))
         .env("TRIAGE_EMBED_PROVIDER", "none")
         .output()
         .unwrap()
