@@ -45,69 +45,125 @@ pub async fn resolve(
         _ => (None, None),
     };
     if let Some(l) = loc.as_ref().filter(|l| l.is_git && index) {
-        // A missing or stale index is brought up to date (lexical only: fast).
-        let opts = crate::index::pipeline::IndexOptions {
-            embed: false,
-            rebuild: false,
-            progress: false,
-        };
-        if let Err(e) = crate::index::pipeline::run_index(l, &config.config, &opts).await {
+        let (indexed, _) = refresh_repo(l, &config.config).await;
+        if let Err(e) = indexed {
             tracing::warn!("cannot update the index: {e:#}");
         }
-        let _ = crate::memory::sync_repo_runbooks(&config.config.memory, &l.root).await;
     }
+    let conn = connect_cluster(cluster, &config.config.kube).await;
+    let llm = LlmClient::from_config(&config.config.llm)?;
+    Ok(Resolved {
+        session: session_config(repo_root, index_dir, config, &conn, llm),
+        _kubeconfig: conn.kubeconfig,
+    })
+}
+
+/// Before a session: bring a missing or stale index up to date (lexically: fast) and the
+/// repository's runbooks into memory. Neither is fatal; the caller reports the results.
+pub async fn refresh_repo(
+    loc: &crate::repo::RepoLocation,
+    config: &crate::config::Config,
+) -> (
+    Result<crate::index::IndexSummary>,
+    std::result::Result<crate::memory::runbooks::SyncReport, String>,
+) {
+    let opts = crate::index::pipeline::IndexOptions {
+        embed: false,
+        rebuild: false,
+        progress: false,
+    };
+    let indexed = crate::index::pipeline::run_index(loc, config, &opts).await;
+    let runbooks = crate::memory::sync_repo_runbooks(&config.memory, &loc.root).await;
+    (indexed, runbooks)
+}
+
+/// The cluster a session reads, and the kubeconfig approved kubectl commands use.
+pub struct ClusterConnection {
+    pub source: Option<Arc<ClusterSource>>,
+    /// A context name or `replay:<file>`.
+    pub label: Option<String>,
+    /// Why there is no cluster, for the agent's tools.
+    pub note: Option<String>,
+    /// The connection error, when a cluster was configured but could not be reached.
+    pub error: Option<String>,
+    /// Points kubectl at the replay server; kept alive as long as the session.
+    pub kubeconfig: Option<tempfile::NamedTempFile>,
+}
+
+/// Connect to the cluster the arguments (or the kubeconfig) name. Never fatal: without a
+/// cluster the session still works on the repository.
+pub async fn connect_cluster(
+    cluster: &ClusterArgs,
+    cfg: &crate::config::KubeConfig,
+) -> ClusterConnection {
     let wants_cluster = cluster.replay.is_some()
         || cluster.context.is_some()
         || std::env::var_os("KUBECONFIG").is_some()
         || dirs::home_dir().is_some_and(|h| h.join(".kube/config").is_file());
-    let (cluster_source, label, note, kubeconfig) = if wants_cluster {
-        match ClusterSource::connect(cluster, &config.config.kube).await {
-            Ok(src) => {
-                let label = match &cluster.replay {
-                    Some(p) => format!("replay:{}", p.display()),
-                    None => src.context().unwrap_or("cluster").to_string(),
-                };
-                let kubeconfig = match src.replay_server() {
-                    Some(server) => Some(replay_kubeconfig(
-                        &server.url(),
-                        src.default_scope().namespace(),
-                    )?),
-                    None => None,
-                };
-                (Some(Arc::new(src)), Some(label), None, kubeconfig)
-            }
-            Err(e) => (None, None, Some(format!("no cluster: {e}")), None),
-        }
-    } else {
-        (
-            None,
-            None,
-            Some("no Kubernetes context configured".to_string()),
-            None,
-        )
-    };
-    let llm = LlmClient::from_config(&config.config.llm)?;
-    let mut exec_env = Vec::new();
-    if let Some(k) = &kubeconfig {
-        exec_env.push(("KUBECONFIG".to_string(), k.path().display().to_string()));
+    if !wants_cluster {
+        return ClusterConnection {
+            source: None,
+            label: None,
+            note: Some("no Kubernetes context configured".to_string()),
+            error: None,
+            kubeconfig: None,
+        };
     }
-    let trace_dir = crate::trace::sessions_dir().ok();
-    let audit_path = crate::agent::audit::AuditLog::default_path();
-    Ok(Resolved {
-        session: SessionConfig {
-            repo_root,
-            index_dir,
-            config,
-            cluster: cluster_source,
-            cluster_label: label,
-            cluster_note: note,
-            llm,
-            trace_dir,
-            audit_path,
-            exec_env,
+    match ClusterSource::connect(cluster, cfg).await {
+        Ok(src) => {
+            let label = match &cluster.replay {
+                Some(p) => format!("replay:{}", p.display()),
+                None => src.context().unwrap_or("cluster").to_string(),
+            };
+            let kubeconfig = src.replay_server().and_then(|server| {
+                replay_kubeconfig(&server.url(), src.default_scope().namespace())
+                    .map_err(|e| tracing::warn!("cannot write the replay kubeconfig: {e:#}"))
+                    .ok()
+            });
+            ClusterConnection {
+                source: Some(Arc::new(src)),
+                label: Some(label),
+                note: None,
+                error: None,
+                kubeconfig,
+            }
+        }
+        Err(e) => ClusterConnection {
+            source: None,
+            label: None,
+            note: Some(format!("no cluster: {e}")),
+            error: Some(e.to_string()),
+            kubeconfig: None,
         },
-        _kubeconfig: kubeconfig,
-    })
+    }
+}
+
+/// A session's configuration: repository, config, the connected cluster and the model,
+/// with traces and the audit log in their default places.
+pub fn session_config(
+    repo_root: Option<PathBuf>,
+    index_dir: Option<PathBuf>,
+    config: LoadedConfig,
+    conn: &ClusterConnection,
+    llm: Option<LlmClient>,
+) -> SessionConfig {
+    let exec_env = conn
+        .kubeconfig
+        .iter()
+        .map(|k| ("KUBECONFIG".to_string(), k.path().display().to_string()))
+        .collect();
+    SessionConfig {
+        repo_root,
+        index_dir,
+        config,
+        cluster: conn.source.clone(),
+        cluster_label: conn.label.clone(),
+        cluster_note: conn.note.clone(),
+        llm,
+        trace_dir: crate::trace::sessions_dir().ok(),
+        audit_path: crate::agent::audit::AuditLog::default_path(),
+        exec_env,
+    }
 }
 
 /// A kubeconfig that points kubectl at the replay server, for approved read commands.

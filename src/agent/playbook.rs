@@ -7,31 +7,37 @@ use regex::Regex;
 
 use crate::protocol::Playbook;
 
-static INCIDENT: LazyLock<Regex> = LazyLock::new(|| {
+static INCIDENT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)\b(5\d\d|5xx|4xx|alert|alerting|firing|paged?|paging|outage|incident|down|degraded|latency|p9[59]|error\ rate|errors?\ spik|crash\w*|crashloop\w*|oom\w*|restart\w*|pending|evict\w*|rollout|deploy(ment)?s?\ (failed|stuck)|unavailable|timeout|timing\ out|lag|backlog|saturat\w*|since\ \d{1,2}:\d{2}|cpu|memory|disk\ pressure|not\ ready|5\d\d\ errors)\b",
     )
-    .unwrap_or_else(|e| panic!("incident pattern: {e}"))
+    .ok()
 });
 
-static ISSUE: LazyLock<Regex> = LazyLock::new(|| {
+static ISSUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
         r#"(?ix)(traceback|stack\ ?trace|exception|panicked\ at|\bpanic\b|\bbug\b|steps\ to\ reproduce|expected\ behaviou?r|actual\ behaviou?r|regression|\bfails?\b|\bbroken\b|\bissue\b|feature\ request|should\ (not\ )?\w+|File\ "[^"]+",\ line|\w+\.(py|rs|go|js|ts|tsx|java):\d+|\bat\ [\w.$]+\()"#,
     )
-    .unwrap_or_else(|e| panic!("issue pattern: {e}"))
+    .ok()
 });
 
-static SERVICE: LazyLock<Regex> = LazyLock::new(|| {
+static SERVICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)^\s*(what\ (is|does)|tell\ me\ about|context\ (on|for)|explain|describe|who\ owns|where\ is|how\ does)\b",
     )
-    .unwrap_or_else(|e| panic!("service pattern: {e}"))
+    .ok()
 });
+
+/// The first match of a routing pattern. The patterns are constants (a test compiles
+/// each), so a pattern that failed to build only means "no match".
+fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<regex::Match<'t>> {
+    re.as_ref().and_then(|r| r.find(text))
+}
 
 /// Pick the playbook for a request, with the reason shown to the user.
 pub fn route(text: &str) -> (Playbook, String) {
-    let incident = INCIDENT.find(text);
-    let issue = ISSUE.find(text);
+    let incident = find(&INCIDENT, text);
+    let issue = find(&ISSUE, text);
     // A stack trace or a file:line is the strongest signal: it points into code.
     let code_pointer = crate::index::localize::parse_issue(text);
     if !code_pointer.frames.is_empty() {
@@ -40,7 +46,7 @@ pub fn route(text: &str) -> (Playbook, String) {
             format!("stack frames found ({})", code_pointer.frames[0].path),
         );
     }
-    if let Some(m) = SERVICE.find(text)
+    if let Some(m) = find(&SERVICE, text)
         && incident.is_none()
     {
         return (
@@ -165,6 +171,11 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(route(text).0, want, "{text}");
         }
+    }
+
+    #[test]
+    fn routing_patterns_compile() {
+        assert!(INCIDENT.is_some() && ISSUE.is_some() && SERVICE.is_some());
     }
 
     #[test]

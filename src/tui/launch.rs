@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Result;
 use tokio::sync::mpsc;
@@ -14,10 +13,9 @@ use super::event::{AppCommand, AppEvent, PreviewContent, Request};
 use super::state::{ClusterState, IndexState, StatusInfo};
 use super::{App, Keymap, Theme};
 use crate::agent::llm::LlmClient;
-use crate::agent::session::{self, SessionConfig};
+use crate::agent::session;
 use crate::cli::{ClusterArgs, GlobalArgs};
 use crate::config::LoadedConfig;
-use crate::kube::source::ClusterSource;
 use crate::protocol::Op;
 
 /// What to open.
@@ -158,12 +156,8 @@ async fn start_session(
 ) {
     let git = loc.as_ref().filter(|l| l.is_git);
     if let Some(l) = git {
-        let opts = crate::index::pipeline::IndexOptions {
-            embed: false,
-            rebuild: false,
-            progress: false,
-        };
-        status.index = match crate::index::pipeline::run_index(l, &config.config, &opts).await {
+        let (indexed, runbooks) = crate::headless::refresh_repo(l, &config.config).await;
+        status.index = match indexed {
             Ok(s) => IndexState::Ready {
                 files: s.files.indexed,
                 lexical_only: s.embeddings.embedder.is_none(),
@@ -176,7 +170,7 @@ async fn start_session(
             }
         };
         let _ = app_tx.send(AppEvent::Status(status.clone())).await;
-        match crate::memory::sync_repo_runbooks(&config.config.memory, &l.root).await {
+        match runbooks {
             Ok(r) if r.added + r.updated + r.removed > 0 => {
                 let _ = app_tx
                     .send(AppEvent::Notice(format!(
@@ -295,62 +289,25 @@ async fn open_session(
     status: &mut StatusInfo,
     app_tx: &mpsc::Sender<AppEvent>,
 ) -> Option<(session::SessionHandle, Option<tempfile::NamedTempFile>)> {
-    let wants_cluster = cluster_args.replay.is_some()
-        || cluster_args.context.is_some()
-        || std::env::var_os("KUBECONFIG").is_some()
-        || dirs::home_dir().is_some_and(|h| h.join(".kube/config").is_file());
-    let mut kubeconfig = None;
-    let (cluster, label, note) = if wants_cluster {
-        match ClusterSource::connect(cluster_args, &config.config.kube).await {
-            Ok(src) => {
-                let label = match &cluster_args.replay {
-                    Some(p) => format!("replay:{}", p.display()),
-                    None => src.context().unwrap_or("cluster").to_string(),
-                };
-                if let Some(server) = src.replay_server() {
-                    kubeconfig = crate::headless::replay_kubeconfig(
-                        &server.url(),
-                        src.default_scope().namespace(),
-                    )
-                    .ok();
-                }
-                (Some(Arc::new(src)), Some(label), None)
-            }
-            Err(e) => {
-                status.cluster = ClusterState::Unreachable {
-                    context: cluster_args
-                        .context
-                        .clone()
-                        .unwrap_or_else(|| "current".into()),
-                    reason: e.to_string(),
-                };
-                let _ = app_tx.send(AppEvent::Status(status.clone())).await;
-                (None, None, Some(format!("no cluster: {e}")))
-            }
-        }
-    } else {
-        (
-            None,
-            None,
-            Some("no Kubernetes context configured".to_string()),
-        )
-    };
-    let mut exec_env = Vec::new();
-    if let Some(k) = &kubeconfig {
-        exec_env.push(("KUBECONFIG".to_string(), k.path().display().to_string()));
+    let conn = crate::headless::connect_cluster(cluster_args, &config.config.kube).await;
+    if let Some(reason) = &conn.error {
+        status.cluster = ClusterState::Unreachable {
+            context: cluster_args
+                .context
+                .clone()
+                .unwrap_or_else(|| "current".into()),
+            reason: reason.clone(),
+        };
+        let _ = app_tx.send(AppEvent::Status(status.clone())).await;
     }
-    let session_cfg = SessionConfig {
-        repo_root: git.map(|l| l.root.clone()),
-        index_dir: git.map(|l| l.index_dir.clone()),
-        config: config.clone(),
-        cluster,
-        cluster_label: label,
-        cluster_note: note,
+    let session_cfg = crate::headless::session_config(
+        git.map(|l| l.root.clone()),
+        git.map(|l| l.index_dir.clone()),
+        config.clone(),
+        &conn,
         llm,
-        trace_dir: crate::trace::sessions_dir().ok(),
-        audit_path: crate::agent::audit::AuditLog::default_path(),
-        exec_env,
-    };
+    );
+    let kubeconfig = conn.kubeconfig;
     match session::start(session_cfg) {
         Ok(h) => Some((h, kubeconfig)),
         Err(e) => {

@@ -140,12 +140,12 @@ async fn streamed_answer_counts_tokens_from_usage() {
     )])
     .await;
     let mut s = start(llm_config(&server.url), false).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "list the contributors".into(),
-        })
-        .unwrap();
+        },
+    );
     let events = until_done(&mut s.handle).await;
     let deltas: String = events
         .iter()
@@ -200,12 +200,12 @@ async fn parallel_tool_calls_split_across_chunks_run_concurrently() {
     ])
     .await;
     let mut s = start(llm_config(&server.url), false).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "Bug: charging a card fails with a timeout".into(),
-        })
-        .unwrap();
+        },
+    );
     let events = until_done(&mut s.handle).await;
     assert_eq!(status(&events), TurnStatus::Answered, "{events:?}");
     assert_eq!(tool_names(&events), ["search_code", "read_file"]);
@@ -268,12 +268,12 @@ async fn rate_limits_wait_for_retry_after_and_server_errors_are_retried() {
     ])
     .await;
     let mut s = start(llm_config(&server.url), false).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "hello".into(),
-        })
-        .unwrap();
+        },
+    );
     let events = until_done(&mut s.handle).await;
     assert_eq!(status(&events), TurnStatus::Answered, "{events:?}");
     let reqs = server.requests();
@@ -296,12 +296,12 @@ async fn a_cut_stream_is_reported_and_asked_again() {
     ])
     .await;
     let mut s = start(llm_config(&server.url), false).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "hello".into(),
-        })
-        .unwrap();
+        },
+    );
     let events = until_done(&mut s.handle).await;
     assert_eq!(status(&events), TurnStatus::Answered);
     let errs = errors(&events);
@@ -317,12 +317,12 @@ async fn a_cut_stream_is_reported_and_asked_again() {
 async fn garbage_from_the_model_fails_the_turn_clearly_after_retries() {
     let server = LlmServer::start(vec![Reply::Garbage]).await;
     let mut s = start(llm_config(&server.url), false).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "hello".into(),
-        })
-        .unwrap();
+        },
+    );
     let events = until_done(&mut s.handle).await;
     assert_eq!(status(&events), TurnStatus::Failed);
     let errs = errors(&events);
@@ -350,12 +350,12 @@ async fn malformed_arguments_and_unknown_tools_go_back_to_the_model() {
     ])
     .await;
     let mut s = start(llm_config(&server.url), false).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "hello".into(),
-        })
-        .unwrap();
+        },
+    );
     let events = until_done(&mut s.handle).await;
     assert_eq!(status(&events), TurnStatus::Answered);
     assert!(tool_names(&events).is_empty(), "nothing ran");
@@ -390,19 +390,19 @@ async fn an_endless_tool_loop_is_stopped_by_the_budget_and_continue_extends_it()
     let mut cfg = llm_config(&server.url);
     cfg.agent.max_tool_calls = 3;
     let mut s = start(cfg, false).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "hello".into(),
-        })
-        .unwrap();
+        },
+    );
     let events = until_done(&mut s.handle).await;
     assert_eq!(status(&events), TurnStatus::BudgetExhausted);
     assert_eq!(tool_names(&events).len(), 3);
     assert!(events.iter().any(
         |e| matches!(e, Event::CheckpointSaved { checkpoint } if checkpoint.stage == Stage::Partial)
     ));
-    s.handle.ops.send(Op::Continue).unwrap();
+    send(&s, Op::Continue);
     let more = until_done(&mut s.handle).await;
     assert_eq!(status(&more), TurnStatus::BudgetExhausted);
     assert_eq!(
@@ -423,19 +423,19 @@ async fn cancel_stops_at_once_and_keeps_a_checkpoint() {
     }])
     .await;
     let mut s = start(llm_config(&server.url), false).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "hello".into(),
-        })
-        .unwrap();
+        },
+    );
     // Wait for the stream to begin, then cancel.
     loop {
         if let Some(Event::TokenDelta { .. }) = s.handle.events.recv().await {
             break;
         }
     }
-    s.handle.ops.send(Op::Cancel).unwrap();
+    send(&s, Op::Cancel);
     let started = std::time::Instant::now();
     let events = until_done(&mut s.handle).await;
     assert_eq!(status(&events), TurnStatus::Cancelled);
@@ -471,23 +471,23 @@ async fn feedback_during_a_run_is_applied_before_the_next_step() {
     ])
     .await;
     let mut s = start(llm_config(&server.url), false).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "orders are slow".into(),
-        })
-        .unwrap();
+        },
+    );
     loop {
         if let Some(Event::TokenDelta { .. }) = s.handle.events.recv().await {
             break;
         }
     }
-    s.handle
-        .ops
-        .send(Op::Feedback {
+    send(
+        &s,
+        Op::Feedback {
             text: "ignore the worker, it is the nightly backfill".into(),
-        })
-        .unwrap();
+        },
+    );
     let events = until_done(&mut s.handle).await;
     assert_eq!(status(&events), TurnStatus::Answered);
     let queued = events
@@ -832,12 +832,12 @@ async fn approvals_run_only_what_the_user_approved_and_everything_is_audited() {
     ])
     .await;
     let mut s = start(llm_config(&server.url), false).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "checkout-api 5xx".into(),
-        })
-        .unwrap();
+        },
+    );
     let events = until_done(&mut s.handle).await;
     let proposals: Vec<_> = events
         .iter()
@@ -863,13 +863,13 @@ async fn approvals_run_only_what_the_user_approved_and_everything_is_audited() {
     );
 
     // A write in read-only mode is refused, and says how to allow it.
-    s.handle
-        .ops
-        .send(Op::Approve {
+    send(
+        &s,
+        Op::Approve {
             action: proposals[0].id,
             scope: ApprovalScope::Once,
-        })
-        .unwrap();
+        },
+    );
     match next_event(&mut s.handle).await {
         Event::ActionDecided {
             decision: Decision::Refused { why },
@@ -883,13 +883,13 @@ async fn approvals_run_only_what_the_user_approved_and_everything_is_audited() {
         other => panic!("{other:?}"),
     }
     // An approved read runs, and its output comes back.
-    s.handle
-        .ops
-        .send(Op::Approve {
+    send(
+        &s,
+        Op::Approve {
             action: proposals[1].id,
             scope: ApprovalScope::Once,
-        })
-        .unwrap();
+        },
+    );
     assert!(matches!(
         next_event(&mut s.handle).await,
         Event::ActionDecided {
@@ -907,13 +907,13 @@ async fn approvals_run_only_what_the_user_approved_and_everything_is_audited() {
         other => panic!("{other:?}"),
     }
     // A rejection keeps its reason and goes back to the agent as feedback.
-    s.handle
-        .ops
-        .send(Op::Reject {
+    send(
+        &s,
+        Op::Reject {
             action: proposals[2].id,
             reason: "pods restart on their own".into(),
-        })
-        .unwrap();
+        },
+    );
     assert!(matches!(
         next_event(&mut s.handle).await,
         Event::ActionDecided {
@@ -926,13 +926,13 @@ async fn approvals_run_only_what_the_user_approved_and_everything_is_audited() {
         other => panic!("{other:?}"),
     }
     // An edit is classified again and proposed anew; nothing runs.
-    s.handle
-        .ops
-        .send(Op::EditAction {
+    send(
+        &s,
+        Op::EditAction {
             action: proposals[3].id,
             command: "kubectl get pods -n shop -o wide".into(),
-        })
-        .unwrap();
+        },
+    );
     let Event::ActionDecided {
         decision: Decision::Edited { replaced_by },
         ..
@@ -949,13 +949,13 @@ async fn approvals_run_only_what_the_user_approved_and_everything_is_audited() {
         other => panic!("{other:?}"),
     }
     // Deciding twice is an error, not a second run.
-    s.handle
-        .ops
-        .send(Op::Approve {
+    send(
+        &s,
+        Op::Approve {
             action: proposals[1].id,
             scope: ApprovalScope::Once,
-        })
-        .unwrap();
+        },
+    );
     assert!(matches!(
         next_event(&mut s.handle).await,
         Event::Error {
@@ -990,12 +990,12 @@ async fn next_event(h: &mut SessionHandle) -> Event {
 #[tokio::test]
 async fn forking_from_a_checkpoint_keeps_the_old_branch_and_continues_from_there() {
     let mut s = start(lexical_config(), true).await;
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "checkout-api 5xx since 14:05".into(),
-        })
-        .unwrap();
+        },
+    );
     let first = until_done(&mut s.handle).await;
     assert_eq!(status(&first), TurnStatus::Answered);
     let ids: Vec<u64> = first
@@ -1007,7 +1007,7 @@ async fn forking_from_a_checkpoint_keeps_the_old_branch_and_continues_from_there
         .collect();
     assert_eq!(ids, [1, 2, 3, 4, 5]);
 
-    s.handle.ops.send(Op::Fork { checkpoint: 1 }).unwrap();
+    send(&s, Op::Fork { checkpoint: 1 });
     assert!(matches!(
         next_event(&mut s.handle).await,
         Event::Forked {
@@ -1016,13 +1016,13 @@ async fn forking_from_a_checkpoint_keeps_the_old_branch_and_continues_from_there
         }
     ));
     // On the new branch the engineer rules the first suspect out; the planner re-scopes.
-    s.handle
-        .ops
-        .send(Op::Feedback {
+    send(
+        &s,
+        Op::Feedback {
             text: "ignore checkout-api, that rollout is expected".into(),
-        })
-        .unwrap();
-    s.handle.ops.send(Op::Continue).unwrap();
+        },
+    );
+    send(&s, Op::Continue);
     let second = until_done(&mut s.handle).await;
     assert_eq!(status(&second), TurnStatus::Answered);
     let scopes: Vec<String> = second
@@ -1055,7 +1055,7 @@ async fn forking_from_a_checkpoint_keeps_the_old_branch_and_continues_from_there
         _ => true,
     }));
     // Forking from a checkpoint that does not exist is an error, not a crash.
-    s.handle.ops.send(Op::Fork { checkpoint: 99 }).unwrap();
+    send(&s, Op::Fork { checkpoint: 99 });
     assert!(matches!(
         next_event(&mut s.handle).await,
         Event::Error { .. }
@@ -1086,12 +1086,12 @@ async fn ask_outside_a_repository_says_so_instead_of_guessing() {
 async fn a_finished_investigation_becomes_an_episode_the_next_one_recalls() {
     let mut s = start(lexical_config(), true).await;
     let uri = s._state.path().join("memory");
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "checkout-api 5xx since 14:05".into(),
-        })
-        .unwrap();
+        },
+    );
     assert_eq!(
         status(&until_done(&mut s.handle).await),
         TurnStatus::Answered
@@ -1113,12 +1113,12 @@ async fn a_finished_investigation_becomes_an_episode_the_next_one_recalls() {
     assert!(ep.confidence < 0.85, "an unconfirmed outcome is discounted");
 
     // The next investigation of the same alert recalls it (as a hypothesis, not relied on).
-    s.handle
-        .ops
-        .send(Op::Submit {
+    send(
+        &s,
+        Op::Submit {
             text: "checkout-api 5xx again".into(),
-        })
-        .unwrap();
+        },
+    );
     let again = until_done(&mut s.handle).await;
     let hit = again
         .iter()
@@ -1134,4 +1134,8 @@ async fn a_finished_investigation_becomes_an_episode_the_next_one_recalls() {
     assert!(hit.2.contains("service checkout-api"), "{}", hit.2);
     // A second question is a second episode; the first is kept.
     assert_eq!(store.list().await.unwrap().len(), 2);
+}
+
+fn send(s: &Setup, op: Op) {
+    s.handle.ops.send(op).expect("the session is alive");
 }
