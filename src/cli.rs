@@ -189,6 +189,20 @@ pub enum EvalCommand {
         #[arg(long)]
         no_embed: bool,
     },
+    /// Replay incident scenarios through the agent and score the answers (DIR/*/scenario.toml)
+    Incidents {
+        /// A directory of scenarios (or one scenario directory)
+        dir: PathBuf,
+        /// off: no memories; warm: the scenarios' prior memories, a first pass, then the repeat
+        #[arg(long, value_enum, default_value = "off")]
+        memory: crate::eval_incidents::MemoryMode,
+        /// Use the offline planner even when a model is configured
+        #[arg(long)]
+        offline: bool,
+        /// Print JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
     /// Mine a suite from the repository's own history (fix commits → changed files)
     Mine {
         /// Where to write the JSONL suite

@@ -247,6 +247,11 @@ pub struct MemoryConfig {
     pub uri: Option<String>,
     /// Folder of Markdown runbooks in the repository, kept in sync as procedural memories.
     pub runbooks: String,
+    /// Object-store settings for a remote `uri` (`aws_endpoint`, `aws_region`,
+    /// `aws_allow_http`, …). Credentials are best left to the usual `AWS_*` variables,
+    /// which are read too.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub storage_options: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for MemoryConfig {
@@ -254,6 +259,7 @@ impl Default for MemoryConfig {
         Self {
             uri: None,
             runbooks: "docs/runbooks".into(),
+            storage_options: Default::default(),
         }
     }
 }

@@ -68,6 +68,12 @@ pub struct Report {
 
 pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
     match args.command {
+        EvalCommand::Incidents {
+            dir,
+            memory,
+            offline,
+            json,
+        } => crate::eval_incidents::cmd(global, &dir, memory, offline, json).await,
         EvalCommand::Localize {
             suite,
             json,

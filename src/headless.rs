@@ -367,6 +367,22 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
         ),
         Event::FeedbackQueued { text, .. } => writeln!(out, "  feedback queued: {text}"),
         Event::FeedbackApplied { id } => writeln!(out, "  feedback {id} applied"),
+        Event::MemoryProposed {
+            memory,
+            kind,
+            text,
+            scope,
+            ..
+        } => writeln!(
+            out,
+            "  memory proposed {memory} ({kind}, {scope}): {}\n    keep it: triage memory edit {memory} --status active",
+            text.lines().next().unwrap_or("")
+        ),
+        Event::MemoryUpdated {
+            memory,
+            status,
+            detail,
+        } => writeln!(out, "  memory {memory} {status}: {detail}"),
         Event::BudgetUpdate { .. } => Ok(()),
         Event::Error {
             kind,

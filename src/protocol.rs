@@ -40,6 +40,18 @@ pub enum Op {
     /// Branch from a checkpoint: the investigation so far is kept as a branch, and a copy
     /// rewound to the checkpoint becomes the active one.
     Fork { checkpoint: CheckpointId },
+    /// `/remember …`: a rule to keep; it becomes a proposed correction to confirm.
+    Remember { text: String },
+    /// Keep a proposed memory (with the text edited, when given).
+    ConfirmMemory {
+        memory: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+    /// Drop a proposed memory.
+    DiscardMemory { memory: String },
+    /// Rate the last answer: a signal for the memory it came from or made, not a verdict.
+    Rate { helpful: bool },
     /// End the session.
     Shutdown,
 }
@@ -142,6 +154,24 @@ pub enum Event {
     },
     FeedbackApplied {
         id: u64,
+    },
+    /// A memory the agent suggests keeping (a correction from a rejection or
+    /// `/remember`, a procedure from a steered session); stored as `proposed` until
+    /// confirmed.
+    MemoryProposed {
+        memory: String,
+        kind: String,
+        text: String,
+        /// The scope the agent suggests (`service=orders-worker alert=ConsumerLag`).
+        scope: String,
+        /// What it came from.
+        source: String,
+    },
+    /// A memory changed status: `active` (confirmed), `discarded`, `rated`.
+    MemoryUpdated {
+        memory: String,
+        status: String,
+        detail: String,
     },
     BudgetUpdate {
         used: BudgetUsage,
@@ -337,6 +367,8 @@ pub enum ErrorKind {
     Index,
     Action,
     Budget,
+    /// The memory database could not be read or written; the investigation goes on.
+    Memory,
     Internal,
 }
 

@@ -542,6 +542,10 @@ fn op_name(op: &Op) -> &'static str {
         Op::EditAction { .. } => "edit_action",
         Op::Rewind { .. } => "rewind",
         Op::Fork { .. } => "fork",
+        Op::Remember { .. } => "remember",
+        Op::ConfirmMemory { .. } => "confirm_memory",
+        Op::DiscardMemory { .. } => "discard_memory",
+        Op::Rate { .. } => "rate",
         Op::Shutdown => "shutdown",
     }
 }

@@ -53,6 +53,10 @@ pub struct Investigation {
     /// Planner scratch state, kept across budget stops.
     pub planner: super::planner::PlannerState,
     pub memories_used: Vec<String>,
+    /// What was recalled at the start.
+    pub recalled: Vec<crate::memory::MemoryHit>,
+    /// The commands equivalent to each tool call, in order (for learned procedures).
+    pub steps: Vec<String>,
     /// Set when a budget stopped the last turn; `continue` clears it.
     pub exhausted: bool,
     next_call: u64,
@@ -73,6 +77,8 @@ impl Investigation {
             planner_step: 0,
             planner: Default::default(),
             memories_used: Vec::new(),
+            recalled: Vec::new(),
+            steps: Vec::new(),
             exhausted: false,
             next_call: 1,
             next_checkpoint: 1,
@@ -264,11 +270,13 @@ impl<'a> Exec<'a> {
                 });
                 continue;
             }
+            let command = tools::human_command(&call.name, &call.args);
+            self.inv.steps.push(command.clone());
             self.emit(Event::ToolCallStarted {
                 call: call.id.clone(),
                 tool: call.name.clone(),
                 arguments: call.args.clone(),
-                command: tools::human_command(&call.name, &call.args),
+                command,
             });
             runnable.push(i);
         }

@@ -24,9 +24,11 @@ pub async fn run(exec: &mut Exec<'_>, llm: &LlmClient) -> Result<Answer, Stop> {
             .push(ChatMessage::system(playbook::instructions(
                 exec.inv.playbook,
             )));
-        exec.inv
-            .messages
-            .push(ChatMessage::user(exec.inv.request.clone()));
+        let mut first = exec.inv.request.clone();
+        if let Some(context) = super::recall::as_context(&exec.inv.recalled) {
+            first = format!("{first}\n\n{context}");
+        }
+        exec.inv.messages.push(ChatMessage::user(first));
     }
     let tools = definitions(exec);
     loop {

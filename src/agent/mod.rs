@@ -5,10 +5,12 @@
 pub mod actions;
 pub mod audit;
 pub mod exec;
+pub mod learn;
 pub mod llm;
 pub mod llm_loop;
 pub mod planner;
 pub mod playbook;
+pub mod recall;
 pub mod redact;
 pub mod session;
 pub mod tools;

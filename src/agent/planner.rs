@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::exec::{Exec, Stop};
 use super::session::answer_from;
+use crate::memory::Check;
 use crate::protocol::{Answer, Event, Evidence, EvidenceKind, Playbook, Stage, confidence_label};
 
 /// What the planner has learned so far.
@@ -26,8 +27,16 @@ pub struct PlannerState {
     pub files: Vec<Value>,
     pub notes: Vec<String>,
     pub cluster_unavailable: Option<String>,
-    /// Recalled memories (not verified by the offline planner, so not relied on).
+    /// Recalled memories that could not be checked (listed, not relied on).
     pub memories: Vec<Evidence>,
+    /// Memories checked at the start and found wrong today: (id, what the check saw).
+    pub rejected: Vec<(String, String)>,
+    /// Hyphenated names the request mentions (`checkout-api`), workloads or not.
+    pub request_names: Vec<String>,
+    /// Whether recalled memories were checked (once per investigation).
+    pub memory_checked: bool,
+    /// The memory the answer came from, when one held.
+    pub from_memory: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -44,7 +53,7 @@ pub struct Target {
 }
 
 impl Target {
-    fn reference(&self) -> String {
+    pub fn reference(&self) -> String {
         match &self.namespace {
             Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
             None => format!("{}/{}", self.kind, self.name),
@@ -75,17 +84,41 @@ pub struct Hypothesis {
     pub evidence: Vec<Evidence>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum Check {
-    /// The newest ReplicaSet is the one failing; the previous one is healthy.
-    #[default]
-    None,
-    NewReplicaSetFailing,
-    OomAtLimit,
-    NoEndpoints,
-}
-
 pub async fn run(exec: &mut Exec<'_>) -> Result<Answer, Stop> {
+    if exec.inv.playbook == Playbook::Incident
+        && exec.inv.planner_step == 0
+        && !exec.inv.planner.memory_checked
+    {
+        exec.inv.planner.memory_checked = true;
+        let wider = ["without memory", "look wider", "full sweep"]
+            .iter()
+            .any(|w| exec.inv.request.to_lowercase().contains(w));
+        if !wider && let Some(held) = super::recall::check_recalled(exec).await? {
+            return Ok(answer_from_memory(exec, held));
+        }
+    }
+    for h in exec.inv.recalled.clone() {
+        let used_or_rejected = exec.inv.memories_used.contains(&h.memory.id)
+            || exec
+                .inv
+                .planner
+                .rejected
+                .iter()
+                .any(|(id, _)| id == &h.memory.id);
+        if !used_or_rejected
+            && !exec
+                .inv
+                .planner
+                .memories
+                .iter()
+                .any(|e| e.reference == h.memory.id)
+        {
+            exec.inv
+                .planner
+                .memories
+                .push(super::recall::evidence(&h.memory));
+        }
+    }
     loop {
         apply_feedback(exec);
         exec.check_budget()?;
@@ -298,6 +331,11 @@ async fn incident_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer
                 }
             }
             let request = exec.inv.request.clone();
+            exec.inv.planner.request_names = request
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .filter(|w| w.contains('-') && w.chars().any(|c| c.is_ascii_alphabetic()))
+                .map(|w| w.trim_matches('-').to_lowercase())
+                .collect();
             let target = pick_target(&exec.inv.planner, &request);
             match &target {
                 Some(t) => {
@@ -330,7 +368,9 @@ async fn incident_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer
                     );
                 }
             }
-            // What was learned before about this alert or workload: hypotheses only.
+            // What was learned before about this workload, when the request did not name
+            // it (the recall at the start covered it then): hypotheses only.
+            let named = target.as_ref().is_none_or(|t| t.named_in_request);
             let mut recall = json!({"text": request, "top": 3});
             if let Some(t) = &target {
                 recall["service"] = json!(t.name);
@@ -338,10 +378,21 @@ async fn incident_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer
                     recall["namespace"] = json!(ns);
                 }
             }
-            if let Ok(r) = exec.tool("recall_memory", recall).await
+            if !named
+                && let Ok(r) = exec.tool("recall_memory", recall).await
                 && let Ok(out) = &r.output
             {
-                exec.inv.planner.memories = out.evidence.clone();
+                for e in &out.evidence {
+                    if !exec
+                        .inv
+                        .planner
+                        .memories
+                        .iter()
+                        .any(|m| m.reference == e.reference)
+                    {
+                        exec.inv.planner.memories.push(e.clone());
+                    }
+                }
             }
             exec.inv.planner.target = target;
             Ok(None)
@@ -434,7 +485,7 @@ async fn incident_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer
                 exec.inv.planner.files = out.data["files"].as_array().cloned().unwrap_or_default();
             } else if let Some(line) = error_lines.first() {
                 // Otherwise the first distinctive error line, looked up in the code.
-                let query = error_query(line);
+                let query = error_query(&log_message(line));
                 if !query.is_empty()
                     && let Ok(r) = exec
                         .tool("search_code", json!({"query": query, "top": 3}))
@@ -464,6 +515,7 @@ async fn incident_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer
             let Some(t) = exec.inv.planner.target.clone() else {
                 return Ok(None);
             };
+            trace_env_to_configmap(exec, &t).await?;
             let h = hypothesize(&t, &exec.inv.planner);
             exec.checkpoint(
                 Stage::Hypothesis,
@@ -482,10 +534,15 @@ async fn incident_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer
             ) else {
                 return Ok(None);
             };
-            if let Some((verdict, delta, evidence)) = verify(exec, &t, &h).await? {
+            if let Some(c) = verify(exec, &t, &h.check).await? {
+                let delta = match (&h.check, c.confirmed) {
+                    (Check::OomAtLimit, true) => 0.15,
+                    (_, true) => 0.2,
+                    (_, false) => -0.2,
+                };
                 h.confidence = (h.confidence + delta).clamp(0.05, 0.95);
-                h.evidence.extend(evidence.clone());
-                exec.checkpoint(Stage::Verified, verdict, h.confidence, evidence);
+                h.evidence.extend(c.evidence.clone());
+                exec.checkpoint(Stage::Verified, c.detail, h.confidence, c.evidence);
                 exec.inv.planner.hypothesis = Some(h);
             }
             Ok(None)
@@ -495,21 +552,31 @@ async fn incident_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer
             let t = exec.inv.planner.target.clone();
             let h = exec.inv.planner.hypothesis.clone();
             if let Some(h) = &h {
-                for (cmd, why) in &h.actions {
-                    exec.propose(cmd, why);
-                }
-                if let Some((cmd, _)) = h.actions.last() {
-                    exec.checkpoint(
-                        Stage::SuggestedAction,
-                        format!("suggest: {cmd}"),
-                        h.confidence,
-                        h.evidence.clone(),
-                    );
-                }
+                suggest(exec, &h.actions, h.confidence, h.evidence.clone());
             }
             let text = incident_answer(exec, t.as_ref(), h.as_ref());
             Ok(Some(finish(exec, text, h.map(|h| h.confidence))))
         }
+    }
+}
+
+/// Propose each action (nothing runs without a keypress) and checkpoint the last.
+fn suggest(
+    exec: &mut Exec<'_>,
+    actions: &[(String, String)],
+    confidence: f32,
+    evidence: Vec<Evidence>,
+) {
+    for (cmd, why) in actions {
+        exec.propose(cmd, why);
+    }
+    if let Some((cmd, _)) = actions.last() {
+        exec.checkpoint(
+            Stage::SuggestedAction,
+            format!("suggest: {cmd}"),
+            confidence,
+            evidence,
+        );
     }
 }
 
@@ -519,6 +586,21 @@ fn exec_call(name: &str, args: Value) -> (String, Value) {
 
 /// A log line without its timestamp and level, cut to a readable length.
 fn log_message(line: &str) -> String {
+    // Structured (JSON) logs: the message and the error.
+    if line.trim_start().starts_with('{')
+        && let Ok(v) = serde_json::from_str::<Value>(line.trim())
+    {
+        let field = |keys: &[&str]| keys.iter().find_map(|k| v[*k].as_str()).map(str::to_string);
+        let msg = field(&["msg", "message", "event"]);
+        let err = field(&["error", "err", "exception"]);
+        let text = match (msg, err) {
+            (Some(m), Some(e)) => format!("{m}: {e}"),
+            (Some(m), None) => m,
+            (None, Some(e)) => e,
+            (None, None) => line.trim().to_string(),
+        };
+        return text.chars().take(140).collect();
+    }
     let mut rest = line.trim();
     // Leading timestamp (2025-06-01T11:58:29.122Z, 11:58:29, …) and level.
     if let Some((first, tail)) = rest.split_once(' ')
@@ -544,6 +626,124 @@ fn error_query(line: &str) -> String {
         .take(6)
         .collect();
     words.join(" ")
+}
+
+/// When a workload fails at start-up on a setting its log names (`PAYMENTS_TIMEOUT_MS`),
+/// read the Deployment once to see which ConfigMap key feeds that variable, and note it
+/// (with the value the log quotes) for the hypothesis.
+async fn trace_env_to_configmap(exec: &mut Exec<'_>, t: &Target) -> Result<(), Stop> {
+    use std::sync::LazyLock;
+    static ENV: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b").expect("valid regex"));
+    static QUOTED: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r#""([^"]{1,80})""#).expect("valid regex"));
+    let st = &exec.inv.planner;
+    let failing_start = t.has("crash_loop_back_off") || t.has("container_config_error");
+    let texts = clue_texts(t, st);
+    // After a rollout the new revision is the first suspect, not its configuration.
+    let recent = t.has("rollout_stuck") || t.has("recent_rollout");
+    if t.kind != "Deployment"
+        || !failing_start
+        || (recent && !t.has("container_config_error"))
+        || config_problem(&texts).is_some()
+    {
+        return Ok(());
+    }
+    let lines: Vec<String> = st
+        .notes
+        .iter()
+        .filter(|n| !n.starts_with("feedback:") && ENV.is_match(n))
+        .cloned()
+        .collect();
+    let Some(line) = lines.first() else {
+        return Ok(());
+    };
+    let vars: Vec<&str> = ENV.find_iter(line).map(|m| m.as_str()).collect();
+    let r = exec
+        .tool(
+            "kube_get",
+            json!({"resource": "deployments", "name": t.name, "namespace": t.namespace}),
+        )
+        .await?;
+    let Ok(out) = r.output else { return Ok(()) };
+    let containers = out.data["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for c in &containers {
+        for e in c["env"].as_array().into_iter().flatten() {
+            let name = e["name"].as_str().unwrap_or("");
+            let r = &e["valueFrom"]["configMapKeyRef"];
+            if let (true, Some(cm), Some(key)) =
+                (vars.contains(&name), r["name"].as_str(), r["key"].as_str())
+            {
+                let value = QUOTED
+                    .captures(line)
+                    .map(|q| format!("=\"{}\"", &q[1]))
+                    .unwrap_or_default();
+                exec.inv.planner.notes.push(format!(
+                    "configmap {cm} key {key}{value} (env {name} of {})",
+                    t.name
+                ));
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the findings and the log said about the target (not the engineer's feedback).
+fn clue_texts(t: &Target, st: &PlannerState) -> Vec<String> {
+    let mut texts = t.summaries.clone();
+    texts.extend(
+        st.notes
+            .iter()
+            .filter(|n| !n.starts_with("feedback:"))
+            .cloned(),
+    );
+    texts
+}
+
+/// A ConfigMap problem a finding or log line names: (ConfigMap, key, the bad value when
+/// the key is there).
+fn config_problem(texts: &[String]) -> Option<(String, String, Option<String>)> {
+    use std::sync::LazyLock;
+    static MISSING: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r#"(?i)couldn't find key "?([A-Za-z0-9_.-]+)"? in ConfigMap (?:[a-z0-9.-]+/)?([a-z0-9][a-z0-9.-]*)"#)
+            .expect("valid regex")
+    });
+    static NAMED: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r#"(?i)config ?map[\s/:"'=]+([a-z0-9][a-z0-9.-]*[a-z0-9])"#)
+            .expect("valid regex")
+    });
+    static KEY: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\b[A-Z][A-Z0-9_]{2,}\b").expect("valid regex"));
+    for t in texts {
+        if let Some(c) = MISSING.captures(t) {
+            return Some((c[2].to_string(), c[1].to_string(), None));
+        }
+    }
+    for t in texts {
+        let Some(c) = NAMED.captures(t) else { continue };
+        let configmap = c[1].to_string();
+        let Some(key) = KEY
+            .find_iter(t)
+            .map(|m| m.as_str())
+            .find(|k| !["ERROR", "FATAL", "WARN", "INFO", "DEBUG", "PANIC"].contains(k))
+        else {
+            continue;
+        };
+        // The value follows the key: KEY="v", KEY=v, KEY "v".
+        let rest = &t[t.find(key).map_or(0, |i| i + key.len())..];
+        let rest = rest.trim_start_matches([' ', '=', ':']);
+        let value = if let Some(q) = rest.strip_prefix('"') {
+            q.split('"').next().map(str::to_string)
+        } else {
+            None
+        };
+        return Some((configmap, key.to_string(), value));
+    }
+    None
 }
 
 fn hypothesize(t: &Target, st: &PlannerState) -> Hypothesis {
@@ -590,7 +790,52 @@ fn hypothesize(t: &Target, st: &PlannerState) -> Hypothesis {
                 format!("kubectl get endpoints {dep}{ns}"),
                 format!("see whether {dep} has ready endpoints"),
             )],
-            check: Check::None,
+            check: Check::DependencyDown { service: dep },
+            evidence,
+        };
+    }
+    let texts = clue_texts(t, st);
+    if let Some((configmap, key, value)) =
+        config_problem(&texts).filter(|_| t.has("container_config_error") || !recent)
+    {
+        let (text, why) = match &value {
+            None => (
+                format!(
+                    "ConfigMap {configmap} has no key {key}, which {} needs at start-up (removed or renamed)",
+                    t.name
+                ),
+                format!("after restoring {key} in {configmap}: start the pods again"),
+            ),
+            Some(v) => (
+                format!(
+                    "ConfigMap {configmap} holds a bad value for {key} ({v:?}); {} fails at start-up reading it",
+                    t.name
+                ),
+                format!("after fixing {key} in {configmap}: start the pods again"),
+            ),
+        };
+        return Hypothesis {
+            text,
+            confidence: 0.6,
+            actions: vec![
+                (
+                    format!("kubectl get configmap {configmap}{ns} -o yaml"),
+                    format!("see {key} as the pods read it"),
+                ),
+                if recent {
+                    (
+                        format!("kubectl rollout undo {workload}{ns}"),
+                        format!("or return to the revision that ran, until {key} is fixed"),
+                    )
+                } else {
+                    (format!("kubectl rollout restart {workload}{ns}"), why)
+                },
+            ],
+            check: Check::ConfigKey {
+                configmap,
+                key,
+                value,
+            },
             evidence,
         };
     }
@@ -642,6 +887,45 @@ fn hypothesize(t: &Target, st: &PlannerState) -> Hypothesis {
             evidence,
         };
     }
+    // A workload that cannot start and leaves its own Service empty: everything that
+    // calls it fails. The alert may be about one of those callers.
+    let service_empty = st.findings.iter().any(|f| {
+        f["kind"].as_str() == Some("service_no_endpoints")
+            && f["resource"]["name"].as_str() == Some(t.name.as_str())
+    });
+    if failing_start && service_empty && t.kind == "Deployment" {
+        let detail = log_hint
+            .as_deref()
+            .map(|l| format!(" ({})", log_message(l)))
+            .unwrap_or_default();
+        let caller = st
+            .request_names
+            .iter()
+            .find(|n| *n != &t.name)
+            .map(|n| format!("; the errors of {n} follow from it"))
+            .unwrap_or_default();
+        return Hypothesis {
+            text: format!(
+                "{} is down: its pods fail at start-up{detail} and its Service has no ready endpoints, so every caller of {} fails{caller}",
+                t.name, t.name
+            ),
+            confidence: 0.55,
+            actions: vec![
+                (
+                    format!("kubectl logs {workload}{ns} --previous"),
+                    format!("why {} fails to start", t.name),
+                ),
+                (
+                    format!("kubectl describe {workload}{ns}"),
+                    "events and the last state of its containers".into(),
+                ),
+            ],
+            check: Check::DependencyDown {
+                service: t.name.clone(),
+            },
+            evidence,
+        };
+    }
     if t.has("service_no_endpoints") {
         return Hypothesis {
             text: format!(
@@ -668,7 +952,7 @@ fn hypothesize(t: &Target, st: &PlannerState) -> Hypothesis {
                 format!("kubectl describe {workload}{ns}"),
                 "requests and scheduler messages".into(),
             )],
-            check: Check::None,
+            check: Check::Unschedulable,
             evidence,
         };
     }
@@ -703,23 +987,92 @@ fn hypothesize(t: &Target, st: &PlannerState) -> Hypothesis {
     }
 }
 
-/// One read that confirms or weakens the hypothesis: (verdict, confidence change, evidence).
-async fn verify(
+/// What one checking read found.
+pub struct Checked {
+    pub confirmed: bool,
+    pub detail: String,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Checked {
+    fn yes(detail: String, evidence: Vec<Evidence>) -> Self {
+        Self {
+            confirmed: true,
+            detail,
+            evidence,
+        }
+    }
+    fn no(detail: String, evidence: Vec<Evidence>) -> Self {
+        Self {
+            confirmed: false,
+            detail,
+            evidence,
+        }
+    }
+}
+
+/// Pods of a workload: `name-<hash>-<id>` for Deployments, `name-<n>` for StatefulSets.
+fn pods_of<'v>(list: &'v Value, workload: &str) -> Vec<&'v Value> {
+    let prefix = format!("{workload}-");
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            p["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .collect()
+}
+
+/// One read that confirms or contradicts a cause; `None` when nothing cheap checks it or
+/// the read failed.
+pub async fn verify(
     exec: &mut Exec<'_>,
     t: &Target,
-    h: &Hypothesis,
-) -> Result<Option<(String, f32, Vec<Evidence>)>, Stop> {
-    match h.check {
+    check: &Check,
+) -> Result<Option<Checked>, Stop> {
+    let ns = t.namespace.clone();
+    let get = |resource: &str, name: Option<&str>| {
+        let mut args = json!({"resource": resource, "namespace": ns});
+        if let Some(n) = name {
+            args["name"] = json!(n);
+        }
+        args
+    };
+    let args = match check {
+        Check::None => return Ok(None),
+        Check::NewReplicaSetFailing => get("replicasets", None),
+        Check::OomAtLimit | Check::Unschedulable => get("pods", None),
+        Check::NoEndpoints => get("deployments", None),
+        Check::DependencyDown { service } => get("deployments", Some(service)),
+        Check::ConfigKey { configmap, .. } => get("configmaps", Some(configmap)),
+        Check::CronJobRan { cronjob } => get("cronjobs", Some(cronjob)),
+    };
+    let r = exec.tool("kube_get", args).await?;
+    let data = match r.output {
+        Ok(out) => out.data,
+        // A named object that is gone contradicts a claim about it.
+        Err(e) if e.contains("not found") || e.contains("404") => {
+            return Ok(Some(Checked::no(format!("not found: {e}"), Vec::new())));
+        }
+        Err(_) => return Ok(None),
+    };
+    let now = exec.shared.tools.now();
+    Ok(Some(judge(t, check, &data, now)))
+}
+
+/// The verdict of a check on what the read returned.
+pub fn judge(
+    t: &Target,
+    check: &Check,
+    data: &Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Checked {
+    match check {
+        Check::None => Checked::no("nothing to check".into(), Vec::new()),
         Check::NewReplicaSetFailing => {
-            let r = exec
-                .tool(
-                    "kube_get",
-                    json!({"resource": "replicasets", "namespace": t.namespace}),
-                )
-                .await?;
-            let Ok(out) = r.output else { return Ok(None) };
-            let mut sets: Vec<(i64, String, i64, i64, String)> = out
-                .data
+            let mut sets: Vec<(i64, String, i64, i64, String)> = data
                 .as_array()
                 .into_iter()
                 .flatten()
@@ -751,124 +1104,242 @@ async fn verify(
             sets.sort_by_key(|s| std::cmp::Reverse(s.0));
             let (Some(new), Some(old)) = (sets.first(), sets.iter().skip(1).find(|s| s.2 > 0))
             else {
-                return Ok(Some((
-                    "could not find two revisions to compare".into(),
-                    -0.1,
+                return Checked::no(
+                    format!(
+                        "{} has no two live revisions to compare (no rollout in progress)",
+                        t.name
+                    ),
                     Vec::new(),
-                )));
+                );
             };
-            let evidence = vec![
-                ev(
-                    EvidenceKind::Resource,
-                    format!("ReplicaSet/{}", new.1),
-                    format!(
-                        "revision {}: {} of {} ready, {}",
-                        new.0, new.3, new.2, new.4
-                    ),
-                ),
-                ev(
-                    EvidenceKind::Resource,
-                    format!("ReplicaSet/{}", old.1),
-                    format!(
-                        "revision {}: {} of {} ready, {}",
-                        old.0, old.3, old.2, old.4
-                    ),
-                ),
-            ];
+            let evidence = [new, old]
+                .iter()
+                .map(|s| {
+                    ev(
+                        EvidenceKind::Resource,
+                        format!("ReplicaSet/{}", s.1),
+                        format!("revision {}: {} of {} ready, {}", s.0, s.3, s.2, s.4),
+                    )
+                })
+                .collect();
             if new.3 < new.2 && old.3 > 0 {
-                Ok(Some((
+                Checked::yes(
                     format!(
                         "confirmed: revision {} ({}) has {} of {} ready; revision {} ({}) serves with {} ready",
                         new.0, new.4, new.3, new.2, old.0, old.4, old.3
                     ),
-                    0.2,
                     evidence,
-                )))
+                )
             } else {
-                Ok(Some((
+                Checked::no(
                     format!(
                         "not confirmed: the newest revision {} has {} of {} ready",
                         new.0, new.3, new.2
                     ),
-                    -0.25,
                     evidence,
-                )))
+                )
             }
         }
         Check::NoEndpoints => {
-            let r = exec
-                .tool(
-                    "kube_get",
-                    json!({"resource": "deployments", "namespace": t.namespace}),
-                )
-                .await?;
-            let Ok(out) = r.output else { return Ok(None) };
-            let zero: Vec<String> = out
-                .data
+            let zero: Vec<String> = data
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter(|d| d["spec"]["replicas"].as_i64() == Some(0))
                 .filter_map(|d| d["metadata"]["name"].as_str().map(str::to_string))
                 .collect();
-            if let Some(d) = zero
+            match zero
                 .iter()
                 .find(|d| d.contains(&t.name) || t.name.contains(d.as_str()))
             {
-                Ok(Some((
+                Some(d) => Checked::yes(
                     format!("confirmed: deployment {d} is scaled to 0 replicas"),
-                    0.25,
                     vec![ev(
                         EvidenceKind::Resource,
                         format!("Deployment/{d}"),
                         "spec.replicas = 0",
                     )],
-                )))
-            } else {
-                Ok(Some((
-                    "no deployment behind it is scaled to zero".into(),
-                    -0.1,
+                ),
+                None => Checked::no(
+                    format!("no deployment behind {} is scaled to zero", t.name),
                     Vec::new(),
-                )))
+                ),
             }
         }
         Check::OomAtLimit => {
-            let Some(pod) = t.pods.first() else {
-                return Ok(None);
-            };
-            let r = exec
-                .tool(
-                    "kube_get",
-                    json!({"resource": "pods", "name": pod, "namespace": t.namespace}),
-                )
-                .await?;
-            let Ok(out) = r.output else { return Ok(None) };
-            let statuses = out.data["status"]["containerStatuses"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let oom = statuses
+            let pods = pods_of(data, &t.name);
+            let oom: Vec<&str> = pods
                 .iter()
-                .any(|s| s["lastState"]["terminated"]["reason"].as_str() == Some("OOMKilled"));
-            if oom {
-                Ok(Some((
-                    format!("confirmed: {pod} last terminated with OOMKilled"),
-                    0.15,
+                .filter(|p| {
+                    p["status"]["containerStatuses"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|s| {
+                            s["lastState"]["terminated"]["reason"].as_str() == Some("OOMKilled")
+                                || s["state"]["terminated"]["reason"].as_str() == Some("OOMKilled")
+                        })
+                })
+                .filter_map(|p| p["metadata"]["name"].as_str())
+                .collect();
+            match oom.first() {
+                Some(pod) => Checked::yes(
+                    format!(
+                        "confirmed: {} of {} pods of {} last terminated with OOMKilled",
+                        oom.len(),
+                        pods.len(),
+                        t.name
+                    ),
                     vec![ev(
                         EvidenceKind::Resource,
                         format!("Pod/{pod}"),
                         "lastState.terminated.reason = OOMKilled",
                     )],
-                )))
-            } else {
-                Ok(Some((
-                    format!("{pod} shows no OOMKilled termination now"),
-                    -0.2,
+                ),
+                None => Checked::no(
+                    format!(
+                        "none of the {} pods of {} shows an OOMKilled termination now",
+                        pods.len(),
+                        t.name
+                    ),
                     Vec::new(),
-                )))
+                ),
             }
         }
-        Check::None => Ok(None),
+        Check::Unschedulable => {
+            let pods = pods_of(data, &t.name);
+            let stuck: Vec<(&str, &str)> = pods
+                .iter()
+                .filter(|p| p["status"]["phase"].as_str() == Some("Pending"))
+                .filter_map(|p| {
+                    let c = p["status"]["conditions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|c| {
+                            c["type"].as_str() == Some("PodScheduled")
+                                && c["status"].as_str() == Some("False")
+                        })?;
+                    Some((
+                        p["metadata"]["name"].as_str().unwrap_or(""),
+                        c["message"].as_str().unwrap_or(""),
+                    ))
+                })
+                .collect();
+            match stuck.first() {
+                Some((pod, msg)) => Checked::yes(
+                    format!(
+                        "confirmed: {} of {} pods of {} cannot be scheduled: {msg}",
+                        stuck.len(),
+                        pods.len(),
+                        t.name
+                    ),
+                    vec![ev(
+                        EvidenceKind::Resource,
+                        format!("Pod/{pod}"),
+                        format!("PodScheduled=False: {msg}"),
+                    )],
+                ),
+                None => Checked::no(format!("every pod of {} is scheduled", t.name), Vec::new()),
+            }
+        }
+        Check::DependencyDown { service } => {
+            let ready = data["status"]["readyReplicas"].as_i64().unwrap_or(0);
+            let want = data["spec"]["replicas"].as_i64().unwrap_or(0);
+            let evidence = vec![ev(
+                EvidenceKind::Resource,
+                format!("Deployment/{service}"),
+                format!("{ready} of {want} ready"),
+            )];
+            if ready == 0 {
+                Checked::yes(
+                    format!("confirmed: {service} has 0 of {want} replicas ready"),
+                    evidence,
+                )
+            } else {
+                Checked::no(
+                    format!("{service} is up: {ready} of {want} replicas ready"),
+                    evidence,
+                )
+            }
+        }
+        Check::ConfigKey {
+            configmap,
+            key,
+            value,
+        } => {
+            let now_value = data["data"][key.as_str()].as_str();
+            let reference = format!("ConfigMap/{configmap}");
+            match (value, now_value) {
+                (None, None) => Checked::yes(
+                    format!("confirmed: ConfigMap {configmap} has no key {key}"),
+                    vec![ev(
+                        EvidenceKind::Resource,
+                        reference,
+                        format!("{key} absent"),
+                    )],
+                ),
+                (Some(v), Some(n)) if v == n => Checked::yes(
+                    format!("confirmed: ConfigMap {configmap} sets {key}={n:?}"),
+                    vec![ev(
+                        EvidenceKind::Resource,
+                        reference,
+                        format!("{key}={n:?}"),
+                    )],
+                ),
+                (_, Some(n)) => Checked::no(
+                    format!("ConfigMap {configmap} now sets {key}={n:?}"),
+                    Vec::new(),
+                ),
+                (Some(_), None) => Checked::no(
+                    format!("ConfigMap {configmap} has no key {key} now"),
+                    Vec::new(),
+                ),
+            }
+        }
+        Check::CronJobRan { cronjob } => {
+            let suspended = data["spec"]["suspend"].as_bool() == Some(true);
+            let last = data["status"]["lastScheduleTime"]
+                .as_str()
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.with_timezone(&chrono::Utc));
+            let active = data["status"]["active"].as_array().map_or(0, |a| a.len());
+            let when = last.map_or("never".to_string(), |l| {
+                format!(
+                    "{} ({} min before now)",
+                    l.format("%Y-%m-%d %H:%M UTC"),
+                    (now - l).num_minutes()
+                )
+            });
+            let evidence = vec![ev(
+                EvidenceKind::Resource,
+                format!("CronJob/{cronjob}"),
+                format!(
+                    "last run {when}; {active} active job(s){}",
+                    if suspended { "; suspended" } else { "" }
+                ),
+            )];
+            let recent = last.is_some_and(|l| {
+                let age = now - l;
+                age >= chrono::Duration::zero() && age <= chrono::Duration::hours(3)
+            });
+            if suspended {
+                Checked::no(
+                    format!("CronJob {cronjob} is suspended; it last ran {when}"),
+                    evidence,
+                )
+            } else if recent || active > 0 {
+                Checked::yes(
+                    format!("confirmed: CronJob {cronjob} ran at {when}, {active} job(s) active"),
+                    evidence,
+                )
+            } else {
+                Checked::no(
+                    format!("CronJob {cronjob} did not run recently: last run {when}"),
+                    evidence,
+                )
+            }
+        }
     }
 }
 
@@ -935,6 +1406,18 @@ fn incident_answer(exec: &Exec<'_>, t: Option<&Target>, h: Option<&Hypothesis>) 
     if !st.excluded.is_empty() {
         let _ = writeln!(s, "\nLeft alone as you asked: {}.", st.excluded.join(", "));
     }
+    memory_notes(st, &mut s);
+    s
+}
+
+/// Memories checked and found wrong today, and those that could not be checked.
+fn memory_notes(st: &PlannerState, s: &mut String) {
+    if !st.rejected.is_empty() {
+        let _ = writeln!(s, "\n**Memories checked and set aside (wrong today):**");
+        for (id, why) in &st.rejected {
+            let _ = writeln!(s, "- `{id}`: {why}");
+        }
+    }
     if !st.memories.is_empty() {
         let _ = writeln!(
             s,
@@ -944,7 +1427,83 @@ fn incident_answer(exec: &Exec<'_>, t: Option<&Target>, h: Option<&Hypothesis>) 
             let _ = writeln!(s, "- `{}` {}", m.reference, m.detail);
         }
     }
-    s
+}
+
+/// The answer when a recalled memory held today: its cause, what the check saw, and the
+/// note that nothing else was looked at.
+fn answer_from_memory(exec: &mut Exec<'_>, held: super::recall::Held) -> Answer {
+    let super::recall::Held {
+        memory: m,
+        claim,
+        checked,
+    } = held;
+    exec.inv.planner.from_memory = Some(m.id.clone());
+    let mem_ev = super::recall::evidence(&m);
+    let base = m.confidence.clamp(0.3, 0.8);
+    exec.checkpoint(
+        Stage::ScopeFound,
+        format!("{} (from memory {}: {})", claim.resource, m.id, m.title()),
+        base,
+        vec![mem_ev.clone()],
+    );
+    exec.checkpoint(
+        Stage::Hypothesis,
+        claim.hypothesis.clone(),
+        base,
+        vec![mem_ev.clone()],
+    );
+    let confidence = (base + 0.15).min(0.85);
+    let mut evidence = checked.evidence.clone();
+    evidence.push(mem_ev);
+    exec.checkpoint(
+        Stage::Verified,
+        checked.detail.clone(),
+        confidence,
+        evidence.clone(),
+    );
+    if !claim.expected {
+        suggest(exec, &claim.actions, confidence, evidence);
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "## {}\n", claim.resource);
+    if claim.expected {
+        let _ = writeln!(
+            s,
+            "**Expected, leave it alone:** {}. Nothing to do; no action is proposed.\n",
+            claim.hypothesis
+        );
+    } else {
+        let _ = writeln!(s, "**Likely cause:** {}\n", claim.hypothesis);
+    }
+    let _ = writeln!(
+        s,
+        "**Confidence:** {} ({confidence:.2})\n",
+        confidence_label(confidence)
+    );
+    let _ = writeln!(
+        s,
+        "**From memory** `{}` ({}, {}; confirmed {}x, contradicted {}x): {}\n",
+        m.id,
+        m.kind.as_str(),
+        m.source,
+        m.confirmations,
+        m.contradictions,
+        m.title()
+    );
+    let _ = writeln!(s, "**Checked today:** {}", checked.detail);
+    if !claim.expected && !claim.actions.is_empty() {
+        let _ = writeln!(s, "\n**Suggested (nothing runs until you approve):**");
+        for (cmd, why) in &claim.actions {
+            let _ = writeln!(s, "- `{cmd}`: {why}");
+        }
+    }
+    let st = exec.inv.planner.clone();
+    memory_notes(&st, &mut s);
+    let _ = writeln!(
+        s,
+        "\nOnly this memory was checked; the full sweep was skipped. Ask again with \"without memory\" to run it."
+    );
+    finish(exec, s, Some(confidence))
 }
 
 /// Commits in the evidence, each once, in the order they were found.

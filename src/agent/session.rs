@@ -19,9 +19,7 @@ use super::tools::{ToolContext, ToolSpec};
 use super::{llm_loop, planner, playbook};
 use crate::config::{AgentConfig, LoadedConfig};
 use crate::kube::source::ClusterSource;
-use crate::protocol::{
-    Answer, Budget, Decision, ErrorKind, Event, EvidenceKind, Op, Stage, TurnStatus,
-};
+use crate::protocol::{Answer, Budget, Decision, ErrorKind, Event, Op, Stage, TurnStatus};
 use crate::trace::{RecordBody, TraceWriter};
 
 /// What a session runs against.
@@ -70,6 +68,7 @@ pub struct Shared {
     pub feedback: Mutex<VecDeque<(u64, String)>>,
     pub observations: Mutex<Vec<String>>,
     pub actions: Mutex<ApprovalQueue>,
+    learned: Mutex<super::learn::Learned>,
     events: mpsc::UnboundedSender<Event>,
     trace: Option<TraceWriter>,
     audit: Option<AuditLog>,
@@ -85,6 +84,11 @@ impl Shared {
             });
         }
         let _ = self.events.send(event);
+    }
+
+    /// What the session learned about its last investigation.
+    pub fn learned(&self) -> super::learn::Learned {
+        self.learned.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     pub fn record(&self, body: RecordBody) {
@@ -175,6 +179,7 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
         agent,
         feedback: Mutex::new(VecDeque::new()),
         observations: Mutex::new(Vec::new()),
+        learned: Mutex::new(Default::default()),
         events: ev_tx,
         trace,
         audit,
@@ -340,6 +345,24 @@ async fn router(
             op @ (Op::Approve { .. } | Op::Reject { .. } | Op::EditAction { .. }) => {
                 decide(&shared, &op, repo_root.as_deref());
             }
+            Op::Remember { text } => {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    super::learn::propose_correction(&shared, &text, "user").await;
+                });
+            }
+            Op::ConfirmMemory { memory, text } => {
+                let shared = shared.clone();
+                tokio::spawn(async move { super::learn::confirm(&shared, &memory, text).await });
+            }
+            Op::DiscardMemory { memory } => {
+                let shared = shared.clone();
+                tokio::spawn(async move { super::learn::discard(&shared, &memory).await });
+            }
+            Op::Rate { helpful } => {
+                let shared = shared.clone();
+                tokio::spawn(async move { super::learn::rate(&shared, helpful).await });
+            }
         }
     }
     if let Some((turn, cancel)) = running {
@@ -369,6 +392,9 @@ fn spawn_turn(shared: Arc<Shared>, mut inv: Investigation) -> (Turn, Cancellatio
 
 async fn run_turn(shared: &Shared, inv: &mut Investigation, cancel: &CancellationToken) {
     let mut exec = Exec::new(shared, inv, cancel);
+    if exec.inv.checkpoints.is_empty() && exec.inv.usage.tool_calls == 0 {
+        super::recall::at_start(&mut exec).await;
+    }
     let result = match &shared.llm {
         Some(llm) => llm_loop::run(&mut exec, llm).await,
         None => planner::run(&mut exec).await,
@@ -401,26 +427,37 @@ async fn run_turn(shared: &Shared, inv: &mut Investigation, cancel: &Cancellatio
     };
     exec.emit_budget();
     if status == TurnStatus::Answered {
-        record_episode(&exec).await;
+        let episode = record_episode(&exec).await;
+        let last_memory = exec.inv.planner.from_memory.clone().or(episode);
+        if let Ok(mut l) = shared.learned.lock() {
+            *l = super::learn::Learned {
+                scope: super::learn::suggested_scope(exec.inv),
+                last_memory,
+            };
+        }
     }
     exec.emit(Event::TurnComplete { status, answer });
+    if status == TurnStatus::Answered {
+        super::learn::propose_procedure(shared, exec.inv).await;
+    }
 }
 
 /// A finished investigation becomes an episodic memory on its own: the trigger, its
 /// scope, the hypothesis it reached, the suggested action and what it cost. Only
 /// investigations that reached a hypothesis are kept; the outcome is unknown until a
 /// later investigation confirms it, so the episode's confidence is discounted.
-async fn record_episode(exec: &Exec<'_>) {
+async fn record_episode(exec: &Exec<'_>) -> Option<String> {
     let inv = &*exec.inv;
-    let Some(hypothesis) = inv
+    // An answer a memory gave was recorded on that memory.
+    if inv.planner.from_memory.is_some() {
+        return None;
+    }
+    let hypothesis = inv
         .checkpoints
         .iter()
         .rev()
         .map(|c| &c.checkpoint)
-        .find(|c| c.stage == Stage::Hypothesis)
-    else {
-        return;
-    };
+        .find(|c| c.stage == Stage::Hypothesis)?;
     let verified = inv
         .checkpoints
         .iter()
@@ -429,7 +466,7 @@ async fn record_episode(exec: &Exec<'_>) {
         .find(|c| c.stage == Stage::Verified)
         .map(|c| c.summary.clone());
     let Ok(store) = exec.shared.tools.memory().await else {
-        return;
+        return None;
     };
     let best = inv.best_confidence().unwrap_or(hypothesis.confidence);
     let suggested = inv
@@ -439,21 +476,7 @@ async fn record_episode(exec: &Exec<'_>) {
         .map(|c| &c.checkpoint)
         .find(|c| c.stage == Stage::SuggestedAction)
         .map(|c| c.summary.clone());
-    // Scope from the first cluster object the evidence names (`Kind/namespace/name`).
-    let mut scope = crate::memory::Scope::default();
-    if let Some(r) = inv
-        .checkpoints
-        .iter()
-        .flat_map(|c| c.checkpoint.evidence.iter())
-        .find(|e| matches!(e.kind, EvidenceKind::Finding | EvidenceKind::Resource))
-        .map(|e| e.reference.clone())
-    {
-        let parts: Vec<&str> = r.split('/').collect();
-        if let [_, ns, name] = parts.as_slice() {
-            scope.namespace = Some((*ns).to_string());
-            scope.service = Some((*name).to_string());
-        }
-    }
+    let scope = super::learn::suggested_scope(inv);
     let cut = |s: &str| -> String {
         let s = s.split(" (log:").next().unwrap_or(s);
         s.chars().take(160).collect()
@@ -479,23 +502,37 @@ async fn record_episode(exec: &Exec<'_>) {
         scope,
         &format!("session:{}", exec.shared.id),
     );
-    // One episode per alert and workload: the same investigation again replaces it.
+    // What the offline planner concluded, in a form the next investigation can check
+    // with one read.
+    if let (Some(t), Some(h)) = (&inv.planner.target, &inv.planner.hypothesis)
+        && h.check != crate::memory::Check::None
+    {
+        m.claim = Some(crate::memory::Claim {
+            resource: t.reference(),
+            hypothesis: cut(&h.text),
+            check: h.check.clone(),
+            actions: h.actions.clone(),
+            expected: false,
+        });
+    }
+    // One episode per alert and workload: the same investigation again (at another
+    // time of day) replaces it.
+    let key: String = request
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_ascii_digit())
+        .collect();
     m.id = format!(
         "ep-{}",
-        &blake3::hash(
-            format!(
-                "{}\n{}",
-                m.scope.service.as_deref().unwrap_or(""),
-                request.to_lowercase()
-            )
-            .as_bytes()
-        )
-        .to_hex()[..8]
+        &blake3::hash(format!("{}\n{key}", m.scope.service.as_deref().unwrap_or("")).as_bytes())
+            .to_hex()[..8]
     );
     m.confidence = (best * 0.8).clamp(0.05, 0.9);
     if let Err(e) = store.upsert(std::slice::from_ref(&m)).await {
         tracing::warn!("cannot record the episode: {e}");
+        return None;
     }
+    Some(m.id)
 }
 
 /// An approval decision: emit it, audit it, and run an approved command.
@@ -533,6 +570,13 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
     shared.audit(&record.clone().redacted(&shared.redactor));
     if let Decision::Rejected { reason } = &outcome.decision {
         shared.queue_feedback(format!("I rejected `{}`: {reason}", proposal.command));
+        // The reason is a rule worth keeping: proposed, for one key to confirm.
+        let shared = shared.clone();
+        let reason = reason.clone();
+        let source = format!("user: rejected `{}`", proposal.command);
+        tokio::spawn(async move {
+            super::learn::propose_correction(&shared, &reason, &source).await;
+        });
     }
     let command = match outcome.next {
         NextStep::Run(command) => command,

@@ -77,7 +77,7 @@ pub async fn run(
 ) -> Result<ExitCode> {
     let uri = super::configured_uri(&config.memory)
         .context("no data directory for memories: set memory.uri in config")?;
-    let store = MemoryStore::open(&uri).await?;
+    let store = MemoryStore::open_with(&uri, &config.memory.storage_options).await?;
     let mut out = std::io::stdout().lock();
     match &args.command {
         MemoryCommand::List { json } => {

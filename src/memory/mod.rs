@@ -158,6 +158,68 @@ pub struct Memory {
     pub confirmations: u32,
     #[serde(default)]
     pub contradictions: u32,
+    /// What it asserts, in a form one read can check (episodes carry one; a user's
+    /// correction may not, and is then checked by the names it mentions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+}
+
+/// What an episode or correction asserts: the object, the cause, and the read that
+/// confirms it today.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// `Kind/namespace/name` of the object the cause is about.
+    pub resource: String,
+    /// The cause, as an answer states it.
+    pub hypothesis: String,
+    pub check: Check,
+    /// Suggested commands and why, read commands first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<(String, String)>,
+    /// The right response is to leave it alone.
+    #[serde(default)]
+    pub expected: bool,
+}
+
+impl Claim {
+    /// (kind, namespace, name) of the resource.
+    pub fn parts(&self) -> (&str, Option<&str>, &str) {
+        let parts: Vec<&str> = self.resource.split('/').collect();
+        match parts.as_slice() {
+            [kind, ns, name] => (kind, Some(ns), name),
+            [kind, name] => (kind, None, name),
+            _ => ("", None, self.resource.as_str()),
+        }
+    }
+}
+
+/// The one read that tells whether a cause holds now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Check {
+    /// Nothing cheap confirms it.
+    #[default]
+    None,
+    /// The newest ReplicaSet is the one failing; the previous one is healthy.
+    NewReplicaSetFailing,
+    /// A pod of the workload last terminated OOMKilled.
+    OomAtLimit,
+    /// The Deployment behind a Service is scaled to zero.
+    NoEndpoints,
+    /// A dependency has no ready replicas.
+    DependencyDown { service: String },
+    /// A ConfigMap key is missing (`value` absent) or holds this value.
+    ConfigKey {
+        configmap: String,
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+    },
+    /// Pods of the workload cannot be scheduled.
+    Unschedulable,
+    /// The CronJob ran recently (it is not suspended, and its last run or an active
+    /// Job falls in the last few hours).
+    CronJobRan { cronjob: String },
 }
 
 impl Memory {
@@ -182,7 +244,51 @@ impl Memory {
             uses: 0,
             confirmations: 0,
             contradictions: 0,
+            claim: None,
         }
+    }
+
+    /// A check today agreed with it: more confidence, one more use.
+    pub fn confirm(&mut self) {
+        let now = chrono::Utc::now().timestamp();
+        self.confirmations += 1;
+        self.uses += 1;
+        self.last_used = Some(now);
+        self.updated = now;
+        self.confidence = (self.confidence + (1.0 - self.confidence) * 0.25).min(0.95);
+    }
+
+    /// A check today disagreed. Contradicted at least twice, and more often than
+    /// confirmed, it is retired. Returns whether it was.
+    pub fn contradict(&mut self) -> bool {
+        self.contradictions += 1;
+        self.updated = chrono::Utc::now().timestamp();
+        self.confidence = (self.confidence * 0.6).max(0.05);
+        if self.contradictions >= 2 && self.contradictions > self.confirmations {
+            self.status = MemoryStatus::Retired;
+            return true;
+        }
+        false
+    }
+
+    /// A person's rating: a signal that moves confidence, not a verdict; a later check
+    /// or correction can overturn it.
+    pub fn rate(&mut self, helpful: bool) {
+        self.updated = chrono::Utc::now().timestamp();
+        self.confidence = if helpful {
+            (self.confidence + 0.1).min(0.9)
+        } else {
+            (self.confidence - 0.15).max(0.05)
+        };
+    }
+
+    /// The first line, without Markdown heading marks.
+    pub fn title(&self) -> &str {
+        self.text
+            .lines()
+            .map(|l| l.trim_start_matches('#').trim())
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
     }
 }
 
@@ -207,8 +313,9 @@ pub async fn sync_repo_runbooks(
     cfg: &crate::config::MemoryConfig,
     repo_root: &std::path::Path,
 ) -> Result<runbooks::SyncReport, String> {
-    let uri = configured_uri(cfg).ok_or("no data directory for memories")?;
-    let store = MemoryStore::open(&uri).await.map_err(|e| e.to_string())?;
+    let store = MemoryStore::from_config(cfg)
+        .await
+        .map_err(|e| e.to_string())?;
     runbooks::sync(&store, repo_root, &cfg.runbooks)
         .await
         .map_err(|e| {

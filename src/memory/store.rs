@@ -69,13 +69,35 @@ impl MemoryStore {
     /// Open (creating when absent) the memory database at `uri`. A database that exists
     /// but cannot be read is an error, never a silent reset.
     pub async fn open(uri: &str) -> Result<Self, MemoryError> {
+        Self::open_with(uri, &Default::default()).await
+    }
+
+    /// The memory database config names (`memory.uri` or the per-user default), with its
+    /// object-store settings.
+    pub async fn from_config(cfg: &crate::config::MemoryConfig) -> Result<Self, MemoryError> {
+        let uri = super::configured_uri(cfg).ok_or_else(|| MemoryError::Open {
+            uri: "(none)".into(),
+            message: "no data directory for memories: set memory.uri".into(),
+        })?;
+        Self::open_with(&uri, &cfg.storage_options).await
+    }
+
+    /// Open `uri` with object-store settings (`aws_endpoint`, `aws_region`, …).
+    pub async fn open_with(
+        uri: &str,
+        options: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Self, MemoryError> {
         if !uri.contains("://") {
             std::fs::create_dir_all(uri).map_err(|e| MemoryError::Open {
                 uri: uri.to_string(),
                 message: e.to_string(),
             })?;
         }
+        // Other processes (another triage, `triage memory`) write here too: every read
+        // checks for their commits, so a read-modify-write never works on a stale copy.
         let db = lancedb::connect(uri)
+            .read_consistency_interval(std::time::Duration::ZERO)
+            .storage_options(options.iter().map(|(k, v)| (k.clone(), v.clone())))
             .execute()
             .await
             .map_err(|e| MemoryError::Open {

@@ -3,6 +3,7 @@
 //! [`App::render`]. Keys become [`UiOutput`]s; nothing here does I/O.
 
 mod keys;
+pub use keys::MEMORIES;
 mod render;
 
 use crossterm::event::KeyEvent;
@@ -172,6 +173,27 @@ impl App {
                     );
                 }
             }
+            Event::MemoryProposed { memory, .. } => {
+                let typing = !self.composer.input.is_empty() && self.view.focus == PaneId::Composer;
+                if self.overlay.is_none() && !typing {
+                    self.overlay = Some(Overlay::Remember(
+                        crate::tui::overlays::RememberOverlay::new(memory.clone()),
+                    ));
+                } else {
+                    let key = self
+                        .keymap
+                        .hint(&[crate::tui::keymap::Context::Global], Action::Decide)
+                        .map(|k| format!(": press {k} to keep or discard it"))
+                        .unwrap_or_default();
+                    self.state
+                        .notify(NoticeLevel::Info, format!("memory {memory} proposed{key}"));
+                }
+            }
+            Event::MemoryUpdated { memory, .. } => {
+                if matches!(&self.overlay, Some(Overlay::Remember(r)) if &r.memory == memory) {
+                    self.overlay = None;
+                }
+            }
             Event::ActionDecided { action, .. } => {
                 if matches!(&self.overlay, Some(Overlay::Approval(a)) if a.action == *action) {
                     self.overlay = None;
@@ -207,6 +229,7 @@ impl App {
     fn active_input(&mut self) -> Option<&mut crate::tui::widgets::text_input::TextInput> {
         match &mut self.overlay {
             Some(Overlay::Approval(a)) => a.input_mut(),
+            Some(Overlay::Remember(r)) => r.edit.as_mut(),
             Some(Overlay::Palette(p)) => Some(&mut p.input),
             Some(Overlay::Filter(f)) => Some(&mut f.input),
             Some(_) => None,

@@ -70,8 +70,10 @@ pub enum AppCommand {
     Replay { file: Option<String> },
     /// `:index` — refresh the repo index.
     Index,
-    /// `:memory [QUERY]` — list or search memories.
+    /// `:memory [QUERY]` — browse or search memories (answered with a preview).
     Memory { query: Option<String> },
+    /// `:forget ID` — delete a memory.
+    Forget { id: Option<String> },
     /// `:sessions` — list past sessions.
     Sessions,
     /// `:theme [NAME]` — load a theme; answer with [`AppEvent::Theme`].

@@ -344,7 +344,17 @@ async fn serve_requests(
                     "themes: default, dark, light, high-contrast (or one in the config dir's themes/)"
                         .into(),
                 ),
-                AppCommand::Memory { query } => AppEvent::Notice(memory_summary(&config, query).await),
+                AppCommand::Memory { query } => AppEvent::Preview(PreviewContent {
+                    path: crate::tui::app::MEMORIES.to_string(),
+                    start: 1,
+                    end: 1,
+                    first_line: 1,
+                    text: memory_listing(&config, query).await,
+                }),
+                AppCommand::Forget { id: None } => {
+                    AppEvent::Notice("usage: :forget ID (ids are in :memory)".into())
+                }
+                AppCommand::Forget { id: Some(id) } => AppEvent::Notice(forget(&config, &id).await),
                 AppCommand::Sessions => AppEvent::Notice(sessions_summary()),
                 AppCommand::Index => AppEvent::Notice(
                     "the index refreshes when triage starts; run `triage index` for embeddings".into(),
@@ -418,37 +428,81 @@ fn preview(root: Option<&Path>, path: &str, start: usize, end: usize) -> Preview
     }
 }
 
-async fn memory_summary(config: &crate::config::Config, query: Option<String>) -> String {
+/// The memory browser's text: every memory (or those matching a query), newest first,
+/// with kind, status, confidence, checks and scope.
+async fn memory_listing(
+    config: &crate::config::Config,
+    query: Option<String>,
+) -> Result<String, String> {
+    let uri = crate::memory::configured_uri(&config.memory)
+        .ok_or("no memory database configured (set memory.uri)")?;
+    let store = crate::memory::MemoryStore::open_with(&uri, &config.memory.storage_options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut all: Vec<(crate::memory::Memory, Option<String>)> = match &query {
+        Some(q) => store
+            .recall(
+                &crate::memory::RecallQuery {
+                    text: q.clone(),
+                    scope: Default::default(),
+                },
+                50,
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|h| (h.memory, Some(h.why)))
+            .collect(),
+        None => {
+            let mut all = store.list().await.map_err(|e| e.to_string())?;
+            all.sort_by_key(|m| std::cmp::Reverse(m.updated));
+            all.into_iter().map(|m| (m, None)).collect()
+        }
+    };
+    if all.is_empty() {
+        return Ok(match query {
+            Some(q) => format!("no memories match {q:?}"),
+            None => format!("no memories yet in {uri}"),
+        });
+    }
+    let mut out = format!(
+        "{} memories in {uri}{}  (:forget ID deletes one; triage memory edit ID changes one)\n",
+        all.len(),
+        query
+            .map(|q| format!(" matching {q:?}"))
+            .unwrap_or_default()
+    );
+    for (m, why) in all.iter_mut() {
+        out.push_str(&format!(
+            "\n{} · {} · {} · confidence {:.2} · used {} · confirmed {} · contradicted {}\n  scope: {}  source: {}\n",
+            m.id,
+            m.kind.as_str(),
+            m.status.as_str(),
+            m.confidence,
+            m.uses,
+            m.confirmations,
+            m.contradictions,
+            m.scope,
+            m.source
+        ));
+        if let Some(w) = why {
+            out.push_str(&format!("  matched: {w}\n"));
+        }
+        for l in m.text.lines().take(6) {
+            out.push_str(&format!("  {l}\n"));
+        }
+    }
+    Ok(out)
+}
+
+async fn forget(config: &crate::config::Config, id: &str) -> String {
     let Some(uri) = crate::memory::configured_uri(&config.memory) else {
         return "no memory database configured".into();
     };
-    match crate::memory::MemoryStore::open(&uri).await {
-        Ok(store) => match query {
-            Some(q) => match store
-                .recall(
-                    &crate::memory::RecallQuery {
-                        text: q.clone(),
-                        scope: Default::default(),
-                    },
-                    5,
-                )
-                .await
-            {
-                Ok(hits) if hits.is_empty() => format!("no memories match {q:?}"),
-                Ok(hits) => hits
-                    .iter()
-                    .map(|h| format!("{} {}", h.memory.id, h.memory.text))
-                    .collect::<Vec<_>>()
-                    .join(" · "),
-                Err(e) => e.to_string(),
-            },
-            None => match store.list().await {
-                Ok(all) => format!(
-                    "{} memories in {uri} (triage memory list shows them)",
-                    all.len()
-                ),
-                Err(e) => e.to_string(),
-            },
+    match crate::memory::MemoryStore::open_with(&uri, &config.memory.storage_options).await {
+        Ok(store) => match store.forget(id).await {
+            Ok(()) => format!("memory {id} forgotten"),
+            Err(e) => e.to_string(),
         },
         Err(e) => e.to_string(),
     }

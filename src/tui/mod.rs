@@ -11,7 +11,7 @@
 //!    commands and preview reads) for the launcher.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-mod app;
+pub(crate) mod app;
 pub mod bench;
 pub mod event;
 pub mod keymap;

@@ -100,6 +100,16 @@ pub enum NoticeLevel {
     Error,
 }
 
+/// A memory the agent proposes keeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryProposal {
+    pub memory: String,
+    pub kind: String,
+    pub text: String,
+    pub scope: String,
+    pub source: String,
+}
+
 /// One line for the status bar, until the next key press.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
@@ -114,6 +124,8 @@ pub struct AppState {
     pub transcript: Vec<Entry>,
     pub tools: Vec<ToolRow>,
     pub memory: Vec<MemoryRow>,
+    /// Memories the agent proposes, waiting for keep / edit / discard.
+    pub proposals: Vec<MemoryProposal>,
     pub checkpoints: Vec<Checkpoint>,
     pub actions: Vec<ActionRow>,
     pub feedback: Vec<FeedbackRow>,
@@ -330,6 +342,33 @@ impl AppState {
                     f.applied = true;
                 }
             }
+            Event::MemoryProposed {
+                memory,
+                kind,
+                text,
+                scope,
+                source,
+            } => {
+                self.proposals.retain(|p| &p.memory != memory);
+                self.proposals.push(MemoryProposal {
+                    memory: memory.clone(),
+                    kind: kind.clone(),
+                    text: text.clone(),
+                    scope: scope.clone(),
+                    source: source.clone(),
+                });
+            }
+            Event::MemoryUpdated {
+                memory,
+                status,
+                detail,
+            } => {
+                self.proposals.retain(|p| &p.memory != memory);
+                self.notify(
+                    NoticeLevel::Info,
+                    format!("memory {memory} {status}: {detail}"),
+                );
+            }
             Event::BudgetUpdate { used, limit } => {
                 self.budget_used = *used;
                 self.budget_limit = Some(*limit);
@@ -483,6 +522,7 @@ pub fn error_kind_label(kind: ErrorKind) -> &'static str {
         ErrorKind::Index => "index",
         ErrorKind::Action => "action",
         ErrorKind::Budget => "budget",
+        ErrorKind::Memory => "memory",
         ErrorKind::Internal => "internal",
     }
 }

@@ -128,9 +128,7 @@ impl ToolContext {
         let store = self
             .memory
             .get_or_init(|| async {
-                let uri = crate::memory::configured_uri(&self.config.memory)
-                    .ok_or_else(|| "no data directory for memories (set memory.uri)".to_string())?;
-                crate::memory::MemoryStore::open(&uri)
+                crate::memory::MemoryStore::from_config(&self.config.memory)
                     .await
                     .map(Arc::new)
                     .map_err(|e| e.to_string())

@@ -10,13 +10,16 @@ use crate::tui::keymap::{Action, Context, KeySpec};
 use crate::tui::overlays::palette::PaletteResult;
 use crate::tui::overlays::{
     ApprovalMode, ApprovalOverlay, FilterOverlay, HelpOverlay, Overlay, PaletteOverlay,
-    PreviewOverlay,
+    PreviewOverlay, RememberOverlay,
 };
 use crate::tui::panes::{self, PaneId};
 use crate::tui::state::{NoticeLevel, RunState, SentDecision};
 use crate::tui::widgets::text_input::TextInput;
 
 type Out = Vec<UiOutput>;
+
+/// The preview "path" of the memory browser.
+pub const MEMORIES: &str = "memories";
 
 pub(super) fn handle_key(app: &mut App, key: KeyEvent) -> Out {
     if key.kind == KeyEventKind::Release {
@@ -52,6 +55,10 @@ pub(super) fn key_contexts(app: &App) -> (Vec<Context>, bool) {
             ApprovalMode::Choose => (vec![Context::Approval], false),
             _ => (vec![Context::Prompt, Context::Input], true),
         },
+        Some(Overlay::Remember(r)) => match r.edit {
+            None => (vec![Context::Approval], false),
+            Some(_) => (vec![Context::Prompt, Context::Input], true),
+        },
         Some(Overlay::Help(_)) => (vec![Context::Help], false),
         Some(Overlay::Palette(_)) => (vec![Context::Palette, Context::Input], true),
         Some(Overlay::Filter(_)) => (vec![Context::Filter, Context::Input], true),
@@ -77,6 +84,7 @@ fn dispatch(app: &mut App, action: Action, armed: Option<(Action, u64)>) -> Out 
     }
     let handled = match &app.overlay {
         Some(Overlay::Approval(_)) => approval(app, action),
+        Some(Overlay::Remember(_)) => remember(app, action),
         Some(Overlay::Help(_)) => help(app, action),
         Some(Overlay::Palette(_)) => palette(app, action),
         Some(Overlay::Filter(_)) => filter(app, action),
@@ -237,6 +245,64 @@ fn approval(app: &mut App, action: Action) -> Option<Out> {
     }
 }
 
+fn remember(app: &mut App, action: Action) -> Option<Out> {
+    let Some(Overlay::Remember(ov)) = &mut app.overlay else {
+        return None;
+    };
+    let memory = ov.memory.clone();
+    match (&ov.edit, action) {
+        (None, Action::ApproveOnce | Action::ApproveSession) => {
+            app.overlay = None;
+            Some(vec![UiOutput::Op(Op::ConfirmMemory { memory, text: None })])
+        }
+        (None, Action::EditAction) => {
+            let text = app
+                .state
+                .proposals
+                .iter()
+                .find(|p| p.memory == memory)
+                .map(|p| p.text.clone())
+                .unwrap_or_default();
+            ov.edit = Some(TextInput::multi_line().with_text(text.trim_end()));
+            Some(Vec::new())
+        }
+        (None, Action::Reject) => {
+            app.overlay = None;
+            Some(vec![UiOutput::Op(Op::DiscardMemory { memory })])
+        }
+        (None, Action::Defer | Action::Close) => {
+            app.overlay = None;
+            let key = app
+                .keymap
+                .hint(&[Context::Global], Action::Decide)
+                .map(|k| format!(": press {k} to decide"))
+                .unwrap_or_default();
+            app.state.notify(
+                NoticeLevel::Info,
+                format!("memory {memory} waits (kept as proposed){key}"),
+            );
+            Some(Vec::new())
+        }
+        (Some(input), Action::Submit) => {
+            let text = input.text().trim().to_string();
+            app.overlay = None;
+            Some(vec![UiOutput::Op(Op::ConfirmMemory {
+                memory,
+                text: Some(text),
+            })])
+        }
+        (Some(_), Action::Close) => {
+            ov.edit = None;
+            Some(Vec::new())
+        }
+        (
+            _,
+            Action::FocusNext | Action::FocusPrev | Action::Zoom | Action::Palette | Action::Decide,
+        ) => Some(Vec::new()),
+        _ => None,
+    }
+}
+
 fn scroll_overlay(scroll: &mut usize, action: Action, page: usize, max: usize) -> bool {
     match action {
         Action::ScrollDown | Action::SelectNext => *scroll = (*scroll + 1).min(max),
@@ -286,12 +352,22 @@ fn palette(app: &mut App, action: Action) -> Option<Out> {
             let result = p.run();
             app.overlay = None;
             return Some(match result {
-                PaletteResult::Command(c) => vec![UiOutput::Command(c)],
+                PaletteResult::Command(c) => {
+                    // The memory browser opens at once and fills when the list arrives.
+                    if matches!(c, crate::tui::event::AppCommand::Memory { .. }) {
+                        app.overlay = Some(Overlay::Preview(PreviewOverlay::new(
+                            MEMORIES.to_string(),
+                            1,
+                            1,
+                        )));
+                    }
+                    vec![UiOutput::Command(c)]
+                }
                 PaletteResult::Quit => quit_now(),
                 PaletteResult::Unknown(text) => {
                     app.state.notify(
                         NoticeLevel::Warning,
-                        format!("no command \"{text}\": try ctx, ns, model, replay, index, memory, sessions, theme, quit"),
+                        format!("no command \"{text}\": try ctx, ns, model, replay, index, memory, forget, sessions, theme, quit"),
                     );
                     Vec::new()
                 }
@@ -357,6 +433,24 @@ fn composer(app: &mut App, action: Action) -> Option<Out> {
             let Some(text) = app.composer.submit() else {
                 return Some(Vec::new());
             };
+            // Slash commands about memory work while a run is going, too.
+            let trimmed = text.trim();
+            if let Some(rule) = trimmed.strip_prefix("/remember") {
+                let rule = rule.trim().to_string();
+                if rule.is_empty() {
+                    app.state.notify(
+                        NoticeLevel::Warning,
+                        "/remember what? e.g. /remember lag at 17:00 is the backfill",
+                    );
+                    return Some(Vec::new());
+                }
+                return Some(vec![UiOutput::Op(Op::Remember { text: rule })]);
+            }
+            if trimmed == "/helpful" || trimmed == "/wrong" {
+                return Some(vec![UiOutput::Op(Op::Rate {
+                    helpful: trimmed == "/helpful",
+                })]);
+            }
             if app.state.is_running() {
                 // The agent echoes it as FeedbackQueued; the transcript shows it then.
                 return Some(vec![UiOutput::Op(Op::Feedback { text })]);
@@ -486,11 +580,13 @@ fn global(app: &mut App, action: Action, armed: Option<(Action, u64)>) -> Out {
         Action::Palette => app.overlay = Some(Overlay::Palette(PaletteOverlay::new())),
         Action::Decide => {
             let oldest = app.state.pending_actions().next().map(|a| a.proposal.id);
-            match oldest {
-                Some(id) => app.overlay = Some(Overlay::Approval(ApprovalOverlay::new(id))),
-                None => app
+            let proposal = app.state.proposals.first().map(|p| p.memory.clone());
+            match (oldest, proposal) {
+                (Some(id), _) => app.overlay = Some(Overlay::Approval(ApprovalOverlay::new(id))),
+                (None, Some(m)) => app.overlay = Some(Overlay::Remember(RememberOverlay::new(m))),
+                (None, None) => app
                     .state
-                    .notify(NoticeLevel::Info, "no action is waiting for a decision"),
+                    .notify(NoticeLevel::Info, "nothing is waiting for a decision"),
             }
         }
         Action::Filter => {

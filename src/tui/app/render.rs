@@ -36,6 +36,7 @@ pub(super) fn render(app: &App, frame: &mut Frame) {
     if let Some(ov) = &app.overlay {
         cursor = match ov {
             Overlay::Approval(a) => overlays::approval::render(&ctx, a, area, buf),
+            Overlay::Remember(r) => overlays::remember::render(&ctx, r, area, buf),
             Overlay::Help(h) => {
                 overlays::help::render(&ctx, h, area, buf);
                 None

@@ -6,9 +6,8 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Widget};
 
-use super::{centered, hint_line, popup_block, title};
+use super::{hint_line, render_dialog};
 use crate::protocol::{ActionClass, ActionId};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::panes::Ctx;
@@ -179,27 +178,13 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
     let input_at = input.map(|(at, rows, t)| (head.len() + mid.len() + at, rows, t));
     let lines: Vec<Line> = head.into_iter().chain(mid).chain(foot).collect();
 
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let rect = centered(area, width, height);
-    Clear.render(rect, buf);
-    let block = popup_block(ctx, title(ctx, format!("Action #{} — your decision", p.id)));
-    let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 0));
-    block.render(rect, buf);
-    for (i, line) in lines
-        .into_iter()
-        .enumerate()
-        .take(usize::from(inner.height))
-    {
-        line.render(Rect::new(inner.x, inner.y + i as u16, inner.width, 1), buf);
-    }
-    let (row, rows, text) = input_at?;
-    if row >= usize::from(inner.height) || inner.width < 3 {
-        return None;
-    }
-    let y = inner.y + row as u16;
-    let h = (rows as u16).min(inner.height - row as u16);
-    Line::from(Span::styled("› ", ctx.style("ui.hint.key")))
-        .render(Rect::new(inner.x, y, 2, 1), buf);
-    let field = Rect::new(inner.x + 2, y, inner.width - 2, h);
-    text.render(field, buf, ctx.style("ui.text"))
+    render_dialog(
+        ctx,
+        area,
+        buf,
+        width,
+        format!("Action #{} — your decision", p.id),
+        lines,
+        input_at,
+    )
 }

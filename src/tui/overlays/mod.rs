@@ -5,6 +5,7 @@ pub mod filter;
 pub mod help;
 pub mod palette;
 pub mod preview;
+pub mod remember;
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -17,6 +18,7 @@ pub use filter::FilterOverlay;
 pub use help::HelpOverlay;
 pub use palette::PaletteOverlay;
 pub use preview::PreviewOverlay;
+pub use remember::RememberOverlay;
 
 #[derive(Debug, Clone)]
 pub enum Overlay {
@@ -25,6 +27,45 @@ pub enum Overlay {
     Palette(PaletteOverlay),
     Filter(FilterOverlay),
     Preview(PreviewOverlay),
+    Remember(RememberOverlay),
+}
+
+/// Draw a dialog: `lines` in a bordered popup of `width` centred in `area`, with a text
+/// field (`› ` and the input) over the blank rows at `input` = (row, rows, field).
+/// Returns where the cursor goes.
+pub fn render_dialog(
+    ctx: &Ctx,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+    width: u16,
+    heading: String,
+    lines: Vec<Line>,
+    input: Option<(usize, usize, &crate::tui::widgets::text_input::TextInput)>,
+) -> Option<ratatui::layout::Position> {
+    use ratatui::widgets::{Clear, Widget};
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let rect = centered(area, width, height);
+    Clear.render(rect, buf);
+    let block = popup_block(ctx, title(ctx, heading));
+    let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 0));
+    block.render(rect, buf);
+    for (i, line) in lines
+        .into_iter()
+        .enumerate()
+        .take(usize::from(inner.height))
+    {
+        line.render(Rect::new(inner.x, inner.y + i as u16, inner.width, 1), buf);
+    }
+    let (row, rows, text) = input?;
+    if row >= usize::from(inner.height) || inner.width < 3 {
+        return None;
+    }
+    let y = inner.y + row as u16;
+    let h = (rows as u16).min(inner.height - row as u16);
+    Line::from(Span::styled("› ", ctx.style("ui.hint.key")))
+        .render(Rect::new(inner.x, y, 2, 1), buf);
+    let field = Rect::new(inner.x + 2, y, inner.width - 2, h);
+    text.render(field, buf, ctx.style("ui.text"))
 }
 
 /// A `width`×`height` rectangle centred in `area` (clamped to it).

@@ -48,7 +48,12 @@ pub const COMMANDS: &[PaletteCommand] = &[
     PaletteCommand {
         name: "memory",
         args: "[QUERY]",
-        desc: "List or search memories",
+        desc: "Browse or search memories",
+    },
+    PaletteCommand {
+        name: "forget",
+        args: "ID",
+        desc: "Delete a memory",
     },
     PaletteCommand {
         name: "sessions",
@@ -175,6 +180,7 @@ impl PaletteOverlay {
             "replay" => AppCommand::Replay { file: arg },
             "index" => AppCommand::Index,
             "memory" => AppCommand::Memory { query: arg },
+            "forget" => AppCommand::Forget { id: arg },
             "sessions" => AppCommand::Sessions,
             "theme" => AppCommand::Theme { name: arg },
             _ => return PaletteResult::Quit,

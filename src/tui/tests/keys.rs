@@ -228,6 +228,89 @@ fn a_proposal_never_opens_under_the_users_typing() {
     assert_eq!(app.composer_text(), "whyy");
 }
 
+fn remembering() -> App {
+    let mut app = app();
+    feed(&mut app, [session_started(), correction_proposed()]);
+    assert!(matches!(app.overlay(), Some(Overlay::Remember(_))));
+    app
+}
+
+#[test]
+fn a_proposed_memory_is_kept_with_y() {
+    let mut app = remembering();
+    assert_eq!(
+        press(&mut app, "y"),
+        op(Op::ConfirmMemory {
+            memory: "m-1a2b3c4d".into(),
+            text: None
+        })
+    );
+    assert!(app.overlay().is_none());
+}
+
+#[test]
+fn a_proposed_memory_is_edited_with_e_then_kept() {
+    let mut app = remembering();
+    assert!(press(&mut app, "e").is_empty());
+    press(&mut app, "<C-u>");
+    // In the text field y and n are letters.
+    type_text(&mut app, "lag at 17:00 is the backfill; say nothing");
+    assert_eq!(
+        press(&mut app, "<Enter>"),
+        op(Op::ConfirmMemory {
+            memory: "m-1a2b3c4d".into(),
+            text: Some("lag at 17:00 is the backfill; say nothing".into())
+        })
+    );
+}
+
+#[test]
+fn a_proposed_memory_is_discarded_with_n_and_waits_with_esc() {
+    let mut app = remembering();
+    assert!(press(&mut app, "<Esc>").is_empty());
+    assert!(app.overlay().is_none());
+    assert!(app.state.notice.as_ref().unwrap().text.contains("waits"));
+    press(&mut app, "<F2>");
+    assert!(matches!(app.overlay(), Some(Overlay::Remember(_))));
+    assert_eq!(
+        press(&mut app, "n"),
+        op(Op::DiscardMemory {
+            memory: "m-1a2b3c4d".into()
+        })
+    );
+    feed(
+        &mut app,
+        [Event::MemoryUpdated {
+            memory: "m-1a2b3c4d".into(),
+            status: "discarded".into(),
+            detail: "not kept".into(),
+        }],
+    );
+    assert!(app.state.proposals.is_empty());
+}
+
+#[test]
+fn slash_remember_and_ratings_go_to_the_agent() {
+    let mut app = app();
+    feed(&mut app, [session_started()]);
+    type_text(
+        &mut app,
+        "/remember payments is scaled down at night on purpose",
+    );
+    assert_eq!(
+        press(&mut app, "<Enter>"),
+        op(Op::Remember {
+            text: "payments is scaled down at night on purpose".into()
+        })
+    );
+    type_text(&mut app, "/wrong");
+    assert_eq!(press(&mut app, "<Enter>"), op(Op::Rate { helpful: false }));
+    assert!(
+        app.state.transcript.is_empty(),
+        "commands are not questions"
+    );
+}
+
 #[test]
 fn approval_from_the_actions_pane() {
     let mut app = proposed();
@@ -336,6 +419,35 @@ fn palette_runs_commands() {
         press(&mut app, "<Enter>"),
         vec![UiOutput::Op(Op::Shutdown), UiOutput::Quit]
     );
+}
+
+#[test]
+fn the_memory_browser_opens_at_once_and_fills_when_the_list_arrives() {
+    let mut app = app();
+    press(&mut app, "<C-p>");
+    type_text(&mut app, "memory lag");
+    assert_eq!(
+        press(&mut app, "<Enter>"),
+        vec![UiOutput::Command(AppCommand::Memory {
+            query: Some("lag".into())
+        })]
+    );
+    assert!(matches!(app.overlay(), Some(Overlay::Preview(p)) if p.content.is_none()));
+    app.handle_app_event(AppEvent::Preview(PreviewContent {
+        path: crate::tui::app::MEMORIES.into(),
+        start: 1,
+        end: 1,
+        first_line: 1,
+        text: Ok("1 memories\n\nm-1 · correction · active · confidence 0.80\n  lag at 17:00 is the backfill".into()),
+    }));
+    match app.overlay() {
+        Some(Overlay::Preview(p)) => assert_eq!(p.line_count(), 4),
+        other => panic!("{other:?}"),
+    }
+    let screen = super::screen(&app, 100, 30);
+    assert!(screen.contains("lag at 17:00 is the backfill"), "{screen}");
+    press(&mut app, "<Esc>");
+    assert!(app.overlay().is_none());
 }
 
 #[test]

@@ -265,3 +265,13 @@ pub fn db_rs_region() -> String {
     lines.truncate(39);
     lines.join("\n")
 }
+
+pub fn correction_proposed() -> Event {
+    Event::MemoryProposed {
+        memory: "m-1a2b3c4d".into(),
+        kind: "correction".into(),
+        text: "backfill is the cause; pausing the CronJob instead".into(),
+        scope: "service=orders-worker namespace=shop".into(),
+        source: "user: rejected `kubectl rollout undo deployment/orders-worker -n shop`".into(),
+    }
+}

@@ -124,6 +124,10 @@ fn incident_flow_step_by_step() {
         ],
     );
     assert_screens!("incident_step9_turn_complete", app);
+
+    // The rejection reason comes back as a proposed correction: one key keeps it.
+    feed(&mut app, [correction_proposed()]);
+    assert_screens!("incident_step10_remember", app);
 }
 
 #[test]

@@ -1,0 +1,239 @@
+//! Learning from the engineer: a rejection reason or `/remember …` becomes a proposed
+//! correction, a session the engineer steered becomes a proposed procedure, and a rating
+//! nudges the memory behind the last answer. Proposed memories are stored at once (so
+//! nothing is lost) but recalled only after a person confirms them.
+
+use std::fmt::Write as _;
+
+use super::exec::Investigation;
+use super::session::Shared;
+use crate::memory::{Memory, MemoryKind, MemoryStatus, Scope};
+use crate::protocol::{ErrorKind, Event, EvidenceKind, Stage};
+
+/// What the session learned about the last investigation, for suggestions.
+#[derive(Debug, Clone, Default)]
+pub struct Learned {
+    /// The scope the last investigation was about.
+    pub scope: Scope,
+    /// The memory the last answer came from or was recorded as.
+    pub last_memory: Option<String>,
+}
+
+/// The scope an investigation was about: the first cluster object its evidence names
+/// (`Kind/namespace/name`) and the alert leading its request.
+pub fn suggested_scope(inv: &Investigation) -> Scope {
+    let mut scope = Scope::default();
+    let reference = match &inv.planner.target {
+        Some(t) => Some(t.reference()),
+        None => inv
+            .checkpoints
+            .iter()
+            .flat_map(|c| c.checkpoint.evidence.iter())
+            .find(|e| matches!(e.kind, EvidenceKind::Finding | EvidenceKind::Resource))
+            .map(|e| e.reference.clone()),
+    };
+    if let Some(r) = reference {
+        let parts: Vec<&str> = r.split('/').collect();
+        if let [_, ns, name] = parts.as_slice() {
+            scope.namespace = Some((*ns).to_string());
+            scope.service = Some((*name).to_string());
+        }
+    }
+    scope.alert = alert_name(&inv.request);
+    // The alert named another workload than the one at fault (a caller of a dependency
+    // that is down): the memory belongs to what the alert names.
+    if let Some(t) = &inv.planner.target
+        && !t.named_in_request
+        && let Some(named) = inv.planner.request_names.iter().find(|n| **n != t.name)
+    {
+        scope.service = Some(named.clone());
+    }
+    scope
+}
+
+/// An alert name leading a request (`KubePodCrashLooping: …`, `ConsumerLag …`): one
+/// CamelCase word with at least two capitals.
+pub fn alert_name(request: &str) -> Option<String> {
+    let first = request
+        .split_whitespace()
+        .next()?
+        .trim_end_matches([':', ',']);
+    let capitals = first.chars().filter(|c| c.is_ascii_uppercase()).count();
+    (capitals >= 2
+        && first.len() >= 6
+        && first.chars().all(|c| c.is_ascii_alphanumeric())
+        && first.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && first.chars().any(|c| c.is_ascii_lowercase()))
+    .then(|| first.to_string())
+}
+
+async fn store_or_report(shared: &Shared) -> Option<std::sync::Arc<crate::memory::MemoryStore>> {
+    match shared.tools.memory().await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            shared.emit(Event::Error {
+                kind: ErrorKind::Memory,
+                message: format!("cannot keep the memory: {e}"),
+                recoverable: true,
+            });
+            None
+        }
+    }
+}
+
+async fn propose(shared: &Shared, mut m: Memory) {
+    m.status = MemoryStatus::Proposed;
+    let Some(store) = store_or_report(shared).await else {
+        return;
+    };
+    if let Err(e) = store.upsert(std::slice::from_ref(&m)).await {
+        shared.emit(Event::Error {
+            kind: ErrorKind::Memory,
+            message: format!("cannot keep the memory: {e}"),
+            recoverable: true,
+        });
+        return;
+    }
+    shared.emit(Event::MemoryProposed {
+        memory: m.id.clone(),
+        kind: m.kind.as_str().to_string(),
+        text: m.text.clone(),
+        scope: m.scope.to_string(),
+        source: m.source.clone(),
+    });
+}
+
+/// A correction from what the engineer said, scoped to what the session was about.
+pub async fn propose_correction(shared: &Shared, text: &str, source: &str) {
+    let text = text.trim();
+    if text.is_empty() {
+        return;
+    }
+    let scope = shared.learned().scope;
+    let mut m = Memory::new(MemoryKind::Correction, text, scope, source);
+    m.confidence = 0.8;
+    propose(shared, m).await;
+}
+
+/// After a turn the engineer steered: the steps it took, as a procedure to reuse.
+pub async fn propose_procedure(shared: &Shared, inv: &Investigation) {
+    if inv.feedback.is_empty() || inv.steps.is_empty() {
+        return;
+    }
+    let outcome = inv
+        .checkpoints
+        .iter()
+        .rev()
+        .map(|c| &c.checkpoint)
+        .find(|c| c.stage == Stage::Hypothesis)
+        .map(|c| c.summary.clone());
+    let request = inv.request.lines().next().unwrap_or("").trim();
+    let mut text = format!("Procedure for \"{request}\" (steered by the engineer)\n");
+    let mut seen: Vec<&str> = Vec::new();
+    for step in &inv.steps {
+        if seen.contains(&step.as_str()) {
+            continue;
+        }
+        seen.push(step);
+        let _ = writeln!(text, "{}. `{step}`", seen.len());
+    }
+    let steering: Vec<String> = inv.feedback.iter().map(|f| format!("\"{f}\"")).collect();
+    let _ = writeln!(text, "Steering: {}", steering.join("; "));
+    if let Some(o) = outcome {
+        let _ = writeln!(text, "Outcome: {o}");
+    }
+    let m = Memory::new(
+        MemoryKind::Procedural,
+        text,
+        suggested_scope(inv),
+        &format!("session:{}", shared.id),
+    );
+    propose(shared, m).await;
+}
+
+/// Keep a proposed memory, with its text edited when given.
+pub async fn confirm(shared: &Shared, id: &str, text: Option<String>) {
+    let Some(store) = store_or_report(shared).await else {
+        return;
+    };
+    let result = async {
+        let mut m = store.get(id).await?;
+        if let Some(t) = text.filter(|t| !t.trim().is_empty()) {
+            m.text = t.trim().to_string();
+        }
+        m.status = MemoryStatus::Active;
+        m.updated = chrono::Utc::now().timestamp();
+        store.upsert(std::slice::from_ref(&m)).await?;
+        Ok::<_, crate::memory::MemoryError>(m)
+    }
+    .await;
+    match result {
+        Ok(m) => shared.emit(Event::MemoryUpdated {
+            memory: m.id.clone(),
+            status: "active".into(),
+            detail: format!("kept ({}): {}", m.scope, m.title()),
+        }),
+        Err(e) => shared.emit(Event::Error {
+            kind: ErrorKind::Memory,
+            message: format!("cannot confirm memory {id}: {e}"),
+            recoverable: true,
+        }),
+    }
+}
+
+/// Drop a proposed memory.
+pub async fn discard(shared: &Shared, id: &str) {
+    let Some(store) = store_or_report(shared).await else {
+        return;
+    };
+    match store.forget(id).await {
+        Ok(()) => shared.emit(Event::MemoryUpdated {
+            memory: id.to_string(),
+            status: "discarded".into(),
+            detail: "not kept".into(),
+        }),
+        Err(e) => shared.emit(Event::Error {
+            kind: ErrorKind::Memory,
+            message: format!("cannot discard memory {id}: {e}"),
+            recoverable: true,
+        }),
+    }
+}
+
+/// A rating of the last answer moves the confidence of the memory behind it.
+pub async fn rate(shared: &Shared, helpful: bool) {
+    let Some(id) = shared.learned().last_memory else {
+        shared.emit(Event::Error {
+            kind: ErrorKind::Memory,
+            message: "nothing to rate yet: no answer came from or made a memory".into(),
+            recoverable: true,
+        });
+        return;
+    };
+    let Some(store) = store_or_report(shared).await else {
+        return;
+    };
+    let result = async {
+        let mut m = store.get(&id).await?;
+        let before = m.confidence;
+        m.rate(helpful);
+        store.upsert(std::slice::from_ref(&m)).await?;
+        Ok::<_, crate::memory::MemoryError>((before, m.confidence))
+    }
+    .await;
+    match result {
+        Ok((before, after)) => shared.emit(Event::MemoryUpdated {
+            memory: id,
+            status: "rated".into(),
+            detail: format!(
+                "{}: confidence {before:.2} → {after:.2}",
+                if helpful { "helpful" } else { "not helpful" }
+            ),
+        }),
+        Err(e) => shared.emit(Event::Error {
+            kind: ErrorKind::Memory,
+            message: format!("cannot rate memory {id}: {e}"),
+            recoverable: true,
+        }),
+    }
+}
