@@ -252,6 +252,8 @@ pub struct MemoryConfig {
     /// which are read too.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub storage_options: std::collections::BTreeMap<String, String>,
+    /// Recall by meaning too, with the `[embed]` model, when one is configured.
+    pub vectors: bool,
 }
 
 impl Default for MemoryConfig {
@@ -260,6 +262,7 @@ impl Default for MemoryConfig {
             uri: None,
             runbooks: "docs/runbooks".into(),
             storage_options: Default::default(),
+            vectors: true,
         }
     }
 }

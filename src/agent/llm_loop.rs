@@ -55,6 +55,20 @@ pub async fn run(exec: &mut Exec<'_>, llm: &LlmClient) -> Result<Answer, Stop> {
             });
         }
         if calls.is_empty() {
+            // The memories the answer names are the ones it relied on (the prompt asks it
+            // to say which): the answer's lineage lists them.
+            let named: Vec<String> = exec
+                .inv
+                .recalled
+                .iter()
+                .map(|h| h.memory.id.clone())
+                .filter(|id| completion.content.contains(id.as_str()))
+                .collect();
+            for id in named {
+                if !exec.inv.memories_used.contains(&id) {
+                    exec.inv.memories_used.push(id);
+                }
+            }
             let confidence = stated_confidence(&completion.content);
             return Ok(answer_from(exec, completion.content, confidence));
         }

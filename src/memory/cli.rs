@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
-use super::{Memory, MemoryKind, MemoryStatus, MemoryStore, Scope};
+use super::{Memory, MemoryKind, MemoryStatus, Scope};
 
 #[derive(Debug, Args)]
 pub struct MemoryArgs {
@@ -77,7 +77,7 @@ pub async fn run(
 ) -> Result<ExitCode> {
     let uri = super::configured_uri(&config.memory)
         .context("no data directory for memories: set memory.uri in config")?;
-    let store = MemoryStore::open_with(&uri, &config.memory.storage_options).await?;
+    let store = super::open(config).await?;
     let mut out = std::io::stdout().lock();
     match &args.command {
         MemoryCommand::List { json } => {

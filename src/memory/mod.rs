@@ -324,6 +324,26 @@ pub async fn sync_repo_runbooks(
         })
 }
 
+/// The memory database config names, with vectors from the `[embed]` model when
+/// `memory.vectors` is on and a model is configured (loaded on first use).
+pub async fn open(config: &crate::config::Config) -> Result<MemoryStore, MemoryError> {
+    let store = MemoryStore::from_config(&config.memory).await?;
+    if !config.memory.vectors {
+        return Ok(store);
+    }
+    // The index directory only tells an OpenAI endpoint's known vector size; memories
+    // learn it from the endpoint.
+    let nowhere = std::path::Path::new("");
+    match crate::index::pipeline::EmbedSpec::resolve(config, nowhere).await {
+        Ok(Some(spec)) => Ok(store.with_vectors(spec)),
+        Ok(None) => Ok(store),
+        Err(e) => {
+            tracing::warn!("memory vectors are off: {e:#}");
+            Ok(store)
+        }
+    }
+}
+
 /// The memory database named by config, or the per-user default.
 pub fn configured_uri(cfg: &crate::config::MemoryConfig) -> Option<String> {
     cfg.uri.clone().or_else(default_uri)

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::{RecordBatch, RecordBatchIterator, StringArray};
+use arrow_array::{
+    FixedSizeListArray, Float32Array, RecordBatch, RecordBatchIterator, StringArray,
+};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
 use lancedb::index::Index;
@@ -14,6 +16,11 @@ use lancedb::{Connection, Table};
 use super::{Memory, MemoryHit, MemoryStatus, RecallQuery};
 
 const TABLE: &str = "memories";
+/// Vectors of memories (id, embedder, vector), derived from their text: rebuilt when the
+/// embedder changes, filled in for memories written without one.
+const VECTORS: &str = "memory_vectors";
+/// Below this cosine similarity a memory is not "similar".
+const MIN_SIMILARITY: f32 = 0.35;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
@@ -35,6 +42,26 @@ pub enum MemoryError {
     },
 }
 
+/// What full-text and vector search see of a memory: its text and scope words.
+fn search_text(m: &Memory) -> String {
+    format!("{} {}", m.text, m.scope.words())
+}
+
+fn vector_schema(dim: usize) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("embedder", DataType::Utf8, false),
+        Field::new(
+            "vector",
+            DataType::FixedSizeList(
+                Arc::new(Field::new("item", DataType::Float32, true)),
+                dim as i32,
+            ),
+            false,
+        ),
+    ]))
+}
+
 fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("id", DataType::Utf8, false),
@@ -47,9 +74,11 @@ fn schema() -> SchemaRef {
 
 pub struct MemoryStore {
     uri: String,
-    #[allow(dead_code)]
     db: Connection,
     table: Table,
+    /// The embedder for memory vectors, when one is configured (loaded on first use).
+    vectors: Option<crate::index::pipeline::EmbedSpec>,
+    embedder: tokio::sync::OnceCell<Option<crate::index::embed::Embedder>>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -145,7 +174,235 @@ impl MemoryStore {
             uri: uri.to_string(),
             db,
             table,
+            vectors: None,
+            embedder: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// Recall by meaning too: memories get vectors from this embedder (loaded on first
+    /// use), and a recall adds their cosine similarity to the query.
+    pub fn with_vectors(mut self, spec: crate::index::pipeline::EmbedSpec) -> Self {
+        self.vectors = Some(spec);
+        self
+    }
+
+    async fn embedder(&self) -> Option<&crate::index::embed::Embedder> {
+        let spec = self.vectors.as_ref()?;
+        self.embedder
+            .get_or_init(|| async {
+                spec.load()
+                    .await
+                    .map_err(|e| tracing::warn!("memory vectors are off: {e:#}"))
+                    .ok()
+            })
+            .await
+            .as_ref()
+    }
+
+    /// The vectors table for `dim`-sized vectors; one of another size (an earlier
+    /// embedder) is dropped, since vectors are derived from the text.
+    async fn vector_table(&self, dim: usize) -> Result<Table, MemoryError> {
+        if self.has_table(VECTORS).await? {
+            let t = self
+                .db
+                .open_table(VECTORS)
+                .execute()
+                .await
+                .map_err(|e| self.io(e))?;
+            let schema = t.schema().await.map_err(|e| self.io(e))?;
+            let same = schema.field_with_name("vector").ok().is_some_and(
+                |f| matches!(f.data_type(), DataType::FixedSizeList(_, n) if *n as usize == dim),
+            );
+            if same {
+                return Ok(t);
+            }
+            self.db
+                .drop_table(VECTORS, &[])
+                .await
+                .map_err(|e| self.io(e))?;
+        }
+        let schema = vector_schema(dim);
+        match self.db.create_empty_table(VECTORS, schema).execute().await {
+            Ok(t) => Ok(t),
+            // Another process created it first.
+            Err(_) => self
+                .db
+                .open_table(VECTORS)
+                .execute()
+                .await
+                .map_err(|e| self.io(e)),
+        }
+    }
+
+    /// Embed and store the vectors of these memories (replacing older ones).
+    async fn write_vectors(&self, memories: &[&Memory]) -> Result<(), MemoryError> {
+        let Some(embedder) = self.embedder().await else {
+            return Ok(());
+        };
+        if memories.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<String> = memories.iter().map(|m| search_text(m)).collect();
+        let vectors = embedder
+            .embed(texts)
+            .await
+            .map_err(|e| self.io(format!("embedding memories: {e:#}")))?;
+        let dim = embedder.dim();
+        let table = self.vector_table(dim).await?;
+        let mut flat = Vec::with_capacity(vectors.len() * dim);
+        for v in &vectors {
+            if v.len() != dim {
+                return Err(self.io(format!(
+                    "the embedder returned {} dimensions, expected {dim}",
+                    v.len()
+                )));
+            }
+            flat.extend_from_slice(v);
+        }
+        let batch = RecordBatch::try_new(
+            vector_schema(dim),
+            vec![
+                Arc::new(StringArray::from_iter_values(
+                    memories.iter().map(|m| m.id.clone()),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    memories.iter().map(|_| embedder.id()),
+                )),
+                Arc::new(
+                    FixedSizeListArray::try_new(
+                        Arc::new(Field::new("item", DataType::Float32, true)),
+                        dim as i32,
+                        Arc::new(Float32Array::from(flat)),
+                        None,
+                    )
+                    .map_err(|e| self.io(e))?,
+                ),
+            ],
+        )
+        .map_err(|e| self.io(e))?;
+        self.merge_by_id(&table, batch).await
+    }
+
+    /// Insert or replace rows by id. LanceDB commits are optimistic; a conflict with
+    /// another writer is retried, so concurrent processes lose nothing.
+    async fn merge_by_id(&self, table: &Table, batch: RecordBatch) -> Result<(), MemoryError> {
+        let mut last = None;
+        for attempt in 0..5 {
+            let schema = batch.schema();
+            let reader = RecordBatchIterator::new(vec![Ok(batch.clone())], schema);
+            let mut merge = table.merge_insert(&["id"]);
+            merge
+                .when_matched_update_all(None)
+                .when_not_matched_insert_all();
+            match merge.execute(Box::new(reader)).await {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    last = Some(e);
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                    let _ = table.checkout_latest().await;
+                }
+            }
+        }
+        Err(self.io(last.map_or_else(String::new, |e| e.to_string())))
+    }
+
+    /// Run a query and collect its batches.
+    async fn rows(&self, q: impl ExecutableQuery) -> Result<Vec<RecordBatch>, MemoryError> {
+        q.execute()
+            .await
+            .map_err(|e| self.io(e))?
+            .try_collect()
+            .await
+            .map_err(|e| self.io(e))
+    }
+
+    async fn has_table(&self, name: &str) -> Result<bool, MemoryError> {
+        let names = self
+            .db
+            .table_names()
+            .execute()
+            .await
+            .map_err(|e| self.io(e))?;
+        Ok(names.iter().any(|n| n == name))
+    }
+
+    /// Cosine similarity of each memory to `text`, for those at least [`MIN_SIMILARITY`]
+    /// alike. Memories written without vectors get them now.
+    async fn similarities(
+        &self,
+        text: &str,
+        active: &[&Memory],
+    ) -> Result<std::collections::HashMap<String, f32>, MemoryError> {
+        let mut out = std::collections::HashMap::new();
+        let Some(embedder) = self.embedder().await else {
+            return Ok(out);
+        };
+        if active.is_empty() || text.trim().is_empty() {
+            return Ok(out);
+        }
+        let table = self.vector_table(embedder.dim()).await?;
+        let have: Vec<RecordBatch> = self
+            .rows(
+                table
+                    .query()
+                    .only_if(format!(
+                        "embedder = '{}'",
+                        embedder.id().replace('\'', "''")
+                    ))
+                    .select(Select::columns(&["id"])),
+            )
+            .await?;
+        let mut known = std::collections::HashSet::new();
+        for b in &have {
+            if let Some(ids) = b
+                .column_by_name("id")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            {
+                known.extend((0..b.num_rows()).map(|i| ids.value(i).to_string()));
+            }
+        }
+        let missing: Vec<&Memory> = active
+            .iter()
+            .copied()
+            .filter(|m| !known.contains(&m.id))
+            .collect();
+        self.write_vectors(&missing).await?;
+        let query = embedder
+            .embed(vec![text.to_string()])
+            .await
+            .map_err(|e| self.io(format!("embedding the query: {e:#}")))?;
+        let Some(query) = query.into_iter().next() else {
+            return Ok(out);
+        };
+        let _ = table.checkout_latest().await;
+        let hits: Vec<RecordBatch> = self
+            .rows(
+                table
+                    .vector_search(query)
+                    .map_err(|e| self.io(e))?
+                    .column("vector")
+                    .distance_type(lancedb::DistanceType::Cosine)
+                    .select(Select::columns(&["id"]))
+                    .limit(active.len().max(10)),
+            )
+            .await?;
+        for b in &hits {
+            let (Some(ids), Some(dist)) = (
+                b.column_by_name("id")
+                    .and_then(|c| c.as_any().downcast_ref::<StringArray>()),
+                b.column_by_name("_distance")
+                    .and_then(|c| c.as_any().downcast_ref::<Float32Array>()),
+            ) else {
+                continue;
+            };
+            for i in 0..b.num_rows() {
+                let sim = 1.0 - dist.value(i);
+                if sim >= MIN_SIMILARITY {
+                    out.insert(ids.value(i).to_string(), sim);
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub fn uri(&self) -> &str {
@@ -173,7 +430,7 @@ impl MemoryStore {
                 col(&|m| m.id.clone()),
                 col(&|m| m.kind.as_str().to_string()),
                 col(&|m| m.status.as_str().to_string()),
-                col(&|m| format!("{} {}", m.text, m.scope.words())),
+                col(&|m| search_text(m)),
                 Arc::new(StringArray::from_iter_values(json)),
             ],
         )
@@ -186,27 +443,14 @@ impl MemoryStore {
         if memories.is_empty() {
             return Ok(());
         }
-        let mut last = None;
-        for attempt in 0..5 {
-            let batch = self.batch(memories)?;
-            let reader = RecordBatchIterator::new(vec![Ok(batch)], schema());
-            let mut merge = self.table.merge_insert(&["id"]);
-            merge
-                .when_matched_update_all(None)
-                .when_not_matched_insert_all();
-            match merge.execute(Box::new(reader)).await {
-                Ok(_) => {
-                    self.ensure_fts().await;
-                    return Ok(());
-                }
-                Err(e) => {
-                    last = Some(e);
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
-                    let _ = self.table.checkout_latest().await;
-                }
-            }
+        self.merge_by_id(&self.table, self.batch(memories)?).await?;
+        self.ensure_fts().await;
+        // Vectors are derived: a failure to embed loses no memory.
+        let refs: Vec<&Memory> = memories.iter().collect();
+        if let Err(e) = self.write_vectors(&refs).await {
+            tracing::warn!("memory vectors: {e}");
         }
-        Err(self.io(last.map_or_else(String::new, |e| e.to_string())))
+        Ok(())
     }
 
     /// Rebuilt on every write: memories are few, and the index then covers them all.
@@ -259,33 +503,23 @@ impl MemoryStore {
     /// Every memory, newest first.
     pub async fn list(&self) -> Result<Vec<Memory>, MemoryError> {
         let _ = self.table.checkout_latest().await;
-        let batches: Vec<RecordBatch> = self
-            .table
-            .query()
-            .select(Select::columns(&["id", "json"]))
-            .execute()
-            .await
-            .map_err(|e| self.io(e))?
-            .try_collect()
-            .await
-            .map_err(|e| self.io(e))?;
+        let batches = self
+            .rows(self.table.query().select(Select::columns(&["id", "json"])))
+            .await?;
         let mut all = self.parse(&batches)?;
         all.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
         Ok(all)
     }
 
     pub async fn get(&self, id: &str) -> Result<Memory, MemoryError> {
-        let batches: Vec<RecordBatch> = self
-            .table
-            .query()
-            .only_if(format!("id = '{}'", id.replace('\'', "''")))
-            .select(Select::columns(&["id", "json"]))
-            .execute()
-            .await
-            .map_err(|e| self.io(e))?
-            .try_collect()
-            .await
-            .map_err(|e| self.io(e))?;
+        let batches = self
+            .rows(
+                self.table
+                    .query()
+                    .only_if(format!("id = '{}'", id.replace('\'', "''")))
+                    .select(Select::columns(&["id", "json"])),
+            )
+            .await?;
         self.parse(&batches)?
             .into_iter()
             .next()
@@ -298,6 +532,14 @@ impl MemoryStore {
             .delete(&format!("id = '{}'", id.replace('\'', "''")))
             .await
             .map_err(|e| self.io(e))?;
+        if self.has_table(VECTORS).await?
+            && let Ok(t) = self.db.open_table(VECTORS).execute().await
+            && let Err(e) = t
+                .delete(&format!("id = '{}'", id.replace('\'', "''")))
+                .await
+        {
+            tracing::warn!("memory vectors: {e}");
+        }
         Ok(())
     }
 
@@ -333,6 +575,18 @@ impl MemoryStore {
                 }
             }
         }
+        let active: Vec<&Memory> = all
+            .iter()
+            .filter(|m| m.status == MemoryStatus::Active)
+            .collect();
+        // By meaning too, when memories have an embedder; without one, by words only.
+        let similar = match self.similarities(&q.text, &active).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("memory vectors: {e}");
+                Default::default()
+            }
+        };
         let lower = q.text.to_lowercase();
         let mut hits = Vec::new();
         for m in all {
@@ -376,6 +630,10 @@ impl MemoryStore {
             if let Some(rank) = text_rank.get(&m.id) {
                 score += 0.4 / (1.0 + *rank as f32);
                 why.push("words match".into());
+            }
+            if let Some(sim) = similar.get(&m.id) {
+                score += 0.4 * sim;
+                why.push(format!("similar {sim:.2}"));
             }
             if score > 0.0 {
                 let score = score * (0.5 + m.confidence / 2.0);

@@ -338,3 +338,64 @@ fn a_team_shares_memories_on_an_s3_compatible_store() {
         serde_json::from_str::<Value>(&back).unwrap()
     );
 }
+
+#[tokio::test]
+async fn memories_are_recalled_by_meaning_with_an_embedding_model() {
+    use triage::memory::{Memory, MemoryKind, RecallQuery, Scope};
+    let f = Fixture::empty();
+    let mut config = triage::config::Config::default();
+    config.memory.uri = Some(f.root().join("m").display().to_string());
+    config.embed.provider = triage::config::EmbedProvider::Local;
+    config.embed.model_dir = Some(test_model_dir());
+    let store = triage::memory::open(&config).await.unwrap();
+    let backfill = Memory::new(
+        MemoryKind::Correction,
+        "Consumer lag at 17:00 is the nightly analytics backfill; leave it alone",
+        Scope::default(),
+        "user",
+    );
+    let tls = Memory::new(
+        MemoryKind::Procedural,
+        "Rotate the ingress TLS certificate before it expires",
+        Scope::default(),
+        "user",
+    );
+    store
+        .upsert(&[backfill.clone(), tls.clone()])
+        .await
+        .unwrap();
+    // No word in common with the backfill memory, the same meaning.
+    let q = RecallQuery {
+        text: "the kafka queue is backing up every evening".into(),
+        scope: Scope::default(),
+    };
+    let hits = store.recall(&q, 5).await.unwrap();
+    let first = hits.first().expect("recalled by meaning");
+    assert_eq!(first.memory.id, backfill.id, "{hits:?}");
+    assert!(first.why.contains("similar"), "{}", first.why);
+    assert!(!first.why.contains("words match"), "{}", first.why);
+
+    // Without vectors the same question finds nothing; a memory written by such a
+    // process gets its vector at the next recall with a model.
+    config.memory.vectors = false;
+    let plain = triage::memory::open(&config).await.unwrap();
+    assert!(plain.recall(&q, 5).await.unwrap().is_empty());
+    let late = Memory::new(
+        MemoryKind::Correction,
+        "Kafka consumers fall behind every evening while the nightly export runs",
+        Scope::default(),
+        "user",
+    );
+    plain.upsert(std::slice::from_ref(&late)).await.unwrap();
+    let hits = store.recall(&q, 5).await.unwrap();
+    let late_hit = hits
+        .iter()
+        .find(|h| h.memory.id == late.id)
+        .expect("recalled");
+    assert!(late_hit.why.contains("similar"), "{}", late_hit.why);
+
+    // Forgetting removes it from recall by meaning too.
+    store.forget(&backfill.id).await.unwrap();
+    let hits = store.recall(&q, 5).await.unwrap();
+    assert!(hits.iter().all(|h| h.memory.id != backfill.id));
+}

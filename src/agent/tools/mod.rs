@@ -128,7 +128,7 @@ impl ToolContext {
         let store = self
             .memory
             .get_or_init(|| async {
-                crate::memory::MemoryStore::from_config(&self.config.memory)
+                crate::memory::open(&self.config)
                     .await
                     .map(Arc::new)
                     .map_err(|e| e.to_string())
