@@ -59,7 +59,6 @@ pub struct Investigation {
     pub steps: Vec<String>,
     /// Set when a budget stopped the last turn; `continue` clears it.
     pub exhausted: bool,
-    next_call: u64,
     next_checkpoint: CheckpointId,
 }
 
@@ -80,7 +79,6 @@ impl Investigation {
             recalled: Vec::new(),
             steps: Vec::new(),
             exhausted: false,
-            next_call: 1,
             next_checkpoint: 1,
         }
     }
@@ -225,10 +223,10 @@ impl<'a> Exec<'a> {
         }
     }
 
+    /// A call id unique in the session (views and the trace key tool calls by it, across
+    /// investigations).
     pub fn new_call_id(&mut self) -> CallId {
-        let id = format!("c{}", self.inv.next_call);
-        self.inv.next_call += 1;
-        id
+        format!("c{}", self.shared.next_call_seq())
     }
 
     /// Run one tool (offline planner).

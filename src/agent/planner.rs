@@ -31,6 +31,8 @@ pub struct PlannerState {
     pub memories: Vec<Evidence>,
     /// Memories checked at the start and found wrong today: (id, what the check saw).
     pub rejected: Vec<(String, String)>,
+    /// Commands a correction kept back: (command, memory id, what it says).
+    pub withheld: Vec<(String, String, String)>,
     /// Hyphenated names the request mentions (`checkout-api`), workloads or not.
     pub request_names: Vec<String>,
     /// Whether recalled memories were checked (once per investigation).
@@ -85,6 +87,21 @@ pub struct Hypothesis {
 }
 
 pub async fn run(exec: &mut Exec<'_>) -> Result<Answer, Stop> {
+    // Everything recalled is listed in the answer unless it was checked, used or applied.
+    for h in exec.inv.recalled.clone() {
+        if !exec
+            .inv
+            .planner
+            .memories
+            .iter()
+            .any(|e| e.reference == h.memory.id)
+        {
+            exec.inv
+                .planner
+                .memories
+                .push(super::recall::evidence(&h.memory));
+        }
+    }
     if exec.inv.playbook == Playbook::Incident
         && exec.inv.planner_step == 0
         && !exec.inv.planner.memory_checked
@@ -95,28 +112,6 @@ pub async fn run(exec: &mut Exec<'_>) -> Result<Answer, Stop> {
             .any(|w| exec.inv.request.to_lowercase().contains(w));
         if !wider && let Some(held) = super::recall::check_recalled(exec).await? {
             return Ok(answer_from_memory(exec, held));
-        }
-    }
-    for h in exec.inv.recalled.clone() {
-        let used_or_rejected = exec.inv.memories_used.contains(&h.memory.id)
-            || exec
-                .inv
-                .planner
-                .rejected
-                .iter()
-                .any(|(id, _)| id == &h.memory.id);
-        if !used_or_rejected
-            && !exec
-                .inv
-                .planner
-                .memories
-                .iter()
-                .any(|e| e.reference == h.memory.id)
-        {
-            exec.inv
-                .planner
-                .memories
-                .push(super::recall::evidence(&h.memory));
         }
     }
     loop {
@@ -567,10 +562,34 @@ fn suggest(
     confidence: f32,
     evidence: Vec<Evidence>,
 ) {
-    for (cmd, why) in actions {
+    // What a person said not to do here is not proposed, and the answer says so.
+    let mut kept: Vec<&(String, String)> = Vec::new();
+    for a in actions {
+        match super::recall::forbidding(&exec.inv.recalled, &a.0) {
+            Some(hit) => {
+                let id = hit.memory.id.clone();
+                exec.emit(Event::MemoryHit {
+                    memory: id.clone(),
+                    kind: hit.memory.kind.as_str().to_string(),
+                    score: hit.score,
+                    why: format!("{}; applied: `{}` not proposed", hit.why, a.0),
+                    used: true,
+                });
+                if !exec.inv.memories_used.contains(&id) {
+                    exec.inv.memories_used.push(id.clone());
+                }
+                exec.inv
+                    .planner
+                    .withheld
+                    .push((a.0.clone(), id, hit.memory.title().to_string()));
+            }
+            None => kept.push(a),
+        }
+    }
+    for (cmd, why) in &kept {
         exec.propose(cmd, why);
     }
-    if let Some((cmd, _)) = actions.last() {
+    if let Some((cmd, _)) = kept.last() {
         exec.checkpoint(
             Stage::SuggestedAction,
             format!("suggest: {cmd}"),
@@ -1398,10 +1417,7 @@ fn incident_answer(exec: &Exec<'_>, t: Option<&Target>, h: Option<&Hypothesis>) 
     if let Some(h) = h
         && !h.actions.is_empty()
     {
-        let _ = writeln!(s, "\n**Suggested (nothing runs until you approve):**");
-        for (cmd, why) in &h.actions {
-            let _ = writeln!(s, "- `{cmd}`: {why}");
-        }
+        suggestions(st, &h.actions, &mut s);
     }
     if !st.excluded.is_empty() {
         let _ = writeln!(s, "\nLeft alone as you asked: {}.", st.excluded.join(", "));
@@ -1411,6 +1427,23 @@ fn incident_answer(exec: &Exec<'_>, t: Option<&Target>, h: Option<&Hypothesis>) 
 }
 
 /// Memories checked and found wrong today, and those that could not be checked.
+/// The suggested commands, and those a correction kept back.
+fn suggestions(st: &PlannerState, actions: &[(String, String)], s: &mut String) {
+    let withheld = |cmd: &str| st.withheld.iter().find(|w| w.0 == cmd);
+    if actions.iter().any(|(cmd, _)| withheld(cmd).is_none()) {
+        let _ = writeln!(s, "\n**Suggested (nothing runs until you approve):**");
+        for (cmd, why) in actions.iter().filter(|(cmd, _)| withheld(cmd).is_none()) {
+            let _ = writeln!(s, "- `{cmd}`: {why}");
+        }
+    }
+    for (cmd, id, says) in actions.iter().filter_map(|(cmd, _)| withheld(cmd)) {
+        let _ = writeln!(
+            s,
+            "\n**Not suggested, as a correction says:** `{cmd}` (`{id}`: {says})"
+        );
+    }
+}
+
 fn memory_notes(st: &PlannerState, s: &mut String) {
     if !st.rejected.is_empty() {
         let _ = writeln!(s, "\n**Memories checked and set aside (wrong today):**");
@@ -1418,12 +1451,22 @@ fn memory_notes(st: &PlannerState, s: &mut String) {
             let _ = writeln!(s, "- `{id}`: {why}");
         }
     }
-    if !st.memories.is_empty() {
+    // Those checked, used or applied are said above.
+    let unverified: Vec<&Evidence> = st
+        .memories
+        .iter()
+        .filter(|m| {
+            st.from_memory.as_deref() != Some(m.reference.as_str())
+                && !st.rejected.iter().any(|(id, _)| id == &m.reference)
+                && !st.withheld.iter().any(|w| w.1 == m.reference)
+        })
+        .collect();
+    if !unverified.is_empty() {
         let _ = writeln!(
             s,
             "\n**Memories that may apply (not verified, not relied on):**"
         );
-        for m in &st.memories {
+        for m in unverified {
             let _ = writeln!(s, "- `{}` {}", m.reference, m.detail);
         }
     }
@@ -1438,6 +1481,15 @@ fn answer_from_memory(exec: &mut Exec<'_>, held: super::recall::Held) -> Answer 
         checked,
     } = held;
     exec.inv.planner.from_memory = Some(m.id.clone());
+    // What the investigation was about, for the scope of what is learned next.
+    let (kind, ns, name) = claim.parts();
+    exec.inv.planner.target = Some(Target {
+        kind: kind.to_string(),
+        namespace: ns.map(str::to_string),
+        name: name.to_string(),
+        named_in_request: request_mentions(&exec.inv.request, name),
+        ..Target::default()
+    });
     let mem_ev = super::recall::evidence(&m);
     let base = m.confidence.clamp(0.3, 0.8);
     exec.checkpoint(
@@ -1492,10 +1544,7 @@ fn answer_from_memory(exec: &mut Exec<'_>, held: super::recall::Held) -> Answer 
     );
     let _ = writeln!(s, "**Checked today:** {}", checked.detail);
     if !claim.expected && !claim.actions.is_empty() {
-        let _ = writeln!(s, "\n**Suggested (nothing runs until you approve):**");
-        for (cmd, why) in &claim.actions {
-            let _ = writeln!(s, "- `{cmd}`: {why}");
-        }
+        suggestions(&exec.inv.planner, &claim.actions, &mut s);
     }
     let st = exec.inv.planner.clone();
     memory_notes(&st, &mut s);

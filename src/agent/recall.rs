@@ -228,6 +228,37 @@ pub async fn check_recalled(exec: &mut Exec<'_>) -> Result<Option<Held>, Stop> {
     Ok(None)
 }
 
+/// Kinds of change a correction can forbid, as words and the command that does them.
+const FORBIDDABLE: &[(&[&str], &[&str])] = &[
+    (
+        &["roll back", "rollback", "roll-back", "undo"],
+        &["rollout undo"],
+    ),
+    (&["restart"], &["rollout restart", "delete pod"]),
+    (&["scale"], &[" scale "]),
+    (&["delete"], &[" delete "]),
+    (&["drain", "cordon"], &[" drain ", " cordon "]),
+];
+
+/// The recalled correction that forbids `command` here ("never roll back checkout-api
+/// during the sale freeze"), if any.
+pub fn forbidding<'h>(recalled: &'h [MemoryHit], command: &str) -> Option<&'h MemoryHit> {
+    let cmd = format!(" {} ", command.to_lowercase());
+    recalled.iter().find(|h| {
+        if h.memory.kind != MemoryKind::Correction {
+            return false;
+        }
+        let text = h.memory.text.to_lowercase();
+        let negated = ["never", "don't", "do not", "must not"]
+            .iter()
+            .any(|w| text.contains(w));
+        negated
+            && FORBIDDABLE.iter().any(|(words, commands)| {
+                words.iter().any(|w| text.contains(w)) && commands.iter().any(|c| cmd.contains(c))
+            })
+    })
+}
+
 /// Whether a correction talks about a scheduled job (and so can be checked against the
 /// CronJobs it names).
 fn job_claim(m: &Memory) -> bool {

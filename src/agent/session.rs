@@ -74,6 +74,7 @@ pub struct Shared {
     audit: Option<AuditLog>,
     exec_env: Vec<(String, String)>,
     feedback_seq: AtomicU64,
+    call_seq: AtomicU64,
 }
 
 impl Shared {
@@ -84,6 +85,11 @@ impl Shared {
             });
         }
         let _ = self.events.send(event);
+    }
+
+    /// The next tool-call number of the session, from 1.
+    pub fn next_call_seq(&self) -> u64 {
+        self.call_seq.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// What the session learned about its last investigation.
@@ -185,6 +191,7 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
         audit,
         exec_env: cfg.exec_env,
         feedback_seq: AtomicU64::new(0),
+        call_seq: AtomicU64::new(0),
     });
     shared.emit(Event::SessionStarted {
         session: id.clone(),

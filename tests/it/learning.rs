@@ -155,8 +155,8 @@ async fn rejections_and_remember_become_proposed_corrections_that_one_op_keeps_o
             text: "checkout-api 5xx since 11:50".into(),
         },
     );
-    let events = until_done(&mut s.handle).await;
-    let undo = events
+    let first = until_done(&mut s.handle).await;
+    let undo = first
         .iter()
         .find_map(|e| match e {
             Event::ActionProposed { action } if action.command.contains("rollout undo") => {
@@ -220,6 +220,38 @@ async fn rejections_and_remember_become_proposed_corrections_that_one_op_keeps_o
     assert_eq!(m.status, MemoryStatus::Active);
     assert!(m.text.starts_with("During the sale freeze"), "{}", m.text);
     assert_eq!(store.recall(&q, 5).await.unwrap()[0].memory.id, id);
+
+    // The next investigation applies it: the rollback is not proposed, and it says why.
+    send(
+        &s,
+        Op::Submit {
+            text: "checkout-api 5xx again".into(),
+        },
+    );
+    let again = until_done(&mut s.handle).await;
+    let text = answer_text(&again);
+    assert!(
+        text.contains("Not suggested, as a correction says:** `kubectl rollout undo"),
+        "{text}"
+    );
+    assert!(text.contains(&id), "{text}");
+    assert!(!again.iter().any(|e| matches!(e,
+        Event::ActionProposed { action } if action.command.contains("rollout undo"))));
+    assert!(again.iter().any(|e| matches!(e,
+        Event::MemoryHit { memory, used: true, why, .. } if memory == &id && why.contains("not proposed"))));
+    // Tool calls keep their own ids across the session's investigations.
+    let mut ids: Vec<String> = first
+        .iter()
+        .chain(&again)
+        .filter_map(|e| match e {
+            Event::ToolCallStarted { call, .. } => Some(call.clone()),
+            _ => None,
+        })
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "{ids:?}");
 
     // `/remember` proposes too; discarding removes it.
     send(
