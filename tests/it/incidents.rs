@@ -73,3 +73,58 @@ async fn warm_memory_resolves_repeats_in_a_third_of_the_tool_calls_without_losin
         assert!(f.memories_used.is_empty(), "{name}: {f:?}");
     }
 }
+
+#[tokio::test]
+async fn with_a_model_the_scenarios_run_through_it_and_count_its_tokens() {
+    use crate::llm_server::{self, LlmServer};
+    // The model looks at the cluster once, then answers.
+    let server = LlmServer::with_script(|n, _| {
+        if n % 2 == 0 {
+            llm_server::tool_calls(&[("k1", "kube_findings", serde_json::json!({}))], 2)
+        } else {
+            llm_server::text(
+                &[
+                    "## Deployment/shop/orders-worker\n\n**Likely cause:** orders-worker is OOMKilled: ",
+                    "it runs out of memory at its 512Mi limit.\n\nConfidence: 0.8",
+                ],
+                Some((900, 40)),
+            )
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("scenarios");
+    std::fs::create_dir_all(one.join("oom")).unwrap();
+    for f in ["scenario.toml", "snapshot.json"] {
+        std::fs::copy(scenarios().join("oom").join(f), one.join("oom").join(f)).unwrap();
+    }
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[llm]\nbase_url = \"{}\"\nmodel = \"scripted\"\napi_key_env = \"TRIAGE_TEST_UNSET_KEY\"\n\n[embed]\nprovider = \"none\"\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    let report = run(
+        Some(&config),
+        &one,
+        &Options {
+            memory: MemoryMode::Off,
+            offline: false,
+            progress: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.agent, "scripted");
+    let s = &report.scenarios[0];
+    assert!(s.run.correct, "{:?}", s.run);
+    assert_eq!(s.run.tool_calls, 1);
+    assert!(s.run.tokens >= 940, "{}", s.run.tokens);
+    assert_eq!(report.summary.tokens, s.run.tokens);
+    // The scenario's alert reached the model.
+    let first = server.requests()[0].body.to_string();
+    assert!(first.contains("orders-worker restarting"), "{first}");
+}
