@@ -64,10 +64,15 @@ pub async fn at_start(exec: &mut Exec<'_>) {
         .cluster
         .as_ref()
         .and_then(|c| c.default_scope().namespace().map(str::to_string));
+    // The files the request names (paths, stack frames) select path-scoped memories.
+    let parsed = crate::index::localize::parse_issue(&exec.inv.request);
+    let mut paths = parsed.paths;
+    paths.extend(parsed.frames.into_iter().map(|f| f.path));
     let query = RecallQuery {
         text: exec.inv.request.clone(),
         scope: Scope {
             namespace,
+            paths,
             ..Scope::default()
         },
     };

@@ -292,6 +292,48 @@ impl Memory {
     }
 }
 
+/// A glob (`*` any run of characters, `**` across `/`, `?` one character) as a regex.
+fn glob_regex(glob: &str, anchored: bool) -> Option<regex::Regex> {
+    let mut re = String::new();
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                re.push_str(".*");
+            }
+            '*' => re.push_str(if anchored { "[^/]*" } else { "\\S*" }),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    let re = if anchored {
+        format!("^{re}$")
+    } else {
+        format!("(?i){re}")
+    };
+    regex::Regex::new(&re).ok()
+}
+
+/// Whether a path glob (`services/checkout-api/**`, `*.go`) matches `path`.
+pub fn glob_matches(glob: &str, path: &str) -> bool {
+    let path = path.trim_matches(|c: char| matches!(c, '`' | '"' | '\'' | ',' | ':' | '(' | ')'));
+    let path = path.strip_prefix("./").unwrap_or(path);
+    let glob = glob.strip_prefix("./").unwrap_or(glob);
+    // Relative to any folder: `services/x/**` matches `/src/services/x/main.go` from a
+    // stack trace, and `*.go` matches at any depth.
+    glob_regex(&format!("**/{glob}"), true)
+        .is_some_and(|r| r.is_match(path) || r.is_match(&format!("/{path}")))
+}
+
+/// Whether an alert name or pattern (`Kube*CrashLooping`) appears in `text`.
+pub fn pattern_in(pattern: &str, text: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return text.to_lowercase().contains(&pattern.to_lowercase());
+    }
+    glob_regex(pattern, false).is_some_and(|r| r.is_match(text))
+}
+
 /// What recall is looking for.
 #[derive(Debug, Clone, Default)]
 pub struct RecallQuery {
@@ -352,6 +394,33 @@ pub fn configured_uri(cfg: &crate::config::MemoryConfig) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alert_patterns_and_path_globs_match_what_they_should() {
+        assert!(pattern_in("ConsumerLag", "consumerlag on orders-worker"));
+        assert!(pattern_in(
+            "Kube*CrashLooping",
+            "KubePodCrashLooping: checkout-api"
+        ));
+        assert!(!pattern_in("Kube*CrashLooping", "KubeJobFailed: backfill"));
+        assert!(glob_matches(
+            "services/checkout-api/**",
+            "services/checkout-api/cmd/checkout-api/config.go"
+        ));
+        assert!(glob_matches("*.go", "`services/checkout-api/main.go`,"));
+        assert!(!glob_matches(
+            "services/checkout-api/**",
+            "services/orders-worker/worker.py"
+        ));
+        assert!(
+            !glob_matches("src/*.rs", "src/agent/exec.rs"),
+            "* stays in one folder"
+        );
+        assert!(glob_matches(
+            "services/checkout-api/**",
+            "/src/services/checkout-api/cmd/checkout-api/config.go"
+        ));
+    }
 
     #[test]
     fn scope_pairs_parse_and_bad_keys_say_what_is_valid() {

@@ -616,12 +616,37 @@ impl MemoryStore {
                     _ => {}
                 }
             }
+            // An alert name or pattern (`Kube*CrashLooping`) must appear in the request.
             if let Some(alert) = &m.scope.alert {
-                if lower.contains(&alert.to_lowercase()) {
+                if super::pattern_in(alert, &lower) {
                     score += 0.3;
                     why.push(format!("alert {alert}"));
                 } else {
                     conflict = true;
+                }
+            }
+            // Path globs must match a path the query is about (or one the request names);
+            // a query about no paths does not conflict with them.
+            if !m.scope.paths.is_empty() {
+                let named: Vec<&str> = q
+                    .scope
+                    .paths
+                    .iter()
+                    .map(String::as_str)
+                    .chain(q.text.split_whitespace())
+                    .collect();
+                match m
+                    .scope
+                    .paths
+                    .iter()
+                    .find(|g| named.iter().any(|p| super::glob_matches(g, p)))
+                {
+                    Some(g) => {
+                        score += 0.3;
+                        why.push(format!("path {g}"));
+                    }
+                    None if !q.scope.paths.is_empty() => conflict = true,
+                    None => {}
                 }
             }
             if conflict {
@@ -717,5 +742,70 @@ mod tests {
             store.get(&other.id).await,
             Err(MemoryError::NotFound(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn path_and_alert_pattern_scopes_match_only_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MemoryStore::open(dir.path().to_str().unwrap())
+            .await
+            .unwrap();
+        let mut scope = Scope::default();
+        scope.set("paths=services/checkout-api/**").unwrap();
+        let code = Memory::new(
+            MemoryKind::Correction,
+            "the payments timeout is in milliseconds",
+            scope,
+            "user",
+        );
+        let mut scope = Scope::default();
+        scope.set("alert=Kube*CrashLooping").unwrap();
+        let alert = Memory::new(
+            MemoryKind::Procedural,
+            "read the previous container log first",
+            scope,
+            "user",
+        );
+        store.upsert(&[code.clone(), alert.clone()]).await.unwrap();
+        let recall = |text: &str, paths: &[&str]| {
+            let q = RecallQuery {
+                text: text.into(),
+                scope: Scope {
+                    paths: paths.iter().map(|p| p.to_string()).collect(),
+                    ..Scope::default()
+                },
+            };
+            let store = &store;
+            async move {
+                store
+                    .recall(&q, 5)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| (h.memory.id, h.why))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let hits = recall(
+            "panic in services/checkout-api/cmd/checkout-api/config.go",
+            &[],
+        )
+        .await;
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].0, code.id);
+        assert!(
+            hits[0].1.contains("path services/checkout-api/**"),
+            "{}",
+            hits[0].1
+        );
+        assert!(
+            recall("timeout", &["services/orders-worker/worker.py"])
+                .await
+                .is_empty()
+        );
+        let hits = recall("KubePodCrashLooping orders-worker", &[]).await;
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].0, alert.id);
+        assert!(recall("KubeJobFailed backfill", &[]).await.is_empty());
     }
 }
