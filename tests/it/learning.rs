@@ -371,3 +371,50 @@ async fn with_a_model_recalled_memories_are_data_and_the_ones_it_names_are_in_th
             .any(|e| matches!(e, Event::ActionProposed { .. } | Event::ActionOutput { .. }))
     );
 }
+
+#[tokio::test]
+async fn with_a_model_the_fast_tier_writes_the_procedure_from_a_redacted_record() {
+    use crate::llm_server::{self, LlmServer};
+    let server = LlmServer::with_script(|n, _| match n {
+        0 => llm_server::tool_calls(&[("k1", "kube_findings", serde_json::json!({}))], 1),
+        1 => llm_server::text(&["checkout-api: bad rollout. Confidence: 0.7"], None),
+        _ => llm_server::text(
+            &["Checkout 5xx after a release\n1. `triage kube scan`\n2. compare the ReplicaSets"],
+            None,
+        ),
+    })
+    .await;
+    let mut config = lexical_config();
+    config.llm.base_url = Some(server.url.clone());
+    config.llm.model = Some("scripted".into());
+    config.llm.api_key_env = "TRIAGE_TEST_UNSET_KEY".into();
+    let mut s = start(config, true).await;
+    send(
+        &s,
+        Op::Submit {
+            text: "checkout-api 5xx since 11:50".into(),
+        },
+    );
+    send(
+        &s,
+        Op::Feedback {
+            text: "look at the rollout first; the db password=hunter2secret is fine".into(),
+        },
+    );
+    let events = until_done(&mut s.handle).await;
+    assert_eq!(status(&events), TurnStatus::Answered);
+    let events = until(&mut s, |e| matches!(e, Event::MemoryProposed { .. })).await;
+    let (id, kind, text, _) = proposals(&events).remove(0);
+    assert_eq!(kind, "procedural");
+    assert!(
+        text.starts_with("Checkout 5xx after a release\n1."),
+        "{text}"
+    );
+    let m = store_of(&s).await.get(&id).await.unwrap();
+    assert!(m.source.contains("written by scripted"), "{}", m.source);
+    // The model saw the record (steps and steering), with the secret scrubbed.
+    let asked = server.requests().last().unwrap().raw.clone();
+    assert!(asked.contains("look at the rollout first"), "{asked}");
+    assert!(asked.contains("triage kube scan"), "{asked}");
+    assert!(!asked.contains("hunter2secret"), "{asked}");
+}
