@@ -92,11 +92,13 @@ pub async fn run(
                 for m in all {
                     writeln!(
                         out,
-                        "{}  {:<10} {:<8} {:.2}  {}  [{}]",
+                        "{}  {:<10} {:<8} {:.2}  checked +{} -{}  {}  [{}]",
                         m.id,
                         m.kind.as_str(),
                         m.status.as_str(),
                         m.confidence,
+                        m.confirmations,
+                        m.contradictions,
                         m.text.lines().next().unwrap_or(""),
                         m.scope
                     )?;
