@@ -150,6 +150,10 @@ pub struct IssueArgs {
     /// Signals: fulltext,structure,history,graph,questions,vectors, `default` or `all`
     #[arg(long, default_value = "default")]
     pub signals: String,
+    /// Rerank the candidates with the configured model (from their signatures and doc
+    /// comments) and name the functions to look at; the offline ranking is kept beside it
+    #[arg(long)]
+    pub llm: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -173,6 +173,10 @@ pub struct LlmConfig {
     pub read_timeout_secs: u64,
     /// Retries on 429, 5xx and connection errors (honouring `Retry-After`).
     pub max_retries: u32,
+    /// `triage issue --llm`: offline candidates the model reranks.
+    pub rerank_candidates: usize,
+    /// `triage issue --llm`: prompt budget in tokens (skeletons stop there).
+    pub rerank_max_tokens: usize,
 }
 
 impl Default for LlmConfig {
@@ -185,6 +189,8 @@ impl Default for LlmConfig {
             connect_timeout_secs: 10,
             read_timeout_secs: 60,
             max_retries: 3,
+            rerank_candidates: 20,
+            rerank_max_tokens: 6000,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod lang;
 pub mod localize;
 pub mod pipeline;
 pub mod questions;
+pub mod rerank;
 pub mod search;
 pub mod store;
 pub mod syntax;
@@ -149,6 +150,10 @@ pub async fn cmd_issue(global: &GlobalArgs, args: &IssueArgs) -> Result<ExitCode
     } else {
         None
     };
+    if args.llm {
+        return issue_with_model(&store, embedder.as_ref(), &cfg.config, &text, args, signals)
+            .await;
+    }
     let result =
         localize::rank_files_for_issue(&store, embedder.as_ref(), &text, args.top, signals).await?;
     let mut out = std::io::stdout().lock();
@@ -157,10 +162,88 @@ pub async fn cmd_issue(global: &GlobalArgs, args: &IssueArgs) -> Result<ExitCode
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if result.files.is_empty() {
+    print_files(&mut out, &result.files)
+}
+
+/// `triage issue --llm`: the offline ranking, then the model's; a model failure is a
+/// warning and the offline ranking stands.
+async fn issue_with_model(
+    store: &store::Store,
+    embedder: Option<&embed::Embedder>,
+    config: &config::Config,
+    text: &str,
+    args: &IssueArgs,
+    signals: localize::Signals,
+) -> Result<ExitCode> {
+    let llm = crate::agent::llm::LlmClient::from_config(&config.llm)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "--llm needs a model: set [llm] model (or OPENAI_MODEL) and the endpoint ([llm] base_url or OPENAI_BASE_URL)"
+        )
+    })?;
+    let redactor = crate::agent::redact::Redactor::from_env(&config.agent)?;
+    let want = args.top.max(config.llm.rerank_candidates);
+    let offline = localize::rank_files_for_issue(store, embedder, text, want, signals).await?;
+    let outcome = rerank::rerank(
+        store,
+        &llm,
+        &redactor,
+        text,
+        &offline.files,
+        config.llm.rerank_candidates,
+        config.llm.rerank_max_tokens,
+    )
+    .await;
+    let top =
+        |files: &[localize::RankedFile]| files.iter().take(args.top).cloned().collect::<Vec<_>>();
+    let (files, llm_json) = match &outcome {
+        Ok((files, info)) => (top(files), serde_json::to_value(info)?),
+        Err(why) => {
+            eprintln!("warning: {why}; showing the offline ranking");
+            (
+                top(&offline.files),
+                serde_json::json!({"model": llm.model(crate::agent::llm::Tier::Main), "error": why}),
+            )
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({
+                "files": files,
+                "offline_files": top(&offline.files),
+                "llm": llm_json,
+                "parsed": offline.parsed,
+                "signals": offline.signals,
+                "elapsed_ms": offline.elapsed_ms,
+            }),
+        )?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Ok((_, info)) = &outcome {
+        writeln!(
+            out,
+            "reranked by {} from {} skeletons ({} + {} tokens{}, {} ms)",
+            info.model,
+            info.files_sent,
+            info.prompt_tokens,
+            info.completion_tokens,
+            if info.estimated { ", estimated" } else { "" },
+            info.ms
+        )?;
+        for f in &info.functions {
+            writeln!(out, "  look at {} in {}: {}", f.name, f.path, f.why)?;
+        }
+    }
+    print_files(&mut out, &files)
+}
+
+fn print_files(out: &mut impl std::io::Write, files: &[localize::RankedFile]) -> Result<ExitCode> {
+    if files.is_empty() {
         writeln!(out, "no candidate files (is the repository indexed?)")?;
     }
-    for (i, f) in result.files.iter().enumerate() {
+    for (i, f) in files.iter().enumerate() {
         writeln!(out, "{:>2}. {}  (score {:.4})", i + 1, f.path, f.score)?;
         for s in f.symbols.iter().take(3) {
             writeln!(

@@ -509,7 +509,7 @@ async fn feedback_during_a_run_is_applied_before_the_next_step() {
 }
 
 /// Run `triage` with the given env while the test's runtime keeps serving loopback servers.
-async fn triage_async(
+pub(crate) async fn triage_async(
     args: &[&str],
     cwd: &std::path::Path,
     env: &[(&str, &str)],

@@ -13,5 +13,6 @@ mod kube_kubectl;
 mod learning;
 mod llm_server;
 mod memory;
+mod rerank;
 mod search;
 mod tui_e2e;
