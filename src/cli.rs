@@ -192,6 +192,9 @@ pub enum EvalCommand {
         /// Skip embeddings even when a model is configured
         #[arg(long)]
         no_embed: bool,
+        /// Also score the configured model's rerank of each ranking (as `issue --llm`)
+        #[arg(long)]
+        llm: bool,
     },
     /// Replay incident scenarios through the agent and score the answers (DIR/*/scenario.toml)
     Incidents {

@@ -42,6 +42,12 @@ pub struct InstanceResult {
     pub query_ms: f64,
     /// Commits visible to the ranking (history up to `rev` only).
     pub commits_visible: usize,
+    /// With `--llm`: the gold files' ranks after the model's rerank (the offline ranks
+    /// when it failed, with `llm_error` saying why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_gold_ranks: Option<Vec<Option<usize>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,7 +69,34 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub summary: Summary,
+    /// With `--llm`: the same instances scored on the model's rerank.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_summary: Option<Summary>,
     pub instances: Vec<InstanceResult>,
+}
+
+/// The model that reranks, for `eval localize --llm`.
+pub struct Reranker {
+    pub llm: crate::agent::llm::LlmClient,
+    pub redactor: crate::agent::redact::Redactor,
+    pub candidates: usize,
+    pub max_prompt_tokens: usize,
+}
+
+impl Reranker {
+    pub fn from_config(config: &Config) -> Result<Self> {
+        let llm = crate::agent::llm::LlmClient::from_config(&config.llm)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "--llm needs a model: set [llm] model (or OPENAI_MODEL) and the endpoint"
+            )
+        })?;
+        Ok(Self {
+            llm,
+            redactor: crate::agent::redact::Redactor::from_env(&config.agent)?,
+            candidates: config.llm.rerank_candidates,
+            max_prompt_tokens: config.llm.rerank_max_tokens,
+        })
+    }
 }
 
 pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
@@ -79,13 +112,19 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             json,
             signals,
             no_embed,
+            llm,
         } => {
             let signals = Signals::parse(&signals)?;
             let mut config = crate::config::load(global.config.as_deref(), None)?.config;
             if no_embed || !signals.vectors {
                 config.embed.provider = crate::config::EmbedProvider::None;
             }
-            let report = localize(&suite, &config, signals, !json).await?;
+            let reranker = if llm {
+                Some(Reranker::from_config(&config)?)
+            } else {
+                None
+            };
+            let report = localize(&suite, &config, signals, !json, reranker.as_ref()).await?;
             let mut out = std::io::stdout().lock();
             if json {
                 serde_json::to_writer_pretty(&mut out, &report)?;
@@ -117,12 +156,20 @@ fn print_report(out: &mut impl Write, r: &Report) -> Result<()> {
             )?;
         }
     }
-    let s = &r.summary;
-    writeln!(
-        out,
-        "n={}  acc@1={:.3}  acc@3={:.3}  acc@5={:.3}  acc@10={:.3}  mrr={:.3}  query p50={:.1} ms",
-        s.n, s.acc1, s.acc3, s.acc5, s.acc10, s.mrr, s.query_ms_p50
-    )?;
+    let line = |out: &mut dyn Write, label: &str, s: &Summary| {
+        writeln!(
+            out,
+            "{label}n={}  acc@1={:.3}  acc@3={:.3}  acc@5={:.3}  acc@10={:.3}  mrr={:.3}  query p50={:.1} ms",
+            s.n, s.acc1, s.acc3, s.acc5, s.acc10, s.mrr, s.query_ms_p50
+        )
+    };
+    match &r.llm_summary {
+        Some(l) => {
+            line(out, "offline:  ", &r.summary)?;
+            line(out, "with llm: ", l)?;
+        }
+        None => line(out, "", &r.summary)?,
+    }
     Ok(())
 }
 
@@ -157,6 +204,7 @@ pub async fn localize(
     config: &Config,
     signals: Signals,
     progress: bool,
+    reranker: Option<&Reranker>,
 ) -> Result<Report> {
     let instances = read_suite(suite)?;
     let mut by_repo: HashMap<PathBuf, Vec<(usize, Instance)>> = HashMap::new();
@@ -235,11 +283,33 @@ pub async fn localize(
                 rank_files_for_issue(&store, embedder.as_ref(), &inst.query, 50, signals).await?;
             let query_ms = t.elapsed().as_secs_f64() * 1000.0;
             let top: Vec<String> = ranked.files.iter().map(|f| f.path.clone()).collect();
-            let gold_ranks: Vec<Option<usize>> = inst
-                .gold_files
-                .iter()
-                .map(|g| top.iter().position(|p| p == g).map(|r| r + 1))
-                .collect();
+            let ranks_in = |top: &[String]| -> Vec<Option<usize>> {
+                inst.gold_files
+                    .iter()
+                    .map(|g| top.iter().position(|p| p == g).map(|r| r + 1))
+                    .collect()
+            };
+            let gold_ranks = ranks_in(&top);
+            let (llm_gold_ranks, llm_error) = match reranker {
+                None => (None, None),
+                Some(r) => match crate::index::rerank::rerank(
+                    &store,
+                    &r.llm,
+                    &r.redactor,
+                    &inst.query,
+                    &ranked.files,
+                    r.candidates,
+                    r.max_prompt_tokens,
+                )
+                .await
+                {
+                    Ok((files, _)) => {
+                        let order: Vec<String> = files.into_iter().map(|f| f.path).collect();
+                        (Some(ranks_in(&order)), None)
+                    }
+                    Err(why) => (Some(gold_ranks.clone()), Some(why)),
+                },
+            };
             let misses = inst
                 .gold_files
                 .iter()
@@ -257,6 +327,8 @@ pub async fn localize(
                     misses,
                     query_ms,
                     commits_visible,
+                    llm_gold_ranks,
+                    llm_error,
                 },
             ));
         }
@@ -272,8 +344,19 @@ pub async fn localize(
     }
     results.sort_by_key(|(i, _)| *i);
     let instances: Vec<InstanceResult> = results.into_iter().map(|(_, r)| r).collect();
+    let llm_summary = reranker.map(|_| {
+        let reranked: Vec<InstanceResult> = instances
+            .iter()
+            .map(|i| InstanceResult {
+                gold_ranks: i.llm_gold_ranks.clone().unwrap_or_default(),
+                ..i.clone()
+            })
+            .collect();
+        summarize(&reranked, signals)
+    });
     Ok(Report {
         summary: summarize(&instances, signals),
+        llm_summary,
         instances,
     })
 }
@@ -440,6 +523,8 @@ mod tests {
             misses: Vec::new(),
             query_ms: 1.0,
             commits_visible: 0,
+            llm_gold_ranks: None,
+            llm_error: None,
         };
         let s = summarize(
             &[r(vec![Some(1)]), r(vec![Some(2), Some(7)]), r(vec![None])],

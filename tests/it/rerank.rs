@@ -127,3 +127,48 @@ async fn a_failing_or_garbled_model_leaves_the_offline_ranking_with_a_warning() 
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--llm needs a model"));
 }
+
+#[tokio::test]
+async fn eval_localize_scores_the_offline_ranking_and_the_models_side_by_side() {
+    let f = indexed_shop().await;
+    let offline = triage(&["issue", "--json", "--top", "3", ISSUE], f.root());
+    let offline: Value = serde_json::from_slice(&offline.stdout).unwrap();
+    let second = paths(&offline["files"])[1].clone();
+    // Gold is the offline second; the model puts it first.
+    let suite = f.root().join("suite.jsonl");
+    std::fs::write(
+        &suite,
+        serde_json::json!({"repo": f.root(), "query": ISSUE, "gold_files": [second]}).to_string(),
+    )
+    .unwrap();
+    let reply = format!("{{\"files\": [\"{second}\"]}}");
+    let server = LlmServer::start(vec![llm_server::text(&[&reply], None)]).await;
+    let out = triage_async(
+        &[
+            "eval",
+            "localize",
+            suite.to_str().unwrap(),
+            "--json",
+            "--llm",
+            "--signals",
+            "fulltext,structure",
+        ],
+        f.root(),
+        &[
+            ("TRIAGE_LLM_BASE_URL", server.url.as_str()),
+            ("TRIAGE_LLM_MODEL", "scripted"),
+            ("TRIAGE_LLM_API_KEY_ENV", "TRIAGE_TEST_UNSET_KEY"),
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["acc@1"], 0.0, "{v:#}");
+    assert_eq!(v["llm_summary"]["acc@1"], 1.0, "{v:#}");
+    assert_eq!(v["instances"][0]["gold_ranks"][0], 2);
+    assert_eq!(v["instances"][0]["llm_gold_ranks"][0], 1);
+}
