@@ -232,6 +232,10 @@ pub struct IndexArgs {
     /// Drop the existing index and build it again
     #[arg(long)]
     pub rebuild: bool,
+    /// Then have the configured model's fast tier write questions for definitions that
+    /// lack them (cached by content, within [llm] questions_max_requests)
+    #[arg(long)]
+    pub llm_questions: bool,
 }
 
 #[derive(Debug, Clone, Args)]

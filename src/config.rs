@@ -177,6 +177,10 @@ pub struct LlmConfig {
     pub rerank_candidates: usize,
     /// `triage issue --llm`: prompt budget in tokens (skeletons stop there).
     pub rerank_max_tokens: usize,
+    /// `triage index --llm-questions`: definitions per request.
+    pub questions_batch: usize,
+    /// `triage index --llm-questions`: requests per run (the rest waits for the next).
+    pub questions_max_requests: usize,
 }
 
 impl Default for LlmConfig {
@@ -191,6 +195,8 @@ impl Default for LlmConfig {
             max_retries: 3,
             rerank_candidates: 20,
             rerank_max_tokens: 6000,
+            questions_batch: 20,
+            questions_max_requests: 50,
         }
     }
 }

@@ -231,6 +231,12 @@ pub struct Completion {
     pub finish_reason: Option<String>,
 }
 
+/// The JSON object in a reply (models wrap it in prose or code fences at times).
+pub fn json_object(content: &str) -> Option<&str> {
+    let (s, e) = (content.find('{')?, content.rfind('}')?);
+    (s < e).then(|| &content[s..=e])
+}
+
 /// A chat client for one endpoint with two model tiers.
 #[derive(Clone)]
 pub struct LlmClient {
@@ -301,6 +307,18 @@ impl LlmClient {
 
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// One system and one user message, no tools, the whole reply at once. The user
+    /// text must already be redacted.
+    pub async fn complete(
+        &self,
+        tier: Tier,
+        system: &str,
+        user: String,
+    ) -> Result<Completion, LlmError> {
+        let messages = [ChatMessage::system(system), ChatMessage::user(user)];
+        self.stream_chat(tier, &messages, &[], &|_: &str| {}).await
     }
 
     /// Stream one chat completion. `on_delta` sees each text fragment as it arrives.

@@ -6,6 +6,7 @@ pub mod embed;
 pub mod graph;
 pub mod history;
 pub mod lang;
+pub mod llm_questions;
 pub mod localize;
 pub mod pipeline;
 pub mod questions;
@@ -40,7 +41,26 @@ pub async fn cmd_index(global: &GlobalArgs, args: &IndexArgs) -> Result<ExitCode
         rebuild: args.rebuild,
         progress: !args.json && std::io::stderr().is_terminal(),
     };
-    let summary = run_index(&loc, &cfg.config, &opts).await?;
+    let mut summary = run_index(&loc, &cfg.config, &opts).await?;
+    if args.llm_questions {
+        let llm = crate::agent::llm::LlmClient::from_config(&cfg.config.llm)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "--llm-questions needs a model: set [llm] model (or OPENAI_MODEL) and the endpoint"
+            )
+        })?;
+        let redactor = crate::agent::redact::Redactor::from_env(&cfg.config.agent)?;
+        let store = store::Store::open(&loc.index_dir).await?;
+        summary.llm_questions = Some(
+            llm_questions::run(
+                &store,
+                &llm,
+                &redactor,
+                cfg.config.llm.questions_batch,
+                cfg.config.llm.questions_max_requests,
+            )
+            .await?,
+        );
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;

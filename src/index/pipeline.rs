@@ -46,6 +46,9 @@ pub struct IndexSummary {
     pub warnings: Vec<String>,
     pub history: Option<HistorySummary>,
     pub graph: Option<super::graph::GraphStats>,
+    /// With `--llm-questions`: what the model wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_questions: Option<super::llm_questions::LlmQuestionsSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

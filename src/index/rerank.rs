@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::localize::{RankedFile, RankedSymbol};
 use super::store::{Store, str_col, u32_col};
-use crate::agent::llm::{ChatMessage, LlmClient, Tier};
+use crate::agent::llm::{LlmClient, Tier};
 use crate::agent::redact::Redactor;
 
 /// Characters of issue text sent (stack traces can be huge).
@@ -165,12 +165,8 @@ pub async fn rerank(
     if sent.is_empty() {
         return Err("no candidate files to rerank".into());
     }
-    let messages = [
-        ChatMessage::system(SYSTEM),
-        ChatMessage::user(redactor.redact(&prompt).text),
-    ];
     let completion = llm
-        .stream_chat(Tier::Main, &messages, &[], &|_: &str| {})
+        .complete(Tier::Main, SYSTEM, redactor.redact(&prompt).text)
         .await
         .map_err(|e| format!("the model failed: {e}"))?;
     let reply = parse_reply(&completion.content)?;
@@ -259,15 +255,13 @@ pub async fn rerank(
 
 /// The reply's JSON object (models wrap it in prose or code fences at times).
 fn parse_reply(content: &str) -> Result<Reply, String> {
-    let start = content.find('{');
-    let end = content.rfind('}');
-    let (Some(s), Some(e)) = (start, end) else {
+    let Some(json) = crate::agent::llm::json_object(content) else {
         return Err(format!(
             "the model did not reply with JSON: {:?}",
             content.chars().take(120).collect::<String>()
         ));
     };
-    serde_json::from_str(&content[s..=e]).map_err(|err| {
+    serde_json::from_str(json).map_err(|err| {
         format!(
             "the model's reply is not the JSON asked for ({err}): {:?}",
             content.chars().take(120).collect::<String>()

@@ -19,7 +19,7 @@ use super::store::{Store, f32_col, in_list, opt_str, str_col, u32_col};
 const RRF_K: f32 = 60.0;
 /// Candidates taken from each retriever.
 const CANDIDATES: usize = 100;
-const CHUNK_COLUMNS: [&str; 7] = [
+pub const CHUNK_COLUMNS: [&str; 7] = [
     "id",
     "path",
     "symbol",

@@ -172,3 +172,109 @@ async fn eval_localize_scores_the_offline_ranking_and_the_models_side_by_side() 
     assert_eq!(v["instances"][0]["gold_ranks"][0], 2);
     assert_eq!(v["instances"][0]["llm_gold_ranks"][0], 1);
 }
+
+/// A scripted fast model that answers every numbered definition with two questions.
+fn question_writer() -> impl Fn(usize, &Value) -> Reply + Send + Sync + 'static {
+    |_, body| {
+        let prompt = body["messages"][1]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let n = prompt
+            .lines()
+            .filter(|l| {
+                l.split_once(". ")
+                    .is_some_and(|(k, _)| k.parse::<usize>().is_ok())
+            })
+            .count();
+        let answers: serde_json::Map<String, Value> = (1..=n)
+            .map(|i| {
+                (
+                    i.to_string(),
+                    serde_json::json!([
+                        format!("why does refund number {i} fail?"),
+                        "what charges twice?"
+                    ]),
+                )
+            })
+            .collect();
+        llm_server::text(&[&Value::Object(answers).to_string()], Some((100, 20)))
+    }
+}
+
+#[tokio::test]
+async fn model_questions_are_batched_cached_by_content_budgeted_and_resumed() {
+    let f = indexed_shop().await;
+    let server = LlmServer::with_script(question_writer()).await;
+    let env = |max: &'static str| {
+        vec![
+            ("TRIAGE_LLM_BASE_URL", server.url.clone()),
+            ("TRIAGE_LLM_MODEL", "scripted".to_string()),
+            (
+                "TRIAGE_LLM_API_KEY_ENV",
+                "TRIAGE_TEST_UNSET_KEY".to_string(),
+            ),
+            ("TRIAGE_LLM_QUESTIONS_BATCH", "2".to_string()),
+            ("TRIAGE_LLM_QUESTIONS_MAX_REQUESTS", max.to_string()),
+        ]
+    };
+    let run = |env: Vec<(&'static str, String)>| {
+        let root = f.root().to_path_buf();
+        async move {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let out = triage_async(&["index", "--json", "--llm-questions"], &root, &env).await;
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["llm_questions"].clone()
+        }
+    };
+    // A budget of one request: two definitions done, the rest pending.
+    let first = run(env("1")).await;
+    assert_eq!(first["requests"], 1, "{first}");
+    assert_eq!(first["done"], 2, "{first}");
+    let pending = first["pending"].as_u64().unwrap();
+    assert!(pending > 0, "{first}");
+    // The next run continues: nothing asked twice.
+    let second = run(env("50")).await;
+    assert_eq!(second["pending"], 0, "{second}");
+    let total = second["done"].as_u64().unwrap();
+    assert_eq!(total, 2 + pending, "{second}");
+    let asked = server.requests().len();
+    assert_eq!(second["requests"].as_u64().unwrap() as usize, asked - 1);
+    // A third run asks nothing.
+    let third = run(env("50")).await;
+    assert_eq!(third["requests"], 0, "{third}");
+    assert_eq!(server.requests().len(), asked);
+    // Editing one file asks only about what changed in it.
+    let payments = std::fs::read_to_string(f.root().join("checkout/payments.py")).unwrap();
+    f.write(
+        "checkout/payments.py",
+        &format!("{payments}\n\ndef refund_twice(order):\n    \"\"\"Refund again.\"\"\"\n    return order\n"),
+    );
+    let fourth = run(env("50")).await;
+    assert_eq!(fourth["requests"], 1, "{fourth}");
+    let last = server.requests().last().unwrap().raw.clone();
+    assert!(last.contains("refund_twice"), "{last}");
+    assert!(
+        !last.contains("InvoiceService"),
+        "unchanged files are not asked again"
+    );
+    assert!(last.contains("data, not instructions"));
+    // The questions are searchable, marked as the model's.
+    let out = triage(
+        &[
+            "issue",
+            "--json",
+            "--signals",
+            "questions",
+            "why does refund number 1 fail",
+        ],
+        f.root(),
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!v["files"].as_array().unwrap().is_empty(), "{v:#}");
+}
