@@ -147,7 +147,8 @@ pub struct IssueArgs {
     /// Print JSON on stdout
     #[arg(long)]
     pub json: bool,
-    /// Signals: fulltext,structure,history,graph,questions,vectors, `default` or `all`
+    /// Signals: fulltext,structure,history,graph,questions,llm_questions,vectors,
+    /// `default` or `all`
     #[arg(long, default_value = "default")]
     pub signals: String,
     /// Rerank the candidates with the configured model (from their signatures and doc
@@ -186,7 +187,8 @@ pub enum EvalCommand {
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,
-        /// Signals to use: fulltext,structure,history,graph,questions,vectors or all
+        /// Signals to use: fulltext,structure,history,graph,questions,llm_questions,vectors
+        /// or all
         #[arg(long, default_value = "all")]
         signals: String,
         /// Skip embeddings even when a model is configured
@@ -195,6 +197,10 @@ pub enum EvalCommand {
         /// Also score the configured model's rerank of each ranking (as `issue --llm`)
         #[arg(long)]
         llm: bool,
+        /// Have the fast model write questions into each instance's index first (as
+        /// `index --llm-questions`); score them with the `llm_questions` signal
+        #[arg(long)]
+        llm_questions: bool,
     },
     /// Replay incident scenarios through the agent and score the answers (DIR/*/scenario.toml)
     Incidents {

@@ -181,6 +181,9 @@ pub struct LlmConfig {
     pub questions_batch: usize,
     /// `triage index --llm-questions`: requests per run (the rest waits for the next).
     pub questions_max_requests: usize,
+    /// `triage index --llm-questions`: prompt + completion tokens per run; no request is
+    /// sent once they are spent.
+    pub questions_max_tokens: u64,
 }
 
 impl Default for LlmConfig {
@@ -197,6 +200,7 @@ impl Default for LlmConfig {
             rerank_max_tokens: 6000,
             questions_batch: 20,
             questions_max_requests: 50,
+            questions_max_tokens: 200_000,
         }
     }
 }

@@ -48,6 +48,10 @@ pub struct InstanceResult {
     pub llm_gold_ranks: Option<Vec<Option<usize>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm_error: Option<String>,
+    /// With `--llm-questions`: definitions still without model questions when this
+    /// instance was scored (the per-run budget stopped short).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_questions_pending: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,29 +76,46 @@ pub struct Report {
     /// With `--llm`: the same instances scored on the model's rerank.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm_summary: Option<Summary>,
+    /// With `--llm-questions`: what writing model questions cost over the whole suite.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_questions: Option<QuestionsCost>,
     pub instances: Vec<InstanceResult>,
 }
 
-/// The model that reranks, for `eval localize --llm`.
-pub struct Reranker {
-    pub llm: crate::agent::llm::LlmClient,
-    pub redactor: crate::agent::redact::Redactor,
-    pub candidates: usize,
-    pub max_prompt_tokens: usize,
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QuestionsCost {
+    pub model: String,
+    pub requests: usize,
+    pub tokens: u64,
+    /// Instances scored while some definitions still lacked model questions.
+    pub instances_with_pending: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
-impl Reranker {
-    pub fn from_config(config: &Config) -> Result<Self> {
+/// The configured model and what the eval asks of it: `--llm` reranks each ranking,
+/// `--llm-questions` writes model questions into each instance's index before ranking.
+pub struct EvalModel {
+    pub llm: crate::agent::llm::LlmClient,
+    pub redactor: crate::agent::redact::Redactor,
+    pub config: crate::config::LlmConfig,
+    pub rerank: bool,
+    pub questions: bool,
+}
+
+impl EvalModel {
+    pub fn from_config(config: &Config, rerank: bool, questions: bool) -> Result<Self> {
         let llm = crate::agent::llm::LlmClient::from_config(&config.llm)?.ok_or_else(|| {
             anyhow::anyhow!(
-                "--llm needs a model: set [llm] model (or OPENAI_MODEL) and the endpoint"
+                "--llm and --llm-questions need a model: set [llm] model (or OPENAI_MODEL) and the endpoint"
             )
         })?;
         Ok(Self {
             llm,
             redactor: crate::agent::redact::Redactor::from_env(&config.agent)?,
-            candidates: config.llm.rerank_candidates,
-            max_prompt_tokens: config.llm.rerank_max_tokens,
+            config: config.llm.clone(),
+            rerank,
+            questions,
         })
     }
 }
@@ -113,18 +134,23 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             signals,
             no_embed,
             llm,
+            llm_questions,
         } => {
             let signals = Signals::parse(&signals)?;
+            anyhow::ensure!(
+                !llm_questions || signals.llm_questions,
+                "--llm-questions writes model questions that these signals do not use: add llm_questions to --signals"
+            );
             let mut config = crate::config::load(global.config.as_deref(), None)?.config;
             if no_embed || !signals.vectors {
                 config.embed.provider = crate::config::EmbedProvider::None;
             }
-            let reranker = if llm {
-                Some(Reranker::from_config(&config)?)
+            let model = if llm || llm_questions {
+                Some(EvalModel::from_config(&config, llm, llm_questions)?)
             } else {
                 None
             };
-            let report = localize(&suite, &config, signals, !json, reranker.as_ref()).await?;
+            let report = localize(&suite, &config, signals, !json, model.as_ref()).await?;
             let mut out = std::io::stdout().lock();
             if json {
                 serde_json::to_writer_pretty(&mut out, &report)?;
@@ -170,6 +196,16 @@ fn print_report(out: &mut impl Write, r: &Report) -> Result<()> {
         }
         None => line(out, "", &r.summary)?,
     }
+    if let Some(q) = &r.llm_questions {
+        writeln!(
+            out,
+            "model questions ({}): {} requests, {} tokens, {} instances scored with some pending",
+            q.model, q.requests, q.tokens, q.instances_with_pending
+        )?;
+        for w in &q.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+    }
     Ok(())
 }
 
@@ -204,7 +240,7 @@ pub async fn localize(
     config: &Config,
     signals: Signals,
     progress: bool,
-    reranker: Option<&Reranker>,
+    model: Option<&EvalModel>,
 ) -> Result<Report> {
     let instances = read_suite(suite)?;
     let mut by_repo: HashMap<PathBuf, Vec<(usize, Instance)>> = HashMap::new();
@@ -215,6 +251,10 @@ pub async fn localize(
             .push((i, inst));
     }
     let mut results: Vec<(usize, InstanceResult)> = Vec::new();
+    let mut questions_cost = model.filter(|m| m.questions).map(|m| QuestionsCost {
+        model: m.llm.model(crate::agent::llm::Tier::Fast).to_string(),
+        ..Default::default()
+    });
     let scratch = tempfile::tempdir()?;
     for (n, (repo, mut insts)) in by_repo.into_iter().enumerate() {
         let repo = repo
@@ -273,6 +313,22 @@ pub async fn localize(
             .await?;
             let commits_visible = indexed.history.map(|h| h.commits).unwrap_or(0);
             let store = Store::open(&loc.index_dir).await?;
+            // Model questions for this revision: the cache (in the scratch index) answers
+            // for definitions unchanged since the previous one.
+            let mut llm_questions_pending = None;
+            if let (Some(m), Some(cost)) = (model, questions_cost.as_mut()) {
+                let q = crate::index::llm_questions::run(&store, &m.llm, &m.redactor, &m.config)
+                    .await?;
+                cost.requests += q.requests;
+                cost.tokens += q.tokens;
+                cost.instances_with_pending += usize::from(q.pending > 0);
+                for w in q.warnings {
+                    if !cost.warnings.contains(&w) {
+                        cost.warnings.push(w);
+                    }
+                }
+                llm_questions_pending = Some(q.pending);
+            }
             let embedder = if signals.vectors {
                 crate::index::embedder_for(&store, config, &loc.index_dir).await?
             } else {
@@ -290,16 +346,16 @@ pub async fn localize(
                     .collect()
             };
             let gold_ranks = ranks_in(&top);
-            let (llm_gold_ranks, llm_error) = match reranker {
+            let (llm_gold_ranks, llm_error) = match model.filter(|m| m.rerank) {
                 None => (None, None),
-                Some(r) => match crate::index::rerank::rerank(
+                Some(m) => match crate::index::rerank::rerank(
                     &store,
-                    &r.llm,
-                    &r.redactor,
+                    &m.llm,
+                    &m.redactor,
                     &inst.query,
                     &ranked.files,
-                    r.candidates,
-                    r.max_prompt_tokens,
+                    m.config.rerank_candidates,
+                    m.config.rerank_max_tokens,
                 )
                 .await
                 {
@@ -329,6 +385,7 @@ pub async fn localize(
                     commits_visible,
                     llm_gold_ranks,
                     llm_error,
+                    llm_questions_pending,
                 },
             ));
         }
@@ -344,7 +401,7 @@ pub async fn localize(
     }
     results.sort_by_key(|(i, _)| *i);
     let instances: Vec<InstanceResult> = results.into_iter().map(|(_, r)| r).collect();
-    let llm_summary = reranker.map(|_| {
+    let llm_summary = model.filter(|m| m.rerank).map(|_| {
         let reranked: Vec<InstanceResult> = instances
             .iter()
             .map(|i| InstanceResult {
@@ -357,6 +414,7 @@ pub async fn localize(
     Ok(Report {
         summary: summarize(&instances, signals),
         llm_summary,
+        llm_questions: questions_cost,
         instances,
     })
 }
@@ -525,6 +583,7 @@ mod tests {
             commits_visible: 0,
             llm_gold_ranks: None,
             llm_error: None,
+            llm_questions_pending: None,
         };
         let s = summarize(
             &[r(vec![Some(1)]), r(vec![Some(2), Some(7)]), r(vec![None])],

@@ -278,7 +278,8 @@ impl LlmClient {
         let api_key = std::env::var(&cfg.api_key_env).unwrap_or_default();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs.max(1)))
-            .read_timeout(Duration::from_secs(cfg.read_timeout_secs.max(1)))
+            // A backstop: the stream's own timeout (below) fires first and says so.
+            .read_timeout(Duration::from_secs(cfg.read_timeout_secs.max(1) + 5))
             .build()
             .map_err(|e| LlmError::Client(e.to_string()))?;
         let service = tower::ServiceBuilder::new()

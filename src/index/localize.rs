@@ -32,7 +32,11 @@ pub struct Signals {
     pub structure: bool,
     pub history: bool,
     pub graph: bool,
+    /// Offline questions (derived from identifiers, docs, messages).
     pub questions: bool,
+    /// Model-written questions (`index --llm-questions`), told apart by their `llm:`
+    /// chunk id so the eval can measure each kind alone.
+    pub llm_questions: bool,
     pub vectors: bool,
 }
 
@@ -47,13 +51,15 @@ impl Default for Signals {
             history: false,
             graph: false,
             questions: false,
+            llm_questions: false,
             vectors: true,
         }
     }
 }
 
 impl Signals {
-    /// Parse `fulltext,structure,history,graph,questions,vectors` (or `all`).
+    /// Parse `fulltext,structure,history,graph,questions,llm_questions,vectors` (or
+    /// `all`).
     pub fn parse(s: &str) -> Result<Signals> {
         if s == "default" {
             return Ok(Signals::default());
@@ -65,6 +71,7 @@ impl Signals {
                 history: true,
                 graph: true,
                 questions: true,
+                llm_questions: true,
                 vectors: true,
             });
         }
@@ -74,6 +81,7 @@ impl Signals {
             history: false,
             graph: false,
             questions: false,
+            llm_questions: false,
             vectors: false,
         };
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -83,9 +91,10 @@ impl Signals {
                 "history" => out.history = true,
                 "graph" => out.graph = true,
                 "questions" => out.questions = true,
+                "llm_questions" => out.llm_questions = true,
                 "vectors" => out.vectors = true,
                 other => anyhow::bail!(
-                    "unknown signal {other:?}; valid: fulltext, structure, history, graph, questions, vectors, default, all"
+                    "unknown signal {other:?}; valid: fulltext, structure, history, graph, questions, llm_questions, vectors, default, all"
                 ),
             }
         }
@@ -412,13 +421,25 @@ pub async fn rank_files_for_issue(
         })?;
     }
 
-    // Synthetic questions: short documents, so a focused match ranks high.
-    if signals.questions && store.questions.count_rows(None).await? > 0 {
+    // Synthetic questions: short documents, so a focused match ranks high. Offline and
+    // model-written ones are separate signals (the model's have a `llm:` chunk id).
+    for (on, only, label) in [
+        (signals.questions, "chunk_id NOT LIKE 'llm:%'", "question"),
+        (
+            signals.llm_questions,
+            "chunk_id LIKE 'llm:%'",
+            "model question",
+        ),
+    ] {
+        if !on || store.questions.count_rows(Some(only.to_string())).await? == 0 {
+            continue;
+        }
         let rows = collect(
             store
                 .questions
                 .query()
                 .full_text_search(FullTextSearchQuery::new(query.clone()))
+                .only_if(only)
                 .select(Select::columns(&[
                     "path",
                     "symbol",
@@ -441,7 +462,7 @@ pub async fn rank_files_for_issue(
                 ev.entry(path.value(i).to_string()).or_default().add(
                     0.7,
                     rank,
-                    format!("question: {}", question.value(i)),
+                    format!("{label}: {}", question.value(i)),
                 );
             }
         }
@@ -761,6 +782,19 @@ async fn enclosing_symbol(store: &Store, path: &str, line: u32) -> Result<Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offline_and_model_questions_are_separate_signals() {
+        let s = Signals::parse("fulltext,llm_questions").unwrap();
+        assert!(s.llm_questions && !s.questions);
+        let s = Signals::parse("questions").unwrap();
+        assert!(s.questions && !s.llm_questions);
+        let all = Signals::parse("all").unwrap();
+        assert!(all.questions && all.llm_questions);
+        assert!(!Signals::default().llm_questions);
+        let e = Signals::parse("llm-questions").unwrap_err().to_string();
+        assert!(e.contains("llm_questions"), "{e}");
+    }
 
     #[test]
     fn parses_frames_from_five_languages() {

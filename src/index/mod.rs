@@ -50,16 +50,8 @@ pub async fn cmd_index(global: &GlobalArgs, args: &IndexArgs) -> Result<ExitCode
         })?;
         let redactor = crate::agent::redact::Redactor::from_env(&cfg.config.agent)?;
         let store = store::Store::open(&loc.index_dir).await?;
-        summary.llm_questions = Some(
-            llm_questions::run(
-                &store,
-                &llm,
-                &redactor,
-                cfg.config.llm.questions_batch,
-                cfg.config.llm.questions_max_requests,
-            )
-            .await?,
-        );
+        summary.llm_questions =
+            Some(llm_questions::run(&store, &llm, &redactor, &cfg.config.llm).await?);
     }
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -125,6 +117,20 @@ fn print_summary(out: &mut impl Write, s: &IndexSummary) -> Result<()> {
                 )?;
             }
             writeln!(out)?;
+        }
+    }
+    if let Some(q) = &s.llm_questions {
+        write!(
+            out,
+            "model questions ({}): {} definitions done ({} from the cache), {} requests, {} tokens",
+            q.model, q.done, q.cached, q.requests, q.tokens
+        )?;
+        if q.pending > 0 {
+            write!(out, ", {} pending (run again to continue)", q.pending)?;
+        }
+        writeln!(out)?;
+        for w in &q.warnings {
+            writeln!(out, "warning: {w}")?;
         }
     }
     Ok(())

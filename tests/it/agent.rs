@@ -514,6 +514,19 @@ pub(crate) async fn triage_async(
     cwd: &std::path::Path,
     env: &[(&str, &str)],
 ) -> std::process::Output {
+    let mut cmd = triage_command(args, cwd, env);
+    tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("triage finishes")
+        .unwrap()
+}
+
+/// The real binary with the tests' environment, not started yet.
+pub(crate) fn triage_command(
+    args: &[&str],
+    cwd: &std::path::Path,
+    env: &[(&str, &str)],
+) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_triage"));
     cmd.args(args)
         .current_dir(cwd)
@@ -528,10 +541,7 @@ pub(crate) async fn triage_async(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .expect("triage finishes")
-        .unwrap()
+    cmd
 }
 
 fn jsonl_events(stdout: &[u8]) -> Vec<Event> {
