@@ -109,6 +109,9 @@ fn print_summary(out: &mut impl Write, s: &IndexSummary) -> Result<()> {
             if let Some(r) = s.embeddings.chunks_per_sec {
                 write!(out, " ({r} chunks/s)")?;
             }
+            if s.embeddings.reused > 0 {
+                write!(out, ", {} kept (text unchanged)", s.embeddings.reused)?;
+            }
             if s.embeddings.pending > 0 {
                 write!(
                     out,

@@ -9,7 +9,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use tree_sitter_tags::TagsContext;
 
 use super::chunk::{Chunk, Chunker};
 use super::embed::{Embedder, embed_text};
@@ -82,6 +81,8 @@ pub struct EmbedSummary {
     /// Embedder id, or null when search is lexical only.
     pub embedder: Option<String>,
     pub embedded: usize,
+    /// Chunks of changed files that kept their vector (their text did not change).
+    pub reused: usize,
     pub pending: usize,
     pub chunks_per_sec: Option<f64>,
 }
@@ -240,6 +241,17 @@ pub async fn run_index(
             .filter(|p| stored.contains_key(&p.file.path) || interrupted)
             .map(|p| p.file.path.clone()),
     );
+    // Chunks of a changed file whose text did not change keep their vectors.
+    let changed: Vec<String> = parsed
+        .iter()
+        .filter(|p| stored.contains_key(&p.file.path))
+        .map(|p| p.file.path.clone())
+        .collect();
+    let reuse = if changed.is_empty() {
+        super::store::VectorReuse::default()
+    } else {
+        store.reusable_vectors(&changed).await?
+    };
     if !stale.is_empty() {
         store.delete_content(&stale).await?;
     }
@@ -258,7 +270,7 @@ pub async fn run_index(
             .iter()
             .flat_map(|p| p.symbols.iter().cloned())
             .collect();
-        store.add_chunks(&chunks).await?;
+        summary.embeddings.reused += store.add_chunks(&chunks, &reuse).await?;
         store.add_symbols(&symbols).await?;
         let questions: Vec<super::questions::QuestionRow> = batch
             .iter()
@@ -459,7 +471,7 @@ fn parse_all(
     std::thread::scope(|s| {
         for _ in 0..threads.min(files.len().max(1)) {
             s.spawn(|| {
-                let mut ctx = TagsContext::new();
+                let mut ctx = super::syntax::ParseContext::new();
                 let mut local = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -478,7 +490,7 @@ fn parse_all(
 
 fn parse_one(
     engine: &SyntaxEngine,
-    ctx: &mut TagsContext,
+    ctx: &mut super::syntax::ParseContext,
     chunker: &Chunker,
     f: &WalkedFile,
     stored: Option<&FileState>,

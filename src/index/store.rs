@@ -466,14 +466,69 @@ impl Store {
         Ok(())
     }
 
-    pub async fn add_chunks(&self, rows: &[ChunkRow]) -> Result<()> {
+    /// Vectors of these files' chunks, keyed by the hash of what was embedded: read
+    /// before a changed file's chunks are replaced, so chunks whose text did not change
+    /// keep their vector instead of waiting to be embedded again.
+    pub async fn reusable_vectors(&self, paths: &[String]) -> Result<VectorReuse> {
+        let mut out = VectorReuse::default();
+        let Some(dim) = self.meta.embedder.as_ref().map(|e| e.dim) else {
+            return Ok(out);
+        };
+        for part in paths.chunks(500) {
+            let batches: Vec<RecordBatch> = self
+                .chunks
+                .query()
+                .only_if(format!("{} AND vector IS NOT NULL", in_list("path", part)))
+                .select(Select::columns(&["path", "symbol", "text", "vector"]))
+                .execute()
+                .await?
+                .try_collect()
+                .await?;
+            for b in &batches {
+                let (path, symbol, text) = (
+                    str_col(b, "path")?,
+                    str_col(b, "symbol")?,
+                    str_col(b, "text")?,
+                );
+                let vectors = b
+                    .column_by_name("vector")
+                    .and_then(|c| c.as_fixed_size_list_opt())
+                    .context("chunks.vector missing")?;
+                for i in 0..b.num_rows() {
+                    let v = vectors.value(i);
+                    let v = v.as_primitive::<Float32Type>().values().to_vec();
+                    if v.len() == dim {
+                        let key = VectorReuse::key(
+                            path.value(i),
+                            opt_str(symbol, i).as_deref(),
+                            text.value(i),
+                        );
+                        out.vectors.insert(key, v);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Append chunks; those `reuse` knows keep their vector, the rest wait for one.
+    pub async fn add_chunks(&self, rows: &[ChunkRow], reuse: &VectorReuse) -> Result<usize> {
         if rows.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let dim = self.meta.embedder.as_ref().map(|e| e.dim);
-        let batch = chunk_batch(rows, dim, None)?;
+        let vectors: Vec<Option<&Vec<f32>>> = rows
+            .iter()
+            .map(|r| {
+                reuse
+                    .vectors
+                    .get(&VectorReuse::key(&r.path, r.symbol.as_deref(), &r.text))
+            })
+            .collect();
+        let reused = vectors.iter().filter(|v| v.is_some()).count();
+        let batch = chunk_batch(rows, dim, (reused > 0).then_some(vectors.as_slice()))?;
         self.chunks.add(batch).execute().await?;
-        Ok(())
+        Ok(reused)
     }
 
     pub async fn add_symbols(&self, rows: &[SymbolRow]) -> Result<()> {
@@ -928,27 +983,64 @@ fn strings<S: AsRef<str>>(it: impl Iterator<Item = S>) -> ArrayRef {
 }
 
 fn vector_array(vectors: &[Vec<f32>], dim: usize) -> Result<FixedSizeListArray> {
+    let all: Vec<Option<&Vec<f32>>> = vectors.iter().map(Some).collect();
+    optional_vector_array(&all, dim)
+}
+
+/// Vectors that outlive their chunk rows, keyed by what was embedded.
+#[derive(Debug, Default)]
+pub struct VectorReuse {
+    vectors: HashMap<[u8; 32], Vec<f32>>,
+}
+
+impl VectorReuse {
+    /// The hash of a chunk's embedding input (path, symbol and text).
+    fn key(path: &str, symbol: Option<&str>, text: &str) -> [u8; 32] {
+        let input = crate::index::embed::embed_text(path, symbol, text);
+        *blake3::hash(input.as_bytes()).as_bytes()
+    }
+
+    pub fn len(&self) -> usize {
+        self.vectors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vectors.is_empty()
+    }
+}
+
+/// A vector column with a null for each row that has no vector yet.
+fn optional_vector_array(vectors: &[Option<&Vec<f32>>], dim: usize) -> Result<FixedSizeListArray> {
     let mut flat = Vec::with_capacity(vectors.len() * dim);
     for v in vectors {
-        anyhow::ensure!(
-            v.len() == dim,
-            "embedding has {} dimensions, expected {dim}",
-            v.len()
-        );
-        flat.extend_from_slice(v);
+        match v {
+            Some(v) => {
+                anyhow::ensure!(
+                    v.len() == dim,
+                    "embedding has {} dimensions, expected {dim}",
+                    v.len()
+                );
+                flat.extend_from_slice(v);
+            }
+            None => flat.extend(std::iter::repeat_n(0.0, dim)),
+        }
     }
+    let nulls = vectors
+        .iter()
+        .any(Option::is_none)
+        .then(|| arrow_buffer::NullBuffer::from_iter(vectors.iter().map(Option::is_some)));
     Ok(FixedSizeListArray::try_new(
         Arc::new(Field::new("item", DataType::Float32, true)),
         dim as i32,
         Arc::new(Float32Array::from(flat)),
-        None,
+        nulls,
     )?)
 }
 
 fn chunk_batch(
     rows: &[ChunkRow],
     dim: Option<usize>,
-    vectors: Option<&[Vec<f32>]>,
+    vectors: Option<&[Option<&Vec<f32>>]>,
 ) -> Result<RecordBatch> {
     let mut columns: Vec<ArrayRef> = vec![
         strings(rows.iter().map(|r| r.id.as_str())),
@@ -973,7 +1065,7 @@ fn chunk_batch(
     ];
     if let Some(dim) = dim {
         let arr = match vectors {
-            Some(v) => vector_array(v, dim)?,
+            Some(v) => optional_vector_array(v, dim)?,
             None => FixedSizeListArray::new_null(
                 Arc::new(Field::new("item", DataType::Float32, true)),
                 dim as i32,

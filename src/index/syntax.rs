@@ -1,12 +1,16 @@
 //! Symbols from tree-sitter tags queries: definitions with line ranges, parents and doc
 //! comments, and references where the query gives them.
+//!
+//! The queries use the tree-sitter tags conventions (`@name` with `@definition.KIND` or
+//! `@reference.KIND`) and run straight on a query cursor: one tag per name node, the
+//! earliest pattern winning, as `tree-sitter tags` does.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
-use tree_sitter_tags::{TagsConfiguration, TagsContext};
+use tree_sitter::{Parser, Query, QueryCursor, StreamingIterator};
 
 use super::lang::{CODE_LANGS, Lang};
 
@@ -52,10 +56,81 @@ pub struct Parsed {
     pub references: Vec<Reference>,
 }
 
+/// A compiled tags query.
+pub struct TagsQuery {
+    language: tree_sitter::Language,
+    query: Query,
+    /// Index of the `@name` capture.
+    name: u32,
+    /// Per capture index: `(is_definition, kind)` for `@definition.KIND` and
+    /// `@reference.KIND` captures.
+    roles: Vec<Option<(bool, String)>>,
+}
+
+impl TagsQuery {
+    fn new(language: tree_sitter::Language, source: &str) -> Result<Self, String> {
+        let query = Query::new(&language, source).map_err(|e| e.to_string())?;
+        let mut name = None;
+        let mut roles = Vec::new();
+        for (i, capture) in query.capture_names().iter().enumerate() {
+            if *capture == "name" {
+                name = Some(i as u32);
+            }
+            roles.push(if let Some(kind) = capture.strip_prefix("definition.") {
+                Some((true, kind.to_string()))
+            } else {
+                capture
+                    .strip_prefix("reference.")
+                    .map(|kind| (false, kind.to_string()))
+            });
+        }
+        let name = name.ok_or("the query has no @name capture")?;
+        Ok(Self {
+            language,
+            query,
+            name,
+            roles,
+        })
+    }
+}
+
+/// One thread's parser and query cursor, reused from file to file.
+pub struct ParseContext {
+    parser: Parser,
+    cursor: QueryCursor,
+}
+
+impl ParseContext {
+    pub fn new() -> Self {
+        Self {
+            parser: Parser::new(),
+            cursor: QueryCursor::new(),
+        }
+    }
+}
+
+impl Default for ParseContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A tag before deduplication: name range, pattern, role.
+struct RawTag<'q> {
+    name: std::ops::Range<usize>,
+    node: std::ops::Range<usize>,
+    pattern: usize,
+    is_definition: bool,
+    kind: &'q str,
+}
+
+/// A compiled query, or where its source came from and why it does not compile.
+type Compiled = Result<Arc<TagsQuery>, (String, String)>;
+
 /// Compiled tags queries, one per language, compiled on first use.
 pub struct SyntaxEngine {
     override_dir: Option<PathBuf>,
-    configs: HashMap<Lang, OnceLock<Result<Arc<TagsConfiguration>, String>>>,
+    configs: HashMap<Lang, OnceLock<Compiled>>,
 }
 
 impl SyntaxEngine {
@@ -113,7 +188,7 @@ impl SyntaxEngine {
         ))
     }
 
-    fn config(&self, lang: Lang) -> Result<Arc<TagsConfiguration>, SyntaxError> {
+    fn config(&self, lang: Lang) -> Result<Arc<TagsQuery>, SyntaxError> {
         let Some(cell) = self.configs.get(&lang) else {
             return Err(SyntaxError::Query {
                 lang: lang.name(),
@@ -121,24 +196,37 @@ impl SyntaxEngine {
                 message: "not a parsed language".into(),
             });
         };
+        if let Some(compiled) = cell.get() {
+            return compiled
+                .clone()
+                .map_err(|(origin, message)| SyntaxError::Query {
+                    lang: lang.name(),
+                    origin,
+                    message,
+                });
+        }
         let (src, origin) = self.query_source(lang)?;
         let compiled = cell.get_or_init(|| {
-            let grammar = lang.grammar().ok_or_else(|| "no grammar".to_string())?;
-            TagsConfiguration::new(grammar, &src, "")
+            let grammar = lang
+                .grammar()
+                .ok_or_else(|| (origin.clone(), "no grammar".to_string()))?;
+            TagsQuery::new(grammar, &src)
                 .map(Arc::new)
-                .map_err(|e| e.to_string())
+                .map_err(|message| (origin.clone(), message))
         });
-        compiled.clone().map_err(|message| SyntaxError::Query {
-            lang: lang.name(),
-            origin,
-            message,
-        })
+        compiled
+            .clone()
+            .map_err(|(origin, message)| SyntaxError::Query {
+                lang: lang.name(),
+                origin,
+                message,
+            })
     }
 
     /// Parse one file. `None` when the language has no grammar.
     pub fn parse(
         &self,
-        ctx: &mut TagsContext,
+        ctx: &mut ParseContext,
         lang: Lang,
         source: &str,
     ) -> Result<Option<Parsed>, SyntaxError> {
@@ -147,20 +235,49 @@ impl SyntaxEngine {
         }
         let config = self.config(lang)?;
         let bytes = source.as_bytes();
-        let lines = LineIndex::new(bytes);
         let mut parsed = Parsed::default();
-        let Ok((tags, _has_error)) = ctx.generate_tags(&config, bytes, None) else {
-            // A file the parser gives up on is still chunked by lines.
+        let tree = match ctx.parser.set_language(&config.language) {
+            Ok(()) => ctx.parser.parse(bytes, None),
+            Err(_) => None,
+        };
+        // A file the parser gives up on is still chunked by lines.
+        let Some(tree) = tree else {
             return Ok(Some(parsed));
         };
+        let mut tags: Vec<RawTag> = Vec::new();
+        let mut matches = ctx.cursor.matches(&config.query, tree.root_node(), bytes);
+        while let Some(m) = matches.next() {
+            let mut name = None;
+            let mut role = None;
+            for c in m.captures {
+                if c.index == config.name {
+                    name = Some(c.node.byte_range());
+                } else if let Some(Some((is_def, kind))) = config.roles.get(c.index as usize) {
+                    role = Some((c.node.byte_range(), *is_def, kind.as_str()));
+                }
+            }
+            if let (Some(name), Some((node, is_definition, kind))) = (name, role) {
+                tags.push(RawTag {
+                    node: node.start.min(name.start)..node.end.max(name.end),
+                    name,
+                    pattern: m.pattern_index,
+                    is_definition,
+                    kind,
+                });
+            }
+        }
+        // One tag per name node: the earliest pattern wins.
+        tags.sort_by_key(|t| (t.name.end, t.name.start, t.pattern));
+        tags.dedup_by_key(|t| (t.name.end, t.name.start));
+        let lines = LineIndex::new(bytes);
         let source_lines: Vec<&str> = source.lines().collect();
-        for tag in tags.flatten() {
-            let name = String::from_utf8_lossy(&bytes[tag.name_range.clone()]).into_owned();
-            let kind = config.syntax_type_name(tag.syntax_type_id).to_string();
+        for tag in tags {
+            let name = String::from_utf8_lossy(&bytes[tag.name.clone()]).into_owned();
+            let kind = tag.kind.to_string();
             if tag.is_definition {
-                let start_line = lines.line_of(tag.range.start);
+                let start_line = lines.line_of(tag.node.start);
                 let end_line = lines
-                    .line_of(tag.range.end.saturating_sub(1))
+                    .line_of(tag.node.end.saturating_sub(1))
                     .max(start_line);
                 let (doc_start_line, doc) = doc_comment(lang, &source_lines, start_line, end_line);
                 parsed.definitions.push(Definition {
@@ -176,7 +293,7 @@ impl SyntaxEngine {
                 parsed.references.push(Reference {
                     name,
                     kind,
-                    line: lines.line_of(tag.name_range.start),
+                    line: lines.line_of(tag.name.start),
                 });
             }
         }
@@ -207,11 +324,7 @@ impl LineIndex {
 }
 
 fn memchr_iter(needle: u8, haystack: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    haystack
-        .iter()
-        .enumerate()
-        .filter(move |(_, b)| **b == needle)
-        .map(|(i, _)| i)
+    memchr::memchr_iter(needle, haystack)
 }
 
 /// Innermost enclosing definition is the parent; Go methods take their receiver type.
@@ -364,7 +477,7 @@ mod tests {
 
     fn parse(lang: Lang, src: &str) -> Parsed {
         let engine = SyntaxEngine::new(None);
-        let mut ctx = TagsContext::new();
+        let mut ctx = ParseContext::new();
         engine.parse(&mut ctx, lang, src).unwrap().unwrap()
     }
 
@@ -506,7 +619,7 @@ mod tests {
             "{err}"
         );
         // Other languages still work.
-        let mut ctx = TagsContext::new();
+        let mut ctx = ParseContext::new();
         assert!(
             engine
                 .parse(&mut ctx, Lang::Python, "def f(): pass\n")

@@ -183,3 +183,71 @@ async fn a_failing_endpoint_never_loses_the_lexical_index() {
     );
     assert_eq!(s.files.indexed, SHOP_FILES.len());
 }
+
+/// A Python module of `n` functions, each long enough to be its own chunk; `edited`
+/// changes the body of the function with that index.
+fn module(n: usize, edited: Option<usize>) -> String {
+    let mut s = String::from("\"\"\"Billing helpers.\"\"\"\n\n");
+    for i in 0..n {
+        s.push_str(&format!(
+            "def step_{i}(order):\n    \"\"\"Step {i} of billing.\"\"\"\n"
+        ));
+        for l in 0..10 {
+            let op = if edited == Some(i) { "-" } else { "+" };
+            s.push_str(&format!("    order.total = order.total {op} {l}\n"));
+        }
+        s.push_str("    return order\n\n\n");
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_file_embeds_only_the_chunks_whose_text_changed() {
+    let ep = Endpoint::default();
+    ep.fail_after.store(usize::MAX, Ordering::SeqCst);
+    let base = serve(ep.clone()).await;
+    let f = Fixture::shop();
+    f.write("billing/steps.py", &module(6, None));
+    let loc = f.location();
+    let cfg = openai_config(&base);
+    let first = index(&loc, &cfg).await;
+    assert_eq!(first.embeddings.pending, 0);
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    let in_file = store
+        .chunks
+        .count_rows(Some("path = 'billing/steps.py'".into()))
+        .await
+        .unwrap();
+    assert!(in_file >= 6, "{in_file} chunks");
+
+    // One function's body changes: only its chunk is sent to the model again.
+    f.write("billing/steps.py", &module(6, Some(3)));
+    let before = ep.inputs.load(Ordering::SeqCst);
+    let second = index(&loc, &cfg).await;
+    assert_eq!(second.files.parsed, 1);
+    assert_eq!(second.embeddings.embedded, 1, "{:?}", second.embeddings);
+    assert_eq!(second.embeddings.reused, in_file - 1);
+    assert_eq!(second.embeddings.pending, 0);
+    assert_eq!(ep.inputs.load(Ordering::SeqCst) - before, 1);
+    // Every chunk of the file has a vector, and search still finds the edited one.
+    assert_eq!(
+        store
+            .chunks
+            .count_rows(Some(
+                "path = 'billing/steps.py' AND vector IS NOT NULL".into()
+            ))
+            .await
+            .unwrap(),
+        in_file
+    );
+
+    // Renaming the file changes what is embedded (the path is part of it).
+    std::fs::rename(
+        f.root().join("billing/steps.py"),
+        f.root().join("billing/stages.py"),
+    )
+    .unwrap();
+    let third = index(&loc, &cfg).await;
+    assert_eq!(third.embeddings.reused, 0);
+    assert_eq!(third.embeddings.embedded, in_file);
+}
