@@ -21,6 +21,10 @@ use super::store::{Store, in_list, str_col, u32_col};
 
 const RRF_K: f32 = 60.0;
 const CANDIDATES: usize = 60;
+/// Nearest chunks that count as semantic evidence. Sentence-model similarity on code is
+/// noisy past the first few dozen chunks; on the four mined suites (README) counting
+/// the nearest 20 instead of 60 raised mean Acc@1, Acc@5 and MRR alike.
+const VECTOR_CANDIDATES: usize = 20;
 const CHUNK_COLUMNS: [&str; 6] = ["path", "symbol", "kind", "start_line", "end_line", "text"];
 /// Longest issue text sent to full-text search (stack traces can be huge).
 const MAX_QUERY_CHARS: usize = 4000;
@@ -478,7 +482,9 @@ pub async fn rank_files_for_issue(
             .into_iter()
             .next()
     {
-        let rows = store.nearest_chunks(v, &CHUNK_COLUMNS, CANDIDATES).await?;
+        let rows = store
+            .nearest_chunks(v, &CHUNK_COLUMNS, VECTOR_CANDIDATES)
+            .await?;
         chunk_hits(&rows, &[], &mut ev, 1.0, |_, rank| {
             format!("semantic match (#{rank})")
         })?;
