@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::Result;
-use arrow_array::{Array, RecordBatch, RecordBatchIterator, StringArray};
+use arrow_array::{RecordBatch, RecordBatchIterator, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
@@ -247,59 +247,34 @@ async fn definitions(store: &Store, model: &str) -> Result<Vec<Def>> {
         }
     }
     let mut defs = Vec::new();
-    for b in &rows(
-        store
-            .symbols
-            .query()
-            .only_if(format!("role = 'def' AND kind IN ({KINDS})"))
-            .select(Select::columns(&[
-                "name",
-                "kind",
-                "path",
-                "start_line",
-                "end_line",
-                "parent",
-                "doc",
-            ])),
-    )
-    .await?
+    for r in store
+        .symbol_rows(&format!("role = 'def' AND kind IN ({KINDS})"), None)
+        .await?
     {
-        let (name, kind, path) = (
-            str_col(b, "name")?,
-            str_col(b, "kind")?,
-            str_col(b, "path")?,
-        );
-        let (s, e) = (u32_col(b, "start_line")?, u32_col(b, "end_line")?);
-        let (parent, doc) = (str_col(b, "parent")?, str_col(b, "doc")?);
-        for i in 0..b.num_rows() {
-            let (p, start) = (path.value(i), s.value(i));
-            let doc = (!doc.is_null(i)).then(|| doc.value(i));
-            let Some(text) = chunks
-                .get(p)
-                .and_then(|cs| definition_text(cs, start, e.value(i), doc))
-            else {
-                continue;
-            };
-            let hash = blake3::hash(format!("{model}\n{p}\n{text}").as_bytes())
-                .to_hex()
-                .to_string();
-            let label = if parent.is_null(i) {
-                name.value(i).to_string()
-            } else {
-                format!("{}.{}", parent.value(i), name.value(i))
-            };
-            defs.push(Def {
-                id: format!("{p}:{start}:{}", name.value(i)),
-                path: p.to_string(),
-                symbol: name.value(i).to_string(),
-                label,
-                kind: kind.value(i).to_string(),
-                start,
-                end: e.value(i),
-                text,
-                hash,
-            });
-        }
+        let Some(text) = chunks
+            .get(&r.path)
+            .and_then(|cs| definition_text(cs, r.start_line, r.end_line, r.doc.as_deref()))
+        else {
+            continue;
+        };
+        let hash = blake3::hash(format!("{model}\n{}\n{text}", r.path).as_bytes())
+            .to_hex()
+            .to_string();
+        let label = match &r.parent {
+            None => r.name.clone(),
+            Some(parent) => format!("{parent}.{}", r.name),
+        };
+        defs.push(Def {
+            id: format!("{}:{}:{}", r.path, r.start_line, r.name),
+            path: r.path,
+            symbol: r.name,
+            label,
+            kind: r.kind,
+            start: r.start_line,
+            end: r.end_line,
+            text,
+            hash,
+        });
     }
     defs.sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
     Ok(defs)

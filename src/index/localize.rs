@@ -352,56 +352,33 @@ pub async fn rank_files_for_issue(
     // Exact: symbol definitions.
     if signals.structure && !parsed.symbols.is_empty() {
         let lc: Vec<String> = parsed.symbols.iter().map(|s| s.to_lowercase()).collect();
-        let rows = collect(
-            store
-                .symbols
-                .query()
-                .only_if(format!("{} AND role = 'def'", in_list("name_lc", &lc)))
-                .select(Select::columns(&[
-                    "name",
-                    "kind",
-                    "path",
-                    "start_line",
-                    "end_line",
-                ]))
-                .limit(300),
-        )
-        .await?;
+        let rows = store
+            .symbol_rows(
+                &format!("{} AND role = 'def'", in_list("name_lc", &lc)),
+                Some(300),
+            )
+            .await?;
         // A name defined in many files is weak evidence for each.
         let mut per_name: HashMap<String, usize> = HashMap::new();
-        for b in &rows {
-            let name = str_col(b, "name")?;
-            for i in 0..b.num_rows() {
-                *per_name.entry(name.value(i).to_lowercase()).or_default() += 1;
-            }
+        for r in &rows {
+            *per_name.entry(r.name.to_lowercase()).or_default() += 1;
         }
-        for b in &rows {
-            let (name, kind, path) = (
-                str_col(b, "name")?,
-                str_col(b, "kind")?,
-                str_col(b, "path")?,
+        for r in rows {
+            let name_lc = r.name.to_lowercase();
+            let n = per_name[&name_lc];
+            let rank = lc.iter().position(|x| *x == name_lc).unwrap_or(0) + n;
+            let evd = ev.entry(r.path).or_default();
+            evd.add(
+                2.0 / n.min(4) as f32,
+                rank,
+                format!("symbol: {} ({})", r.name, r.kind),
             );
-            let (s, e) = (u32_col(b, "start_line")?, u32_col(b, "end_line")?);
-            for i in 0..b.num_rows() {
-                let n = per_name[&name.value(i).to_lowercase()];
-                let rank = lc
-                    .iter()
-                    .position(|x| *x == name.value(i).to_lowercase())
-                    .unwrap_or(0)
-                    + n;
-                let evd = ev.entry(path.value(i).to_string()).or_default();
-                evd.add(
-                    2.0 / n.min(4) as f32,
-                    rank,
-                    format!("symbol: {} ({})", name.value(i), kind.value(i)),
-                );
-                evd.symbol(RankedSymbol {
-                    name: name.value(i).to_string(),
-                    kind: kind.value(i).to_string(),
-                    start_line: s.value(i),
-                    end_line: e.value(i),
-                });
-            }
+            evd.symbol(RankedSymbol {
+                name: r.name,
+                kind: r.kind,
+                start_line: r.start_line,
+                end_line: r.end_line,
+            });
         }
     }
 

@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use anyhow::Result;
-use arrow_array::Array;
 use futures::TryStreamExt;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde::{Deserialize, Serialize};
@@ -70,20 +69,8 @@ pub struct Skeleton {
 impl Skeleton {
     pub async fn load(store: &Store, path: &str) -> Result<Skeleton> {
         let quoted = path.replace('\'', "''");
-        let defs: Vec<arrow_array::RecordBatch> = store
-            .symbols
-            .query()
-            .only_if(format!("path = '{quoted}' AND role = 'def'"))
-            .select(Select::columns(&[
-                "name",
-                "kind",
-                "start_line",
-                "end_line",
-                "doc",
-            ]))
-            .execute()
-            .await?
-            .try_collect()
+        let defs = store
+            .symbol_rows(&format!("path = '{quoted}' AND role = 'def'"), None)
             .await?;
         let chunks: Vec<arrow_array::RecordBatch> = store
             .chunks
@@ -108,28 +95,19 @@ impl Skeleton {
             }
         }
         let mut rows: Vec<(u32, String)> = Vec::new();
-        for b in &defs {
-            let (name, kind) = (str_col(b, "name")?, str_col(b, "kind")?);
-            let (s, e) = (u32_col(b, "start_line")?, u32_col(b, "end_line")?);
-            let doc = str_col(b, "doc")?;
-            for i in 0..b.num_rows() {
-                let mut line = format!(
-                    "- {} {} ({}-{})",
-                    kind.value(i),
-                    name.value(i),
-                    s.value(i),
-                    e.value(i)
-                );
-                if let Some(sig) = first_lines.get(&s.value(i)) {
-                    let _ = write!(line, ": `{sig}`");
-                }
-                if !doc.is_null(i)
-                    && let Some(d) = doc.value(i).lines().map(str::trim).find(|l| !l.is_empty())
-                {
-                    let _ = write!(line, " — {}", d.chars().take(160).collect::<String>());
-                }
-                rows.push((s.value(i), line));
+        for d in &defs {
+            let mut line = format!("- {} {} ({}-{})", d.kind, d.name, d.start_line, d.end_line);
+            if let Some(sig) = first_lines.get(&d.start_line) {
+                let _ = write!(line, ": `{sig}`");
             }
+            if let Some(doc) = d
+                .doc
+                .as_deref()
+                .and_then(|doc| doc.lines().map(str::trim).find(|l| !l.is_empty()))
+            {
+                let _ = write!(line, " — {}", doc.chars().take(160).collect::<String>());
+            }
+            rows.push((d.start_line, line));
         }
         rows.sort_by_key(|r| r.0);
         rows.truncate(MAX_DEFS_PER_FILE);

@@ -165,40 +165,19 @@ pub async fn search(
     let idents = identifiers(query);
     let mut symbol_files: HashMap<String, Vec<(String, String, u32, u32)>> = HashMap::new();
     if !idents.is_empty() {
-        let rows: Vec<RecordBatch> = store
-            .symbols
-            .query()
-            .only_if(format!("{} AND role = 'def'", in_list("name_lc", &idents)))
-            .select(Select::columns(&[
-                "name",
-                "kind",
-                "path",
-                "start_line",
-                "end_line",
-            ]))
-            .limit(200)
-            .execute()
-            .await?
-            .try_collect()
+        let rows = store
+            .symbol_rows(
+                &format!("{} AND role = 'def'", in_list("name_lc", &idents)),
+                Some(200),
+            )
             .await?;
-        for b in &rows {
-            let (name, kind, path) = (
-                str_col(b, "name")?,
-                str_col(b, "kind")?,
-                str_col(b, "path")?,
-            );
-            let (s, e) = (u32_col(b, "start_line")?, u32_col(b, "end_line")?);
-            for i in 0..b.num_rows() {
-                symbol_files
-                    .entry(path.value(i).to_string())
-                    .or_default()
-                    .push((
-                        name.value(i).to_string(),
-                        kind.value(i).to_string(),
-                        s.value(i),
-                        e.value(i),
-                    ));
-            }
+        for r in rows {
+            symbol_files.entry(r.path).or_default().push((
+                r.name,
+                r.kind,
+                r.start_line,
+                r.end_line,
+            ));
         }
     }
     let boost = 2.0 / (RRF_K + 1.0);

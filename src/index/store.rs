@@ -531,6 +531,52 @@ impl Store {
         Ok(reused)
     }
 
+    /// Symbol rows matching a filter (`role = 'def' AND ...`), at most `limit`.
+    pub async fn symbol_rows(&self, filter: &str, limit: Option<usize>) -> Result<Vec<SymbolRow>> {
+        let mut q = self
+            .symbols
+            .query()
+            .only_if(filter)
+            .select(Select::columns(&[
+                "name",
+                "kind",
+                "role",
+                "path",
+                "start_line",
+                "end_line",
+                "parent",
+                "doc",
+            ]));
+        if let Some(limit) = limit {
+            q = q.limit(limit);
+        }
+        let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
+        let mut out = Vec::new();
+        for b in &batches {
+            let (name, kind, role, path) = (
+                str_col(b, "name")?,
+                str_col(b, "kind")?,
+                str_col(b, "role")?,
+                str_col(b, "path")?,
+            );
+            let (s, e) = (u32_col(b, "start_line")?, u32_col(b, "end_line")?);
+            let (parent, doc) = (str_col(b, "parent")?, str_col(b, "doc")?);
+            for i in 0..b.num_rows() {
+                out.push(SymbolRow {
+                    name: name.value(i).to_string(),
+                    kind: kind.value(i).to_string(),
+                    role: if role.value(i) == "def" { "def" } else { "ref" },
+                    path: path.value(i).to_string(),
+                    start_line: s.value(i),
+                    end_line: e.value(i),
+                    parent: opt_str(parent, i),
+                    doc: opt_str(doc, i),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn add_symbols(&self, rows: &[SymbolRow]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());

@@ -3,9 +3,6 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use arrow_array::RecordBatch;
-use futures::TryStreamExt;
-use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde_json::{Value, json};
 
 use super::{
@@ -13,7 +10,6 @@ use super::{
 };
 use crate::index::localize::{Signals, rank_files_for_issue};
 use crate::index::search::search;
-use crate::index::store::{opt_str, str_col, u32_col};
 use crate::protocol::{Evidence, EvidenceKind};
 
 /// Longest file region `read_file` returns at once.
@@ -264,71 +260,38 @@ async fn find_symbol(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, Tool
         short.to_lowercase().replace('\'', "''"),
         if with_refs { "" } else { " AND role = 'def'" }
     );
-    let rows: Vec<RecordBatch> = store
-        .symbols
-        .query()
-        .only_if(filter)
-        .select(Select::columns(&[
-            "name",
-            "kind",
-            "role",
-            "path",
-            "start_line",
-            "end_line",
-            "parent",
-            "doc",
-        ]))
-        .limit(60)
-        .execute()
-        .await
-        .map_err(anyhow::Error::from)?
-        .try_collect()
-        .await
-        .map_err(anyhow::Error::from)?;
+    let rows = store.symbol_rows(&filter, Some(60)).await?;
     let mut text = String::new();
     let mut evidence = Vec::new();
     let mut found = Vec::new();
-    for b in &rows {
-        let (n, kind, role, path) = (
-            str_col(b, "name")?,
-            str_col(b, "kind")?,
-            str_col(b, "role")?,
-            str_col(b, "path")?,
+    for r in &rows {
+        let reference = format!("{}:{}-{}", r.path, r.start_line, r.end_line);
+        let _ = write!(
+            text,
+            "{} {} {}{} at {reference}",
+            r.role,
+            r.kind,
+            r.parent
+                .as_deref()
+                .map(|p| format!("{p}::"))
+                .unwrap_or_default(),
+            r.name
         );
-        let (start, end) = (u32_col(b, "start_line")?, u32_col(b, "end_line")?);
-        let (parent, doc) = (str_col(b, "parent")?, str_col(b, "doc")?);
-        for i in 0..b.num_rows() {
-            let reference = format!("{}:{}-{}", path.value(i), start.value(i), end.value(i));
-            let parent = opt_str(parent, i);
-            let _ = write!(
-                text,
-                "{} {} {}{} at {reference}",
-                role.value(i),
-                kind.value(i),
-                parent
-                    .as_deref()
-                    .map(|p| format!("{p}::"))
-                    .unwrap_or_default(),
-                n.value(i)
-            );
-            if let Some(d) = opt_str(doc, i) {
-                let first = d.lines().next().unwrap_or("");
-                let _ = write!(text, "  // {first}");
-            }
-            text.push('\n');
-            if role.value(i) == "def" {
-                evidence.push(Evidence {
-                    kind: EvidenceKind::File,
-                    reference: reference.clone(),
-                    detail: format!("{} {}", kind.value(i), n.value(i)),
-                    call: None,
-                });
-            }
-            found.push(
-                json!({"name": n.value(i), "kind": kind.value(i), "role": role.value(i),
-                "path": path.value(i), "start_line": start.value(i), "end_line": end.value(i)}),
-            );
+        if let Some(d) = &r.doc {
+            let first = d.lines().next().unwrap_or("");
+            let _ = write!(text, "  // {first}");
         }
+        text.push('\n');
+        if r.role == "def" {
+            evidence.push(Evidence {
+                kind: EvidenceKind::File,
+                reference: reference.clone(),
+                detail: format!("{} {}", r.kind, r.name),
+                call: None,
+            });
+        }
+        found.push(json!({"name": r.name, "kind": r.kind, "role": r.role,
+            "path": r.path, "start_line": r.start_line, "end_line": r.end_line}));
     }
     if found.is_empty() {
         let _ = writeln!(text, "no symbol named {short} in the index");
