@@ -1,7 +1,6 @@
-# Shared build settings for scripts/ and .ci/run: one build cache outside the clone,
-# and the mold linker when it is installed.
+# Shared build settings for scripts/ and .ci/run: one build cache outside the clone.
+# No RUSTFLAGS are set: flags enter every crate's fingerprint, so a flag that depends on
+# what is installed (a faster linker, say) would make the first run on a fresh machine
+# and every later one build the whole dependency tree twice.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/triage-target}"
-if command -v mold >/dev/null 2>&1; then
-  export RUSTFLAGS="${RUSTFLAGS:--C link-arg=-fuse-ld=mold}"
-fi
 export CARGO_TERM_PROGRESS_WHEN=never

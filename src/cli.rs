@@ -201,6 +201,11 @@ pub enum EvalCommand {
         /// `index --llm-questions`); score them with the `llm_questions` signal
         #[arg(long)]
         llm_questions: bool,
+        /// Also write each instance's raw evidence as JSON lines to FILE: every
+        /// candidate's score without vectors, and the nearest chunks with their cosine
+        /// distances, so fusion settings can be compared without re-indexing
+        #[arg(long, value_name = "FILE")]
+        evidence: Option<PathBuf>,
     },
     /// Replay incident scenarios through the agent and score the answers (DIR/*/scenario.toml)
     Incidents {

@@ -135,6 +135,7 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             no_embed,
             llm,
             llm_questions,
+            evidence,
         } => {
             let signals = Signals::parse(&signals)?;
             anyhow::ensure!(
@@ -150,7 +151,25 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             } else {
                 None
             };
-            let report = localize(&suite, &config, signals, !json, model.as_ref()).await?;
+            let mut evidence = match evidence {
+                Some(path) => Some(std::io::BufWriter::new(
+                    std::fs::File::create(&path)
+                        .with_context(|| format!("creating {}", path.display()))?,
+                )),
+                None => None,
+            };
+            let report = localize(
+                &suite,
+                &config,
+                signals,
+                !json,
+                model.as_ref(),
+                evidence.as_mut().map(|w| w as &mut dyn Write),
+            )
+            .await?;
+            if let Some(mut w) = evidence {
+                w.flush()?;
+            }
             let mut out = std::io::stdout().lock();
             if json {
                 serde_json::to_writer_pretty(&mut out, &report)?;
@@ -168,6 +187,65 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// How many nearest chunks `--evidence` records per instance.
+const EVIDENCE_NEAREST: usize = 60;
+
+/// One instance's raw evidence for `eval localize --evidence`: every candidate the
+/// non-vector signals found (score, and whether it is a test, docs or changelog file,
+/// whose score is already lowered), and the nearest chunks in order with their cosine
+/// distances.
+async fn instance_evidence(
+    store: &Store,
+    embedder: Option<&crate::index::embed::Embedder>,
+    inst: &Instance,
+    signals: Signals,
+) -> Result<serde_json::Value> {
+    let base = rank_files_for_issue(
+        store,
+        None,
+        &inst.query,
+        usize::MAX,
+        Signals {
+            vectors: false,
+            ..signals
+        },
+    )
+    .await?;
+    let candidates: Vec<serde_json::Value> = base
+        .files
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "path": f.path,
+                "score": f.score,
+                "secondary": crate::index::localize::secondary_kind(&f.path).is_some(),
+            })
+        })
+        .collect();
+    let mut nearest = Vec::new();
+    if let Some(embedder) = embedder.filter(|_| signals.vectors && store.has_vectors())
+        && let Some(v) = embedder.embed(vec![inst.query.clone()]).await?.pop()
+    {
+        for b in store.nearest_chunks(v, &["path"], EVIDENCE_NEAREST).await? {
+            let path = crate::index::store::str_col(&b, "path")?;
+            let dist = b
+                .column_by_name("_distance")
+                .and_then(|c| c.as_any().downcast_ref::<arrow_array::Float32Array>())
+                .context("nearest chunks came back without _distance")?;
+            for i in 0..b.num_rows() {
+                nearest.push(serde_json::json!({"path": path.value(i), "distance": dist.value(i)}));
+            }
+        }
+    }
+    Ok(serde_json::json!({
+        "query": inst.query,
+        "rev": inst.rev,
+        "gold_files": inst.gold_files,
+        "candidates": candidates,
+        "nearest": nearest,
+    }))
 }
 
 fn print_report(out: &mut impl Write, r: &Report) -> Result<()> {
@@ -241,6 +319,7 @@ pub async fn localize(
     signals: Signals,
     progress: bool,
     model: Option<&EvalModel>,
+    mut evidence: Option<&mut dyn Write>,
 ) -> Result<Report> {
     let instances = read_suite(suite)?;
     let mut by_repo: HashMap<PathBuf, Vec<(usize, Instance)>> = HashMap::new();
@@ -338,6 +417,11 @@ pub async fn localize(
             let ranked =
                 rank_files_for_issue(&store, embedder.as_ref(), &inst.query, 50, signals).await?;
             let query_ms = t.elapsed().as_secs_f64() * 1000.0;
+            if let Some(w) = evidence.as_deref_mut() {
+                let line = instance_evidence(&store, embedder.as_ref(), &inst, signals).await?;
+                serde_json::to_writer(&mut *w, &line)?;
+                writeln!(w)?;
+            }
             let top: Vec<String> = ranked.files.iter().map(|f| f.path.clone()).collect();
             let ranks_in = |top: &[String]| -> Vec<Option<usize>> {
                 inst.gold_files

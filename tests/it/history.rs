@@ -361,8 +361,16 @@ fn eval_mines_a_suite_and_scores_it_without_leaking_later_history() {
     assert_eq!(gold, vec!["checkout/api.py", "checkout/payments.py"]);
     assert!(!lines[0]["query"].as_str().unwrap().contains("(#12)"));
 
+    let evidence = f.root().join("evidence.jsonl");
     let out = triage(
-        &["eval", "localize", suite.to_str().unwrap(), "--json"],
+        &[
+            "eval",
+            "localize",
+            suite.to_str().unwrap(),
+            "--json",
+            "--evidence",
+            evidence.to_str().unwrap(),
+        ],
         f.root(),
     );
     assert!(
@@ -386,6 +394,23 @@ fn eval_mines_a_suite_and_scores_it_without_leaking_later_history() {
     );
     // Indexed at the fix's parent: only the initial commit is visible, not the fix.
     assert_eq!(inst["commits_visible"], 1, "{r:#}");
+    // The evidence file: one line per instance, every candidate the ranking saw, best
+    // first, with the gold files among them.
+    let ev: Vec<serde_json::Value> = std::fs::read_to_string(&evidence)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["gold_files"], lines[0]["gold_files"]);
+    let cands = ev[0]["candidates"].as_array().unwrap();
+    let scores: Vec<f64> = cands.iter().map(|c| c["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{cands:?}");
+    for g in &gold {
+        assert!(cands.iter().any(|c| c["path"] == *g), "{g} in {cands:?}");
+    }
+    // No model here: nothing is nearest.
+    assert_eq!(ev[0]["nearest"], serde_json::json!([]));
     // The worktree is cleaned up.
     let wt = std::process::Command::new("git")
         .args(["worktree", "list"])
