@@ -193,9 +193,10 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
 const EVIDENCE_NEAREST: usize = 60;
 
 /// One instance's raw evidence for `eval localize --evidence`: every candidate the
-/// non-vector signals found (score, and whether it is a test, docs or changelog file,
-/// whose score is already lowered), and the nearest chunks in order with their cosine
-/// distances.
+/// non-vector signals found (score, and whether it is a test, docs or changelog file
+/// whose score the structure signal already lowered), and the nearest chunks in order
+/// with their cosine distances. The issue text is embedded again here, apart from the
+/// timed ranking, so `query_ms` stays comparable with runs without `--evidence`.
 async fn instance_evidence(
     store: &Store,
     embedder: Option<&crate::index::embed::Embedder>,
@@ -220,7 +221,8 @@ async fn instance_evidence(
             serde_json::json!({
                 "path": f.path,
                 "score": f.score,
-                "secondary": crate::index::localize::secondary_kind(&f.path).is_some(),
+                "secondary": signals.structure
+                    && crate::index::localize::secondary_kind(&f.path).is_some(),
             })
         })
         .collect();
