@@ -154,6 +154,21 @@ impl App {
         self.state.apply(ev);
         self.dirty = true;
         match ev {
+            // A quit armed while the run was going now has nothing to cancel: say so
+            // rather than leave the warning up.
+            Event::TurnComplete { .. }
+                if matches!(self.armed, Some((Action::Quit, _))) && !self.state.is_running() =>
+            {
+                self.armed = None;
+                let key = self
+                    .keymap
+                    .hint(&[crate::tui::keymap::Context::Global], Action::Quit)
+                    .unwrap_or_else(|| "the quit key".into());
+                self.state.notify(
+                    NoticeLevel::Info,
+                    format!("the run finished: press {key} to quit"),
+                );
+            }
             Event::ActionProposed { action } => {
                 self.view.side_tab = PaneId::Actions;
                 // Open the dialog only when nobody is typing: a `y` meant for the

@@ -150,6 +150,7 @@ async fn tui_in_tmux_question_tools_approval_quit() {
     tmux.keys(&["y"]);
     tmux.wait_for("initial").await;
     tmux.wait_for("initial commit.").await;
+    tmux.wait_for("│ idle │").await;
 
     tmux.keys(&["C-q"]);
     let after = tmux.wait_for("TRIAGE-EXITED:").await;
@@ -201,6 +202,8 @@ async fn tui_palette_switches_to_a_replay_without_restarting() {
     tmux.wait_for("kube_findings").await;
     tmux.wait_for("17 findings").await;
     tmux.wait_for("kubectl rollout history").await;
+    // Quit once the run has ended (during a run, Ctrl-q asks to be pressed twice).
+    tmux.wait_for("│ idle │").await;
     tmux.keys(&["C-q"]);
     let after = tmux.wait_for("TRIAGE-EXITED:").await;
     assert!(after.contains("TRIAGE-EXITED:0"), "{after}");

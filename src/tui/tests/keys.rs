@@ -536,6 +536,28 @@ fn quitting_during_a_run_takes_two_presses() {
 }
 
 #[test]
+fn a_quit_armed_during_a_run_is_withdrawn_when_the_run_ends() {
+    let mut app = running();
+    press(&mut app, "<C-q>");
+    assert!(app.state.notice.as_ref().unwrap().text.contains("again"));
+    feed(
+        &mut app,
+        [Event::TurnComplete {
+            status: TurnStatus::Answered,
+            answer: None,
+        }],
+    );
+    let notice = &app.state.notice.as_ref().unwrap().text;
+    assert!(notice.contains("run finished"), "{notice}");
+    assert!(!notice.contains("again"), "{notice}");
+    // Nothing is left to cancel, so one press quits.
+    assert_eq!(
+        press(&mut app, "<C-q>"),
+        vec![UiOutput::Op(Op::Shutdown), UiOutput::Quit]
+    );
+}
+
+#[test]
 fn continue_after_a_budget_stop() {
     let mut app = running();
     assert!(press(&mut app, "<F5>").is_empty());
