@@ -42,6 +42,7 @@ async fn batches(q: lancedb::query::Query) -> Result<Vec<RecordBatch>> {
 }
 
 /// Recompute the AST edges (after files changed).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn rebuild_ast(store: &Store, now: i64) -> Result<GraphStats> {
     let mut stats = GraphStats::default();
     let rows = batches(
@@ -116,6 +117,11 @@ pub async fn rebuild_ast(store: &Store, now: i64) -> Result<GraphStats> {
 /// Update the AST edges of a few changed files: their `defines` and outgoing
 /// `references`. Incoming references from unchanged files are refreshed by the next full
 /// rebuild (a cold run, or a run that changes many files).
+///
+/// Definitions come from the stored rows of the other files and from `symbols` (this
+/// run's rows of the changed files), never from the changed files' stored rows, so this
+/// can run while those rows are being replaced.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_ast(
     store: &Store,
     changed: &[String],
@@ -124,51 +130,28 @@ pub async fn update_ast(
     now: i64,
 ) -> Result<GraphStats> {
     let mut stats = GraphStats::default();
-    store
-        .delete_edges_from(&["defines", "references"], changed)
-        .await?;
-    // Nothing may point at a file that is gone.
-    store.delete_edges_to(&["references"], removed).await?;
+    let delete_old = async {
+        store
+            .delete_edges_from(&["defines", "references"], changed)
+            .await?;
+        // Nothing may point at a file that is gone.
+        store.delete_edges_to(&["references"], removed).await
+    };
+    let (defs, ()) = tokio::try_join!(referenced_defs(store, changed, symbols), delete_old)?;
     let mut edges = Vec::new();
-    let mut wanted: HashSet<String> = HashSet::new();
-    for s in symbols {
-        if s.role == "def" {
-            edges.push(Edge {
-                src: s.path.clone(),
-                dst: format!("sym:{}", s.name),
-                kind: "defines",
-                weight: 1.0,
-                layer: "deterministic",
-                observed_at: now,
-            });
-        } else {
-            wanted.insert(s.name.to_lowercase());
-        }
+    for s in symbols.iter().filter(|s| s.role == "def") {
+        edges.push(Edge {
+            src: s.path.clone(),
+            dst: format!("sym:{}", s.name),
+            kind: "defines",
+            weight: 1.0,
+            layer: "deterministic",
+            observed_at: now,
+        });
     }
     edges.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
     edges.dedup_by(|a, b| a.src == b.src && a.dst == b.dst);
     stats.defines = edges.len();
-    let mut defs: HashMap<String, Vec<String>> = HashMap::new();
-    let wanted: Vec<String> = wanted.into_iter().collect();
-    for part in wanted.chunks(500) {
-        let rows = batches(
-            store
-                .symbols
-                .query()
-                .only_if(format!("{} AND role = 'def'", in_list("name_lc", part)))
-                .select(Select::columns(&["name", "path"])),
-        )
-        .await?;
-        for b in &rows {
-            let (name, path) = (str_col(b, "name")?, str_col(b, "path")?);
-            for i in 0..b.num_rows() {
-                let paths = defs.entry(name.value(i).to_string()).or_default();
-                if !paths.iter().any(|p| p == path.value(i)) {
-                    paths.push(path.value(i).to_string());
-                }
-            }
-        }
-    }
     let mut counts: HashMap<(String, String), f32> = HashMap::new();
     for s in symbols.iter().filter(|s| s.role == "ref") {
         let Some(targets) = defs.get(&s.name) else {
@@ -197,7 +180,56 @@ pub async fn update_ast(
     Ok(stats)
 }
 
+/// The files defining each name the changed files refer to: the stored rows of the other
+/// files, and this run's rows of the changed ones.
+#[tracing::instrument(level = "debug", skip_all)]
+async fn referenced_defs(
+    store: &Store,
+    changed: &[String],
+    symbols: &[super::store::SymbolRow],
+) -> Result<HashMap<String, Vec<String>>> {
+    let wanted: HashSet<String> = symbols
+        .iter()
+        .filter(|s| s.role == "ref")
+        .map(|s| s.name.to_lowercase())
+        .collect();
+    let mut defs: HashMap<String, Vec<String>> = HashMap::new();
+    let mut add_def = |name: &str, path: &str| {
+        let paths = defs.entry(name.to_string()).or_default();
+        if !paths.iter().any(|p| p == path) {
+            paths.push(path.to_string());
+        }
+    };
+    for s in symbols {
+        if s.role == "def" && wanted.contains(&s.name.to_lowercase()) {
+            add_def(&s.name, &s.path);
+        }
+    }
+    let changed: HashSet<&str> = changed.iter().map(String::as_str).collect();
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    for part in wanted.chunks(500) {
+        let rows = batches(
+            store
+                .symbols
+                .query()
+                .only_if(format!("{} AND role = 'def'", in_list("name_lc", part)))
+                .select(Select::columns(&["name", "path"])),
+        )
+        .await?;
+        for b in &rows {
+            let (name, path) = (str_col(b, "name")?, str_col(b, "path")?);
+            for i in 0..b.num_rows() {
+                if !changed.contains(path.value(i)) {
+                    add_def(name.value(i), path.value(i));
+                }
+            }
+        }
+    }
+    Ok(defs)
+}
+
 /// Recompute the history edges (after new commits).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn rebuild_history(
     store: &Store,
     max_files_per_commit: usize,

@@ -252,43 +252,48 @@ pub async fn run_index(
     } else {
         store.reusable_vectors(&changed).await?
     };
-    if !stale.is_empty() {
-        store.delete_content(&stale).await?;
-    }
-    if !removed.is_empty() {
-        store.delete_files(&removed).await?;
-    }
     // Nothing stored yet and no killed run to clean up: rows can be appended.
     let fresh = stored.is_empty() && !interrupted;
-    let bar = progress_bar(opts.progress, parsed.len() as u64, "writing");
-    for batch in parsed.chunks(WRITE_BATCH_FILES) {
-        let chunks: Vec<ChunkRow> = batch
+    let now = chrono::Utc::now().timestamp();
+    let files_changed = !parsed.is_empty() || !removed.is_empty();
+    // A few changed files update their own edges, alongside the writes (the update reads
+    // only other files' rows); many, a new index or a killed run rebuild them afterwards.
+    let many = (parsed.len() + removed.len()) * 10 > stored.len().max(1);
+    let rebuild_graph =
+        interrupted || (files_changed && (many || summary.index != Some(OpenState::Existing)));
+    let write = write_files(
+        &store,
+        &parsed,
+        &touched,
+        &stale,
+        &removed,
+        &reuse,
+        fresh,
+        opts.progress,
+    );
+    let ast = async {
+        if !files_changed || rebuild_graph {
+            return Ok((None, 0));
+        }
+        let t = Instant::now();
+        let changed: Vec<String> = parsed
             .iter()
-            .flat_map(|p| p.chunks.iter().cloned())
+            .map(|p| p.file.path.clone())
+            .chain(removed.iter().cloned())
             .collect();
-        let symbols: Vec<SymbolRow> = batch
+        let symbols: Vec<SymbolRow> = parsed
             .iter()
             .flat_map(|p| p.symbols.iter().cloned())
             .collect();
-        summary.embeddings.reused += store.add_chunks(&chunks, &reuse).await?;
-        store.add_symbols(&symbols).await?;
-        let questions: Vec<super::questions::QuestionRow> = batch
-            .iter()
-            .flat_map(|p| p.questions.iter().cloned())
-            .collect();
-        store.add_questions(&questions).await?;
-        // File rows last: until they land, the next run redoes these files.
-        let files: Vec<FileRow> = batch.iter().map(|p| p.file.clone()).collect();
-        store.upsert_files(&files, fresh).await?;
-        bar.inc(batch.len() as u64);
-    }
-    bar.finish_and_clear();
-    store.upsert_files(&touched, false).await?;
+        let stats = super::graph::update_ast(&store, &changed, &removed, &symbols, now).await?;
+        anyhow::Ok((Some(stats), ms(t)))
+    };
+    let (reused, (ast_stats, ast_ms)) = tokio::try_join!(write, ast)?;
+    summary.embeddings.reused += reused;
     summary.timings_ms.insert("store", ms(t));
 
     // --- history and graph
     let t = Instant::now();
-    let now = chrono::Utc::now().timestamp();
     let mut history_changed = false;
     if loc.is_git {
         let root = loc.root.clone();
@@ -305,7 +310,7 @@ pub async fn run_index(
                 if !scan.incremental {
                     store.clear_commits().await?;
                 }
-                history_changed = !scan.commits.is_empty() || !scan.incremental;
+                history_changed = !scan.commits.is_empty() || !scan.incremental || interrupted;
                 store.add_commits(&scan.commits).await?;
                 store.meta.history_head = scan.head.clone();
                 store.save_meta()?;
@@ -322,23 +327,13 @@ pub async fn run_index(
     }
     summary.timings_ms.insert("history", ms(t));
     let t = Instant::now();
-    let files_changed = !parsed.is_empty() || !removed.is_empty();
-    if files_changed || history_changed {
-        let mut stats = super::graph::GraphStats::default();
-        let many = (parsed.len() + removed.len()) * 10 > stored.len().max(1);
-        if many || summary.index != Some(OpenState::Existing) {
+    if history_changed && !writes {
+        store.set_in_progress(true)?;
+    }
+    if rebuild_graph || ast_stats.is_some() || history_changed {
+        let mut stats = ast_stats.unwrap_or_default();
+        if rebuild_graph {
             stats = super::graph::rebuild_ast(&store, now).await?;
-        } else if files_changed {
-            let changed: Vec<String> = parsed
-                .iter()
-                .map(|p| p.file.path.clone())
-                .chain(removed.iter().cloned())
-                .collect();
-            let symbols: Vec<SymbolRow> = parsed
-                .iter()
-                .flat_map(|p| p.symbols.iter().cloned())
-                .collect();
-            stats = super::graph::update_ast(&store, &changed, &removed, &symbols, now).await?;
         }
         if history_changed {
             let h = super::graph::rebuild_history(&store, config.history.max_files_per_commit, now)
@@ -350,11 +345,12 @@ pub async fn run_index(
         }
         summary.graph = Some(stats);
     }
-    summary.timings_ms.insert("graph", ms(t));
+    // The incremental update overlapped the store phase; it counts here too.
+    summary.timings_ms.insert("graph", ms(t) + ast_ms);
 
     let t = Instant::now();
     store.ensure_indexes(false).await?;
-    if writes {
+    if store.meta_in_progress() {
         store.set_in_progress(false)?;
     }
     summary.timings_ms.insert("fts", ms(t));
@@ -409,6 +405,56 @@ pub async fn run_index(
         .await?;
     summary.timings_ms.insert("total", ms(t_all));
     Ok(summary)
+}
+
+/// Replace the stored rows of the changed files: stale content out, new content in, the
+/// three content tables written side by side, and file rows last (until they land, the
+/// next run redoes these files). Returns how many chunks kept their vectors.
+#[allow(clippy::too_many_arguments)]
+async fn write_files(
+    store: &Store,
+    parsed: &[Parsed],
+    touched: &[FileRow],
+    stale: &[String],
+    removed: &[String],
+    reuse: &super::store::VectorReuse,
+    fresh: bool,
+    progress: bool,
+) -> Result<usize> {
+    if !stale.is_empty() {
+        store.delete_content(stale).await?;
+    }
+    if !removed.is_empty() {
+        store.delete_files(removed).await?;
+    }
+    let mut reused = 0;
+    let bar = progress_bar(progress, parsed.len() as u64, "writing");
+    for batch in parsed.chunks(WRITE_BATCH_FILES) {
+        let chunks: Vec<ChunkRow> = batch
+            .iter()
+            .flat_map(|p| p.chunks.iter().cloned())
+            .collect();
+        let symbols: Vec<SymbolRow> = batch
+            .iter()
+            .flat_map(|p| p.symbols.iter().cloned())
+            .collect();
+        let questions: Vec<super::questions::QuestionRow> = batch
+            .iter()
+            .flat_map(|p| p.questions.iter().cloned())
+            .collect();
+        let (n, (), ()) = tokio::try_join!(
+            store.add_chunks(&chunks, reuse),
+            store.add_symbols(&symbols),
+            store.add_questions(&questions),
+        )?;
+        reused += n;
+        let files: Vec<FileRow> = batch.iter().map(|p| p.file.clone()).collect();
+        store.upsert_files(&files, fresh).await?;
+        bar.inc(batch.len() as u64);
+    }
+    bar.finish_and_clear();
+    store.upsert_files(touched, false).await?;
+    Ok(reused)
 }
 
 fn ms(t: Instant) -> u64 {

@@ -14,7 +14,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
 use lancedb::index::Index;
-use lancedb::index::scalar::{BTreeIndexBuilder, FtsIndexBuilder};
+use lancedb::index::scalar::{BTreeIndexBuilder, BitmapIndexBuilder, FtsIndexBuilder};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use lancedb::table::OptimizeAction;
 use lancedb::{Connection, Table};
@@ -259,6 +259,7 @@ impl Store {
 
     /// Open for writing, creating or rebuilding as needed: a schema or embedder change,
     /// `rebuild`, or an unreadable index (corrupt, half-written) start from scratch.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_for_write(
         dir: &Path,
         embedder: Option<EmbedderMeta>,
@@ -405,6 +406,7 @@ impl Store {
     }
 
     /// Stored state of every file.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn file_states(&self) -> Result<HashMap<String, FileState>> {
         let batches: Vec<RecordBatch> = self
             .files
@@ -441,16 +443,20 @@ impl Store {
     }
 
     /// Remove every chunk and symbol of these files (changed, new or deleted).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_content(&self, paths: &[String]) -> Result<()> {
         for part in paths.chunks(500) {
             let pred = in_list("path", part);
-            self.chunks.delete(pred.as_str()).await?;
-            self.symbols.delete(pred.as_str()).await?;
-            self.questions.delete(pred.as_str()).await?;
+            tokio::try_join!(
+                self.chunks.delete(pred.as_str()),
+                self.symbols.delete(pred.as_str()),
+                self.questions.delete(pred.as_str()),
+            )?;
         }
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_files(&self, paths: &[String]) -> Result<()> {
         for part in paths.chunks(500) {
             self.files.delete(in_list("path", part).as_str()).await?;
@@ -469,6 +475,7 @@ impl Store {
     /// Vectors of these files' chunks, keyed by the hash of what was embedded: read
     /// before a changed file's chunks are replaced, so chunks whose text did not change
     /// keep their vector instead of waiting to be embedded again.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reusable_vectors(&self, paths: &[String]) -> Result<VectorReuse> {
         let mut out = VectorReuse::default();
         let Some(dim) = self.meta.embedder.as_ref().map(|e| e.dim) else {
@@ -512,6 +519,7 @@ impl Store {
     }
 
     /// Append chunks; those `reuse` knows keep their vector, the rest wait for one.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_chunks(&self, rows: &[ChunkRow], reuse: &VectorReuse) -> Result<usize> {
         if rows.is_empty() {
             return Ok(0);
@@ -577,6 +585,7 @@ impl Store {
         Ok(out)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_symbols(&self, rows: &[SymbolRow]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -609,6 +618,7 @@ impl Store {
 
     /// Insert or replace file rows (by path). `fresh`: none of them exist yet, so a plain
     /// append does (much cheaper than a merge).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn upsert_files(&self, rows: &[FileRow], fresh: bool) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -644,6 +654,7 @@ impl Store {
     /// Build or refresh the secondary indexes. A full-text index is (re)built when it is
     /// missing or when many rows are not covered yet; otherwise the few new rows are
     /// searched without it (LanceDB searches unindexed rows too).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ensure_indexes(&self, force: bool) -> Result<IndexMaintenance> {
         let commit_fts = FtsIndexBuilder::default()
             .stem(true)
@@ -684,10 +695,22 @@ impl Store {
                 2000,
                 force,
             )
-            .await?,
+            .await?
+                // Name lookups keep only definitions: with both indexed, the matching
+                // row ids are intersected before any row is read.
+                | ensure_index(
+                    &self.symbols,
+                    "role",
+                    "role_idx",
+                    Index::Bitmap(BitmapIndexBuilder::default()),
+                    2000,
+                    force,
+                )
+                .await?,
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_questions(&self, rows: &[crate::index::questions::QuestionRow]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -713,6 +736,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_commits(&self, rows: &[crate::index::history::CommitInfo]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -751,6 +775,7 @@ impl Store {
     }
 
     /// Remove the edges of these kinds that start at these nodes.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_edges_from(&self, kinds: &[&str], srcs: &[String]) -> Result<()> {
         let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
         for part in srcs.chunks(500) {
@@ -761,6 +786,7 @@ impl Store {
     }
 
     /// Remove the edges of these kinds that end at these nodes.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_edges_to(&self, kinds: &[&str], dsts: &[String]) -> Result<()> {
         let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
         for part in dsts.chunks(500) {
@@ -781,6 +807,7 @@ impl Store {
         self.add_edges(rows).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_edges(&self, rows: &[crate::index::graph::Edge]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -879,6 +906,7 @@ impl Store {
 
     /// Compact small fragments left by many small writes and drop old versions'
     /// files (keeping the last hour for readers that are still open).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn compact(&self) -> Result<()> {
         for t in [
             &self.files,

@@ -142,6 +142,95 @@ async fn graph_links_calls_and_co_changes() {
     );
 }
 
+/// Python files `lib.py` (defining `old_helper`), `new_caller.py` (calling `new_helper`,
+/// defined nowhere yet), `old_caller.py` (calling `old_helper`), and enough others that
+/// editing three of them is an incremental refresh, not a rebuild.
+fn helpers_repo() -> Fixture {
+    let f = Fixture::empty();
+    f.write("lib.py", "def old_helper():\n    return 1\n");
+    f.write("new_caller.py", "def run():\n    return new_helper()\n");
+    f.write("old_caller.py", "def go():\n    return old_helper()\n");
+    for i in 0..40 {
+        f.write(
+            &format!("pkg/mod{i}.py"),
+            &format!("def fn{i}():\n    return {i}\n"),
+        );
+    }
+    f
+}
+
+async fn references(store: &Store, src: &str, dst: &str) -> usize {
+    store
+        .edges
+        .count_rows(Some(format!(
+            "kind = 'references' AND src = '{src}' AND dst = '{dst}'"
+        )))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_refresh_links_calls_to_definitions_changed_in_the_same_run() {
+    let f = helpers_repo();
+    let loc = f.location();
+    index(&loc, &lexical_config()).await;
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    assert_eq!(references(&store, "old_caller.py", "lib.py").await, 1);
+    assert_eq!(references(&store, "new_caller.py", "lib.py").await, 0);
+
+    // One refresh renames the helper and edits both callers.
+    f.write("lib.py", "def new_helper():\n    return 2\n");
+    f.write(
+        "new_caller.py",
+        "def run():\n    # now defined\n    return new_helper()\n",
+    );
+    f.write(
+        "old_caller.py",
+        "def go():\n    # still calls the old name\n    return old_helper()\n",
+    );
+    let s = index(&loc, &lexical_config()).await;
+    assert_eq!(s.files.parsed, 3);
+    let g = s.graph.unwrap();
+    // Only the three files' edges were written: an update, not a rebuild of all 43.
+    assert_eq!(g.defines, 3, "{g:?}");
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    assert_eq!(
+        references(&store, "new_caller.py", "lib.py").await,
+        1,
+        "the definition written in this run is found"
+    );
+    assert_eq!(
+        references(&store, "old_caller.py", "lib.py").await,
+        0,
+        "the definition removed in this run is not"
+    );
+}
+
+#[tokio::test]
+async fn a_run_killed_after_its_file_rows_landed_has_its_graph_rebuilt() {
+    let f = helpers_repo();
+    let loc = f.location();
+    index(&loc, &lexical_config()).await;
+    // What a kill during the graph phase leaves: file rows written, edges not, and the
+    // run still marked in progress.
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    store.edges.delete("true").await.unwrap();
+    let meta_path = loc.index_dir.join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["in_progress"] = serde_json::Value::Bool(true);
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+
+    let s = index(&loc, &lexical_config()).await;
+    assert_eq!(s.files.parsed, 0, "no file changed");
+    assert!(s.graph.is_some_and(|g| g.defines == 43));
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    assert_eq!(references(&store, "old_caller.py", "lib.py").await, 1);
+    // The next run has nothing left to repair.
+    let s = index(&loc, &lexical_config()).await;
+    assert!(s.graph.is_none(), "{:?}", s.graph);
+}
+
 #[tokio::test]
 async fn issue_ranking_uses_frames_symbols_text_and_past_changes() {
     let f = shop_with_history();
