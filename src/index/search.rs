@@ -92,17 +92,64 @@ pub async fn search(
         });
     }
 
-    // Full-text.
-    let fts: Vec<RecordBatch> = store
-        .chunks
-        .query()
-        .full_text_search(FullTextSearchQuery::new(query.to_string()))
-        .select(Select::columns(&CHUNK_COLUMNS))
-        .limit(CANDIDATES)
-        .execute()
-        .await?
-        .try_collect()
-        .await?;
+    // The three lookups are independent: run them side by side, then fuse in a fixed
+    // order (full text, vectors, symbols) so the result does not depend on timing.
+    let full_text = async {
+        let batches: Vec<RecordBatch> = store
+            .chunks
+            .query()
+            .full_text_search(FullTextSearchQuery::new(query.to_string()))
+            .select(Select::columns(&CHUNK_COLUMNS))
+            .limit(CANDIDATES)
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        anyhow::Ok(batches)
+    };
+    let vectors = async {
+        let mut notes = Vec::new();
+        let hits = match embedder {
+            Some(embedder) if store.has_vectors() => {
+                let pending = store.count_pending_vectors().await?;
+                if pending > 0 {
+                    notes.push(format!(
+                        "{pending} chunks have no embedding yet; run `triage index` to finish"
+                    ));
+                }
+                let v = embedder.embed(vec![query.to_string()]).await?;
+                match v.into_iter().next() {
+                    Some(v) => Some(store.nearest_chunks(v, &CHUNK_COLUMNS, CANDIDATES).await?),
+                    None => None,
+                }
+            }
+            _ if store.has_vectors() => {
+                notes.push("embedding model not available: lexical search only".into());
+                None
+            }
+            _ => {
+                notes.push("no embeddings in this index: lexical search only".into());
+                None
+            }
+        };
+        anyhow::Ok((hits, notes))
+    };
+    // Exact symbol names.
+    let idents = identifiers(query);
+    let symbols = async {
+        if idents.is_empty() {
+            return anyhow::Ok(Vec::new());
+        }
+        store
+            .symbol_rows(
+                &format!("{} AND role = 'def'", in_list("name_lc", &idents)),
+                Some(200),
+            )
+            .await
+    };
+    let (fts, (vector_hits, vector_notes), symbol_rows) =
+        tokio::try_join!(full_text, vectors, symbols)?;
+
     let mut rank = 0;
     for b in &fts {
         for_each_row(b, |id, c| {
@@ -125,68 +172,42 @@ pub async fn search(
         })?;
     }
 
-    // Vectors.
+    notes.extend(vector_notes);
     let mut mode = "lexical";
-    match embedder {
-        Some(embedder) if store.has_vectors() => {
-            let pending = store.count_pending_vectors().await?;
-            if pending > 0 {
-                notes.push(format!(
-                    "{pending} chunks have no embedding yet; run `triage index` to finish"
-                ));
-            }
-            let v = embedder.embed(vec![query.to_string()]).await?;
-            if let Some(v) = v.into_iter().next() {
-                mode = "hybrid";
-                let hits = store.nearest_chunks(v, &CHUNK_COLUMNS, CANDIDATES).await?;
-                let mut rank = 0;
-                for b in &hits {
-                    let dist = f32_col(b, "_distance").cloned();
-                    let mut row = 0;
-                    for_each_row(b, |id, c| {
-                        rank += 1;
-                        let sim = dist.as_ref().map(|d| 1.0 - d.value(row)).unwrap_or(0.0);
-                        row += 1;
-                        let e = cands.entry(id).or_insert(c);
-                        e.score += 1.0 / (RRF_K + rank as f32);
-                        e.reasons
-                            .push(format!("semantic: similarity {sim:.2} (#{rank})"));
-                    })?;
-                }
-            }
+    if let Some(hits) = vector_hits {
+        mode = "hybrid";
+        let mut rank = 0;
+        for b in &hits {
+            let dist = f32_col(b, "_distance").cloned();
+            let mut row = 0;
+            for_each_row(b, |id, c| {
+                rank += 1;
+                let sim = dist.as_ref().map(|d| 1.0 - d.value(row)).unwrap_or(0.0);
+                row += 1;
+                let e = cands.entry(id).or_insert(c);
+                e.score += 1.0 / (RRF_K + rank as f32);
+                e.reasons
+                    .push(format!("semantic: similarity {sim:.2} (#{rank})"));
+            })?;
         }
-        _ if store.has_vectors() => {
-            notes.push("embedding model not available: lexical search only".into())
-        }
-        _ => notes.push("no embeddings in this index: lexical search only".into()),
     }
 
-    // Exact symbol names.
-    let idents = identifiers(query);
     let mut symbol_files: HashMap<String, Vec<(String, String, u32, u32)>> = HashMap::new();
-    if !idents.is_empty() {
-        let rows = store
-            .symbol_rows(
-                &format!("{} AND role = 'def'", in_list("name_lc", &idents)),
-                Some(200),
-            )
-            .await?;
-        for r in rows {
-            symbol_files.entry(r.path).or_default().push((
-                r.name,
-                r.kind,
-                r.start_line,
-                r.end_line,
-            ));
-        }
+    for r in symbol_rows {
+        symbol_files
+            .entry(r.path)
+            .or_default()
+            .push((r.name, r.kind, r.start_line, r.end_line));
     }
     let boost = 2.0 / (RRF_K + 1.0);
     for (path, defs) in &symbol_files {
         for (name, kind, s, e) in defs {
-            // Boost the chunk holding the definition, or add one for it.
+            // Boost the chunk holding the definition (the tightest: a file-level chunk
+            // of imports and top-level code can span it too), or add one for it.
             let hit = cands
                 .values_mut()
-                .find(|c| &c.path == path && c.start_line <= *s && c.end_line >= *s);
+                .filter(|c| &c.path == path && c.start_line <= *s && c.end_line >= *s)
+                .min_by_key(|c| (c.end_line - c.start_line, c.start_line));
             let reason = format!("symbol: {name} ({kind}, lines {s}-{e})");
             match hit {
                 Some(c) => {
@@ -239,7 +260,11 @@ pub async fn search(
         });
     }
     for f in files.values_mut() {
-        f.chunks.sort_by(|a, b| b.score.total_cmp(&a.score));
+        f.chunks.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.start_line.cmp(&b.start_line))
+        });
         // The best chunk decides; more matching chunks only break near-ties, so a
         // long file does not outrank a precise one by sheer size.
         f.score = f

@@ -54,6 +54,49 @@ async fn exact_symbol_and_text_matches_rank_first_with_reasons() {
 }
 
 #[tokio::test]
+async fn a_symbol_boost_goes_to_its_own_chunk_every_time() {
+    // The file-level chunk (imports and the code at the bottom) spans the function's
+    // lines too; the boost and its reason belong to the function's chunk.
+    let f = Fixture::empty();
+    let mut text = String::from("import os\nimport sys\n\n");
+    for i in 0..3 {
+        text.push_str(&format!(
+            "def helper_{i}(x):\n    return os.path.join(x, '{i}')\n\n\n"
+        ));
+    }
+    // Long enough to be a chunk of its own, not merged with its small neighbours.
+    text.push_str("def reload_settings(path):\n");
+    for i in 0..10 {
+        text.push_str(&format!("    value_{i} = os.environ.get(path + '{i}')\n"));
+    }
+    text.push_str("    return value_0\n\n\n");
+    text.push_str("if __name__ == '__main__':\n    reload_settings(sys.argv[1])\n");
+    f.write("app/settings.py", &text);
+    let loc = f.location();
+    index(&loc, &lexical_config()).await;
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    for _ in 0..10 {
+        let r = triage::index::search(&store, None, "reload_settings argv", 5)
+            .await
+            .unwrap();
+        let top = &r.files[0];
+        assert_eq!(top.path, "app/settings.py");
+        let boosted: Vec<_> = top
+            .chunks
+            .iter()
+            .filter(|c| {
+                c.reasons
+                    .iter()
+                    .any(|x| x.starts_with("symbol: reload_settings"))
+            })
+            .collect();
+        assert_eq!(boosted.len(), 1, "{:#?}", top.chunks);
+        assert_eq!(boosted[0].symbol.as_deref(), Some("reload_settings"));
+        assert_eq!(top.chunks[0].symbol.as_deref(), Some("reload_settings"));
+    }
+}
+
+#[tokio::test]
 async fn hybrid_search_uses_vectors_when_present() {
     let f = Fixture::shop();
     f.git_init();
