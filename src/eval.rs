@@ -232,9 +232,7 @@ async fn instance_evidence(
     {
         for b in store.nearest_chunks(v, &["path"], EVIDENCE_NEAREST).await? {
             let path = crate::index::store::str_col(&b, "path")?;
-            let dist = b
-                .column_by_name("_distance")
-                .and_then(|c| c.as_any().downcast_ref::<arrow_array::Float32Array>())
+            let dist = crate::index::store::f32_col(&b, "_distance")
                 .context("nearest chunks came back without _distance")?;
             for i in 0..b.num_rows() {
                 nearest.push(serde_json::json!({"path": path.value(i), "distance": dist.value(i)}));
