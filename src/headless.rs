@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 
 use crate::agent::llm::LlmClient;
 use crate::agent::session::{self, SessionConfig};
-use crate::cli::{AskArgs, ClusterArgs, GlobalArgs, SessionsArgs, SessionsCommand};
+use crate::commands::args::{AskArgs, ClusterArgs, GlobalArgs, SessionsArgs, SessionsCommand};
 use crate::config::LoadedConfig;
 use crate::kube::source::ClusterSource;
 use crate::protocol::{Decision, Event, Op, ToolStatus, TurnStatus, confidence_label};

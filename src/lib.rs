@@ -3,11 +3,10 @@
 //! Data flows one way: sources (repo index, cluster, memory) → agent → events → views.
 
 pub mod agent;
-pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod eval;
-pub mod eval_incidents;
 pub mod headless;
 pub mod index;
 pub mod kube;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use triage::cli::{Cli, Command};
+use triage::commands::args::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -49,11 +49,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 triage::headless::cmd_demo_headless(&global, &demo, args.json).await
             } else {
                 triage::tui::launch::run(triage::tui::launch::Launch {
-                    global: triage::cli::GlobalArgs {
+                    global: triage::commands::args::GlobalArgs {
                         repo: Some(demo.repo.clone()),
                         ..global
                     },
-                    cluster: triage::cli::ClusterArgs {
+                    cluster: triage::commands::args::ClusterArgs {
                         replay: Some(demo.snapshot.clone()),
                         ..Default::default()
                     },
@@ -73,7 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 loc.as_ref().map(|l| l.root.as_path()),
             )?;
             let root = loc.as_ref().filter(|l| l.is_git).map(|l| l.root.as_path());
-            triage::memory::cli::run(&args, &config.config, root).await
+            triage::commands::memory::run(&args, &config.config, root).await
         }
         Some(Command::Kube(args)) => {
             let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None).ok();
@@ -82,7 +82,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 loc.as_ref().map(|l| l.root.as_path()),
             )?;
             let repo = loc.as_ref().filter(|l| l.is_git).map(|l| l.root.as_path());
-            triage::kube::cli::run_in(args, &config.config, repo).await?;
+            triage::commands::kube::run_in(args, &config.config, repo).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

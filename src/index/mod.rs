@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{GlobalArgs, IndexArgs, IssueArgs, RelatedArgs, SearchArgs};
+use crate::commands::args::{GlobalArgs, IndexArgs, IssueArgs, RelatedArgs, SearchArgs};
 use crate::config::{self, LoadedConfig};
 use crate::repo::RepoLocation;
 pub use pipeline::{IndexOptions, IndexSummary, run_index};

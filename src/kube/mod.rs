@@ -9,7 +9,6 @@
 //! - [`link_workloads`] maps workloads to the files of the repository and their recent
 //!   commits.
 
-pub mod cli;
 pub mod client;
 pub mod cron;
 pub mod error;

@@ -14,7 +14,7 @@ use super::replay::{ReplayOptions, ReplayServer};
 use super::resources::{self, ResourceType};
 use super::snapshot::Snapshot;
 use super::state::ResourceRef;
-use crate::cli::ClusterArgs;
+use crate::commands::args::ClusterArgs;
 use crate::config::KubeConfig;
 
 /// Which namespaces to read.

@@ -6,7 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-pub mod cli;
 pub mod runbooks;
 mod store;
 

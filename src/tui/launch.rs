@@ -14,7 +14,7 @@ use super::state::{ClusterState, IndexState, StatusInfo};
 use super::{App, Keymap, Theme};
 use crate::agent::llm::LlmClient;
 use crate::agent::session;
-use crate::cli::{ClusterArgs, GlobalArgs};
+use crate::commands::args::{ClusterArgs, GlobalArgs};
 use crate::config::LoadedConfig;
 use crate::protocol::Op;
 

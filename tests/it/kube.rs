@@ -765,7 +765,7 @@ async fn kube_record_then_replay_round_trips_without_secret_data() {
 
 #[tokio::test]
 async fn kube_replay_flag_goes_through_cluster_args() {
-    let args = triage::cli::ClusterArgs {
+    let args = triage::commands::args::ClusterArgs {
         replay: Some(fixture("shop.json")),
         ..Default::default()
     };
@@ -781,7 +781,7 @@ async fn kube_replay_flag_goes_through_cluster_args() {
         other => panic!("{other:?}"),
     }
     let all = ClusterSource::connect(
-        &triage::cli::ClusterArgs {
+        &triage::commands::args::ClusterArgs {
             all_namespaces: true,
             ..args
         },

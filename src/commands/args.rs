@@ -68,7 +68,7 @@ pub enum Command {
     /// Measure triage on your own code: mine suites from history, score localization
     Eval(EvalArgs),
     /// Read the Kubernetes context: scan for findings, record and serve snapshots
-    Kube(crate::kube::cli::KubeArgs),
+    Kube(crate::commands::kube::KubeArgs),
     /// Open the TUI on a bundled demo: a small repo and a replayed incident, offline
     Demo(DemoArgs),
     /// Ask the agent one question and print its investigation (headless; --json for JSONL)
@@ -76,7 +76,7 @@ pub enum Command {
     /// Past sessions and their lineage: list, show, export
     Sessions(SessionsArgs),
     /// What triage learned: list, show, add, edit, forget, export, import
-    Memory(crate::memory::cli::MemoryArgs),
+    Memory(crate::commands::memory::MemoryArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -213,7 +213,7 @@ pub enum EvalCommand {
         dir: PathBuf,
         /// off: no memories; warm: the scenarios' prior memories, a first pass, then the repeat
         #[arg(long, value_enum, default_value = "off")]
-        memory: crate::eval_incidents::MemoryMode,
+        memory: crate::eval::incidents::MemoryMode,
         /// Use the offline planner even when a model is configured
         #[arg(long)]
         offline: bool,

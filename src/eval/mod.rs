@@ -5,6 +5,8 @@
 //! scores the ranking against the gold files. `mine` writes such a suite from a
 //! repository's own fix commits.
 
+pub mod incidents;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{EvalArgs, EvalCommand, GlobalArgs};
+use crate::commands::args::{EvalArgs, EvalCommand, GlobalArgs};
 use crate::config::Config;
 use crate::index::lang::Lang;
 use crate::index::localize::{Signals, rank_files_for_issue};
@@ -127,7 +129,7 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             memory,
             offline,
             json,
-        } => crate::eval_incidents::cmd(global, &dir, memory, offline, json).await,
+        } => incidents::cmd(global, &dir, memory, offline, json).await,
         EvalCommand::Localize {
             suite,
             json,

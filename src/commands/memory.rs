@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
-use super::{Memory, MemoryKind, MemoryStatus, Scope};
+use crate::memory::{Memory, MemoryKind, MemoryStatus, Scope};
 
 #[derive(Debug, Args)]
 pub struct MemoryArgs {
@@ -75,9 +75,9 @@ pub async fn run(
     config: &crate::config::Config,
     repo_root: Option<&std::path::Path>,
 ) -> Result<ExitCode> {
-    let uri = super::configured_uri(&config.memory)
+    let uri = crate::memory::configured_uri(&config.memory)
         .context("no data directory for memories: set memory.uri in config")?;
-    let store = super::open(config).await?;
+    let store = crate::memory::open(config).await?;
     let mut out = std::io::stdout().lock();
     match &args.command {
         MemoryCommand::List { json } => {
@@ -163,7 +163,7 @@ pub async fn run(
         }
         MemoryCommand::Sync => {
             let root = repo_root.context("not inside a repository: runbooks live in one")?;
-            let r = super::runbooks::sync(&store, root, &config.memory.runbooks).await?;
+            let r = crate::memory::runbooks::sync(&store, root, &config.memory.runbooks).await?;
             writeln!(
                 out,
                 "runbooks in {}: {} added, {} updated, {} removed, {} unchanged",

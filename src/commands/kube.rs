@@ -7,15 +7,15 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::findings::{AnalyzeOptions, Severity};
-use super::links::{self, WorkloadLink};
-use super::replay::{ReplayOptions, ReplayServer};
-use super::scan::{self, ScanReport};
-use super::snapshot::Snapshot;
-use super::source::{ClusterSource, ClusterStatus};
-use super::state::ResourceRef;
-use super::{error::KubeError, record};
-use crate::cli::ClusterArgs;
+use crate::kube::findings::{AnalyzeOptions, Severity};
+use crate::kube::links::{self, WorkloadLink};
+use crate::kube::replay::{ReplayOptions, ReplayServer};
+use crate::kube::scan::{self, ScanReport};
+use crate::kube::snapshot::Snapshot;
+use crate::kube::source::{ClusterSource, ClusterStatus};
+use crate::kube::state::ResourceRef;
+use crate::kube::{error::KubeError, record};
+use crate::commands::args::ClusterArgs;
 
 #[derive(Debug, Args)]
 pub struct KubeArgs {
@@ -232,7 +232,7 @@ pub async fn run_in(
                     let (kind, name) = a
                         .split_once('/')
                         .with_context(|| format!("--for takes KIND/NAME, got `{a}`"))?;
-                    let t = super::resources::resolve(kind)
+                    let t = crate::kube::resources::resolve(kind)
                         .with_context(|| format!("unknown kind `{kind}`"))?;
                     Some(ResourceRef::new(t.kind, ns.as_deref(), name))
                 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::llm::LlmClient;
 use crate::agent::session;
-use crate::cli::{ClusterArgs, GlobalArgs};
+use crate::commands::args::{ClusterArgs, GlobalArgs};
 use crate::memory::{Memory, MemoryKind, MemoryStatus, MemoryStore, Scope};
 use crate::protocol::{ActionClass, Event, Op, TurnStatus};
 
