@@ -10,9 +10,9 @@ use anyhow::{Context, Result};
 
 use crate::agent::llm::LlmClient;
 use crate::agent::session::{self, SessionConfig};
-use crate::commands::args::{AskArgs, ClusterArgs, GlobalArgs, SessionsArgs, SessionsCommand};
+use crate::commands::args::{AskArgs, GlobalArgs, SessionsArgs, SessionsCommand};
 use crate::config::LoadedConfig;
-use crate::kube::source::ClusterSource;
+use crate::kube::source::{ClusterChoice, ClusterSource};
 use crate::protocol::{Decision, Event, Op, ToolStatus, TurnStatus, confidence_label};
 
 /// Everything a session needs, resolved from the command line: repo, index, config,
@@ -26,7 +26,7 @@ pub struct Resolved {
 /// Resolve repo, config, cluster and model the way every interactive command does.
 pub async fn resolve(
     global: &GlobalArgs,
-    cluster: &ClusterArgs,
+    cluster: &ClusterChoice,
     write: bool,
     index: bool,
 ) -> Result<Resolved> {
@@ -93,7 +93,7 @@ pub struct ClusterConnection {
 /// Connect to the cluster the arguments (or the kubeconfig) name. Never fatal: without a
 /// cluster the session still works on the repository.
 pub async fn connect_cluster(
-    cluster: &ClusterArgs,
+    cluster: &ClusterChoice,
     cfg: &crate::config::KubeConfig,
 ) -> ClusterConnection {
     let wants_cluster = cluster.replay.is_some()
@@ -186,7 +186,7 @@ pub async fn cmd_ask(global: &GlobalArgs, args: &AskArgs) -> Result<ExitCode> {
         !question.trim().is_empty(),
         "ask what? e.g. triage ask \"checkout-api 5xx since 14:05\""
     );
-    let resolved = resolve(global, &args.cluster, args.write, true).await?;
+    let resolved = resolve(global, &args.cluster.choice(), args.write, true).await?;
     ask(resolved, question, args.json).await
 }
 
@@ -200,9 +200,9 @@ pub async fn cmd_demo_headless(
         repo: Some(demo.repo.clone()),
         ..global.clone()
     };
-    let cluster = ClusterArgs {
+    let cluster = ClusterChoice {
         replay: Some(demo.snapshot.clone()),
-        ..ClusterArgs::default()
+        ..ClusterChoice::default()
     };
     let mut resolved = resolve(&global, &cluster, false, true).await?;
     // The demo is offline by design, even where a model is configured.

@@ -31,7 +31,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => {
             triage::tui::launch::run(triage::tui::launch::Launch {
                 global,
-                cluster: cli.cluster,
+                cluster: cli.cluster.choice(),
                 write: cli.write,
                 prefill: None,
                 offline: false,
@@ -53,7 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         repo: Some(demo.repo.clone()),
                         ..global
                     },
-                    cluster: triage::commands::args::ClusterArgs {
+                    cluster: triage::kube::ClusterChoice {
                         replay: Some(demo.snapshot.clone()),
                         ..Default::default()
                     },

@@ -55,6 +55,18 @@ pub struct ClusterArgs {
     pub replay: Option<PathBuf>,
 }
 
+impl ClusterArgs {
+    /// The plain choice the layers below take.
+    pub fn choice(&self) -> crate::kube::ClusterChoice {
+        crate::kube::ClusterChoice {
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+            all_namespaces: self.all_namespaces,
+            replay: self.replay.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Index the repository (files, AST chunks, symbols, embeddings) into LanceDB

@@ -120,7 +120,7 @@ pub async fn run_in(
             no_links,
             recent,
         } => {
-            let source = ClusterSource::connect(&cluster, kube).await?;
+            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
             let scope = source.default_scope().clone();
             let opts = AnalyzeOptions {
                 recent_rollout: chrono::Duration::minutes(recent.max(0)),
@@ -156,7 +156,7 @@ pub async fn run_in(
             Ok(())
         }
         KubeCommand::Record { cluster, output } => {
-            let source = ClusterSource::connect(&cluster, kube).await?;
+            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
             let scope = source.default_scope().clone();
             let snapshot = record::record(&source, &scope).await?;
             snapshot.save(&output)?;
@@ -175,7 +175,7 @@ pub async fn run_in(
         }
         KubeCommand::Serve { file, port } => serve(&file, port).await,
         KubeCommand::Status { cluster } => {
-            let source = ClusterSource::connect(&cluster, kube).await?;
+            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
             match source.status().await {
                 ClusterStatus::Reachable { server, version } => {
                     println!(
@@ -197,7 +197,7 @@ pub async fn run_in(
             name,
             selector,
         } => {
-            let source = ClusterSource::connect(&cluster, kube).await?;
+            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
             let ns = scope_ns(&source, &cluster);
             let value = source
                 .kube_get(
@@ -216,7 +216,7 @@ pub async fn run_in(
             container,
             previous,
         } => {
-            let source = ClusterSource::connect(&cluster, kube).await?;
+            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
             let ns = scope_ns(&source, &cluster);
             let text = source
                 .kube_logs(ns.as_deref(), &pod, container.as_deref(), previous)
@@ -225,7 +225,7 @@ pub async fn run_in(
             Ok(())
         }
         KubeCommand::Events { cluster, about } => {
-            let source = ClusterSource::connect(&cluster, kube).await?;
+            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
             let ns = scope_ns(&source, &cluster);
             let about = match about {
                 Some(a) => {

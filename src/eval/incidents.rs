@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::llm::LlmClient;
 use crate::agent::session;
-use crate::commands::args::{ClusterArgs, GlobalArgs};
+use crate::commands::args::GlobalArgs;
+use crate::kube::ClusterChoice;
 use crate::memory::{Memory, MemoryKind, MemoryStatus, MemoryStore, Scope};
 use crate::protocol::{ActionClass, Event, Op, TurnStatus};
 
@@ -359,9 +360,9 @@ struct RunContext<'a> {
 async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
     let mut config = ctx.base.clone();
     config.config.memory.uri = Some(ctx.memory_uri.to_string());
-    let cluster = ClusterArgs {
+    let cluster = ClusterChoice {
         replay: Some(s.snapshot.clone()),
-        ..ClusterArgs::default()
+        ..ClusterChoice::default()
     };
     let conn = crate::headless::connect_cluster(&cluster, &config.config.kube).await;
     if let Some(e) = &conn.error {

@@ -36,5 +36,5 @@ pub use record::record;
 pub use replay::{Fault, RecordedRequest, ReplayOptions, ReplayServer};
 pub use scan::{Analysis, ScanReport, analyze_snapshot, scan};
 pub use snapshot::Snapshot;
-pub use source::{ClusterSource, ClusterStatus, EventSummary, Scope};
+pub use source::{ClusterChoice, ClusterSource, ClusterStatus, EventSummary, Scope};
 pub use state::ResourceRef;

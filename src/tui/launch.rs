@@ -14,14 +14,15 @@ use super::state::{ClusterState, IndexState, StatusInfo};
 use super::{App, Keymap, Theme};
 use crate::agent::llm::LlmClient;
 use crate::agent::session;
-use crate::commands::args::{ClusterArgs, GlobalArgs};
+use crate::commands::args::GlobalArgs;
 use crate::config::LoadedConfig;
+use crate::kube::ClusterChoice;
 use crate::protocol::Op;
 
 /// What to open.
 pub struct Launch {
     pub global: GlobalArgs,
-    pub cluster: ClusterArgs,
+    pub cluster: ClusterChoice,
     pub write: bool,
     /// Text to leave in the composer (the demo's first question).
     pub prefill: Option<String>,
@@ -147,7 +148,7 @@ fn branch_of(root: &Path) -> Option<String> {
 async fn start_session(
     loc: Option<crate::repo::RepoLocation>,
     config: LoadedConfig,
-    mut cluster_args: ClusterArgs,
+    mut cluster_args: ClusterChoice,
     mut llm: Option<LlmClient>,
     mut status: StatusInfo,
     app_tx: mpsc::Sender<AppEvent>,
@@ -284,7 +285,7 @@ async fn start_session(
 async fn open_session(
     git: Option<&crate::repo::RepoLocation>,
     config: &LoadedConfig,
-    cluster_args: &ClusterArgs,
+    cluster_args: &ClusterChoice,
     llm: Option<LlmClient>,
     status: &mut StatusInfo,
     app_tx: &mpsc::Sender<AppEvent>,

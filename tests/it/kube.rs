@@ -765,10 +765,15 @@ async fn kube_record_then_replay_round_trips_without_secret_data() {
 
 #[tokio::test]
 async fn kube_replay_flag_goes_through_cluster_args() {
-    let args = triage::commands::args::ClusterArgs {
-        replay: Some(fixture("shop.json")),
-        ..Default::default()
-    };
+    use clap::Parser;
+    let replay = fixture("shop.json");
+    let cli = triage::commands::args::Cli::try_parse_from([
+        "triage".as_ref(),
+        "--replay".as_ref(),
+        replay.as_os_str(),
+    ])
+    .unwrap();
+    let args = cli.cluster.choice();
     let source = ClusterSource::connect(&args, &triage::config::KubeConfig::default())
         .await
         .unwrap();
@@ -781,7 +786,7 @@ async fn kube_replay_flag_goes_through_cluster_args() {
         other => panic!("{other:?}"),
     }
     let all = ClusterSource::connect(
-        &triage::commands::args::ClusterArgs {
+        &triage::kube::ClusterChoice {
             all_namespaces: true,
             ..args
         },
