@@ -38,6 +38,18 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 }
 
+impl GlobalArgs {
+    /// The plain workspace choice the layers below take.
+    pub fn workspace(&self, write: bool) -> crate::agent::open::WorkspaceChoice {
+        crate::agent::open::WorkspaceChoice {
+            repo: self.repo.clone(),
+            index_dir: self.index_dir.clone(),
+            config: self.config.clone(),
+            write,
+        }
+    }
+}
+
 /// Which cluster to read: the user's kubeconfig like kubectl, or a recorded snapshot.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ClusterArgs {

@@ -97,12 +97,14 @@ pub enum KubeCommand {
     },
 }
 
-pub async fn run(args: KubeArgs, config: &crate::config::Config) -> anyhow::Result<()> {
-    // Links go to the repository the command runs in, when there is one.
-    let repo = std::env::current_dir()
-        .ok()
-        .and_then(|d| crate::repo::find_git_root(&d));
-    run_in(args, config, repo.as_deref()).await
+/// `triage kube …`, linking findings to the repository it runs in (if any).
+pub async fn run(
+    global: &crate::commands::args::GlobalArgs,
+    args: KubeArgs,
+) -> anyhow::Result<std::process::ExitCode> {
+    let (config, repo) = super::config_and_git_root(global)?;
+    run_in(args, &config.config, repo.as_deref()).await?;
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Run a command, linking findings to the repository at `repo` (if any).

@@ -70,7 +70,12 @@ fn parse_scope(pairs: &[String]) -> Result<Scope> {
     Ok(scope)
 }
 
-pub async fn run(
+pub async fn run(global: &crate::commands::args::GlobalArgs, args: &MemoryArgs) -> Result<ExitCode> {
+    let (config, root) = super::config_and_git_root(global)?;
+    run_in(args, &config.config, root.as_deref()).await
+}
+
+async fn run_in(
     args: &MemoryArgs,
     config: &crate::config::Config,
     repo_root: Option<&std::path::Path>,
