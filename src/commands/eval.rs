@@ -19,7 +19,7 @@ pub async fn run(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             memory,
             offline,
             json,
-        } => incidents(global, &dir, memory, offline, json).await,
+        } => incidents(global, &dir, memory.into(), offline, json).await,
         EvalCommand::Localize {
             suite,
             json,

@@ -70,7 +70,7 @@ pub struct PriorMemory {
 }
 
 /// How memory is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryMode {
     /// No memories at all.
