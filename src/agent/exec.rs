@@ -10,10 +10,10 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::llm::chat::ChatMessage;
-use super::session::Shared;
+use super::shared::Shared;
 use super::tools::{self, ToolOutput};
 use crate::protocol::{
-    Budget, BudgetUsage, CallId, Checkpoint, CheckpointId, Event, Evidence, Playbook,
+    Answer, Budget, BudgetUsage, CallId, Checkpoint, CheckpointId, Event, Evidence, Playbook,
     ProposedAction, Stage, ToolStatus,
 };
 use crate::trace::RecordBody;
@@ -454,5 +454,27 @@ impl<'a> Exec<'a> {
             action: proposal.clone(),
         });
         Some(proposal)
+    }
+}
+
+/// The answer for a finished turn: text, the confidence of the best checkpoint, and the
+/// evidence it rests on.
+pub fn answer_from(exec: &Exec<'_>, text: String, confidence: Option<f32>) -> Answer {
+    let confidence = confidence
+        .or_else(|| exec.inv.best_confidence())
+        .unwrap_or(0.3);
+    let evidence = exec
+        .inv
+        .checkpoints
+        .iter()
+        .rev()
+        .find(|c| c.checkpoint.stage != Stage::Partial)
+        .map(|c| c.checkpoint.evidence.clone())
+        .unwrap_or_default();
+    Answer {
+        text,
+        confidence,
+        evidence,
+        memories: exec.inv.memories_used.clone(),
     }
 }

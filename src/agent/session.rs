@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,13 +13,14 @@ use tokio_util::sync::CancellationToken;
 use super::actions::{ApprovalQueue, DecisionOutcome, NextStep};
 use super::audit::{AuditLog, AuditRecord};
 use super::exec::{Exec, Investigation, Stop};
-use crate::llm::chat::LlmClient;
-use crate::llm::redact::Redactor;
-use super::tools::{ToolContext, ToolSpec};
+use super::shared::{Learned, Shared};
+use super::tools::ToolContext;
 use super::{llm_loop, planner, playbook};
 use crate::config::{AgentConfig, LoadedConfig};
 use crate::kube::source::ClusterSource;
-use crate::protocol::{Answer, Budget, Decision, ErrorKind, Event, Op, Stage, TurnStatus};
+use crate::llm::chat::LlmClient;
+use crate::llm::redact::Redactor;
+use crate::protocol::{Budget, Decision, ErrorKind, Event, Op, TurnStatus};
 use crate::trace::{RecordBody, TraceWriter};
 
 /// What a session runs against.
@@ -54,73 +55,6 @@ impl SessionHandle {
     /// Wait for the session task to end (after `Op::Shutdown` or the ops sender drops).
     pub async fn join(self) {
         let _ = self.task.await;
-    }
-}
-
-/// State every turn and the router share.
-pub struct Shared {
-    pub id: String,
-    pub tools: ToolContext,
-    pub specs: Vec<ToolSpec>,
-    pub llm: Option<LlmClient>,
-    pub redactor: Redactor,
-    pub agent: AgentConfig,
-    pub feedback: Mutex<VecDeque<(u64, String)>>,
-    pub observations: Mutex<Vec<String>>,
-    pub actions: Mutex<ApprovalQueue>,
-    learned: Mutex<super::learn::Learned>,
-    events: mpsc::UnboundedSender<Event>,
-    trace: Option<TraceWriter>,
-    audit: Option<AuditLog>,
-    exec_env: Vec<(String, String)>,
-    feedback_seq: AtomicU64,
-    call_seq: AtomicU64,
-}
-
-impl Shared {
-    pub fn emit(&self, event: Event) {
-        if let Some(t) = &self.trace {
-            t.write(RecordBody::Event {
-                event: event.clone(),
-            });
-        }
-        let _ = self.events.send(event);
-    }
-
-    /// The next tool-call number of the session, from 1.
-    pub fn next_call_seq(&self) -> u64 {
-        self.call_seq.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// What the session learned about its last investigation.
-    pub fn learned(&self) -> super::learn::Learned {
-        self.learned.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-
-    pub fn record(&self, body: RecordBody) {
-        if let Some(t) = &self.trace {
-            t.write(body);
-        }
-    }
-
-    fn audit(&self, record: &AuditRecord) {
-        if let Some(a) = &self.audit
-            && let Err(e) = a.append(record)
-        {
-            self.emit(Event::Error {
-                kind: ErrorKind::Action,
-                message: format!("cannot write the audit log: {e}"),
-                recoverable: true,
-            });
-        }
-    }
-
-    fn queue_feedback(&self, text: String) {
-        let id = self.feedback_seq.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Ok(mut q) = self.feedback.lock() {
-            q.push_back((id, text.clone()));
-        }
-        self.emit(Event::FeedbackQueued { id, text });
     }
 }
 
@@ -434,112 +368,17 @@ async fn run_turn(shared: &Shared, inv: &mut Investigation, cancel: &Cancellatio
     };
     exec.emit_budget();
     if status == TurnStatus::Answered {
-        let episode = record_episode(&exec).await;
+        let episode = super::learn::record_episode(&exec).await;
         let last_memory = exec.inv.planner.from_memory.clone().or(episode);
-        if let Ok(mut l) = shared.learned.lock() {
-            *l = super::learn::Learned {
-                scope: super::learn::suggested_scope(exec.inv),
-                last_memory,
-            };
-        }
+        shared.set_learned(Learned {
+            scope: super::learn::suggested_scope(exec.inv),
+            last_memory,
+        });
     }
     exec.emit(Event::TurnComplete { status, answer });
     if status == TurnStatus::Answered {
         super::learn::propose_procedure(shared, exec.inv).await;
     }
-}
-
-/// A finished investigation becomes an episodic memory on its own: the trigger, its
-/// scope, the hypothesis it reached, the suggested action and what it cost. Only
-/// investigations that reached a hypothesis are kept; the outcome is unknown until a
-/// later investigation confirms it, so the episode's confidence is discounted.
-async fn record_episode(exec: &Exec<'_>) -> Option<String> {
-    let inv = &*exec.inv;
-    // An answer a memory gave was recorded on that memory.
-    if inv.planner.from_memory.is_some() {
-        return None;
-    }
-    let hypothesis = inv
-        .checkpoints
-        .iter()
-        .rev()
-        .map(|c| &c.checkpoint)
-        .find(|c| c.stage == Stage::Hypothesis)?;
-    let verified = inv
-        .checkpoints
-        .iter()
-        .rev()
-        .map(|c| &c.checkpoint)
-        .find(|c| c.stage == Stage::Verified)
-        .map(|c| c.summary.clone());
-    let Ok(store) = exec.shared.tools.memory().await else {
-        return None;
-    };
-    let best = inv.best_confidence().unwrap_or(hypothesis.confidence);
-    let suggested = inv
-        .checkpoints
-        .iter()
-        .rev()
-        .map(|c| &c.checkpoint)
-        .find(|c| c.stage == Stage::SuggestedAction)
-        .map(|c| c.summary.clone());
-    let scope = super::learn::suggested_scope(inv);
-    let cut = |s: &str| -> String {
-        let s = s.split(" (log:").next().unwrap_or(s);
-        s.chars().take(160).collect()
-    };
-    let request = inv.request.lines().next().unwrap_or("").trim().to_string();
-    let mut text = format!(
-        "{request} → {} (confidence {best:.2})",
-        cut(&hypothesis.summary)
-    );
-    if let Some(v) = verified {
-        text.push_str(&format!("; checked: {}", cut(&v)));
-    }
-    if let Some(s) = suggested {
-        text.push_str(&format!("; {}", cut(&s)));
-    }
-    text.push_str(&format!(
-        "; {} tool calls, {} ms",
-        inv.usage.tool_calls, inv.usage.wall_ms
-    ));
-    let mut m = crate::memory::Memory::new(
-        crate::memory::MemoryKind::Episodic,
-        text,
-        scope,
-        &format!("session:{}", exec.shared.id),
-    );
-    // What the offline planner concluded, in a form the next investigation can check
-    // with one read.
-    if let (Some(t), Some(h)) = (&inv.planner.target, &inv.planner.hypothesis)
-        && h.check != crate::memory::Check::None
-    {
-        m.claim = Some(crate::memory::Claim {
-            resource: t.reference(),
-            hypothesis: cut(&h.text),
-            check: h.check.clone(),
-            actions: h.actions.clone(),
-            expected: false,
-        });
-    }
-    // One episode per alert and workload: the same investigation again (at another
-    // time of day) replaces it.
-    let key: String = request
-        .to_lowercase()
-        .chars()
-        .filter(|c| !c.is_ascii_digit())
-        .collect();
-    m.id = format!(
-        "ep-{}",
-        &blake3::hash(format!("{}\n{key}", m.scope.service.as_deref().unwrap_or("")).as_bytes())
-            .to_hex()[..8]
-    );
-    m.confidence = (best * 0.8).clamp(0.05, 0.9);
-    if let Err(e) = store.upsert(std::slice::from_ref(&m)).await {
-        tracing::warn!("cannot record the episode: {e}");
-        return None;
-    }
-    Some(m.id)
 }
 
 /// An approval decision: emit it, audit it, and run an approved command.
@@ -629,26 +468,4 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
             duration_ms: out.duration_ms,
         });
     });
-}
-
-/// The answer for a finished turn: text, the confidence of the best checkpoint, and the
-/// evidence it rests on.
-pub fn answer_from(exec: &Exec<'_>, text: String, confidence: Option<f32>) -> Answer {
-    let confidence = confidence
-        .or_else(|| exec.inv.best_confidence())
-        .unwrap_or(0.3);
-    let evidence = exec
-        .inv
-        .checkpoints
-        .iter()
-        .rev()
-        .find(|c| c.checkpoint.stage != Stage::Partial)
-        .map(|c| c.checkpoint.evidence.clone())
-        .unwrap_or_default();
-    Answer {
-        text,
-        confidence,
-        evidence,
-        memories: exec.inv.memories_used.clone(),
-    }
 }
