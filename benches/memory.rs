@@ -1,6 +1,6 @@
 //! Memory recall: 500 memories (corrections, episodes, runbooks over 25 services), then
 //! 50 recalls, by scope and words only, and with vectors from the test sentence model
-//! (`$TRIAGE_TEST_MODEL`, default `~/.cache/triage-models/all-MiniLM-L6-v2`). Prints
+//! (`$TRIAGE_TEST_MODEL`, default `~/.cache/triage/models/all-MiniLM-L6-v2`). Prints
 //! p50/p95 of one recall and the time to write the 500 memories.
 //!
 //! Run: `cargo bench --bench memory` (add `--profile dev` to reuse the debug build).
@@ -61,7 +61,7 @@ async fn run(label: &str, vectors: bool) {
             .unwrap_or_else(|| {
                 dirs::home_dir()
                     .unwrap()
-                    .join(".cache/triage-models/all-MiniLM-L6-v2")
+                    .join(".cache/triage/models/all-MiniLM-L6-v2")
             }),
     );
     let store = triage::memory::open(&config).await.unwrap();

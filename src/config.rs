@@ -183,6 +183,9 @@ pub struct LlmConfig {
     pub read_timeout_secs: u64,
     /// Retries on 429, 5xx and connection errors (honouring `Retry-After`).
     pub max_retries: u32,
+    /// Longest reply, in tokens: sent as `max_tokens`, and a reply that runs past it
+    /// (a server that ignores it) is cut by triage.
+    pub max_reply_tokens: u32,
     /// `triage issue --llm`: offline candidates the model reranks.
     pub rerank_candidates: usize,
     /// `triage issue --llm`: prompt budget in tokens (skeletons stop there).
@@ -206,6 +209,7 @@ impl Default for LlmConfig {
             connect_timeout_secs: 10,
             read_timeout_secs: 60,
             max_retries: 3,
+            max_reply_tokens: 4096,
             rerank_candidates: 20,
             rerank_max_tokens: 6000,
             questions_batch: 20,
@@ -347,7 +351,7 @@ pub fn load(
             sources.push(path);
         }
     }
-    apply_env(&mut merged, std::env::vars())?;
+    apply_env(&mut merged, with_openai_aliases(std::env::vars()))?;
     let config =
         Config::deserialize(toml::Value::Table(merged)).map_err(|e| ConfigError::Invalid {
             path: sources
@@ -389,6 +393,25 @@ fn deep_merge(into: &mut toml::Table, from: toml::Table) {
             }
         }
     }
+}
+
+/// `OPENAI_MODEL` and `OPENAI_BASE_URL` are environment too, so they beat the files'
+/// `[llm] model` and `base_url`; `TRIAGE_LLM_MODEL` and `TRIAGE_LLM_BASE_URL` beat them.
+fn with_openai_aliases(
+    vars: impl Iterator<Item = (String, String)>,
+) -> impl Iterator<Item = (String, String)> {
+    let mut vars: Vec<(String, String)> = vars.collect();
+    let aliases: Vec<(String, String)> = vars
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .filter_map(|(k, v)| match k.as_str() {
+            "OPENAI_MODEL" => Some(("TRIAGE_LLM_MODEL".to_string(), v.clone())),
+            "OPENAI_BASE_URL" => Some(("TRIAGE_LLM_BASE_URL".to_string(), v.clone())),
+            _ => None,
+        })
+        .collect();
+    vars.retain(|(k, _)| k != "OPENAI_MODEL" && k != "OPENAI_BASE_URL");
+    aliases.into_iter().chain(vars)
 }
 
 /// Environment overrides: `TRIAGE_<SECTION>_<KEY>`, e.g. `TRIAGE_INDEX_MAX_FILE_SIZE=2000000`
@@ -501,6 +524,24 @@ mod tests {
         let c = Config::deserialize(toml::Value::Table(t)).unwrap();
         assert_eq!(c.index.max_file_size, 10);
         assert_eq!(c.index.exclude, vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn openai_variables_beat_files_and_triage_variables_beat_them() {
+        let mut t = parse_layer("[llm]\nmodel = \"from-file\"\n").unwrap();
+        let vars = [("OPENAI_MODEL".to_string(), "from-env".to_string())];
+        apply_env(&mut t, with_openai_aliases(vars.into_iter())).unwrap();
+        let c = Config::deserialize(toml::Value::Table(t)).unwrap();
+        assert_eq!(c.llm.model.as_deref(), Some("from-env"));
+
+        let mut t = toml::Table::new();
+        let vars = [
+            ("TRIAGE_LLM_MODEL".to_string(), "triage".to_string()),
+            ("OPENAI_MODEL".to_string(), "openai".to_string()),
+        ];
+        apply_env(&mut t, with_openai_aliases(vars.into_iter())).unwrap();
+        let c = Config::deserialize(toml::Value::Table(t)).unwrap();
+        assert_eq!(c.llm.model.as_deref(), Some("triage"));
     }
 
     #[test]

@@ -16,5 +16,6 @@ pub mod logging;
 pub mod memory;
 pub mod protocol;
 pub mod repo;
+pub mod tls;
 pub mod trace;
 pub mod tui;

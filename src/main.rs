@@ -1,11 +1,16 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use triage::commands::{self, args::Cli, args::Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = commands::manual::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     triage::logging::init();
+    triage::tls::ensure_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,17 +32,22 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = &cli.global;
+    let cluster = &cli.cluster;
     match cli.command {
-        None => commands::tui::run(global, &cli.cluster, cli.write).await,
+        None => commands::tui::run(global, cluster, cli.write).await,
         Some(Command::Index(args)) => commands::index::run(global, &args).await,
         Some(Command::Search(args)) => commands::search::run(global, &args).await,
         Some(Command::Issue(args)) => commands::issue::run(global, &args).await,
         Some(Command::Related(args)) => commands::related::run(global, &args).await,
         Some(Command::Eval(args)) => commands::eval::run(global, args).await,
         Some(Command::Demo(args)) => commands::tui::demo(global, &args).await,
-        Some(Command::Ask(args)) => commands::ask::run(global, &args).await,
+        Some(Command::Ask(args)) => commands::ask::run(global, cluster, &args).await,
         Some(Command::Sessions(args)) => commands::sessions::run(&args),
         Some(Command::Memory(args)) => commands::memory::run(global, &args).await,
-        Some(Command::Kube(args)) => commands::kube::run(global, args).await,
+        Some(Command::Kube(args)) => commands::kube::run(global, cluster, args).await,
+        Some(Command::Doctor(args)) => commands::doctor::run(global, cluster, &args).await,
+        Some(Command::Model(args)) => commands::model::run(global, &args).await,
+        Some(Command::Completions { shell }) => commands::manual::completions(shell),
+        Some(Command::Man { out_dir }) => commands::manual::man(out_dir.as_deref()),
     }
 }

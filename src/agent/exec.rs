@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::llm::chat::ChatMessage;
 use super::shared::Shared;
 use super::tools::{self, ToolOutput};
+use crate::llm::chat::ChatMessage;
 use crate::protocol::{
     Answer, Budget, BudgetUsage, CallId, Checkpoint, CheckpointId, Event, Evidence, Playbook,
     ProposedAction, Stage, ToolStatus,
@@ -168,6 +168,13 @@ impl<'a> Exec<'a> {
             used: self.inv.usage,
             limit: self.inv.limit,
         });
+    }
+
+    /// Wall time left in the budget (`None`: no time limit).
+    pub fn wall_left(&mut self) -> Option<std::time::Duration> {
+        self.update_wall();
+        let (used, limit) = (self.inv.usage.wall_ms, self.inv.limit.wall_secs * 1000);
+        (limit > 0).then(|| std::time::Duration::from_millis(limit.saturating_sub(used)))
     }
 
     /// Whether the investigation may go on; the reason when it may not.

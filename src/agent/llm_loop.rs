@@ -4,12 +4,12 @@
 use serde_json::Value;
 
 use super::exec::{Exec, PlannedCall, Stop, answer_from};
+use super::playbook;
+use super::tools::{PROPOSE_ACTION, SAVE_CHECKPOINT};
 use crate::llm::chat::{
     ChatMessage, Completion, FunctionDefinition, LlmClient, LlmError, Tier, ToolDefinition,
     WireToolCall,
 };
-use super::playbook;
-use super::tools::{PROPOSE_ACTION, SAVE_CHECKPOINT};
 use crate::protocol::{Answer, ErrorKind, Event, Evidence, EvidenceKind, Stage};
 use crate::trace::RecordBody;
 
@@ -129,6 +129,8 @@ async fn step(
             parameters: serde_json::json!({"stream": true, "tools": tools.len(), "attempt": attempt + 1}),
             messages: serde_json::to_value(&messages).unwrap_or(Value::Null),
         });
+        // A model that streams without end must not outlast the time budget.
+        let wall_left = exec.wall_left();
         let shared = exec.shared;
         let on_delta = |delta: &str| {
             shared.emit(Event::TokenDelta {
@@ -138,12 +140,42 @@ async fn step(
         let fut: std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<Completion, LlmError>> + Send + '_>,
         > = Box::pin(llm.stream_chat(Tier::Main, &messages, tools, &on_delta));
+        let out_of_time = async {
+            match wall_left {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
         let result = tokio::select! {
             r = fut => r,
             _ = exec.cancel.cancelled() => return Err(Stop::Cancelled),
+            _ = out_of_time => {
+                return Err(Stop::Budget(
+                    "time budget reached while the model was still answering".into(),
+                ));
+            }
         };
         match result {
+            Ok(c) if c.content.trim().is_empty() && c.tool_calls.is_empty() => {
+                let e = LlmError::Garbage {
+                    base_url: llm.base_url().to_string(),
+                    message: "an empty reply (no text, no tool call)".into(),
+                };
+                exec.emit(Event::Error {
+                    kind: ErrorKind::Llm,
+                    message: format!("{e}; {}", retry_word(attempt)),
+                    recoverable: attempt + 1 < STEP_ATTEMPTS,
+                });
+                last_err = Some(e);
+            }
             Ok(c) => {
+                for note in &c.notes {
+                    exec.emit(Event::Error {
+                        kind: ErrorKind::Llm,
+                        message: note.clone(),
+                        recoverable: true,
+                    });
+                }
                 exec.shared.record(RecordBody::LlmResponse {
                     content: c.content.clone(),
                     tool_calls: serde_json::to_value(&c.tool_calls).unwrap_or(Value::Null),
@@ -163,14 +195,7 @@ async fn step(
             ) => {
                 exec.emit(Event::Error {
                     kind: ErrorKind::Llm,
-                    message: format!(
-                        "{e}; {}",
-                        if attempt + 1 < STEP_ATTEMPTS {
-                            "asking again"
-                        } else {
-                            "giving up"
-                        }
-                    ),
+                    message: format!("{e}; {}", retry_word(attempt)),
                     recoverable: attempt + 1 < STEP_ATTEMPTS,
                 });
                 last_err = Some(e);
@@ -183,6 +208,14 @@ async fn step(
         || "the model did not answer".into(),
         |e| e.to_string(),
     )))
+}
+
+fn retry_word(attempt: usize) -> &'static str {
+    if attempt + 1 < STEP_ATTEMPTS {
+        "asking again"
+    } else {
+        "giving up"
+    }
 }
 
 /// Run the model's tool calls: session tools in order, read tools concurrently. Every

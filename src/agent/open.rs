@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::llm::chat::LlmClient;
 use super::session::SessionConfig;
 use crate::config::LoadedConfig;
 use crate::kube::source::{ClusterChoice, ClusterSource};
+use crate::llm::chat::LlmClient;
 use crate::repo::RepoLocation;
 
 /// Which repository and config to work with, as the command line says.
@@ -23,6 +23,8 @@ pub struct WorkspaceChoice {
     pub index_dir: Option<PathBuf>,
     /// A config file instead of the user's.
     pub config: Option<PathBuf>,
+    /// A model instead of the configured one (`-m`).
+    pub model: Option<String>,
     /// Allow approved write actions (read-only by default).
     pub write: bool,
 }
@@ -54,12 +56,16 @@ impl Workspace {
     /// Find the repository (a directory outside any repository works too, without
     /// repository features) and load the config layers.
     pub fn resolve(choice: &WorkspaceChoice) -> Result<Self> {
-        let loc =
-            RepoLocation::resolve(choice.repo.as_deref(), choice.index_dir.as_deref()).ok();
-        let mut config =
-            crate::config::load(choice.config.as_deref(), loc.as_ref().map(|l| l.root.as_path()))?;
+        let loc = RepoLocation::resolve(choice.repo.as_deref(), choice.index_dir.as_deref()).ok();
+        let mut config = crate::config::load(
+            choice.config.as_deref(),
+            loc.as_ref().map(|l| l.root.as_path()),
+        )?;
         if choice.write {
             config.config.agent.read_only = false;
+        }
+        if let Some(model) = &choice.model {
+            config.config.llm.model = Some(model.clone());
         }
         Ok(Self { loc, config })
     }
@@ -86,7 +92,7 @@ impl Workspace {
 
     /// The configured model, `None` for the offline planner.
     pub fn llm(&self) -> Result<Option<LlmClient>> {
-        LlmClient::from_config(&self.config.config.llm)
+        Ok(LlmClient::from_config(&self.config.config.llm)?)
     }
 
     /// Connect to the chosen cluster (never fatal: without one the session still works
@@ -120,14 +126,27 @@ impl Workspace {
 }
 
 /// Everything at once, for a one-shot command: the workspace, a refreshed index (a
-/// failure is a warning), the cluster and the model (none when `offline`).
-pub async fn open(choice: &WorkspaceChoice, cluster: &ClusterChoice, offline: bool) -> Result<Opened> {
+/// failure is a warning), the cluster and the model (none when `offline`). What is
+/// missing or failed is said on stderr as well as in the log: a headless run has no
+/// status bar.
+pub async fn open(
+    choice: &WorkspaceChoice,
+    cluster: &ClusterChoice,
+    offline: bool,
+) -> Result<Opened> {
     let ws = Workspace::resolve(choice)?;
     if let Some(Refresh { index: Err(e), .. }) = ws.refresh().await {
         tracing::warn!("cannot update the index: {e:#}");
+        eprintln!("warning: cannot update the index ({e:#}); searching the last good one");
     }
     let llm = if offline { None } else { ws.llm()? };
-    Ok(ws.open_session(cluster, llm).await)
+    let opened = ws.open_session(cluster, llm).await;
+    if let Some(e) = &opened.cluster_error {
+        eprintln!("warning: no cluster: {e}; the repository tools still work");
+    } else if let Some(note) = &opened.session.cluster_note {
+        eprintln!("note: {note}; cluster tools are off");
+    }
+    Ok(opened)
 }
 
 /// The cluster a session reads, and the kubeconfig approved kubectl commands use.
@@ -150,13 +169,17 @@ async fn connect_cluster(
 ) -> ClusterConnection {
     let wants_cluster = cluster.replay.is_some()
         || cluster.context.is_some()
+        || cluster.kubeconfig.is_some()
         || std::env::var_os("KUBECONFIG").is_some()
         || dirs::home_dir().is_some_and(|h| h.join(".kube/config").is_file());
     if !wants_cluster {
         return ClusterConnection {
             source: None,
             label: None,
-            note: Some("no Kubernetes context configured".to_string()),
+            note: Some(
+                "no Kubernetes context configured (no KUBECONFIG, no ~/.kube/config, no --replay)"
+                    .to_string(),
+            ),
             error: None,
             kubeconfig: None,
         };

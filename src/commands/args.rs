@@ -10,11 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "A terminal copilot for engineers on call and for repo triage",
     long_about = None,
+    after_help = "Exit status: 0 success; 1 error; 2 bad command line; 3 the investigation's budget ran out (ask).",
 )]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
-    /// For the TUI (no command): which cluster to read
+    /// Which cluster to read (before or after the command)
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// For the TUI (no command): allow approved write actions (read-only by default)
@@ -36,34 +37,49 @@ pub struct GlobalArgs {
     /// Config file to use instead of the one in the XDG config dir
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Model to use (beats OPENAI_MODEL and [llm] model)
+    #[arg(short = 'm', long, global = true, value_name = "MODEL")]
+    pub model: Option<String>,
 }
 
 impl GlobalArgs {
+    /// What the command line overrides in a loaded config (`-m`).
+    pub fn apply(&self, loaded: &mut crate::config::LoadedConfig) {
+        if let Some(model) = &self.model {
+            loaded.config.llm.model = Some(model.clone());
+        }
+    }
+
     /// The plain workspace choice the layers below take.
     pub fn workspace(&self, write: bool) -> crate::agent::open::WorkspaceChoice {
         crate::agent::open::WorkspaceChoice {
             repo: self.repo.clone(),
             index_dir: self.index_dir.clone(),
             config: self.config.clone(),
+            model: self.model.clone(),
             write,
         }
     }
 }
 
 /// Which cluster to read: the user's kubeconfig like kubectl, or a recorded snapshot.
+/// Global: accepted before or after the command, like kubectl's flags.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ClusterArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context (default: the current context)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
     /// Namespace (default: the context's namespace)
-    #[arg(short = 'n', long, value_name = "NS")]
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
     pub namespace: Option<String>,
     /// All namespaces
-    #[arg(short = 'A', long)]
+    #[arg(short = 'A', long, global = true)]
     pub all_namespaces: bool,
     /// Read a recorded snapshot instead of a live cluster
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub replay: Option<PathBuf>,
 }
 
@@ -71,6 +87,7 @@ impl ClusterArgs {
     /// The plain choice the layers below take.
     pub fn choice(&self) -> crate::kube::ClusterChoice {
         crate::kube::ClusterChoice {
+            kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
             namespace: self.namespace.clone(),
             all_namespaces: self.all_namespaces,
@@ -101,12 +118,64 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// What triage learned: list, show, add, edit, forget, export, import
     Memory(MemoryArgs),
+    /// Check the setup: config, index, embedding model, cluster, model endpoint
+    Doctor(DoctorArgs),
+    /// The embedding model for semantic search: fetch it, or say where it is
+    Model(ModelArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a folder
+    Man {
+        /// Write triage.1 and triage-COMMAND.1 pages into this folder
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Print JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Do not check the cluster
+    #[arg(long)]
+    pub no_cluster: bool,
+    /// Do not send the two small requests that check the model endpoint
+    #[arg(long)]
+    pub no_model: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download the sentence model (all-MiniLM-L6-v2, 90 MB) where triage finds it
+    Fetch {
+        /// A base URL (file names are appended) or a folder to copy from
+        #[arg(long, value_name = "URL|DIR")]
+        from: Option<String>,
+        /// Where to put it (default: the cache folder triage searches)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Fetch again even when a model is there
+        #[arg(long)]
+        force: bool,
+    },
+    /// Say which embedding model triage uses and where it looked
+    Path,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct AskArgs {
-    /// The question, alert text or issue
-    #[arg(required = true)]
+    /// The question, alert text or issue; text piped on stdin is added to it
+    /// (`kubectl describe pod X | triage ask "why?"`)
     pub question: Vec<String>,
     /// Print Events as JSONL (one object per line with a `type` field)
     #[arg(long)]
@@ -114,8 +183,6 @@ pub struct AskArgs {
     /// Allow approved write actions (read-only by default)
     #[arg(long)]
     pub write: bool,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -314,8 +381,6 @@ pub struct KubeArgs {
 pub enum KubeCommand {
     /// Scan the cluster for findings, most severe first
     Scan {
-        #[command(flatten)]
-        cluster: ClusterArgs,
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,
@@ -325,17 +390,15 @@ pub enum KubeCommand {
         /// Do not map workloads to files of the repository
         #[arg(long)]
         no_links: bool,
-        /// A rollout (new ReplicaSet) this many minutes old or newer is reported
-        #[arg(long, value_name = "MINUTES", default_value_t = 60)]
-        recent: i64,
+        /// A rollout (new ReplicaSet) this recent is reported: 30m, 1h30m, 2d
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = super::duration::parse_duration)]
+        recent: std::time::Duration,
     },
     /// Record a versioned snapshot: objects, events, bounded log tails (never secret data)
     Record {
-        #[command(flatten)]
-        cluster: ClusterArgs,
         /// Where to write the snapshot
-        #[arg(short = 'o', long, value_name = "FILE")]
-        output: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        output_file: PathBuf,
     },
     /// Serve a snapshot on 127.0.0.1 in the shape of the Kubernetes API (read-only)
     Serve {
@@ -346,14 +409,9 @@ pub enum KubeCommand {
         port: u16,
     },
     /// Say whether the cluster answers
-    Status {
-        #[command(flatten)]
-        cluster: ClusterArgs,
-    },
-    /// Print objects as JSON, like `kubectl get -o json`
+    Status,
+    /// Print objects like `kubectl get`: a table, or -o json|yaml|wide|name
     Get {
-        #[command(flatten)]
-        cluster: ClusterArgs,
         /// Resource type: pods, deploy, svc, …
         resource: String,
         /// One object by name
@@ -361,11 +419,12 @@ pub enum KubeCommand {
         /// Label selector
         #[arg(short = 'l', long)]
         selector: Option<String>,
+        /// Output format (default: a table)
+        #[arg(short = 'o', long, value_enum)]
+        output: Option<GetOutput>,
     },
     /// Print a bounded log tail of a pod's container
     Logs {
-        #[command(flatten)]
-        cluster: ClusterArgs,
         pod: String,
         /// Container (default: the only one)
         #[arg(short = 'c', long)]
@@ -373,15 +432,33 @@ pub enum KubeCommand {
         /// The previous instance of the container
         #[arg(short = 'p', long)]
         previous: bool,
+        /// Lines from the end (default: [kube] log_tail_lines; -1 for all)
+        #[arg(long, value_name = "LINES", allow_negative_numbers = true)]
+        tail: Option<i64>,
+        /// Only lines newer than this: 10m, 1h30m
+        #[arg(long, value_name = "DURATION", value_parser = super::duration::parse_duration)]
+        since: Option<std::time::Duration>,
+        /// Keep printing new lines until interrupted
+        #[arg(short = 'f', long)]
+        follow: bool,
     },
     /// Print events, newest first
     Events {
-        #[command(flatten)]
-        cluster: ClusterArgs,
         /// Only events about this object: KIND/NAME, e.g. pod/web-0
         #[arg(long = "for", value_name = "KIND/NAME")]
         about: Option<String>,
     },
+}
+
+/// `kube get -o`: kubectl's output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GetOutput {
+    Json,
+    Yaml,
+    /// The table with every column
+    Wide,
+    /// KIND/NAME per line
+    Name,
 }
 
 #[derive(Debug, Args)]

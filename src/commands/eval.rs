@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::args::{EvalArgs, EvalCommand, GlobalArgs};
-use crate::eval_incidents::{self as incidents, MemoryMode};
 use crate::eval::{EvalModel, localize, mine, print_report};
+use crate::eval_incidents::{self as incidents, MemoryMode};
 use crate::index::localize::Signals;
 use crate::repo::RepoLocation;
 
@@ -34,7 +34,9 @@ pub async fn run(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
                 !llm_questions || signals.llm_questions,
                 "--llm-questions writes model questions that these signals do not use: add llm_questions to --signals"
             );
-            let mut config = crate::config::load(global.config.as_deref(), None)?.config;
+            let mut loaded = crate::config::load(global.config.as_deref(), None)?;
+            global.apply(&mut loaded);
+            let mut config = loaded.config;
             if no_embed || !signals.vectors {
                 config.embed.provider = crate::config::EmbedProvider::None;
             }
@@ -88,7 +90,7 @@ async fn incidents(
     offline: bool,
     json: bool,
 ) -> Result<ExitCode> {
-    let report = run(
+    let report = incidents::run(
         global.config.as_deref(),
         dir,
         &incidents::Options {

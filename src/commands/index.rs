@@ -34,6 +34,7 @@ pub async fn run(global: &GlobalArgs, args: &IndexArgs) -> Result<ExitCode> {
         writeln!(out)?;
     } else {
         print_summary(&mut out, &summary)?;
+        print_embedder(&mut out, &summary, &cfg.config.embed, args.no_embed)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -78,7 +79,7 @@ fn print_summary(out: &mut impl Write, s: &IndexSummary) -> Result<()> {
         )?;
     }
     match &s.embeddings.embedder {
-        None => writeln!(out, "embeddings: none (search is lexical + structural)")?,
+        None => {}
         Some(id) => {
             write!(out, "embeddings: {id}, {} embedded", s.embeddings.embedded)?;
             if let Some(r) = s.embeddings.chunks_per_sec {
@@ -110,6 +111,41 @@ fn print_summary(out: &mut impl Write, s: &IndexSummary) -> Result<()> {
         for w in &q.warnings {
             writeln!(out, "warning: {w}")?;
         }
+    }
+    Ok(())
+}
+
+/// Which embedder is in use, where its model is, and how to get one when there is none.
+fn print_embedder(
+    out: &mut impl Write,
+    s: &IndexSummary,
+    cfg: &crate::config::EmbedConfig,
+    skipped: bool,
+) -> Result<()> {
+    use crate::config::EmbedProvider;
+    use crate::llm::embed;
+    match (&s.embeddings.embedder, cfg.provider) {
+        (Some(id), EmbedProvider::Local | EmbedProvider::Auto) if id.starts_with("local:") => {
+            if let Some(dir) = embed::find_model_dir(cfg) {
+                writeln!(out, "embedder: local model {}", dir.display())?;
+            }
+        }
+        (Some(_), _) => {}
+        (None, _) if skipped => writeln!(out, "embeddings: skipped (--no-embed)")?,
+        (None, EmbedProvider::None) => writeln!(
+            out,
+            "embeddings: off (embed.provider = none): search is lexical + structural"
+        )?,
+        (None, _) => writeln!(
+            out,
+            "embeddings: none, search is lexical + structural: no sentence model in {}; \
+             `triage model fetch` (90 MB) or TRIAGE_EMBED_MODEL=DIR turns on semantic search",
+            embed::candidate_dirs(cfg)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?,
     }
     Ok(())
 }

@@ -12,17 +12,12 @@ use crate::index::{embedder_for, localize, rerank, store};
 use crate::llm::embed;
 
 pub async fn run(global: &GlobalArgs, args: &IssueArgs) -> Result<ExitCode> {
-    use std::io::Read;
     let (loc, cfg) = super::repo_and_config(global)?;
     let text = match (&args.text_file, args.text.is_empty()) {
         (Some(p), _) if p.as_os_str() != "-" => std::fs::read_to_string(p)
             .map_err(|e| anyhow::anyhow!("cannot read issue text {}: {e}", p.display()))?,
         (None, false) => args.text.join(" "),
-        _ => {
-            let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s)?;
-            s
-        }
+        _ => super::stdin::read_all("the issue")?,
     };
     if text.trim().is_empty() {
         anyhow::bail!(

@@ -1,11 +1,12 @@
 //! `triage kube …` commands.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::args::{ClusterArgs, GlobalArgs, KubeArgs, KubeCommand};
 use crate::kube::findings::{AnalyzeOptions, Severity};
 use crate::kube::links::{self, WorkloadLink};
 use crate::kube::replay::{ReplayOptions, ReplayServer};
@@ -14,28 +15,29 @@ use crate::kube::snapshot::Snapshot;
 use crate::kube::source::{ClusterSource, ClusterStatus};
 use crate::kube::state::ResourceRef;
 use crate::kube::{error::KubeError, record};
-use super::args::{ClusterArgs, GlobalArgs, KubeArgs, KubeCommand};
 
-/// `triage kube …`, linking findings to the repository it runs in (if any).
+/// `triage kube …`, linking findings to the repository it runs in (if any). The
+/// cluster flags are global: given before or after `kube`.
 pub async fn run(
     global: &GlobalArgs,
+    cluster: &ClusterArgs,
     args: KubeArgs,
 ) -> anyhow::Result<std::process::ExitCode> {
     let (config, repo) = super::config_and_git_root(global)?;
-    run_in(args, &config.config, repo.as_deref()).await?;
+    run_in(args, cluster, &config.config, repo.as_deref()).await?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Run a command, linking findings to the repository at `repo` (if any).
 pub async fn run_in(
     args: KubeArgs,
+    cluster: &ClusterArgs,
     config: &crate::config::Config,
     repo: Option<&Path>,
 ) -> anyhow::Result<()> {
     let kube = &config.kube;
     match args.command {
         KubeCommand::Scan {
-            cluster,
             json,
             graph,
             no_links,
@@ -44,7 +46,7 @@ pub async fn run_in(
             let source = ClusterSource::connect(&cluster.choice(), kube).await?;
             let scope = source.default_scope().clone();
             let opts = AnalyzeOptions {
-                recent_rollout: chrono::Duration::minutes(recent.max(0)),
+                recent_rollout: chrono::Duration::from_std(recent).unwrap_or(chrono::Duration::MAX),
                 ..AnalyzeOptions::default()
             };
             let mut report = scan::scan_with(&source, &scope, &opts).await?;
@@ -76,7 +78,8 @@ pub async fn run_in(
             }
             Ok(())
         }
-        KubeCommand::Record { cluster, output } => {
+        KubeCommand::Record { output_file } => {
+            let output = output_file;
             let source = ClusterSource::connect(&cluster.choice(), kube).await?;
             let scope = source.default_scope().clone();
             let snapshot = record::record(&source, &scope).await?;
@@ -95,7 +98,7 @@ pub async fn run_in(
             Ok(())
         }
         KubeCommand::Serve { file, port } => serve(&file, port).await,
-        KubeCommand::Status { cluster } => {
+        KubeCommand::Status => {
             let source = ClusterSource::connect(&cluster.choice(), kube).await?;
             match source.status().await {
                 ClusterStatus::Reachable { server, version } => {
@@ -113,13 +116,13 @@ pub async fn run_in(
             }
         }
         KubeCommand::Get {
-            cluster,
             resource,
             name,
             selector,
+            output,
         } => {
             let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let ns = scope_ns(&source, &cluster);
+            let ns = scope_ns(&source, cluster);
             let value = source
                 .kube_get(
                     &resource,
@@ -128,26 +131,35 @@ pub async fn run_in(
                     selector.as_deref(),
                 )
                 .await?;
-            println!("{}", serde_json::to_string_pretty(&value)?);
-            Ok(())
-        }
-        KubeCommand::Logs {
-            cluster,
-            pod,
-            container,
-            previous,
-        } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let ns = scope_ns(&source, &cluster);
-            let text = source
-                .kube_logs(ns.as_deref(), &pod, container.as_deref(), previous)
-                .await?;
+            let t = crate::kube::resources::resolve(&resource)
+                .with_context(|| format!("unknown resource type `{resource}`"))?;
+            let text = super::kube_get::render(t, &value, output, ns.is_none(), source.now())?;
             print!("{text}");
             Ok(())
         }
-        KubeCommand::Events { cluster, about } => {
+        KubeCommand::Logs {
+            pod,
+            container,
+            previous,
+            tail,
+            since,
+            follow,
+        } => {
             let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let ns = scope_ns(&source, &cluster);
+            let ns = scope_ns(&source, cluster);
+            let opts = crate::kube::LogOptions {
+                container,
+                previous,
+                tail_lines: tail.filter(|t| *t >= 0),
+                all_lines: tail.is_some_and(|t| t < 0),
+                since,
+                follow,
+            };
+            super::kube_get::print_logs(&source, ns.as_deref(), &pod, &opts).await
+        }
+        KubeCommand::Events { about } => {
+            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+            let ns = scope_ns(&source, cluster);
             let about = match about {
                 Some(a) => {
                     let (kind, name) = a

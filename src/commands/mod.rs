@@ -3,14 +3,20 @@
 
 pub mod args;
 pub mod ask;
+pub mod doctor;
+pub mod duration;
 pub mod eval;
 pub mod index;
 pub mod issue;
 pub mod kube;
+mod kube_get;
+pub mod manual;
 pub mod memory;
+pub mod model;
 pub mod related;
 pub mod search;
 pub mod sessions;
+pub mod stdin;
 pub mod tui;
 
 use std::path::PathBuf;
@@ -24,7 +30,8 @@ use args::GlobalArgs;
 /// The repository (required) and its configuration, for the commands that read an index.
 fn repo_and_config(global: &GlobalArgs) -> Result<(RepoLocation, LoadedConfig)> {
     let loc = RepoLocation::resolve(global.repo.as_deref(), global.index_dir.as_deref())?;
-    let cfg = crate::config::load(global.config.as_deref(), Some(&loc.root))?;
+    let mut cfg = crate::config::load(global.config.as_deref(), Some(&loc.root))?;
+    global.apply(&mut cfg);
     Ok((loc, cfg))
 }
 
@@ -32,10 +39,11 @@ fn repo_and_config(global: &GlobalArgs) -> Result<(RepoLocation, LoadedConfig)> 
 /// repository (`kube` links findings to it, `memory sync` reads its runbooks).
 fn config_and_git_root(global: &GlobalArgs) -> Result<(LoadedConfig, Option<PathBuf>)> {
     let loc = RepoLocation::resolve(global.repo.as_deref(), None).ok();
-    let config = crate::config::load(
+    let mut config = crate::config::load(
         global.config.as_deref(),
         loc.as_ref().map(|l| l.root.as_path()),
     )?;
+    global.apply(&mut config);
     let root = loc.filter(|l| l.is_git).map(|l| l.root);
     Ok((config, root))
 }

@@ -19,9 +19,9 @@ use serde::Serialize;
 
 use super::questions::QuestionRow;
 use super::store::{Store, str_col, u32_col};
+use crate::config::LlmConfig;
 use crate::llm::chat::{LlmClient, LlmError, Tier, json_object};
 use crate::llm::redact::Redactor;
-use crate::config::LlmConfig;
 
 const CACHE: &str = "llm_questions";
 /// Lines of each definition shown to the model.

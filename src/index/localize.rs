@@ -14,10 +14,10 @@ use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use regex::Regex;
 use serde::Serialize;
 
-use crate::llm::embed::Embedder;
 use super::graph::FileGraph;
 use super::search::query_words;
 use super::store::{Store, in_list, str_col, u32_col};
+use crate::llm::embed::Embedder;
 
 const RRF_K: f32 = 60.0;
 const CANDIDATES: usize = 60;

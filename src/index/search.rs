@@ -12,8 +12,8 @@ use lancedb::index::scalar::FullTextSearchQuery;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde::Serialize;
 
-use crate::llm::embed::Embedder;
 use super::store::{Store, f32_col, in_list, opt_str, str_col, u32_col};
+use crate::llm::embed::Embedder;
 
 /// Rank constant of reciprocal rank fusion.
 const RRF_K: f32 = 60.0;

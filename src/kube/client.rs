@@ -545,7 +545,11 @@ impl KubeClient {
     }
 
     /// Run one request under the concurrency limit and the timeout.
-    async fn run<T, F>(&self, what: impl Fn() -> ReadError, fut: F) -> Result<T, ReadError>
+    pub(super) async fn run<T, F>(
+        &self,
+        what: impl Fn() -> ReadError,
+        fut: F,
+    ) -> Result<T, ReadError>
     where
         F: std::future::Future<Output = Result<T, kube::Error>>,
     {

@@ -20,6 +20,8 @@ use crate::config::KubeConfig;
 /// snapshot, and a namespace (default: the context's) or all of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterChoice {
+    /// A kubeconfig file instead of `$KUBECONFIG` / `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub namespace: Option<String>,
     pub all_namespaces: bool,
@@ -173,7 +175,12 @@ impl ClusterSource {
             return Ok(source);
         }
         let context = args.context.as_deref().or(cfg.context.as_deref());
-        let loaded = client::load_config(context).await?;
+        let loaded = match &args.kubeconfig {
+            Some(file) => {
+                client::load_kubeconfig_files(std::slice::from_ref(file), context).await?
+            }
+            None => client::load_config(context).await?,
+        };
         let namespace = args
             .namespace
             .clone()

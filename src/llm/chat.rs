@@ -14,12 +14,26 @@ use async_openai::middleware::retry::OpenAIRetryLayer;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use super::compat::Shape;
+pub use super::stream::estimate_tokens;
+use super::stream::{Accumulator, Chunk};
 use crate::config::LlmConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     #[error("model endpoint {base_url}: {message}")]
-    Http { base_url: String, message: String },
+    Http {
+        base_url: String,
+        /// The HTTP status, when the server answered with one.
+        status: Option<u16>,
+        message: String,
+    },
+    #[error(
+        "the prompt does not fit the context window of the model at {base_url} ({message}): \
+         start the server with a larger one, 16384 tokens or more (llama.cpp -c, Ollama \
+         num_ctx, vLLM --max-model-len)"
+    )]
+    Context { base_url: String, message: String },
     #[error(
         "the model stream from {base_url} stopped before the answer finished ({chars} characters received)"
     )]
@@ -62,11 +76,12 @@ impl ChatMessage {
     pub fn user(text: impl Into<String>) -> Self {
         Self::plain(Role::User, text)
     }
+    /// Content is always sent, empty beside tool calls: chat templates that read
+    /// `message.content` (llama-cpp-python's) fail on a message without it.
     pub fn assistant(text: impl Into<String>, tool_calls: Vec<WireToolCall>) -> Self {
-        let text = text.into();
         Self {
             role: Role::Assistant,
-            content: (!text.is_empty() || tool_calls.is_empty()).then_some(text),
+            content: Some(text.into()),
             tool_calls,
             tool_call_id: None,
         }
@@ -115,7 +130,7 @@ pub struct WireToolCall {
     pub function: WireFunction,
 }
 
-fn function_type() -> String {
+pub(super) fn function_type() -> String {
     "function".into()
 }
 
@@ -148,69 +163,17 @@ struct ChatRequest<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     tools: &'a [ToolDefinition],
     stream: bool,
-    stream_options: StreamOptions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     parallel_tool_calls: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
 struct StreamOptions {
     include_usage: bool,
-}
-
-/// A stream chunk, with every field optional: servers differ in what they send.
-#[derive(Debug, Default, Deserialize)]
-struct Chunk {
-    #[serde(default)]
-    choices: Vec<ChunkChoice>,
-    #[serde(default)]
-    usage: Option<WireUsage>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ChunkChoice {
-    #[serde(default)]
-    delta: Option<Delta>,
-    /// Some servers send a whole message instead of deltas in the last chunk.
-    #[serde(default)]
-    message: Option<Delta>,
-    #[serde(default)]
-    finish_reason: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Delta {
-    #[serde(default)]
-    content: Option<String>,
-    #[serde(default)]
-    tool_calls: Option<Vec<ToolCallDelta>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ToolCallDelta {
-    #[serde(default)]
-    index: Option<usize>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    function: Option<FunctionDelta>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct FunctionDelta {
-    #[serde(default)]
-    name: Option<String>,
-    /// Usually a string fragment; some servers send the whole arguments as an object.
-    #[serde(default)]
-    arguments: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Default, Clone, Copy, Deserialize)]
-struct WireUsage {
-    #[serde(default)]
-    prompt_tokens: Option<u64>,
-    #[serde(default)]
-    completion_tokens: Option<u64>,
 }
 
 /// Token counts of one request.
@@ -229,6 +192,9 @@ pub struct Completion {
     pub tool_calls: Vec<WireToolCall>,
     pub usage: Usage,
     pub finish_reason: Option<String>,
+    /// What the client worked around or noticed (a refused request shape, tool calls
+    /// read from text, a cut reply), for the caller to show.
+    pub notes: Vec<String>,
 }
 
 /// The JSON object in a reply (models wrap it in prose or code fences at times).
@@ -240,11 +206,16 @@ pub fn json_object(content: &str) -> Option<&str> {
 /// A chat client for one endpoint with two model tiers.
 #[derive(Clone)]
 pub struct LlmClient {
-    client: Client<OpenAIConfig>,
+    pub(super) client: Client<OpenAIConfig>,
     base_url: String,
     model: String,
     fast_model: String,
-    read_timeout: Duration,
+    pub(super) read_timeout: Duration,
+    /// Longest reply in tokens: asked for, and enforced while reading.
+    pub(super) max_reply_tokens: u32,
+    /// The request shape each kind of request settled on (without, with tools): an
+    /// index into `llm_compat::SHAPES`, shared by clones.
+    pub(super) shape: std::sync::Arc<[std::sync::atomic::AtomicUsize; 2]>,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -276,6 +247,7 @@ impl LlmClient {
             .or_else(|| std::env::var("OPENAI_BASE_URL").ok())
             .unwrap_or_else(|| "https://api.openai.com/v1".into());
         let api_key = std::env::var(&cfg.api_key_env).unwrap_or_default();
+        crate::tls::ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs.max(1)))
             // A backstop: the stream's own timeout (below) fires first and says so.
@@ -296,6 +268,8 @@ impl LlmClient {
             model,
             fast_model,
             read_timeout: Duration::from_secs(cfg.read_timeout_secs.max(1)),
+            max_reply_tokens: cfg.max_reply_tokens.max(16),
+            shape: Default::default(),
         }))
     }
 
@@ -322,31 +296,55 @@ impl LlmClient {
         self.stream_chat(tier, &messages, &[], &|_: &str| {}).await
     }
 
-    /// Stream one chat completion. `on_delta` sees each text fragment as it arrives.
-    /// Messages must already be redacted.
-    pub async fn stream_chat(
+    /// The request body for one shape. Serialized up front: the request future then owns
+    /// everything it sends.
+    pub(super) fn request(
         &self,
         tier: Tier,
         messages: &[ChatMessage],
         tools: &[ToolDefinition],
-        on_delta: &(dyn Fn(&str) + Send + Sync),
-    ) -> Result<Completion, LlmError> {
-        // Serialized up front: the request future then owns everything it sends.
-        let request = serde_json::to_value(ChatRequest {
+        shape: Shape,
+    ) -> Result<serde_json::Value, LlmError> {
+        let extra = shape.optional_fields;
+        serde_json::to_value(ChatRequest {
             model: self.model(tier),
             messages,
             tools,
-            stream: true,
-            stream_options: StreamOptions {
+            stream: shape.stream,
+            stream_options: (extra && shape.stream).then_some(StreamOptions {
                 include_usage: true,
-            },
-            parallel_tool_calls: (!tools.is_empty()).then_some(true),
+            }),
+            parallel_tool_calls: (extra && !tools.is_empty()).then_some(true),
+            max_tokens: extra.then_some(self.max_reply_tokens),
         })
-        .map_err(|e| LlmError::Client(e.to_string()))?;
-        let http_err = |e: async_openai::error::OpenAIError| LlmError::Http {
-            base_url: self.base_url.clone(),
-            message: e.to_string(),
+        .map_err(|e| LlmError::Client(e.to_string()))
+    }
+
+    pub(super) fn http_error(&self, e: async_openai::error::OpenAIError) -> LlmError {
+        let status = match &e {
+            async_openai::error::OpenAIError::ApiError(r) => Some(r.status_code.as_u16()),
+            async_openai::error::OpenAIError::Reqwest(r) => r.status().map(|s| s.as_u16()),
+            _ => None,
         };
+        LlmError::Http {
+            base_url: self.base_url.clone(),
+            status,
+            message: e.to_string(),
+        }
+    }
+
+    /// One streamed chat completion in the given shape. `on_delta` sees each text
+    /// fragment as it arrives. Messages must already be redacted.
+    pub(super) async fn send_streaming(
+        &self,
+        tier: Tier,
+        messages: &[ChatMessage],
+        tools: &[ToolDefinition],
+        shape: Shape,
+        on_delta: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<Completion, LlmError> {
+        let request = self.request(tier, messages, tools, shape)?;
+        let http_err = |e| self.http_error(e);
         let mut stream = self
             .client
             .chat()
@@ -383,6 +381,11 @@ impl LlmClient {
                 Err(e) => return Err(http_err(e)),
             };
             acc.push(chunk, on_delta);
+            // A server that ignores max_tokens would stream until its window is full.
+            if acc.received() as u64 > u64::from(self.max_reply_tokens) * 4 {
+                acc.finish_reason = Some("length".into());
+                break;
+            }
         }
         if acc.finish_reason.is_none() {
             return Err(LlmError::Cut {
@@ -390,181 +393,12 @@ impl LlmClient {
                 chars: acc.received(),
             });
         }
-        let prompt_chars: usize = messages.iter().map(ChatMessage::chars).sum::<usize>()
-            + serde_json::to_string(tools).map_or(0, |s| s.len());
-        Ok(acc.finish(prompt_chars))
+        Ok(acc.finish(prompt_chars(messages, tools)))
     }
 }
 
-/// Folds stream chunks into a completion.
-#[derive(Default)]
-struct Accumulator {
-    content: String,
-    /// Tool calls by stream index, in order of first appearance.
-    calls: Vec<(usize, WireToolCall)>,
-    usage: Option<WireUsage>,
-    finish_reason: Option<String>,
-}
-
-impl Accumulator {
-    fn received(&self) -> usize {
-        self.content.len()
-            + self
-                .calls
-                .iter()
-                .map(|(_, c)| c.function.arguments.len())
-                .sum::<usize>()
-    }
-
-    fn push(&mut self, chunk: Chunk, on_delta: &(dyn Fn(&str) + Send + Sync)) {
-        if let Some(u) = chunk.usage {
-            self.usage = Some(u);
-        }
-        for choice in chunk.choices {
-            for delta in [choice.delta, choice.message].into_iter().flatten() {
-                if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
-                    on_delta(&text);
-                    self.content.push_str(&text);
-                }
-                for (pos, tc) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
-                    self.push_call(pos, tc);
-                }
-            }
-            if let Some(reason) = choice.finish_reason {
-                self.finish_reason = Some(reason);
-            }
-        }
-    }
-
-    fn push_call(&mut self, pos: usize, tc: ToolCallDelta) {
-        // Servers that omit `index` send each call whole; a new id also starts a new call.
-        let index = tc.index.unwrap_or(usize::MAX - pos);
-        let starts_new = match self.calls.iter().find(|(i, _)| *i == index) {
-            None => true,
-            Some((_, existing)) => tc
-                .id
-                .as_deref()
-                .is_some_and(|id| !id.is_empty() && id != existing.id && !existing.id.is_empty()),
-        };
-        let index = if starts_new && self.calls.iter().any(|(i, _)| *i == index) {
-            usize::MAX - 1000 - self.calls.len()
-        } else {
-            index
-        };
-        if starts_new {
-            let n = self.calls.len();
-            self.calls.push((
-                index,
-                WireToolCall {
-                    id: tc.id.clone().unwrap_or_else(|| format!("call_{n}")),
-                    kind: function_type(),
-                    function: WireFunction {
-                        name: String::new(),
-                        arguments: String::new(),
-                    },
-                },
-            ));
-        }
-        let Some((_, call)) = self.calls.iter_mut().find(|(i, _)| *i == index) else {
-            return;
-        };
-        if let Some(id) = tc.id.filter(|id| !id.is_empty()) {
-            call.id = id;
-        }
-        if let Some(f) = tc.function {
-            if let Some(name) = f.name {
-                call.function.name.push_str(&name);
-            }
-            match f.arguments {
-                Some(serde_json::Value::String(s)) => call.function.arguments.push_str(&s),
-                Some(serde_json::Value::Null) | None => {}
-                Some(other) => call.function.arguments.push_str(&other.to_string()),
-            }
-        }
-    }
-
-    fn finish(self, prompt_chars: usize) -> Completion {
-        let completion_chars = self.received();
-        let (usage, estimated) = match self.usage {
-            Some(u) => (
-                u,
-                u.prompt_tokens.is_none() || u.completion_tokens.is_none(),
-            ),
-            None => (WireUsage::default(), true),
-        };
-        Completion {
-            content: self.content,
-            tool_calls: self.calls.into_iter().map(|(_, c)| c).collect(),
-            usage: Usage {
-                prompt_tokens: usage
-                    .prompt_tokens
-                    .unwrap_or_else(|| estimate_tokens(prompt_chars)),
-                completion_tokens: usage
-                    .completion_tokens
-                    .unwrap_or_else(|| estimate_tokens(completion_chars)),
-                estimated,
-            },
-            finish_reason: self.finish_reason,
-        }
-    }
-}
-
-/// About four characters a token for English and code.
-pub fn estimate_tokens(chars: usize) -> u64 {
-    (chars as u64).div_ceil(4)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn chunk(json: serde_json::Value) -> Chunk {
-        serde_json::from_value(json).unwrap()
-    }
-
-    #[test]
-    fn tool_call_deltas_split_across_chunks_are_joined() {
-        let mut acc = Accumulator::default();
-        let seen = std::sync::Mutex::new(String::new());
-        let on = |s: &str| seen.lock().unwrap().push_str(s);
-        let on: &(dyn Fn(&str) + Send + Sync) = &on;
-        acc.push(
-            chunk(serde_json::json!({"choices":[{"delta":{"content":"Look"}}]})),
-            on,
-        );
-        acc.push(
-            chunk(serde_json::json!({"choices":[{"delta":{"tool_calls":[
-            {"index":0,"id":"a","function":{"name":"search_","arguments":"{\"que"}},
-            {"index":1,"id":"b","function":{"name":"kube_findings","arguments":"{}"}}]}}]})),
-            on,
-        );
-        acc.push(chunk(serde_json::json!({"choices":[{"delta":{"tool_calls":[
-            {"index":0,"function":{"name":"code","arguments":"ry\":\"x\"}"}}]},"finish_reason":"tool_calls"}]})), on);
-        let c = acc.finish(100);
-        assert_eq!(*seen.lock().unwrap(), "Look");
-        assert_eq!(c.tool_calls.len(), 2);
-        assert_eq!(c.tool_calls[0].function.name, "search_code");
-        assert_eq!(c.tool_calls[0].function.arguments, "{\"query\":\"x\"}");
-        assert_eq!(c.tool_calls[1].id, "b");
-        assert!(c.usage.estimated);
-        assert_eq!(c.usage.prompt_tokens, 25);
-    }
-
-    #[test]
-    fn whole_calls_without_index_and_object_arguments_are_accepted() {
-        let mut acc = Accumulator::default();
-        acc.push(
-            chunk(serde_json::json!({"choices":[{"message":{"tool_calls":[
-            {"function":{"name":"read_file","arguments":{"path":"a.rs"}}},
-            {"function":{"name":"git_log","arguments":"{}"}}]},"finish_reason":"stop"}],
-            "usage":{"prompt_tokens":7,"completion_tokens":3}})),
-            &|_| {},
-        );
-        let c = acc.finish(0);
-        assert_eq!(c.tool_calls.len(), 2);
-        assert_eq!(c.tool_calls[0].function.arguments, "{\"path\":\"a.rs\"}");
-        assert_ne!(c.tool_calls[0].id, c.tool_calls[1].id);
-        assert_eq!(c.usage.prompt_tokens, 7);
-        assert!(!c.usage.estimated);
-    }
+/// Characters a request sends, for token estimates.
+pub(super) fn prompt_chars(messages: &[ChatMessage], tools: &[ToolDefinition]) -> usize {
+    messages.iter().map(ChatMessage::chars).sum::<usize>()
+        + serde_json::to_string(tools).map_or(0, |s| s.len())
 }

@@ -136,13 +136,15 @@ impl Embedder {
 }
 
 /// Where a local model may be: the configured folder (also set by `TRIAGE_EMBED_MODEL`),
-/// then the Hugging Face cache for sentence-transformers/all-MiniLM-L6-v2.
+/// then triage's model cache (`triage model fetch`), then the Hugging Face cache for
+/// sentence-transformers/all-MiniLM-L6-v2.
 pub fn candidate_dirs(cfg: &EmbedConfig) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Some(d) = &cfg.model_dir {
         out.push(d.clone());
         return out;
     }
+    out.extend(super::models::embed_model_dir());
     let hub = std::env::var_os("HF_HUB_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HF_HOME").map(|h| PathBuf::from(h).join("hub")))
@@ -280,6 +282,7 @@ impl OpenAiEmbedder {
             .with_api_base(base.clone())
             .with_api_key(key);
         // Bounded waits: a stuck endpoint fails the batch instead of hanging the run.
+        crate::tls::ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(120))

@@ -3,5 +3,8 @@
 //! agent, the index, memory) uses it; it knows nothing above it.
 
 pub mod chat;
+mod compat;
 pub mod embed;
+pub mod models;
 pub mod redact;
+mod stream;

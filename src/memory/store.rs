@@ -116,6 +116,14 @@ impl MemoryStore {
         uri: &str,
         options: &std::collections::BTreeMap<String, String>,
     ) -> Result<Self, MemoryError> {
+        if !cfg!(feature = "s3") && (uri.starts_with("s3://") || uri.starts_with("s3a://")) {
+            return Err(MemoryError::Open {
+                uri: uri.to_string(),
+                message: "this triage was built without S3 support; install it with \
+                          `scripts/install --features s3` (or `cargo install --features s3`)"
+                    .into(),
+            });
+        }
         if !uri.contains("://") {
             std::fs::create_dir_all(uri).map_err(|e| MemoryError::Open {
                 uri: uri.to_string(),

@@ -12,10 +12,10 @@ use tokio::sync::mpsc;
 use super::event::{AppCommand, AppEvent, PreviewContent, Request};
 use super::state::{ClusterState, IndexState, StatusInfo};
 use super::{App, Keymap, Theme};
-use crate::llm::chat::LlmClient;
 use crate::agent::open::{Refresh, Workspace, WorkspaceChoice};
 use crate::agent::session;
 use crate::kube::ClusterChoice;
+use crate::llm::chat::LlmClient;
 use crate::protocol::Op;
 
 /// What to open.
@@ -174,18 +174,11 @@ async fn start_session(
         }
     }
     loop {
-        let (mut handle, kubeconfig) = match open_session(
-            &ws,
-            &cluster_args,
-            llm.clone(),
-            &mut status,
-            &app_tx,
-        )
-        .await
-        {
-            Some(h) => h,
-            None => return,
-        };
+        let (mut handle, kubeconfig) =
+            match open_session(&ws, &cluster_args, llm.clone(), &mut status, &app_tx).await {
+                Some(h) => h,
+                None => return,
+            };
         let switch = loop {
             tokio::select! {
                 op = op_rx.recv() => match op {

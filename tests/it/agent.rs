@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use triage::llm::chat::LlmClient;
 use triage::agent::session::{self, SessionConfig, SessionHandle};
 use triage::config::{Config, LoadedConfig};
 use triage::kube::{ClientOptions, ClusterSource};
+use triage::llm::chat::LlmClient;
 use triage::protocol::{
     ActionClass, ApprovalScope, Decision, ErrorKind, Event, Op, Stage, ToolStatus, TurnStatus,
 };
@@ -30,7 +30,7 @@ async fn indexed_shop() -> Fixture {
     f
 }
 
-fn llm_config(url: &str) -> Config {
+pub(crate) fn llm_config(url: &str) -> Config {
     let mut c = lexical_config();
     c.llm.base_url = Some(url.to_string());
     c.llm.model = Some("scripted".into());
@@ -118,7 +118,7 @@ pub(crate) fn tool_names(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
-fn errors(events: &[Event]) -> Vec<(ErrorKind, String, bool)> {
+pub(crate) fn errors(events: &[Event]) -> Vec<(ErrorKind, String, bool)> {
     events
         .iter()
         .filter_map(|e| match e {

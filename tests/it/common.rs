@@ -78,7 +78,7 @@ pub fn test_model_dir() -> PathBuf {
         .unwrap_or_else(|| {
             dirs::home_dir()
                 .unwrap()
-                .join(".cache/triage-models/all-MiniLM-L6-v2")
+                .join(".cache/triage/models/all-MiniLM-L6-v2")
         });
     assert!(
         dir.join("model.safetensors").is_file(),

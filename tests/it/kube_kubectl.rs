@@ -6,8 +6,32 @@ use std::process::{Child, Command, Stdio};
 
 use crate::kube::fixture;
 
-/// Kills the server when the test ends, however it ends.
-struct Served(Child);
+/// `triage kube serve` on a free port; killed when the test ends, however it ends.
+pub(crate) struct Served(Child, pub(crate) String);
+
+impl Served {
+    pub(crate) fn start(home: &Path, snapshot: &Path) -> Served {
+        let child = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args(["kube", "serve", "--port", "0"])
+            .arg(snapshot)
+            .env("XDG_CONFIG_HOME", home)
+            .env("XDG_STATE_HOME", home)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("triage kube serve starts");
+        let mut served = Served(child, String::new());
+        let mut stdout = BufReader::new(served.0.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        served.1 = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no URL in {first:?}"))
+            .to_string();
+        served
+    }
+}
 
 impl Drop for Served {
     fn drop(&mut self) {
@@ -16,14 +40,14 @@ impl Drop for Served {
     }
 }
 
-fn kubectl_path() -> Option<PathBuf> {
+pub(crate) fn kubectl_path() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join("kubectl"))
         .find(|p| p.is_file())
 }
 
-fn kubectl(bin: &Path, home: &Path, url: &str, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn kubectl(bin: &Path, home: &Path, url: &str, args: &[&str]) -> (bool, String, String) {
     let empty = home.join("kubeconfig");
     let out = Command::new(bin)
         .arg("--server")
@@ -55,24 +79,8 @@ fn kube_kubectl_reads_a_served_snapshot() {
     };
     let home = tempfile::tempdir().unwrap();
     std::fs::write(home.path().join("kubeconfig"), "").unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(["kube", "serve", "--port", "0"])
-        .arg(fixture("shop.json"))
-        .env("XDG_CONFIG_HOME", home.path())
-        .env("XDG_STATE_HOME", home.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("triage kube serve starts");
-    let mut served = Served(child);
-    let mut stdout = BufReader::new(served.0.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_string();
+    let mut served = Served::start(home.path(), &fixture("shop.json"));
+    let url = served.1.clone();
     let run = |args: &[&str]| kubectl(&bin, home.path(), &url, args);
 
     let (ok, out, err) = run(&["get", "pods", "-A"]);

@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::{Router, extract::State, routing::post};
+use axum::{
+    Router,
+    extract::State,
+    routing::{get, post},
+};
 use serde_json::{Value, json};
 
 /// One scripted answer.
@@ -24,6 +28,9 @@ pub enum Reply {
     Status { code: u16, retry_after: Option<u64> },
     /// A data line that is not JSON.
     Garbage,
+    /// A plain (non-SSE) JSON body with this status: a whole completion, or an error
+    /// object in whatever shape the server uses.
+    Json { code: u16, body: Value },
 }
 
 type Script = Arc<dyn Fn(usize, &Value) -> Reply + Send + Sync>;
@@ -65,6 +72,12 @@ impl LlmServer {
         let log = state.log.clone();
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
+            .route(
+                "/v1/models",
+                get(|| async {
+                    axum::Json(json!({"object": "list", "data": [{"id": "scripted", "object": "model", "max_model_len": 32768}]}))
+                }),
+            )
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -110,6 +123,11 @@ async fn chat(State(st): State<ServerState>, headers: HeaderMap, body: String) -
                 ))
                 .unwrap()
         }
+        Reply::Json { code, body } => Response::builder()
+            .status(StatusCode::from_u16(code).unwrap())
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
         Reply::Garbage => sse(vec!["data: {not json\n\n".to_string()], Duration::ZERO),
         Reply::Stream { chunks, cut, delay } => {
             let mut frames: Vec<String> = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
@@ -186,6 +204,45 @@ pub fn tool_calls_raw(calls: &[(&str, &str, String)], split: usize) -> Reply {
         }
     }
     chunks.push(json!({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}));
+    Reply::Stream {
+        chunks,
+        cut: false,
+        delay: Duration::ZERO,
+    }
+}
+
+/// A whole (non-streaming) completion: text and tool calls in one message.
+pub fn whole(content: &str, calls: &[(&str, &str, Value)]) -> Reply {
+    let calls: Vec<Value> = calls
+        .iter()
+        .map(|(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args.to_string()}}))
+        .collect();
+    let mut message = json!({"role": "assistant", "content": content});
+    if !calls.is_empty() {
+        message["tool_calls"] = Value::Array(calls);
+    }
+    let finish = if message.get("tool_calls").is_some() {
+        "tool_calls"
+    } else {
+        "stop"
+    };
+    Reply::Json {
+        code: 200,
+        body: json!({"id": "c", "object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}),
+    }
+}
+
+/// An error body in OpenAI's shape.
+pub fn error(code: u16, message: &str) -> Reply {
+    Reply::Json {
+        code,
+        body: json!({"error": {"message": message, "type": "invalid_request_error", "code": null}}),
+    }
+}
+
+/// Chunks as given, then `[DONE]`.
+pub fn chunks(chunks: Vec<Value>) -> Reply {
     Reply::Stream {
         chunks,
         cut: false,

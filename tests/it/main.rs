@@ -1,6 +1,8 @@
 //! The one integration test binary (one link step keeps the build fast).
 
 mod agent;
+mod cli_kube;
+mod cli_setup;
 mod common;
 mod embed_endpoint;
 mod history;
@@ -11,8 +13,11 @@ mod kube;
 mod kube_faults;
 mod kube_kubectl;
 mod learning;
+mod llm_quirks;
 mod llm_server;
 mod memory;
+#[cfg(feature = "s3")]
+mod memory_s3;
 mod rerank;
 mod search;
 mod tui_e2e;

@@ -208,3 +208,25 @@ async fn tui_palette_switches_to_a_replay_without_restarting() {
     let after = tmux.wait_for("TRIAGE-EXITED:").await;
     assert!(after.contains("TRIAGE-EXITED:0"), "{after}");
 }
+
+#[tokio::test]
+async fn issue_on_a_terminal_says_it_reads_stdin_and_ends_at_ctrl_d() {
+    let repo = Fixture::shop();
+    repo.git_init();
+    index(&repo.location(), &lexical_config()).await;
+    let home = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(
+        &format!(
+            "env XDG_CONFIG_HOME={h} XDG_STATE_HOME={h} HOME={h} TRIAGE_EMBED_PROVIDER=none {bin} issue --repo {repo}; echo TRIAGE-EXITED:$?; sleep 60",
+            h = home.path().display(),
+            bin = env!("CARGO_BIN_EXE_triage"),
+            repo = repo.root().display(),
+        ),
+        repo.root(),
+    );
+    tmux.wait_for("reading the issue from stdin; end it with Ctrl-D")
+        .await;
+    tmux.keys(&["charge_card times out", "Enter", "C-d"]);
+    let screen = tmux.wait_for("TRIAGE-EXITED:0").await;
+    assert!(screen.contains("payments.py"), "{screen}");
+}

@@ -21,7 +21,12 @@ pub fn tools() -> Vec<Tool> {
             "namespace":{"type":"string"},
             "top":{"type":"integer","minimum":1,"maximum":10}},"required":["text"]}),
         timeout: None,
-        human: |args| format!("triage memory list  # matching {}", quote(arg(args, "text"))),
+        human: |args| {
+            format!(
+                "triage memory list  # matching {}",
+                quote(arg(args, "text"))
+            )
+        },
         run: Some(|ctx, args| Box::pin(recall(ctx, args))),
     }]
 }
