@@ -210,16 +210,17 @@ pub fn context_error(err: LlmError) -> LlmError {
 /// Post-process a finished reply: text-form tool calls, string-wrapped arguments, and
 /// notes on limits. `offered` are the tool names the request carried.
 pub fn tidy(c: &mut Completion, offered: &[&str], prompt_chars: usize) {
-    if c.tool_calls.is_empty() && !offered.is_empty() {
-        if let Some((rest, calls)) = text_tool_calls(&c.content, offered) {
-            c.notes.push(format!(
-                "the model wrote {} tool call(s) as text instead of using the tools API; \
-                 they were read from the text (a server flag may be missing: see docs/models.md)",
-                calls.len()
-            ));
-            c.content = rest;
-            c.tool_calls = calls;
-        }
+    if c.tool_calls.is_empty()
+        && !offered.is_empty()
+        && let Some((rest, calls)) = text_tool_calls(&c.content, offered)
+    {
+        c.notes.push(format!(
+            "the model wrote {} tool call(s) as text instead of using the tools API; \
+             they were read from the text (a server flag may be missing: see docs/models.md)",
+            calls.len()
+        ));
+        c.content = rest;
+        c.tool_calls = calls;
     }
     for call in &mut c.tool_calls {
         unwrap_string_arguments(&mut call.function);
@@ -244,10 +245,10 @@ pub fn tidy(c: &mut Completion, offered: &[&str], prompt_chars: usize) {
 
 /// `"{\"a\":1}"` (an object sent as a JSON string) becomes `{"a":1}`.
 fn unwrap_string_arguments(f: &mut WireFunction) {
-    if let Ok(Value::String(inner)) = serde_json::from_str::<Value>(f.arguments.trim()) {
-        if matches!(serde_json::from_str::<Value>(&inner), Ok(Value::Object(_))) {
-            f.arguments = inner;
-        }
+    if let Ok(Value::String(inner)) = serde_json::from_str::<Value>(f.arguments.trim())
+        && matches!(serde_json::from_str::<Value>(&inner), Ok(Value::Object(_)))
+    {
+        f.arguments = inner;
     }
 }
 
