@@ -8,6 +8,7 @@ pub mod exec;
 pub mod learn;
 pub mod llm;
 pub mod llm_loop;
+pub mod open;
 pub mod planner;
 pub mod playbook;
 pub mod recall;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,6 +36,18 @@ pub struct GlobalArgs {
     /// Config file to use instead of the one in the XDG config dir
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// The plain workspace choice the layers below take.
+    pub fn workspace(&self, write: bool) -> crate::agent::open::WorkspaceChoice {
+        crate::agent::open::WorkspaceChoice {
+            repo: self.repo.clone(),
+            index_dir: self.index_dir.clone(),
+            config: self.config.clone(),
+            write,
+        }
+    }
 }
 
 /// Which cluster to read: the user's kubeconfig like kubectl, or a recorded snapshot.
@@ -80,7 +92,7 @@ pub enum Command {
     /// Measure triage on your own code: mine suites from history, score localization
     Eval(EvalArgs),
     /// Read the Kubernetes context: scan for findings, record and serve snapshots
-    Kube(crate::commands::kube::KubeArgs),
+    Kube(KubeArgs),
     /// Open the TUI on a bundled demo: a small repo and a replayed incident, offline
     Demo(DemoArgs),
     /// Ask the agent one question and print its investigation (headless; --json for JSONL)
@@ -88,7 +100,7 @@ pub enum Command {
     /// Past sessions and their lineage: list, show, export
     Sessions(SessionsArgs),
     /// What triage learned: list, show, add, edit, forget, export, import
-    Memory(crate::commands::memory::MemoryArgs),
+    Memory(MemoryArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -225,7 +237,7 @@ pub enum EvalCommand {
         dir: PathBuf,
         /// off: no memories; warm: the scenarios' prior memories, a first pass, then the repeat
         #[arg(long, value_enum, default_value = "off")]
-        memory: crate::eval::incidents::MemoryMode,
+        memory: MemoryModeArg,
         /// Use the offline planner even when a model is configured
         #[arg(long)]
         offline: bool,
@@ -242,6 +254,24 @@ pub enum EvalCommand {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+}
+
+/// How `eval incidents` uses memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MemoryModeArg {
+    /// No memories at all.
+    Off,
+    /// The scenario's prior memories, a first pass, then the repeat pass.
+    Warm,
+}
+
+impl From<MemoryModeArg> for crate::eval::incidents::MemoryMode {
+    fn from(m: MemoryModeArg) -> Self {
+        match m {
+            MemoryModeArg::Off => Self::Off,
+            MemoryModeArg::Warm => Self::Warm,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -272,4 +302,138 @@ pub struct SearchArgs {
     /// Print JSON on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeArgs {
+    #[command(subcommand)]
+    pub command: KubeCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KubeCommand {
+    /// Scan the cluster for findings, most severe first
+    Scan {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Print JSON on stdout
+        #[arg(long)]
+        json: bool,
+        /// Include the cluster graph (nodes, edges, events) in the JSON
+        #[arg(long)]
+        graph: bool,
+        /// Do not map workloads to files of the repository
+        #[arg(long)]
+        no_links: bool,
+        /// A rollout (new ReplicaSet) this many minutes old or newer is reported
+        #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+        recent: i64,
+    },
+    /// Record a versioned snapshot: objects, events, bounded log tails (never secret data)
+    Record {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Where to write the snapshot
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Serve a snapshot on 127.0.0.1 in the shape of the Kubernetes API (read-only)
+    Serve {
+        /// The snapshot to serve
+        file: PathBuf,
+        /// Port on 127.0.0.1 (default: a free one, printed on start)
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// Say whether the cluster answers
+    Status {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Print objects as JSON, like `kubectl get -o json`
+    Get {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Resource type: pods, deploy, svc, …
+        resource: String,
+        /// One object by name
+        name: Option<String>,
+        /// Label selector
+        #[arg(short = 'l', long)]
+        selector: Option<String>,
+    },
+    /// Print a bounded log tail of a pod's container
+    Logs {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        pod: String,
+        /// Container (default: the only one)
+        #[arg(short = 'c', long)]
+        container: Option<String>,
+        /// The previous instance of the container
+        #[arg(short = 'p', long)]
+        previous: bool,
+    },
+    /// Print events, newest first
+    Events {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Only events about this object: KIND/NAME, e.g. pod/web-0
+        #[arg(long = "for", value_name = "KIND/NAME")]
+        about: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MemoryArgs {
+    #[command(subcommand)]
+    pub command: MemoryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// Every memory, newest first
+    List {
+        /// Print JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// One memory in full
+    Show { id: String },
+    /// Remember something
+    Add {
+        /// procedural, episodic or correction
+        #[arg(long, default_value = "correction")]
+        kind: String,
+        /// Where it applies: alert=, service=, namespace=, cluster=, paths= (repeatable)
+        #[arg(long = "scope", value_name = "KEY=VALUE")]
+        scope: Vec<String>,
+        /// The memory itself
+        #[arg(required = true)]
+        text: Vec<String>,
+    },
+    /// Change a memory's text, kind, scope, status or confidence
+    Edit {
+        id: String,
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        /// Replaces the scope when given (repeatable)
+        #[arg(long = "scope", value_name = "KEY=VALUE")]
+        scope: Vec<String>,
+        /// proposed, active or retired
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        confidence: Option<f32>,
+    },
+    /// Delete a memory
+    Forget { id: String },
+    /// Every memory as JSON on stdout
+    Export,
+    /// Add or replace memories from a JSON file written by `export`
+    Import { file: std::path::PathBuf },
+    /// Bring the repository's runbooks (`memory.runbooks`) in as procedural memories
+    Sync,
 }

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
 
 use crate::kube::findings::{AnalyzeOptions, Severity};
 use crate::kube::links::{self, WorkloadLink};
@@ -15,94 +14,16 @@ use crate::kube::snapshot::Snapshot;
 use crate::kube::source::{ClusterSource, ClusterStatus};
 use crate::kube::state::ResourceRef;
 use crate::kube::{error::KubeError, record};
-use crate::commands::args::ClusterArgs;
+use super::args::{ClusterArgs, GlobalArgs, KubeArgs, KubeCommand};
 
-#[derive(Debug, Args)]
-pub struct KubeArgs {
-    #[command(subcommand)]
-    pub command: KubeCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum KubeCommand {
-    /// Scan the cluster for findings, most severe first
-    Scan {
-        #[command(flatten)]
-        cluster: ClusterArgs,
-        /// Print JSON on stdout
-        #[arg(long)]
-        json: bool,
-        /// Include the cluster graph (nodes, edges, events) in the JSON
-        #[arg(long)]
-        graph: bool,
-        /// Do not map workloads to files of the repository
-        #[arg(long)]
-        no_links: bool,
-        /// A rollout (new ReplicaSet) this many minutes old or newer is reported
-        #[arg(long, value_name = "MINUTES", default_value_t = 60)]
-        recent: i64,
-    },
-    /// Record a versioned snapshot: objects, events, bounded log tails (never secret data)
-    Record {
-        #[command(flatten)]
-        cluster: ClusterArgs,
-        /// Where to write the snapshot
-        #[arg(short = 'o', long, value_name = "FILE")]
-        output: PathBuf,
-    },
-    /// Serve a snapshot on 127.0.0.1 in the shape of the Kubernetes API (read-only)
-    Serve {
-        /// The snapshot to serve
-        file: PathBuf,
-        /// Port on 127.0.0.1 (default: a free one, printed on start)
-        #[arg(long, default_value_t = 0)]
-        port: u16,
-    },
-    /// Say whether the cluster answers
-    Status {
-        #[command(flatten)]
-        cluster: ClusterArgs,
-    },
-    /// Print objects as JSON, like `kubectl get -o json`
-    Get {
-        #[command(flatten)]
-        cluster: ClusterArgs,
-        /// Resource type: pods, deploy, svc, …
-        resource: String,
-        /// One object by name
-        name: Option<String>,
-        /// Label selector
-        #[arg(short = 'l', long)]
-        selector: Option<String>,
-    },
-    /// Print a bounded log tail of a pod's container
-    Logs {
-        #[command(flatten)]
-        cluster: ClusterArgs,
-        pod: String,
-        /// Container (default: the only one)
-        #[arg(short = 'c', long)]
-        container: Option<String>,
-        /// The previous instance of the container
-        #[arg(short = 'p', long)]
-        previous: bool,
-    },
-    /// Print events, newest first
-    Events {
-        #[command(flatten)]
-        cluster: ClusterArgs,
-        /// Only events about this object: KIND/NAME, e.g. pod/web-0
-        #[arg(long = "for", value_name = "KIND/NAME")]
-        about: Option<String>,
-    },
-}
-
-pub async fn run(args: KubeArgs, config: &crate::config::Config) -> anyhow::Result<()> {
-    // Links go to the repository the command runs in, when there is one.
-    let repo = std::env::current_dir()
-        .ok()
-        .and_then(|d| crate::repo::find_git_root(&d));
-    run_in(args, config, repo.as_deref()).await
+/// `triage kube …`, linking findings to the repository it runs in (if any).
+pub async fn run(
+    global: &GlobalArgs,
+    args: KubeArgs,
+) -> anyhow::Result<std::process::ExitCode> {
+    let (config, repo) = super::config_and_git_root(global)?;
+    run_in(args, &config.config, repo.as_deref()).await?;
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Run a command, linking findings to the repository at `repo` (if any).

@@ -4,63 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand};
 
+use super::args::{GlobalArgs, MemoryArgs, MemoryCommand};
 use crate::memory::{Memory, MemoryKind, MemoryStatus, Scope};
-
-#[derive(Debug, Args)]
-pub struct MemoryArgs {
-    #[command(subcommand)]
-    pub command: MemoryCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum MemoryCommand {
-    /// Every memory, newest first
-    List {
-        /// Print JSON on stdout
-        #[arg(long)]
-        json: bool,
-    },
-    /// One memory in full
-    Show { id: String },
-    /// Remember something
-    Add {
-        /// procedural, episodic or correction
-        #[arg(long, default_value = "correction")]
-        kind: String,
-        /// Where it applies: alert=, service=, namespace=, cluster=, paths= (repeatable)
-        #[arg(long = "scope", value_name = "KEY=VALUE")]
-        scope: Vec<String>,
-        /// The memory itself
-        #[arg(required = true)]
-        text: Vec<String>,
-    },
-    /// Change a memory's text, kind, scope, status or confidence
-    Edit {
-        id: String,
-        #[arg(long)]
-        text: Option<String>,
-        #[arg(long)]
-        kind: Option<String>,
-        /// Replaces the scope when given (repeatable)
-        #[arg(long = "scope", value_name = "KEY=VALUE")]
-        scope: Vec<String>,
-        /// proposed, active or retired
-        #[arg(long)]
-        status: Option<String>,
-        #[arg(long)]
-        confidence: Option<f32>,
-    },
-    /// Delete a memory
-    Forget { id: String },
-    /// Every memory as JSON on stdout
-    Export,
-    /// Add or replace memories from a JSON file written by `export`
-    Import { file: std::path::PathBuf },
-    /// Bring the repository's runbooks (`memory.runbooks`) in as procedural memories
-    Sync,
-}
 
 fn parse_scope(pairs: &[String]) -> Result<Scope> {
     let mut scope = Scope::default();
@@ -70,7 +16,12 @@ fn parse_scope(pairs: &[String]) -> Result<Scope> {
     Ok(scope)
 }
 
-pub async fn run(
+pub async fn run(global: &GlobalArgs, args: &MemoryArgs) -> Result<ExitCode> {
+    let (config, root) = super::config_and_git_root(global)?;
+    run_in(args, &config.config, root.as_deref()).await
+}
+
+async fn run_in(
     args: &MemoryArgs,
     config: &crate::config::Config,
     repo_root: Option<&std::path::Path>,

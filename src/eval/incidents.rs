@@ -7,7 +7,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -15,7 +14,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::llm::LlmClient;
 use crate::agent::session;
-use crate::commands::args::GlobalArgs;
 use crate::kube::ClusterChoice;
 use crate::memory::{Memory, MemoryKind, MemoryStatus, MemoryStore, Scope};
 use crate::protocol::{ActionClass, Event, Op, TurnStatus};
@@ -72,7 +70,7 @@ pub struct PriorMemory {
 }
 
 /// How memory is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryMode {
     /// No memories at all.
@@ -364,17 +362,15 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
         replay: Some(s.snapshot.clone()),
         ..ClusterChoice::default()
     };
-    let conn = crate::headless::connect_cluster(&cluster, &config.config.kube).await;
-    if let Some(e) = &conn.error {
+    let workspace = crate::agent::open::Workspace {
+        loc: Some(ctx.loc.clone()),
+        config,
+    };
+    let conn = workspace.open_session(&cluster, ctx.llm.clone()).await;
+    if let Some(e) = &conn.cluster_error {
         bail!("{}: cannot replay {}: {e}", s.name, s.snapshot.display());
     }
-    let mut cfg = crate::headless::session_config(
-        Some(ctx.loc.root.clone()),
-        Some(ctx.loc.index_dir.clone()),
-        config,
-        &conn,
-        ctx.llm.clone(),
-    );
+    let mut cfg = conn.session;
     cfg.trace_dir = Some(ctx.trace_dir.clone());
     cfg.audit_path = None;
     let started = Instant::now();
@@ -417,7 +413,7 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
     let wall_ms = started.elapsed().as_millis() as u64;
     let _ = handle.ops.send(Op::Shutdown);
     handle.join().await;
-    drop(conn);
+    drop(conn.kubeconfig);
     let (status, answer) = outcome.context("the session ended without an answer")?;
     let text = answer.as_ref().map(|a| a.text.clone()).unwrap_or_default();
     let mut misses = if status == TurnStatus::Answered {
@@ -448,34 +444,8 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
     })
 }
 
-pub async fn cmd(
-    global: &GlobalArgs,
-    dir: &Path,
-    memory: MemoryMode,
-    offline: bool,
-    json: bool,
-) -> Result<ExitCode> {
-    let report = run(
-        global.config.as_deref(),
-        dir,
-        &Options {
-            memory,
-            offline,
-            progress: !json,
-        },
-    )
-    .await?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        print(&mut out, &report)?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+/// The report for people.
+pub fn print(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     writeln!(out, "agent: {}, memory: {:?}", r.agent, r.memory)?;
     for s in &r.scenarios {
         writeln!(

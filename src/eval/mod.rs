@@ -16,7 +16,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::commands::args::{EvalArgs, EvalCommand, GlobalArgs};
 use crate::config::Config;
 use crate::index::lang::Lang;
 use crate::index::localize::{Signals, rank_files_for_issue};
@@ -122,75 +121,6 @@ impl EvalModel {
     }
 }
 
-pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
-    match args.command {
-        EvalCommand::Incidents {
-            dir,
-            memory,
-            offline,
-            json,
-        } => incidents::cmd(global, &dir, memory, offline, json).await,
-        EvalCommand::Localize {
-            suite,
-            json,
-            signals,
-            no_embed,
-            llm,
-            llm_questions,
-            evidence,
-        } => {
-            let signals = Signals::parse(&signals)?;
-            anyhow::ensure!(
-                !llm_questions || signals.llm_questions,
-                "--llm-questions writes model questions that these signals do not use: add llm_questions to --signals"
-            );
-            let mut config = crate::config::load(global.config.as_deref(), None)?.config;
-            if no_embed || !signals.vectors {
-                config.embed.provider = crate::config::EmbedProvider::None;
-            }
-            let model = if llm || llm_questions {
-                Some(EvalModel::from_config(&config, llm, llm_questions)?)
-            } else {
-                None
-            };
-            let mut evidence = match evidence {
-                Some(path) => Some(std::io::BufWriter::new(
-                    std::fs::File::create(&path)
-                        .with_context(|| format!("creating {}", path.display()))?,
-                )),
-                None => None,
-            };
-            let report = localize(
-                &suite,
-                &config,
-                signals,
-                !json,
-                model.as_ref(),
-                evidence.as_mut().map(|w| w as &mut dyn Write),
-            )
-            .await?;
-            if let Some(mut w) = evidence {
-                w.flush()?;
-            }
-            let mut out = std::io::stdout().lock();
-            if json {
-                serde_json::to_writer_pretty(&mut out, &report)?;
-                writeln!(out)?;
-            } else {
-                print_report(&mut out, &report)?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        EvalCommand::Mine { out, limit } => {
-            let loc = RepoLocation::resolve(global.repo.as_deref(), None)?;
-            anyhow::ensure!(loc.is_git, "{} is not a git repository", loc.root.display());
-            let n = mine(&loc.root, &out, limit)?;
-            eprintln!("wrote {n} instances to {}", out.display());
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
 /// How many nearest chunks `--evidence` records per instance.
 const EVIDENCE_NEAREST: usize = 60;
 
@@ -250,7 +180,7 @@ async fn instance_evidence(
     }))
 }
 
-fn print_report(out: &mut impl Write, r: &Report) -> Result<()> {
+pub fn print_report(out: &mut impl Write, r: &Report) -> Result<()> {
     for (i, inst) in r.instances.iter().enumerate() {
         if !inst.misses.is_empty() {
             writeln!(

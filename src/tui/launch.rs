@@ -13,17 +13,16 @@ use super::event::{AppCommand, AppEvent, PreviewContent, Request};
 use super::state::{ClusterState, IndexState, StatusInfo};
 use super::{App, Keymap, Theme};
 use crate::agent::llm::LlmClient;
+use crate::agent::open::{Refresh, Workspace, WorkspaceChoice};
 use crate::agent::session;
-use crate::commands::args::GlobalArgs;
-use crate::config::LoadedConfig;
 use crate::kube::ClusterChoice;
 use crate::protocol::Op;
 
 /// What to open.
 pub struct Launch {
-    pub global: GlobalArgs,
+    /// Repository, index and config; `write` allows approved write actions.
+    pub workspace: WorkspaceChoice,
     pub cluster: ClusterChoice,
-    pub write: bool,
     /// Text to leave in the composer (the demo's first question).
     pub prefill: Option<String>,
     /// Never use a model (the demo).
@@ -45,28 +44,14 @@ enum Switch {
 }
 
 pub async fn run(launch: Launch) -> Result<ExitCode> {
-    let loc = crate::repo::RepoLocation::resolve(
-        launch.global.repo.as_deref(),
-        launch.global.index_dir.as_deref(),
-    )
-    .ok();
-    let mut config: LoadedConfig = crate::config::load(
-        launch.global.config.as_deref(),
-        loc.as_ref().map(|l| l.root.as_path()),
-    )?;
-    if launch.write {
-        config.config.agent.read_only = false;
-    }
+    let ws = Workspace::resolve(&launch.workspace)?;
+    let (loc, config) = (&ws.loc, &ws.config);
     let config_dir = crate::config::config_dir();
     let keymap = Keymap::load(&config.config.tui.keymap, config_dir.as_deref())?;
     let no_color = Theme::no_color_from_env();
     let theme = Theme::load(&config.config.tui.theme, config_dir.as_deref(), no_color);
-    let llm = if launch.offline {
-        None
-    } else {
-        LlmClient::from_config(&config.config.llm)?
-    };
-    let repo_root = loc.as_ref().filter(|l| l.is_git).map(|l| l.root.clone());
+    let llm = if launch.offline { None } else { ws.llm()? };
+    let repo_root = ws.git().map(|l| l.root.clone());
     let status = StatusInfo {
         repo: loc
             .as_ref()
@@ -107,8 +92,7 @@ pub async fn run(launch: Launch) -> Result<ExitCode> {
 
     let (switch_tx, switch_rx) = mpsc::channel::<Switch>(8);
     let background = tokio::spawn(start_session(
-        loc.clone(),
-        config.clone(),
+        ws.clone(),
         launch.cluster.clone(),
         llm,
         status,
@@ -146,8 +130,7 @@ fn branch_of(root: &Path) -> Option<String> {
 /// it again when the palette switches context, namespace, replay or model.
 #[allow(clippy::too_many_arguments)]
 async fn start_session(
-    loc: Option<crate::repo::RepoLocation>,
-    config: LoadedConfig,
+    ws: Workspace,
     mut cluster_args: ClusterChoice,
     mut llm: Option<LlmClient>,
     mut status: StatusInfo,
@@ -155,9 +138,11 @@ async fn start_session(
     mut op_rx: mpsc::Receiver<Op>,
     mut switch_rx: mpsc::Receiver<Switch>,
 ) {
-    let git = loc.as_ref().filter(|l| l.is_git);
-    if let Some(l) = git {
-        let (indexed, runbooks) = crate::headless::refresh_repo(l, &config.config).await;
+    if let Some(Refresh {
+        index: indexed,
+        runbooks,
+    }) = ws.refresh().await
+    {
         status.index = match indexed {
             Ok(s) => IndexState::Ready {
                 files: s.files.indexed,
@@ -190,8 +175,7 @@ async fn start_session(
     }
     loop {
         let (mut handle, kubeconfig) = match open_session(
-            git,
-            &config,
+            &ws,
             &cluster_args,
             llm.clone(),
             &mut status,
@@ -262,7 +246,7 @@ async fn start_session(
                 "offline planner; a new session started".to_string()
             }
             Switch::Model(Some(name)) => {
-                let mut cfg = config.config.llm.clone();
+                let mut cfg = ws.config.config.llm.clone();
                 cfg.model = Some(name.clone());
                 match LlmClient::from_config(&cfg) {
                     Ok(client) => {
@@ -281,17 +265,16 @@ async fn start_session(
     }
 }
 
-/// Connect to the cluster the arguments name and start a session on it.
+/// Connect to the chosen cluster and start a session on it.
 async fn open_session(
-    git: Option<&crate::repo::RepoLocation>,
-    config: &LoadedConfig,
+    ws: &Workspace,
     cluster_args: &ClusterChoice,
     llm: Option<LlmClient>,
     status: &mut StatusInfo,
     app_tx: &mpsc::Sender<AppEvent>,
 ) -> Option<(session::SessionHandle, Option<tempfile::NamedTempFile>)> {
-    let conn = crate::headless::connect_cluster(cluster_args, &config.config.kube).await;
-    if let Some(reason) = &conn.error {
+    let opened = ws.open_session(cluster_args, llm).await;
+    if let Some(reason) = &opened.cluster_error {
         status.cluster = ClusterState::Unreachable {
             context: cluster_args
                 .context
@@ -301,15 +284,8 @@ async fn open_session(
         };
         let _ = app_tx.send(AppEvent::Status(status.clone())).await;
     }
-    let session_cfg = crate::headless::session_config(
-        git.map(|l| l.root.clone()),
-        git.map(|l| l.index_dir.clone()),
-        config.clone(),
-        &conn,
-        llm,
-    );
-    let kubeconfig = conn.kubeconfig;
-    match session::start(session_cfg) {
+    let kubeconfig = opened.kubeconfig;
+    match session::start(opened.session) {
         Ok(h) => Some((h, kubeconfig)),
         Err(e) => {
             let _ = app_tx
