@@ -10,6 +10,7 @@ pub mod eval;
 pub mod headless;
 pub mod index;
 pub mod kube;
+pub mod llm;
 pub mod logging;
 pub mod memory;
 pub mod protocol;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::llm::ChatMessage;
+use crate::llm::chat::ChatMessage;
 use super::session::Shared;
 use super::tools::{self, ToolOutput};
 use crate::protocol::{

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::exec::{Exec, PlannedCall, Stop};
-use super::llm::{
+use crate::llm::chat::{
     ChatMessage, Completion, FunctionDefinition, LlmClient, LlmError, Tier, ToolDefinition,
     WireToolCall,
 };

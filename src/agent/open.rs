@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::llm::LlmClient;
+use crate::llm::chat::LlmClient;
 use super::session::SessionConfig;
 use crate::config::LoadedConfig;
 use crate::kube::source::{ClusterChoice, ClusterSource};

@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use super::actions::{ApprovalQueue, DecisionOutcome, NextStep};
 use super::audit::{AuditLog, AuditRecord};
 use super::exec::{Exec, Investigation, Stop};
-use super::llm::LlmClient;
-use super::redact::Redactor;
+use crate::llm::chat::LlmClient;
+use crate::llm::redact::Redactor;
 use super::tools::{ToolContext, ToolSpec};
 use super::{llm_loop, planner, playbook};
 use crate::config::{AgentConfig, LoadedConfig};
@@ -141,7 +141,7 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
     let model = cfg
         .llm
         .as_ref()
-        .map(|l| l.model(super::llm::Tier::Main).to_string());
+        .map(|l| l.model(crate::llm::chat::Tier::Main).to_string());
     if let Some(t) = &trace {
         t.write(RecordBody::Meta {
             session: id.clone(),
@@ -260,7 +260,7 @@ async fn router(
                         prev.request = text.clone();
                         prev.exhausted = false;
                         prev.messages
-                            .push(super::llm::ChatMessage::user(text.clone()));
+                            .push(crate::llm::chat::ChatMessage::user(text.clone()));
                         prev
                     }
                     _ => Investigation::new(pb, text.clone(), budget_of(&shared.agent)),
@@ -289,9 +289,9 @@ async fn router(
                     if inv
                         .messages
                         .last()
-                        .is_some_and(|m| m.role != super::llm::Role::User)
+                        .is_some_and(|m| m.role != crate::llm::chat::Role::User)
                     {
-                        inv.messages.push(super::llm::ChatMessage::user(
+                        inv.messages.push(crate::llm::chat::ChatMessage::user(
                             "Continue the investigation from where it stopped.",
                         ));
                     }

@@ -18,12 +18,12 @@ pub async fn run(global: &GlobalArgs, args: &IndexArgs) -> Result<ExitCode> {
     };
     let mut summary = run_index(&loc, &cfg.config, &opts).await?;
     if args.llm_questions {
-        let llm = crate::agent::llm::LlmClient::from_config(&cfg.config.llm)?.ok_or_else(|| {
+        let llm = crate::llm::chat::LlmClient::from_config(&cfg.config.llm)?.ok_or_else(|| {
             anyhow::anyhow!(
                 "--llm-questions needs a model: set [llm] model (or OPENAI_MODEL) and the endpoint"
             )
         })?;
-        let redactor = crate::agent::redact::Redactor::from_env(&cfg.config.agent)?;
+        let redactor = crate::llm::redact::Redactor::from_env(&cfg.config.agent)?;
         let store = store::Store::open(&loc.index_dir).await?;
         summary.llm_questions =
             Some(llm_questions::run(&store, &llm, &redactor, &cfg.config.llm).await?);

@@ -8,7 +8,8 @@ use anyhow::Result;
 
 use super::args::{GlobalArgs, IssueArgs};
 use crate::config;
-use crate::index::{embed, embedder_for, localize, rerank, store};
+use crate::index::{embedder_for, localize, rerank, store};
+use crate::llm::embed;
 
 pub async fn run(global: &GlobalArgs, args: &IssueArgs) -> Result<ExitCode> {
     use std::io::Read;
@@ -60,12 +61,12 @@ async fn issue_with_model(
     args: &IssueArgs,
     signals: localize::Signals,
 ) -> Result<ExitCode> {
-    let llm = crate::agent::llm::LlmClient::from_config(&config.llm)?.ok_or_else(|| {
+    let llm = crate::llm::chat::LlmClient::from_config(&config.llm)?.ok_or_else(|| {
         anyhow::anyhow!(
             "--llm needs a model: set [llm] model (or OPENAI_MODEL) and the endpoint ([llm] base_url or OPENAI_BASE_URL)"
         )
     })?;
-    let redactor = crate::agent::redact::Redactor::from_env(&config.agent)?;
+    let redactor = crate::llm::redact::Redactor::from_env(&config.agent)?;
     let want = args.top.max(config.llm.rerank_candidates);
     let offline = localize::rank_files_for_issue(store, embedder, text, want, signals).await?;
     let outcome = rerank::rerank(
@@ -86,7 +87,7 @@ async fn issue_with_model(
             eprintln!("warning: {why}; showing the offline ranking");
             (
                 top(&offline.files),
-                serde_json::json!({"model": llm.model(crate::agent::llm::Tier::Main), "error": why}),
+                serde_json::json!({"model": llm.model(crate::llm::chat::Tier::Main), "error": why}),
             )
         }
     };

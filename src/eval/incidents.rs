@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::agent::llm::LlmClient;
+use crate::llm::chat::LlmClient;
 use crate::agent::session;
 use crate::kube::ClusterChoice;
 use crate::memory::{Memory, MemoryKind, MemoryStatus, MemoryStore, Scope};
@@ -248,7 +248,7 @@ pub async fn run(config: Option<&Path>, dir: &Path, opts: &Options) -> Result<Re
         LlmClient::from_config(&base.config.llm)?
     };
     let agent = llm.as_ref().map_or("offline".to_string(), |l| {
-        l.model(crate::agent::llm::Tier::Main).to_string()
+        l.model(crate::llm::chat::Tier::Main).to_string()
     });
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
     // The bundled repository, indexed once, unless a scenario brings its own.

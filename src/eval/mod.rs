@@ -97,8 +97,8 @@ pub struct QuestionsCost {
 /// The configured model and what the eval asks of it: `--llm` reranks each ranking,
 /// `--llm-questions` writes model questions into each instance's index before ranking.
 pub struct EvalModel {
-    pub llm: crate::agent::llm::LlmClient,
-    pub redactor: crate::agent::redact::Redactor,
+    pub llm: crate::llm::chat::LlmClient,
+    pub redactor: crate::llm::redact::Redactor,
     pub config: crate::config::LlmConfig,
     pub rerank: bool,
     pub questions: bool,
@@ -106,14 +106,14 @@ pub struct EvalModel {
 
 impl EvalModel {
     pub fn from_config(config: &Config, rerank: bool, questions: bool) -> Result<Self> {
-        let llm = crate::agent::llm::LlmClient::from_config(&config.llm)?.ok_or_else(|| {
+        let llm = crate::llm::chat::LlmClient::from_config(&config.llm)?.ok_or_else(|| {
             anyhow::anyhow!(
                 "--llm and --llm-questions need a model: set [llm] model (or OPENAI_MODEL) and the endpoint"
             )
         })?;
         Ok(Self {
             llm,
-            redactor: crate::agent::redact::Redactor::from_env(&config.agent)?,
+            redactor: crate::llm::redact::Redactor::from_env(&config.agent)?,
             config: config.llm.clone(),
             rerank,
             questions,
@@ -131,7 +131,7 @@ const EVIDENCE_NEAREST: usize = 60;
 /// timed ranking, so `query_ms` stays comparable with runs without `--evidence`.
 async fn instance_evidence(
     store: &Store,
-    embedder: Option<&crate::index::embed::Embedder>,
+    embedder: Option<&crate::llm::embed::Embedder>,
     inst: &Instance,
     signals: Signals,
 ) -> Result<serde_json::Value> {
@@ -263,7 +263,7 @@ pub async fn localize(
     }
     let mut results: Vec<(usize, InstanceResult)> = Vec::new();
     let mut questions_cost = model.filter(|m| m.questions).map(|m| QuestionsCost {
-        model: m.llm.model(crate::agent::llm::Tier::Fast).to_string(),
+        model: m.llm.model(crate::llm::chat::Tier::Fast).to_string(),
         ..Default::default()
     });
     let scratch = tempfile::tempdir()?;

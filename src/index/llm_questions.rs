@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use super::questions::QuestionRow;
 use super::store::{Store, str_col, u32_col};
-use crate::agent::llm::{LlmClient, LlmError, Tier, json_object};
-use crate::agent::redact::Redactor;
+use crate::llm::chat::{LlmClient, LlmError, Tier, json_object};
+use crate::llm::redact::Redactor;
 use crate::config::LlmConfig;
 
 const CACHE: &str = "llm_questions";

@@ -14,7 +14,7 @@ use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use regex::Regex;
 use serde::Serialize;
 
-use super::embed::Embedder;
+use crate::llm::embed::Embedder;
 use super::graph::FileGraph;
 use super::search::query_words;
 use super::store::{Store, in_list, str_col, u32_col};

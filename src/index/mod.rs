@@ -2,7 +2,6 @@
 //! → embeddings → search.
 
 pub mod chunk;
-pub mod embed;
 pub mod graph;
 pub mod history;
 pub mod lang;
@@ -27,7 +26,7 @@ pub async fn embedder_for(
     store: &store::Store,
     config: &config::Config,
     index_dir: &std::path::Path,
-) -> Result<Option<embed::Embedder>> {
+) -> Result<Option<crate::llm::embed::Embedder>> {
     let Some(meta) = &store.meta.embedder else {
         return Ok(None);
     };

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::chunk::{Chunk, Chunker};
-use super::embed::{Embedder, embed_text};
+use crate::llm::embed::{Embedder, embed_text};
 use super::store::{ChunkRow, FileRow, FileState, OpenState, Store, SymbolRow};
 use super::syntax::SyntaxEngine;
 use super::walk::{self, FileContent, SkipReason, WalkedFile};
@@ -750,7 +750,7 @@ impl EmbedSpec {
                 // The vector size is learned from the endpoint once, then kept in meta.
                 let dim = match super::store::stored_embedder(index_dir).filter(|m| m.id == id) {
                     Some(m) => m.dim,
-                    None => super::embed::OpenAiEmbedder::connect(cfg, None).await?.dim,
+                    None => crate::llm::embed::OpenAiEmbedder::connect(cfg, None).await?.dim,
                 };
                 Ok(Some(EmbedSpec {
                     meta: super::store::EmbedderMeta { id, dim },
@@ -758,14 +758,14 @@ impl EmbedSpec {
                 }))
             }
             EmbedProvider::Local | EmbedProvider::Auto => {
-                let Some(dir) = super::embed::find_model_dir(cfg) else {
+                let Some(dir) = crate::llm::embed::find_model_dir(cfg) else {
                     if cfg.provider == EmbedProvider::Local {
                         // Let the loader produce the detailed error.
                         return Err(Self::local_error(cfg));
                     }
                     return Ok(None);
                 };
-                let meta = super::embed::local_meta(&dir)?;
+                let meta = crate::llm::embed::local_meta(&dir)?;
                 Ok(Some(EmbedSpec {
                     meta,
                     source: EmbedSource::Local(dir),
@@ -779,7 +779,7 @@ impl EmbedSpec {
             "embed.provider = \"local\" but no model folder was found (looked in {}); set \
              TRIAGE_EMBED_MODEL or embed.model_dir to a folder with tokenizer.json, config.json \
              and model.safetensors",
-            super::embed::candidate_dirs(cfg)
+            crate::llm::embed::candidate_dirs(cfg)
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
@@ -791,13 +791,13 @@ impl EmbedSpec {
         match &self.source {
             EmbedSource::Local(dir) => {
                 let dir = dir.clone();
-                let model = tokio::task::spawn_blocking(move || super::embed::load_local(&dir))
+                let model = tokio::task::spawn_blocking(move || crate::llm::embed::load_local(&dir))
                     .await
                     .context("model loading failed")??;
                 Ok(Embedder::Local(std::sync::Arc::new(model)))
             }
             EmbedSource::OpenAi(cfg) => Ok(Embedder::OpenAi(std::sync::Arc::new(
-                super::embed::OpenAiEmbedder::connect(cfg, Some(self.meta.dim)).await?,
+                crate::llm::embed::OpenAiEmbedder::connect(cfg, Some(self.meta.dim)).await?,
             ))),
         }
     }

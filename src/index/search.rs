@@ -12,7 +12,7 @@ use lancedb::index::scalar::FullTextSearchQuery;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde::Serialize;
 
-use super::embed::Embedder;
+use crate::llm::embed::Embedder;
 use super::store::{Store, f32_col, in_list, opt_str, str_col, u32_col};
 
 /// Rank constant of reciprocal rank fusion.

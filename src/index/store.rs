@@ -1071,7 +1071,7 @@ pub struct VectorReuse {
 impl VectorReuse {
     /// The hash of a chunk's embedding input (path, symbol and text).
     fn key(path: &str, symbol: Option<&str>, text: &str) -> [u8; 32] {
-        let input = crate::index::embed::embed_text(path, symbol, text);
+        let input = crate::llm::embed::embed_text(path, symbol, text);
         *blake3::hash(input.as_bytes()).as_bytes()
     }
 

@@ -78,7 +78,7 @@ pub struct MemoryStore {
     table: Table,
     /// The embedder for memory vectors, when one is configured (loaded on first use).
     vectors: Option<crate::index::pipeline::EmbedSpec>,
-    embedder: tokio::sync::OnceCell<Option<crate::index::embed::Embedder>>,
+    embedder: tokio::sync::OnceCell<Option<crate::llm::embed::Embedder>>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -186,7 +186,7 @@ impl MemoryStore {
         self
     }
 
-    async fn embedder(&self) -> Option<&crate::index::embed::Embedder> {
+    async fn embedder(&self) -> Option<&crate::llm::embed::Embedder> {
         let spec = self.vectors.as_ref()?;
         self.embedder
             .get_or_init(|| async {

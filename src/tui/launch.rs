@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::event::{AppCommand, AppEvent, PreviewContent, Request};
 use super::state::{ClusterState, IndexState, StatusInfo};
 use super::{App, Keymap, Theme};
-use crate::agent::llm::LlmClient;
+use crate::llm::chat::LlmClient;
 use crate::agent::open::{Refresh, Workspace, WorkspaceChoice};
 use crate::agent::session;
 use crate::kube::ClusterChoice;
@@ -75,7 +75,7 @@ pub async fn run(launch: Launch) -> Result<ExitCode> {
         },
         model: llm
             .as_ref()
-            .map(|l| l.model(crate::agent::llm::Tier::Main).to_string()),
+            .map(|l| l.model(crate::llm::chat::Tier::Main).to_string()),
         read_only: config.config.agent.read_only,
     };
     let mut app = App::new(keymap, theme, status.clone());
@@ -259,7 +259,7 @@ async fn start_session(
         };
         status.model = llm
             .as_ref()
-            .map(|l| l.model(crate::agent::llm::Tier::Main).to_string());
+            .map(|l| l.model(crate::llm::chat::Tier::Main).to_string());
         let _ = app_tx.send(AppEvent::Status(status.clone())).await;
         let _ = app_tx.send(AppEvent::Notice(notice)).await;
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use triage::agent::llm::LlmClient;
+use triage::llm::chat::LlmClient;
 use triage::agent::session::{self, SessionConfig, SessionHandle};
 use triage::config::{Config, LoadedConfig};
 use triage::kube::{ClientOptions, ClusterSource};

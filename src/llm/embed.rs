@@ -10,7 +10,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config as BertConfig, DTYPE};
 use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
-use super::store::EmbedderMeta;
+use crate::index::store::EmbedderMeta;
 use crate::config::EmbedConfig;
 
 /// Tokens per input: longer chunks are truncated (MiniLM was trained on 256).
