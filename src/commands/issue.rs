@@ -32,7 +32,7 @@ pub async fn run(global: &GlobalArgs, args: &IssueArgs) -> Result<ExitCode> {
     let signals = localize::Signals::parse(&args.signals)?;
     let store = store::Store::open(&loc.index_dir).await?;
     let embedder = if signals.vectors {
-        embedder_for(&store, &cfg.config, &loc.index_dir).await?
+        embedder_for(&store, &cfg.config).await?
     } else {
         None
     };

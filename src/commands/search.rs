@@ -11,7 +11,7 @@ use crate::index::{embedder_for, search, store};
 pub async fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitCode> {
     let (loc, cfg) = super::repo_and_config(global)?;
     let store = store::Store::open(&loc.index_dir).await?;
-    let embedder = embedder_for(&store, &cfg.config, &loc.index_dir).await?;
+    let embedder = embedder_for(&store, &cfg.config).await?;
     let query = args.query.join(" ");
     let result = search(&store, embedder.as_ref(), &query, args.top).await?;
     let mut out = std::io::stdout().lock();

@@ -341,7 +341,7 @@ pub async fn localize(
                 llm_questions_pending = Some(q.pending);
             }
             let embedder = if signals.vectors {
-                crate::index::embedder_for(&store, config, &loc.index_dir).await?
+                crate::index::embedder_for(&store, config).await?
             } else {
                 None
             };

@@ -25,12 +25,11 @@ pub use search::{SearchResult, search};
 pub async fn embedder_for(
     store: &store::Store,
     config: &config::Config,
-    index_dir: &std::path::Path,
 ) -> Result<Option<crate::llm::embed::Embedder>> {
     let Some(meta) = &store.meta.embedder else {
         return Ok(None);
     };
-    match pipeline::EmbedSpec::resolve(config, index_dir).await {
+    match crate::llm::embed::EmbedSpec::resolve(&config.embed, Some(meta)).await {
         Ok(Some(spec)) if spec.meta.id == meta.id => Ok(Some(spec.load().await?)),
         _ => Ok(None),
     }

@@ -48,11 +48,7 @@ pub struct Meta {
     pub history_head: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EmbedderMeta {
-    pub id: String,
-    pub dim: usize,
-}
+pub use crate::llm::embed::EmbedderMeta;
 
 /// Stored state of one file, to decide what a run must redo.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,11 +10,94 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config as BertConfig, DTYPE};
 use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
-use crate::index::store::EmbedderMeta;
-use crate::config::EmbedConfig;
+use crate::config::{EmbedConfig, EmbedProvider};
 
 /// Tokens per input: longer chunks are truncated (MiniLM was trained on 256).
 const MAX_TOKENS: usize = 256;
+
+/// An embedder's identity and vector size, as an index or a memory store records it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EmbedderMeta {
+    pub id: String,
+    pub dim: usize,
+}
+
+/// The embedder the config names, known without loading the model.
+pub struct EmbedSpec {
+    pub meta: EmbedderMeta,
+    source: EmbedSource,
+}
+
+enum EmbedSource {
+    Local(PathBuf),
+    OpenAi(EmbedConfig),
+}
+
+impl EmbedSpec {
+    /// The configured embedder, `None` when there is none. `known` is the embedder an
+    /// existing index recorded: an endpoint's vector size is asked once, then reused.
+    pub async fn resolve(
+        cfg: &EmbedConfig,
+        known: Option<&EmbedderMeta>,
+    ) -> Result<Option<EmbedSpec>> {
+        match cfg.provider {
+            EmbedProvider::None => Ok(None),
+            EmbedProvider::Openai => {
+                let id = format!("openai:{}", cfg.model);
+                let dim = match known.filter(|m| m.id == id) {
+                    Some(m) => m.dim,
+                    None => OpenAiEmbedder::connect(cfg, None).await?.dim,
+                };
+                Ok(Some(EmbedSpec {
+                    meta: EmbedderMeta { id, dim },
+                    source: EmbedSource::OpenAi(cfg.clone()),
+                }))
+            }
+            EmbedProvider::Local | EmbedProvider::Auto => {
+                let Some(dir) = find_model_dir(cfg) else {
+                    if cfg.provider == EmbedProvider::Local {
+                        // Let the loader produce the detailed error.
+                        return Err(Self::local_error(cfg));
+                    }
+                    return Ok(None);
+                };
+                let meta = local_meta(&dir)?;
+                Ok(Some(EmbedSpec {
+                    meta,
+                    source: EmbedSource::Local(dir),
+                }))
+            }
+        }
+    }
+
+    fn local_error(cfg: &EmbedConfig) -> anyhow::Error {
+        anyhow::anyhow!(
+            "embed.provider = \"local\" but no model folder was found (looked in {}); set \
+             TRIAGE_EMBED_MODEL or embed.model_dir to a folder with tokenizer.json, config.json \
+             and model.safetensors",
+            candidate_dirs(cfg)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+
+    pub async fn load(&self) -> Result<Embedder> {
+        match &self.source {
+            EmbedSource::Local(dir) => {
+                let dir = dir.clone();
+                let model = tokio::task::spawn_blocking(move || load_local(&dir))
+                    .await
+                    .context("model loading failed")??;
+                Ok(Embedder::Local(Arc::new(model)))
+            }
+            EmbedSource::OpenAi(cfg) => Ok(Embedder::OpenAi(Arc::new(
+                OpenAiEmbedder::connect(cfg, Some(self.meta.dim)).await?,
+            ))),
+        }
+    }
+}
 
 /// The embedding back end in use.
 #[derive(Clone)]

@@ -77,7 +77,7 @@ pub struct MemoryStore {
     db: Connection,
     table: Table,
     /// The embedder for memory vectors, when one is configured (loaded on first use).
-    vectors: Option<crate::index::pipeline::EmbedSpec>,
+    vectors: Option<crate::llm::embed::EmbedSpec>,
     embedder: tokio::sync::OnceCell<Option<crate::llm::embed::Embedder>>,
 }
 
@@ -181,7 +181,7 @@ impl MemoryStore {
 
     /// Recall by meaning too: memories get vectors from this embedder (loaded on first
     /// use), and a recall adds their cosine similarity to the query.
-    pub fn with_vectors(mut self, spec: crate::index::pipeline::EmbedSpec) -> Self {
+    pub fn with_vectors(mut self, spec: crate::llm::embed::EmbedSpec) -> Self {
         self.vectors = Some(spec);
         self
     }
