@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::llm::chat::ChatMessage;
-use super::session::Shared;
+use super::shared::Shared;
 use super::tools::{self, ToolOutput};
+use crate::llm::chat::ChatMessage;
 use crate::protocol::{
-    Budget, BudgetUsage, CallId, Checkpoint, CheckpointId, Event, Evidence, Playbook,
+    Answer, Budget, BudgetUsage, CallId, Checkpoint, CheckpointId, Event, Evidence, Playbook,
     ProposedAction, Stage, ToolStatus,
 };
 use crate::trace::RecordBody;
@@ -268,7 +268,7 @@ impl<'a> Exec<'a> {
                 });
                 continue;
             }
-            let command = tools::human_command(&call.name, &call.args);
+            let command = tools::registry::human_command(&call.name, &call.args);
             self.inv.steps.push(command.clone());
             self.emit(Event::ToolCallStarted {
                 call: call.id.clone(),
@@ -280,74 +280,21 @@ impl<'a> Exec<'a> {
         }
         self.inv.usage.tool_calls += runnable.len() as u32;
         let shared = self.shared;
-        type CallFuture<'f> =
-            std::pin::Pin<Box<dyn std::future::Future<Output = (usize, CallResult)> + Send + 'f>>;
-        let mut futs: Vec<CallFuture<'_>> = Vec::new();
-        for &i in &runnable {
+        let finished_ref = &finished;
+        let futs = runnable.iter().map(|&i| {
             let call = &calls[i];
-            let finished = &finished;
-            futs.push(Box::pin(async move {
-                let t0 = Instant::now();
-                let timeout = specs
-                    .iter()
-                    .find(|s| s.name == call.name)
-                    .map_or(Duration::from_secs(20), |s| s.timeout);
-                let res = tokio::time::timeout(
-                    timeout,
-                    tools::run(&shared.tools, &call.name, &call.args),
-                )
-                .await;
-                let duration_ms = t0.elapsed().as_millis() as u64;
-                let (status, output, text, truncated) = match res {
-                    Ok(Ok(out)) => {
-                        let (text, truncated) = tools::cap_output(&out.text, cap);
-                        (ToolStatus::Ok, Ok(out), text, truncated)
-                    }
-                    Ok(Err(e)) => {
-                        let text = format!("error: {e}");
-                        (ToolStatus::Error, Err(text.clone()), text, false)
-                    }
-                    Err(_) => {
-                        let text = format!(
-                            "error: {} timed out after {} s",
-                            call.name,
-                            timeout.as_secs()
-                        );
-                        (ToolStatus::TimedOut, Err(text.clone()), text, false)
-                    }
-                };
-                let summary = match &output {
-                    Ok(o) => o.summary.clone(),
-                    Err(e) => e.clone(),
-                };
-                shared.emit(Event::ToolCallFinished {
-                    call: call.id.clone(),
-                    tool: call.name.clone(),
-                    status,
-                    duration_ms,
-                    summary,
-                    truncated,
-                });
-                shared.record(RecordBody::ToolIo {
-                    call: call.id.clone(),
-                    tool: call.name.clone(),
-                    arguments: call.args.clone(),
-                    output: text.clone(),
-                });
-                if let Ok(mut f) = finished.lock() {
+            let timeout = specs
+                .iter()
+                .find(|s| s.name == call.name)
+                .map_or(Duration::from_secs(20), |s| s.timeout);
+            async move {
+                let result = run_call(shared, call, timeout, cap).await;
+                if let Ok(mut f) = finished_ref.lock() {
                     f.insert(call.id.clone());
                 }
-                (
-                    i,
-                    CallResult {
-                        id: call.id.clone(),
-                        name: call.name.clone(),
-                        output,
-                        text,
-                    },
-                )
-            }));
-        }
+                (i, result)
+            }
+        });
         let done = tokio::select! {
             done = futures::future::join_all(futs) => done,
             _ = self.cancel.cancelled() => {
@@ -454,5 +401,85 @@ impl<'a> Exec<'a> {
             action: proposal.clone(),
         });
         Some(proposal)
+    }
+}
+
+/// Run one read-only tool call within its timeout; emit its finish and record its I/O.
+async fn run_call(
+    shared: &Shared,
+    call: &PlannedCall,
+    timeout: Duration,
+    cap: usize,
+) -> CallResult {
+    let t0 = Instant::now();
+    let res = tokio::time::timeout(
+        timeout,
+        tools::registry::run(&shared.tools, &call.name, &call.args),
+    )
+    .await;
+    let duration_ms = t0.elapsed().as_millis() as u64;
+    let (status, output, text, truncated) = match res {
+        Ok(Ok(out)) => {
+            let (text, truncated) = tools::cap_output(&out.text, cap);
+            (ToolStatus::Ok, Ok(out), text, truncated)
+        }
+        Ok(Err(e)) => {
+            let text = format!("error: {e}");
+            (ToolStatus::Error, Err(text.clone()), text, false)
+        }
+        Err(_) => {
+            let text = format!(
+                "error: {} timed out after {} s",
+                call.name,
+                timeout.as_secs()
+            );
+            (ToolStatus::TimedOut, Err(text.clone()), text, false)
+        }
+    };
+    let summary = match &output {
+        Ok(o) => o.summary.clone(),
+        Err(e) => e.clone(),
+    };
+    shared.emit(Event::ToolCallFinished {
+        call: call.id.clone(),
+        tool: call.name.clone(),
+        status,
+        duration_ms,
+        summary,
+        truncated,
+    });
+    shared.record(RecordBody::ToolIo {
+        call: call.id.clone(),
+        tool: call.name.clone(),
+        arguments: call.args.clone(),
+        output: text.clone(),
+    });
+    CallResult {
+        id: call.id.clone(),
+        name: call.name.clone(),
+        output,
+        text,
+    }
+}
+
+/// The answer for a finished turn: text, the confidence of the best checkpoint, and the
+/// evidence it rests on.
+pub fn answer_from(exec: &Exec<'_>, text: String, confidence: Option<f32>) -> Answer {
+    let confidence = confidence
+        .or_else(|| exec.inv.best_confidence())
+        .unwrap_or(0.3);
+    let evidence = exec
+        .inv
+        .checkpoints
+        .iter()
+        .rev()
+        .find(|c| c.checkpoint.stage != Stage::Partial)
+        .map(|c| c.checkpoint.evidence.clone())
+        .unwrap_or_default();
+    Answer {
+        text,
+        confidence,
+        evidence,
+        memories: exec.inv.memories_used.clone(),
     }
 }

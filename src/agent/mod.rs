@@ -12,4 +12,5 @@ pub mod planner;
 pub mod playbook;
 pub mod recall;
 pub mod session;
+pub mod shared;
 pub mod tools;

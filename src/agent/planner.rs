@@ -7,8 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::exec::{Exec, Stop};
-use super::session::answer_from;
+use super::exec::{Exec, Stop, answer_from};
 use crate::memory::Check;
 use crate::protocol::{Answer, Event, Evidence, EvidenceKind, Playbook, Stage, confidence_label};
 
