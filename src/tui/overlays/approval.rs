@@ -7,11 +7,14 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 
-use super::{hint_line, render_dialog};
-use crate::protocol::{ActionClass, ActionId};
-use crate::tui::keymap::{Action, Context};
+use super::dialog::{hint_line, render_dialog};
+use super::outcome::Outcome;
+use crate::protocol::{ActionClass, ActionId, ApprovalScope, Op};
+use crate::tui::event::UiOutput;
+use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::panes::Ctx;
 use crate::tui::panes::actions::class_badge;
+use crate::tui::state::{AppState, NoticeLevel, SentDecision};
 use crate::tui::widgets::rich::{RichLine, RichSpan, WrapMode, wrap_lines};
 use crate::tui::widgets::text_input::TextInput;
 
@@ -51,6 +54,100 @@ impl ApprovalOverlay {
         match &mut self.mode {
             ApprovalMode::Choose => None,
             ApprovalMode::Reason(t) | ApprovalMode::Edit(t) => Some(t),
+        }
+    }
+
+    /// The keymap contexts for the current mode, and whether printable keys type.
+    pub fn contexts(&self) -> (Vec<Context>, bool) {
+        match self.mode {
+            ApprovalMode::Choose => (vec![Context::Approval], false),
+            _ => (vec![Context::Prompt, Context::Input], true),
+        }
+    }
+
+    /// A key on the dialog: decide (the actions pane shows what was sent), type why or
+    /// the edited command, or leave it for later.
+    pub fn handle(&mut self, action: Action, state: &mut AppState, keymap: &Keymap) -> Outcome {
+        let id = self.action;
+        match (&mut self.mode, action) {
+            (ApprovalMode::Choose, Action::ApproveOnce | Action::ApproveSession) => {
+                let scope = if action == Action::ApproveOnce {
+                    ApprovalScope::Once
+                } else {
+                    ApprovalScope::Session
+                };
+                if let Some(row) = state.action_mut(id) {
+                    row.sent = Some(SentDecision::Approve(scope));
+                }
+                Outcome::Close(vec![UiOutput::Op(Op::Approve { action: id, scope })])
+            }
+            (ApprovalMode::Choose, Action::Reject) => {
+                self.mode = ApprovalMode::Reason(TextInput::single_line());
+                Outcome::Stay
+            }
+            (ApprovalMode::Choose, Action::EditAction) => {
+                let cmd = state
+                    .action(id)
+                    .map(|a| a.proposal.command.clone())
+                    .unwrap_or_default();
+                self.mode = ApprovalMode::Edit(TextInput::single_line().with_text(&cmd));
+                Outcome::Stay
+            }
+            (ApprovalMode::Choose, Action::Defer | Action::Close) => {
+                let key = keymap
+                    .hint(&[Context::Global], Action::Decide)
+                    .map(|k| format!("press {k} or "))
+                    .unwrap_or_default();
+                state.notify(
+                    NoticeLevel::Info,
+                    format!("action #{id} waits: {key}open it in the actions pane to decide"),
+                );
+                Outcome::Close(Vec::new())
+            }
+            (ApprovalMode::Reason(input), Action::Submit) => {
+                let reason = input.text().trim().to_string();
+                if let Some(row) = state.action_mut(id) {
+                    row.sent = Some(SentDecision::Reject(reason.clone()));
+                }
+                Outcome::Close(vec![UiOutput::Op(Op::Reject { action: id, reason })])
+            }
+            (ApprovalMode::Edit(input), Action::Submit) => {
+                let command = input.text().trim().to_string();
+                let original = state.action(id).map(|a| a.proposal.command.as_str());
+                if command.is_empty() || Some(command.as_str()) == original {
+                    state.notify(
+                        NoticeLevel::Warning,
+                        "the command is unchanged: edit it, or Esc to go back",
+                    );
+                    return Outcome::Stay;
+                }
+                if let Some(row) = state.action_mut(id) {
+                    row.sent = Some(SentDecision::Edit(command.clone()));
+                }
+                Outcome::Close(vec![UiOutput::Op(Op::EditAction {
+                    action: id,
+                    command,
+                })])
+            }
+            (ApprovalMode::Reason(_) | ApprovalMode::Edit(_), Action::Close) => {
+                self.mode = ApprovalMode::Choose;
+                Outcome::Stay
+            }
+            (_, Action::Help) => {
+                let (mut contexts, _) = self.contexts();
+                contexts.push(Context::Global);
+                Outcome::Help(contexts)
+            }
+            // Focus moves and zoom make no sense under a dialog.
+            (
+                _,
+                Action::FocusNext
+                | Action::FocusPrev
+                | Action::Zoom
+                | Action::Palette
+                | Action::Decide,
+            ) => Outcome::Stay,
+            _ => Outcome::Pass,
         }
     }
 }
