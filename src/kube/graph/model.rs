@@ -9,9 +9,9 @@ use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod, PodSpec, Servi
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use super::resources::{self, ResourceType};
-use super::selector::map_selects;
-use super::state::{ClusterState, ResourceRef, opt_time, time};
+use crate::kube::resources::{self, ResourceType};
+use crate::kube::selector::map_selects;
+use crate::kube::state::{ClusterState, ResourceRef, opt_time, time};
 
 /// How sure an edge is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
