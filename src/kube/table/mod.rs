@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::resources::ResourceType;
+use crate::kube::resources::ResourceType;
 
 /// kubectl's human duration: `45s`, `3m20s`, `12m`, `5h3m`, `2d4h`, `400d`, `3y`.
 pub fn human_duration(secs: i64) -> String {
