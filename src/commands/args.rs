@@ -265,7 +265,7 @@ pub enum MemoryModeArg {
     Warm,
 }
 
-impl From<MemoryModeArg> for crate::eval::incidents::MemoryMode {
+impl From<MemoryModeArg> for crate::eval_incidents::MemoryMode {
     fn from(m: MemoryModeArg) -> Self {
         match m {
             MemoryModeArg::Off => Self::Off,

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use triage::eval::incidents::{MemoryMode, Options, Report, run};
+use triage::eval_incidents::{MemoryMode, Options, Report, run};
 
 fn scenarios() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/incidents")

@@ -5,8 +5,6 @@
 //! scores the ranking against the gold files. `mine` writes such a suite from a
 //! repository's own fix commits.
 
-pub mod incidents;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
