@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::llm::chat::LlmClient;
 use super::session::SessionConfig;
 use crate::config::LoadedConfig;
 use crate::kube::source::{ClusterChoice, ClusterSource};
+use crate::llm::chat::LlmClient;
 use crate::repo::RepoLocation;
 
 /// Which repository and config to work with, as the command line says.
@@ -54,10 +54,11 @@ impl Workspace {
     /// Find the repository (a directory outside any repository works too, without
     /// repository features) and load the config layers.
     pub fn resolve(choice: &WorkspaceChoice) -> Result<Self> {
-        let loc =
-            RepoLocation::resolve(choice.repo.as_deref(), choice.index_dir.as_deref()).ok();
-        let mut config =
-            crate::config::load(choice.config.as_deref(), loc.as_ref().map(|l| l.root.as_path()))?;
+        let loc = RepoLocation::resolve(choice.repo.as_deref(), choice.index_dir.as_deref()).ok();
+        let mut config = crate::config::load(
+            choice.config.as_deref(),
+            loc.as_ref().map(|l| l.root.as_path()),
+        )?;
         if choice.write {
             config.config.agent.read_only = false;
         }
@@ -121,7 +122,11 @@ impl Workspace {
 
 /// Everything at once, for a one-shot command: the workspace, a refreshed index (a
 /// failure is a warning), the cluster and the model (none when `offline`).
-pub async fn open(choice: &WorkspaceChoice, cluster: &ClusterChoice, offline: bool) -> Result<Opened> {
+pub async fn open(
+    choice: &WorkspaceChoice,
+    cluster: &ClusterChoice,
+    offline: bool,
+) -> Result<Opened> {
     let ws = Workspace::resolve(choice)?;
     if let Some(Refresh { index: Err(e), .. }) = ws.refresh().await {
         tracing::warn!("cannot update the index: {e:#}");
