@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -243,6 +243,7 @@ pub fn read_suite(path: &Path) -> Result<Vec<Instance>> {
 
 /// Score a suite. Instances of one repository share a worktree and an index that is
 /// refreshed incrementally from revision to revision.
+#[allow(clippy::too_many_lines)] // the per-instance loop: worktree, index, rank, score, evidence
 pub async fn localize(
     suite: &Path,
     config: &Config,

@@ -12,9 +12,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::llm::chat::LlmClient;
 use crate::agent::session;
 use crate::kube::ClusterChoice;
+use crate::llm::chat::LlmClient;
 use crate::memory::{Memory, MemoryKind, MemoryStatus, MemoryStore, Scope};
 use crate::protocol::{ActionClass, Event, Op, TurnStatus};
 

@@ -12,11 +12,8 @@ pub async fn run(global: &GlobalArgs, args: &AskArgs) -> Result<ExitCode> {
         !question.trim().is_empty(),
         "ask what? e.g. triage ask \"checkout-api 5xx since 14:05\""
     );
-    let opened = crate::agent::open::open(
-        &global.workspace(args.write),
-        &args.cluster.choice(),
-        false,
-    )
-    .await?;
+    let opened =
+        crate::agent::open::open(&global.workspace(args.write), &args.cluster.choice(), false)
+            .await?;
     crate::headless::ask(opened, question, args.json).await
 }

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::args::{EvalArgs, EvalCommand, GlobalArgs};
-use crate::eval_incidents::{self as incidents, MemoryMode};
 use crate::eval::{EvalModel, localize, mine, print_report};
+use crate::eval_incidents::{self as incidents, MemoryMode};
 use crate::index::localize::Signals;
 use crate::repo::RepoLocation;
 

@@ -1,11 +1,13 @@
 //! `triage kube …` commands.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::args::{ClusterArgs, GlobalArgs, KubeArgs, KubeCommand};
+use crate::config::KubeConfig;
 use crate::kube::findings::{AnalyzeOptions, Severity};
 use crate::kube::links::{self, WorkloadLink};
 use crate::kube::replay::{ReplayOptions, ReplayServer};
@@ -14,13 +16,9 @@ use crate::kube::snapshot::Snapshot;
 use crate::kube::source::{ClusterSource, ClusterStatus};
 use crate::kube::state::ResourceRef;
 use crate::kube::{error::KubeError, record};
-use super::args::{ClusterArgs, GlobalArgs, KubeArgs, KubeCommand};
 
 /// `triage kube …`, linking findings to the repository it runs in (if any).
-pub async fn run(
-    global: &GlobalArgs,
-    args: KubeArgs,
-) -> anyhow::Result<std::process::ExitCode> {
+pub async fn run(global: &GlobalArgs, args: KubeArgs) -> anyhow::Result<std::process::ExitCode> {
     let (config, repo) = super::config_and_git_root(global)?;
     run_in(args, &config.config, repo.as_deref()).await?;
     Ok(std::process::ExitCode::SUCCESS)
@@ -40,141 +38,188 @@ pub async fn run_in(
             graph,
             no_links,
             recent,
-        } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let scope = source.default_scope().clone();
-            let opts = AnalyzeOptions {
-                recent_rollout: chrono::Duration::minutes(recent.max(0)),
-                ..AnalyzeOptions::default()
-            };
-            let mut report = scan::scan_with(&source, &scope, &opts).await?;
-            if !no_links && let Some(root) = repo {
-                let root = root.to_path_buf();
-                let g = report.full_graph.clone();
-                report.links =
-                    tokio::task::spawn_blocking(move || links::link_workloads(&root, &g))
-                        .await
-                        .unwrap_or_default();
-            }
-            if graph {
-                report.graph = Some(report.full_graph.clone());
-            }
-            let mut out = std::io::stdout().lock();
-            if json {
-                serde_json::to_writer_pretty(&mut out, &report)?;
-                writeln!(out)?;
-            } else {
-                print_report(&mut out, &report)?;
-            }
-            out.flush()?;
-            if let ClusterStatus::Unreachable { server, reason } = &report.status {
-                return Err(KubeError::Unreachable {
-                    server: server.clone(),
-                    reason: reason.clone(),
-                }
-                .into());
-            }
-            Ok(())
-        }
-        KubeCommand::Record { cluster, output } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let scope = source.default_scope().clone();
-            let snapshot = record::record(&source, &scope).await?;
-            snapshot.save(&output)?;
-            eprintln!(
-                "recorded {} objects, {} events, {} log tails from {} ({scope}) to {}",
-                snapshot.object_count() - snapshot.events.len(),
-                snapshot.events.len(),
-                snapshot.logs.len(),
-                source.origin(),
-                output.display()
-            );
-            for e in &snapshot.errors {
-                eprintln!("  could not read: {e}");
-            }
-            Ok(())
-        }
+        } => scan_cmd(&cluster, json, graph, no_links, recent, kube, repo).await,
+        KubeCommand::Record { cluster, output } => record_cmd(&cluster, &output, kube).await,
         KubeCommand::Serve { file, port } => serve(&file, port).await,
-        KubeCommand::Status { cluster } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            match source.status().await {
-                ClusterStatus::Reachable { server, version } => {
-                    println!(
-                        "reachable: {server} ({}) via {}",
-                        version.as_deref().unwrap_or("version unknown"),
-                        source.origin()
-                    );
-                    Ok(())
-                }
-                ClusterStatus::Unreachable { server, reason } => {
-                    println!("unreachable: {server} via {}: {reason}", source.origin());
-                    Err(KubeError::Unreachable { server, reason }.into())
-                }
-            }
-        }
+        KubeCommand::Status { cluster } => status_cmd(&cluster, kube).await,
         KubeCommand::Get {
             cluster,
             resource,
             name,
             selector,
         } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let ns = scope_ns(&source, &cluster);
-            let value = source
-                .kube_get(
-                    &resource,
-                    ns.as_deref(),
-                    name.as_deref(),
-                    selector.as_deref(),
-                )
-                .await?;
-            println!("{}", serde_json::to_string_pretty(&value)?);
-            Ok(())
+            get_cmd(
+                &cluster,
+                &resource,
+                name.as_deref(),
+                selector.as_deref(),
+                kube,
+            )
+            .await
         }
         KubeCommand::Logs {
             cluster,
             pod,
             container,
             previous,
-        } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let ns = scope_ns(&source, &cluster);
-            let text = source
-                .kube_logs(ns.as_deref(), &pod, container.as_deref(), previous)
-                .await?;
-            print!("{text}");
-            Ok(())
-        }
+        } => logs_cmd(&cluster, &pod, container.as_deref(), previous, kube).await,
         KubeCommand::Events { cluster, about } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let ns = scope_ns(&source, &cluster);
-            let about = match about {
-                Some(a) => {
-                    let (kind, name) = a
-                        .split_once('/')
-                        .with_context(|| format!("--for takes KIND/NAME, got `{a}`"))?;
-                    let t = crate::kube::resources::resolve(kind)
-                        .with_context(|| format!("unknown kind `{kind}`"))?;
-                    Some(ResourceRef::new(t.kind, ns.as_deref(), name))
-                }
-                None => None,
-            };
-            let events = source.kube_events(ns.as_deref(), about.as_ref()).await?;
-            let mut out = std::io::stdout().lock();
-            for e in events {
-                writeln!(
-                    out,
-                    "{}  {:<8} {:<20} {:<40} {}",
-                    e.last_seen.as_deref().unwrap_or("-"),
-                    e.type_,
-                    e.reason,
-                    e.about.kubectl(),
-                    e.message
-                )?;
-            }
-            Ok(())
+            events_cmd(&cluster, about.as_deref(), kube).await
         }
     }
+}
+
+/// `kube scan`: findings, most severe first, linked to the repository's files.
+async fn scan_cmd(
+    cluster: &ClusterArgs,
+    json: bool,
+    graph: bool,
+    no_links: bool,
+    recent: i64,
+    kube: &KubeConfig,
+    repo: Option<&Path>,
+) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    let scope = source.default_scope().clone();
+    let opts = AnalyzeOptions {
+        recent_rollout: chrono::Duration::minutes(recent.max(0)),
+        ..AnalyzeOptions::default()
+    };
+    let mut report = scan::scan_with(&source, &scope, &opts).await?;
+    if !no_links && let Some(root) = repo {
+        let root = root.to_path_buf();
+        let g = report.full_graph.clone();
+        report.links = tokio::task::spawn_blocking(move || links::link_workloads(&root, &g))
+            .await
+            .unwrap_or_default();
+    }
+    if graph {
+        report.graph = Some(report.full_graph.clone());
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        print_report(&mut out, &report)?;
+    }
+    out.flush()?;
+    if let ClusterStatus::Unreachable { server, reason } = &report.status {
+        return Err(KubeError::Unreachable {
+            server: server.clone(),
+            reason: reason.clone(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// `kube record`: a snapshot of the scope to a file.
+async fn record_cmd(cluster: &ClusterArgs, output: &Path, kube: &KubeConfig) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    let scope = source.default_scope().clone();
+    let snapshot = record::record(&source, &scope).await?;
+    snapshot.save(output)?;
+    eprintln!(
+        "recorded {} objects, {} events, {} log tails from {} ({scope}) to {}",
+        snapshot.object_count() - snapshot.events.len(),
+        snapshot.events.len(),
+        snapshot.logs.len(),
+        source.origin(),
+        output.display()
+    );
+    for e in &snapshot.errors {
+        eprintln!("  could not read: {e}");
+    }
+    Ok(())
+}
+
+/// `kube status`: whether the cluster answers.
+async fn status_cmd(cluster: &ClusterArgs, kube: &KubeConfig) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    match source.status().await {
+        ClusterStatus::Reachable { server, version } => {
+            println!(
+                "reachable: {server} ({}) via {}",
+                version.as_deref().unwrap_or("version unknown"),
+                source.origin()
+            );
+            Ok(())
+        }
+        ClusterStatus::Unreachable { server, reason } => {
+            println!("unreachable: {server} via {}: {reason}", source.origin());
+            Err(KubeError::Unreachable { server, reason }.into())
+        }
+    }
+}
+
+/// `kube get`: objects as JSON.
+async fn get_cmd(
+    cluster: &ClusterArgs,
+    resource: &str,
+    name: Option<&str>,
+    selector: Option<&str>,
+    kube: &KubeConfig,
+) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    let ns = scope_ns(&source, cluster);
+    let value = source
+        .kube_get(resource, ns.as_deref(), name, selector)
+        .await?;
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
+/// `kube logs`: a bounded log tail.
+async fn logs_cmd(
+    cluster: &ClusterArgs,
+    pod: &str,
+    container: Option<&str>,
+    previous: bool,
+    kube: &KubeConfig,
+) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    let ns = scope_ns(&source, cluster);
+    let text = source
+        .kube_logs(ns.as_deref(), pod, container, previous)
+        .await?;
+    print!("{text}");
+    Ok(())
+}
+
+/// `kube events`: events, newest first.
+async fn events_cmd(
+    cluster: &ClusterArgs,
+    about: Option<&str>,
+    kube: &KubeConfig,
+) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    let ns = scope_ns(&source, cluster);
+    let about = match about {
+        Some(a) => {
+            let (kind, name) = a
+                .split_once('/')
+                .with_context(|| format!("--for takes KIND/NAME, got `{a}`"))?;
+            let t = crate::kube::resources::resolve(kind)
+                .with_context(|| format!("unknown kind `{kind}`"))?;
+            Some(ResourceRef::new(t.kind, ns.as_deref(), name))
+        }
+        None => None,
+    };
+    let events = source.kube_events(ns.as_deref(), about.as_ref()).await?;
+    let mut out = std::io::stdout().lock();
+    for e in events {
+        writeln!(
+            out,
+            "{}  {:<8} {:<20} {:<40} {}",
+            e.last_seen.as_deref().unwrap_or("-"),
+            e.type_,
+            e.reason,
+            e.about.kubectl(),
+            e.message
+        )?;
+    }
+    Ok(())
 }
 
 fn scope_ns(source: &ClusterSource, args: &ClusterArgs) -> Option<String> {

@@ -16,10 +16,9 @@ use ratatui::layout::Rect;
 use crate::protocol::Event;
 use crate::tui::event::{AppEvent, UiOutput};
 use crate::tui::keymap::{Action, Keymap};
-use crate::tui::layout::{self, Areas};
 use crate::tui::overlays::{ApprovalOverlay, Overlay};
 use crate::tui::panes::composer::Composer;
-use crate::tui::panes::{Ctx, PaneId, ViewState};
+use crate::tui::panes::{PaneId, ViewState};
 use crate::tui::state::{AppState, NoticeLevel, StatusInfo};
 use crate::tui::theme::Theme;
 

@@ -9,8 +9,8 @@ use crate::tui::event::UiOutput;
 use crate::tui::keymap::{Action, Context, KeySpec};
 use crate::tui::overlays::preview::MEMORIES;
 use crate::tui::overlays::{
-    ApprovalOverlay, FilterOverlay, HelpOverlay, Outcome, Overlay, PaletteOverlay,
-    PreviewOverlay, RememberOverlay,
+    ApprovalOverlay, FilterOverlay, HelpOverlay, Outcome, Overlay, PaletteOverlay, PreviewOverlay,
+    RememberOverlay,
 };
 use crate::tui::panes::{self, PaneId};
 use crate::tui::state::{NoticeLevel, RunState};

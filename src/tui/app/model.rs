@@ -45,7 +45,9 @@ impl App {
         self.areas_for(self.size)
     }
 
-    pub(super) fn active_input(&mut self) -> Option<&mut crate::tui::widgets::text_input::TextInput> {
+    pub(super) fn active_input(
+        &mut self,
+    ) -> Option<&mut crate::tui::widgets::text_input::TextInput> {
         match &mut self.overlay {
             Some(Overlay::Approval(a)) => a.input_mut(),
             Some(Overlay::Remember(r)) => r.edit.as_mut(),

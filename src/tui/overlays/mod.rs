@@ -14,9 +14,9 @@ use crate::tui::keymap::Context;
 pub use approval::{ApprovalMode, ApprovalOverlay};
 pub use filter::FilterOverlay;
 pub use help::HelpOverlay;
+pub use outcome::Outcome;
 pub use palette::PaletteOverlay;
 pub use preview::PreviewOverlay;
-pub use outcome::Outcome;
 pub use remember::RememberOverlay;
 
 #[derive(Debug, Clone)]

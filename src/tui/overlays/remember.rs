@@ -56,7 +56,9 @@ impl RememberOverlay {
                 self.edit = Some(TextInput::multi_line().with_text(text.trim_end()));
                 Outcome::Stay
             }
-            (None, Action::Reject) => Outcome::Close(vec![UiOutput::Op(Op::DiscardMemory { memory })]),
+            (None, Action::Reject) => {
+                Outcome::Close(vec![UiOutput::Op(Op::DiscardMemory { memory })])
+            }
             (None, Action::Defer | Action::Close) => {
                 let key = keymap
                     .hint(&[Context::Global], Action::Decide)
