@@ -14,10 +14,10 @@ use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use regex::Regex;
 use serde::Serialize;
 
-use crate::llm::embed::Embedder;
 use super::graph::FileGraph;
 use super::search::query_words;
 use super::store::{Store, in_list, str_col, u32_col};
+use crate::llm::embed::Embedder;
 
 const RRF_K: f32 = 60.0;
 const CANDIDATES: usize = 60;
@@ -303,6 +303,7 @@ impl Evidence {
 }
 
 /// Rank the files an issue most likely needs changed in.
+#[allow(clippy::too_many_lines)] // every ranking signal and their fusion in one place
 pub async fn rank_files_for_issue(
     store: &Store,
     embedder: Option<&Embedder>,

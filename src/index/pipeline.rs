@@ -101,6 +101,7 @@ enum Outcome {
     Skipped(SkipReason, String),
 }
 
+#[allow(clippy::too_many_lines)] // the index run's phases, in order
 pub async fn run_index(
     loc: &RepoLocation,
     config: &Config,

@@ -12,8 +12,8 @@ use lancedb::index::scalar::FullTextSearchQuery;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde::Serialize;
 
-use crate::llm::embed::Embedder;
 use super::store::{Store, f32_col, in_list, opt_str, str_col, u32_col};
+use crate::llm::embed::Embedder;
 
 /// Rank constant of reciprocal rank fusion.
 const RRF_K: f32 = 60.0;
@@ -70,6 +70,7 @@ struct Candidate {
     reasons: Vec<String>,
 }
 
+#[allow(clippy::too_many_lines)] // the retrievers and their fusion in one place
 pub async fn search(
     store: &Store,
     embedder: Option<&Embedder>,

@@ -1,5 +1,8 @@
 //! The one integration test binary (one link step keeps the build fast).
 
+// Test code: a panic here is a failed test, helpers included.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod agent;
 mod common;
 mod embed_endpoint;
