@@ -19,7 +19,7 @@ use super::store::Store;
 use super::store_query::{CommitFilter, CommitRecord};
 
 /// Past fixes replayed per fit (the newest).
-const PAST_FIXES: usize = 40;
+const PAST_FIXES: usize = 80;
 /// Fewer than this and the defaults stand.
 const MIN_PAST_FIXES: usize = 8;
 /// Refit after this many new commits.

@@ -11,6 +11,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::fusion::Weights;
+use super::lang::Lang;
 
 /// What a file is to a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,9 @@ pub enum Role {
     Changelog,
     Vendored,
     Generated,
+    /// Data and build files: no parser for their language (JSON, YAML, XML, lock
+    /// files, …).
+    Config,
 }
 
 impl Role {
@@ -32,6 +36,7 @@ impl Role {
             Role::Changelog => "changelog",
             Role::Vendored => "vendored",
             Role::Generated => "generated",
+            Role::Config => "config",
         }
     }
 
@@ -236,6 +241,9 @@ pub fn role_by_convention(path: &str) -> Role {
     if name.ends_with(".min.js") || name.ends_with(".min.css") || ext == "map" {
         return Role::Generated;
     }
+    if !Lang::detect(Path::new(path)).is_some_and(|l| l.grammar().is_some()) {
+        return Role::Config;
+    }
     Role::Source
 }
 
@@ -314,6 +322,8 @@ mod tests {
             ("README.rst", Role::Docs),
             ("theme/static/jquery.min.js", Role::Generated),
             ("src/printer.rs", Role::Source),
+            ("package.json", Role::Config),
+            ("gson/pom.xml", Role::Config),
         ] {
             assert_eq!(role_by_convention(p), want, "{p}");
         }
