@@ -241,7 +241,7 @@ pub fn role_by_convention(path: &str) -> Role {
     if name.ends_with(".min.js") || name.ends_with(".min.css") || ext == "map" {
         return Role::Generated;
     }
-    if !Lang::detect(Path::new(path)).is_some_and(|l| l.grammar().is_some()) {
+    if Lang::detect(Path::new(path)).is_none_or(|l| l.grammar().is_none()) {
         return Role::Config;
     }
     Role::Source
