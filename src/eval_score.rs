@@ -215,4 +215,23 @@ mod tests {
         assert!((s.acc10 - 0.667).abs() < 1e-9);
         assert!((s.mrr - 0.5).abs() < 1e-9);
     }
+
+    #[test]
+    fn the_function_rank_reads_the_ranking_file_by_file() {
+        let sym = |name: &str| crate::index::localize::RankedSymbol {
+            name: name.into(),
+            kind: "function".into(),
+            start_line: 1,
+            end_line: 2,
+        };
+        let file = |path: &str, names: &[&str]| RankedFile {
+            path: path.into(),
+            score: 1.0,
+            reasons: Vec::new(),
+            symbols: names.iter().map(|n| sym(n)).collect(),
+        };
+        let files = vec![file("a.py", &["f", "g"]), file("b.py", &["h", "charge"])];
+        assert_eq!(function_rank(&files, &["b.py::charge".into()]), Some(4));
+        assert_eq!(function_rank(&files, &["a.py::charge".into()]), None);
+    }
 }
