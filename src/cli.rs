@@ -220,6 +220,9 @@ pub enum EvalCommand {
         /// Use the offline planner even when a model is configured
         #[arg(long)]
         offline: bool,
+        /// Which half of DIR/split.toml to run: tune, holdout, or all (both, each reported)
+        #[arg(long, value_enum, default_value = "all")]
+        split: crate::eval_incidents::Split,
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,

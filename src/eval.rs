@@ -86,8 +86,9 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             dir,
             memory,
             offline,
+            split,
             json,
-        } => crate::eval_incidents::cmd(global, &dir, memory, offline, json).await,
+        } => crate::eval_incidents::cmd(global, &dir, memory, offline, split, json).await,
         EvalCommand::Localize {
             suite,
             json,
