@@ -187,9 +187,9 @@ pub enum EvalCommand {
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,
-        /// Signals to use: fulltext,structure,history,graph,questions,llm_questions,vectors
-        /// or all
-        #[arg(long, default_value = "all")]
+        /// Signals to use: fulltext,structure,history,graph,questions,llm_questions,vectors,
+        /// default (what `triage issue` runs) or all
+        #[arg(long, default_value = "default")]
         signals: String,
         /// Skip embeddings even when a model is configured
         #[arg(long)]
@@ -206,6 +206,9 @@ pub enum EvalCommand {
         /// distances, so fusion settings can be compared without re-indexing
         #[arg(long, value_name = "FILE")]
         evidence: Option<PathBuf>,
+        /// Score only one half of a mined suite: tune or held-out
+        #[arg(long, value_name = "SPLIT")]
+        split: Option<String>,
     },
     /// Replay incident scenarios through the agent and score the answers (DIR/*/scenario.toml)
     Incidents {

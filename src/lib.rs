@@ -8,6 +8,8 @@ pub mod config;
 pub mod demo;
 pub mod eval;
 pub mod eval_incidents;
+pub mod eval_mine;
+pub mod eval_score;
 pub mod headless;
 pub mod index;
 pub mod kube;
