@@ -421,7 +421,7 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_read_tools_are_served_and_nothing_that_steers() {
+    fn the_agent_read_tools_are_served_and_nothing_that_steers() {
         let names: Vec<&str> = served_specs(&Config::default())
             .iter()
             .map(|s| s.name)
