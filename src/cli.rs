@@ -77,6 +77,21 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// What triage learned: list, show, add, edit, forget, export, import
     Memory(crate::memory::cli::MemoryArgs),
+    /// Serve triage's read-only tools to other agents over the Model Context Protocol
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    /// Serve Streamable HTTP at http://ADDR/mcp (a loopback address such as
+    /// 127.0.0.1:8765) instead of stdio
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Serve the index as it is, without bringing it up to date in the background
+    #[arg(long)]
+    pub no_refresh: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -14,6 +14,7 @@ pub mod headless;
 pub mod index;
 pub mod kube;
 pub mod logging;
+pub mod mcp;
 pub mod memory;
 pub mod protocol;
 pub mod repo;

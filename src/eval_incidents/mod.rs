@@ -247,6 +247,8 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
     );
     cfg.trace_dir = Some(ctx.trace_dir.clone());
     cfg.audit_path = None;
+    // Scenarios run on triage's own tools alone, whatever MCP servers the user has.
+    cfg.external_tools = None;
     let started = Instant::now();
     let mut handle = session::start(cfg)?;
     handle.ops.send(Op::Submit { text: s.prompt() })?;
