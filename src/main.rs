@@ -39,5 +39,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Sessions(args)) => commands::sessions::run(&args),
         Some(Command::Memory(args)) => commands::memory::run(global, &args).await,
         Some(Command::Kube(args)) => commands::kube::run(global, args).await,
+        Some(Command::Mcp(args)) => commands::mcp::run(global, &args).await,
     }
 }

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod index;
 pub mod issue;
 pub mod kube;
+pub mod mcp;
 pub mod memory;
 pub mod related;
 pub mod search;

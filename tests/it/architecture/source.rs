@@ -106,7 +106,7 @@ pub(super) fn raw_string_end(c: &[char], i: usize) -> Option<usize> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Tok {
+pub(super) enum Tok {
     Ident(String),
     Path,
     Punct(char),
