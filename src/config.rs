@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod mcp;
+pub use mcp::{McpConfig, McpServerConfig};
+
 /// Everything that can go wrong while loading configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -35,6 +38,8 @@ pub struct Config {
     pub agent: AgentConfig,
     pub tui: TuiConfig,
     pub memory: MemoryConfig,
+    /// MCP servers whose tools the agent may call (user config only).
+    pub mcp: McpConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -347,7 +352,9 @@ pub fn load(
     if let Some(root) = repo_root {
         let path = root.join(".triage.toml");
         if path.exists() {
-            merge_file(&mut merged, &path)?;
+            let mut layer = read_layer(&path)?;
+            mcp::strip_untrusted(&mut layer, &path);
+            deep_merge(&mut merged, layer);
             sources.push(path);
         }
     }
@@ -360,20 +367,33 @@ pub fn load(
                 .unwrap_or_else(|| PathBuf::from("<environment>")),
             message: e.to_string(),
         })?;
+    config
+        .mcp
+        .validate()
+        .map_err(|message| ConfigError::Invalid {
+            path: sources
+                .first()
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("<environment>")),
+            message,
+        })?;
     Ok(LoadedConfig { config, sources })
 }
 
 fn merge_file(into: &mut toml::Table, path: &Path) -> Result<(), ConfigError> {
+    deep_merge(into, read_layer(path)?);
+    Ok(())
+}
+
+fn read_layer(path: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let table = parse_layer(&text).map_err(|message| ConfigError::Invalid {
+    parse_layer(&text).map_err(|message| ConfigError::Invalid {
         path: path.to_path_buf(),
         message,
-    })?;
-    deep_merge(into, table);
-    Ok(())
+    })
 }
 
 /// Parse one layer and check it on its own, so errors point at this layer's text.
@@ -500,90 +520,4 @@ fn parse_env_value(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_key_names_key_and_valid_fields() {
-        let err = parse_layer("[index]\nmax_file_sise = 3\n").unwrap_err();
-        assert!(err.contains("max_file_sise"), "{err}");
-        assert!(err.contains("max_file_size"), "{err}");
-        assert!(err.contains("line 2"), "{err}");
-    }
-
-    #[test]
-    fn bad_enum_value_lists_choices() {
-        let err = parse_layer("[embed]\nprovider = \"gpu\"\n").unwrap_err();
-        assert!(err.contains("gpu") && err.contains("openai"), "{err}");
-    }
-
-    #[test]
-    fn layers_merge_key_by_key() {
-        let mut t = parse_layer("[index]\nmax_file_size = 10\nexclude = [\"a\"]\n").unwrap();
-        deep_merge(&mut t, parse_layer("[index]\nexclude = [\"b\"]\n").unwrap());
-        let c = Config::deserialize(toml::Value::Table(t)).unwrap();
-        assert_eq!(c.index.max_file_size, 10);
-        assert_eq!(c.index.exclude, vec!["b".to_string()]);
-    }
-
-    #[test]
-    fn openai_variables_beat_files_and_triage_variables_beat_them() {
-        let mut t = parse_layer("[llm]\nmodel = \"from-file\"\n").unwrap();
-        let vars = [("OPENAI_MODEL".to_string(), "from-env".to_string())];
-        apply_env(&mut t, with_openai_aliases(vars.into_iter())).unwrap();
-        let c = Config::deserialize(toml::Value::Table(t)).unwrap();
-        assert_eq!(c.llm.model.as_deref(), Some("from-env"));
-
-        let mut t = toml::Table::new();
-        let vars = [
-            ("TRIAGE_LLM_MODEL".to_string(), "triage".to_string()),
-            ("OPENAI_MODEL".to_string(), "openai".to_string()),
-        ];
-        apply_env(&mut t, with_openai_aliases(vars.into_iter())).unwrap();
-        let c = Config::deserialize(toml::Value::Table(t)).unwrap();
-        assert_eq!(c.llm.model.as_deref(), Some("triage"));
-    }
-
-    #[test]
-    fn env_overrides_and_rejects_bad_values() {
-        let mut t = toml::Table::new();
-        apply_env(
-            &mut t,
-            [
-                ("TRIAGE_INDEX_MAX_FILE_SIZE".to_string(), "42".to_string()),
-                ("TRIAGE_EMBED_MODEL".to_string(), "/m".to_string()),
-                ("TRIAGE_LOG".to_string(), "debug".to_string()),
-            ]
-            .into_iter(),
-        )
-        .unwrap();
-        let c = Config::deserialize(toml::Value::Table(t)).unwrap();
-        assert_eq!(c.index.max_file_size, 42);
-        assert_eq!(c.embed.model_dir, Some(PathBuf::from("/m")));
-
-        let err = apply_env(
-            &mut toml::Table::new(),
-            [("TRIAGE_EMBED_PROVIDER".to_string(), "gpu".to_string())].into_iter(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("TRIAGE_EMBED_PROVIDER") && err.contains("gpu"),
-            "{err}"
-        );
-        let err = apply_env(
-            &mut toml::Table::new(),
-            [("TRIAGE_INDEX_MAX_FILE_SIZE".to_string(), "big".to_string())].into_iter(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("whole number"), "{err}");
-        let err = apply_env(
-            &mut toml::Table::new(),
-            [("TRIAGE_INDEX_MAX_FILE_SISE".to_string(), "1".to_string())].into_iter(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("max_file_sise"), "{err}");
-    }
-}
+mod tests;

@@ -109,11 +109,6 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             summary.trim_start_matches("error: "),
             if *truncated { ", truncated" } else { "" }
         ),
-        Event::MemoryHit {
-            memory, score, why, ..
-        } => {
-            writeln!(out, "  memory {memory} ({score:.2}): {why}")
-        }
         Event::CheckpointSaved { checkpoint: c } => writeln!(
             out,
             "  ◆ {} [{} {:.2}] {}",
@@ -130,6 +125,31 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             out,
             "  forked from checkpoint {checkpoint} (the previous branch is kept as branch {kept_branch})"
         ),
+        Event::ActionProposed { .. } | Event::ActionDecided { .. } | Event::ActionOutput { .. } => {
+            print_action(out, ev)
+        }
+        Event::MemoryHit { .. } | Event::MemoryProposed { .. } | Event::MemoryUpdated { .. } => {
+            print_memory(out, ev)
+        }
+        Event::FeedbackQueued { text, .. } => writeln!(out, "  feedback queued: {text}"),
+        Event::FeedbackApplied { id } => writeln!(out, "  feedback {id} applied"),
+        Event::BudgetUpdate { .. } => Ok(()),
+        Event::Error {
+            kind,
+            message,
+            recoverable,
+        } => writeln!(
+            out,
+            "  {} ({kind:?}): {message}",
+            if *recoverable { "warning" } else { "error" }
+        ),
+        Event::TurnComplete { .. } => print_turn_end(out, ev),
+    }
+}
+
+/// An action proposed, decided or run.
+fn print_action(out: &mut impl Write, ev: &Event) -> std::io::Result<()> {
+    match ev {
         Event::ActionProposed { action: a } => writeln!(
             out,
             "  ? action {} [{}] {}\n      why: {}{}",
@@ -167,8 +187,18 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             "  action {action} exited {}\n{stdout}{stderr}",
             exit_code.map_or("?".to_string(), |c| c.to_string())
         ),
-        Event::FeedbackQueued { text, .. } => writeln!(out, "  feedback queued: {text}"),
-        Event::FeedbackApplied { id } => writeln!(out, "  feedback {id} applied"),
+        _ => Ok(()),
+    }
+}
+
+/// A memory recalled, proposed or changed.
+fn print_memory(out: &mut impl Write, ev: &Event) -> std::io::Result<()> {
+    match ev {
+        Event::MemoryHit {
+            memory, score, why, ..
+        } => {
+            writeln!(out, "  memory {memory} ({score:.2}): {why}")
+        }
         Event::MemoryProposed {
             memory,
             kind,
@@ -185,26 +215,24 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             status,
             detail,
         } => writeln!(out, "  memory {memory} {status}: {detail}"),
-        Event::BudgetUpdate { .. } => Ok(()),
-        Event::Error {
-            kind,
-            message,
-            recoverable,
-        } => writeln!(
+        _ => Ok(()),
+    }
+}
+
+/// How the turn ended, and with what confidence.
+fn print_turn_end(out: &mut impl Write, ev: &Event) -> std::io::Result<()> {
+    let Event::TurnComplete { status, answer } = ev else {
+        return Ok(());
+    };
+    match answer {
+        Some(a) => writeln!(
             out,
-            "  {} ({kind:?}): {message}",
-            if *recoverable { "warning" } else { "error" }
+            "\n[{:?}] confidence {} ({:.2}), {} evidence items",
+            status,
+            confidence_label(a.confidence),
+            a.confidence,
+            a.evidence.len()
         ),
-        Event::TurnComplete { status, answer } => match answer {
-            Some(a) => writeln!(
-                out,
-                "\n[{:?}] confidence {} ({:.2}), {} evidence items",
-                status,
-                confidence_label(a.confidence),
-                a.confidence,
-                a.evidence.len()
-            ),
-            None => writeln!(out, "\n[{status:?}] no answer"),
-        },
+        None => writeln!(out, "\n[{status:?}] no answer"),
     }
 }

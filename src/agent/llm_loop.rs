@@ -29,7 +29,8 @@ pub async fn run(exec: &mut Exec<'_>, llm: &LlmClient) -> Result<Answer, Stop> {
         }
         exec.inv.messages.push(ChatMessage::user(first));
     }
-    let tools = definitions(exec);
+    let mut tools = definitions(exec);
+    tools.extend(super::external::definitions(exec).await);
     loop {
         for text in exec.take_feedback() {
             exec.inv.messages.push(ChatMessage::user(format!(
@@ -97,15 +98,10 @@ fn definitions(exec: &Exec<'_>) -> Vec<ToolDefinition> {
         .collect()
 }
 
-/// One model request, streamed, with retries for a cut stream; cancellable at any point.
-async fn step(
-    exec: &mut Exec<'_>,
-    llm: &LlmClient,
-    tools: &[ToolDefinition],
-) -> Result<Completion, Stop> {
+/// The conversation as the model may see it: text and tool-call arguments redacted.
+fn redacted_messages(exec: &Exec<'_>) -> Vec<ChatMessage> {
     let redactor = &exec.shared.redactor;
-    let messages: Vec<ChatMessage> = exec
-        .inv
+    exec.inv
         .messages
         .iter()
         .map(|m| ChatMessage {
@@ -121,7 +117,16 @@ async fn step(
                 .collect(),
             ..m.clone()
         })
-        .collect();
+        .collect()
+}
+
+/// One model request, streamed, with retries for a cut stream; cancellable at any point.
+async fn step(
+    exec: &mut Exec<'_>,
+    llm: &LlmClient,
+    tools: &[ToolDefinition],
+) -> Result<Completion, Stop> {
+    let messages = redacted_messages(exec);
     let mut last_err = None;
     for attempt in 0..STEP_ATTEMPTS {
         exec.shared.record(RecordBody::LlmRequest {
@@ -240,6 +245,13 @@ async fn run_calls(exec: &mut Exec<'_>, calls: Vec<WireToolCall>) -> Result<(), 
                 continue;
             }
         };
+        // Another program's tool that is not read-only is an action: proposed, not run.
+        let external = super::external::find(exec, name).await;
+        if let Some(tool) = external.as_ref().filter(|t| !t.read_only) {
+            let text = super::external::propose(exec, tool, args);
+            replies.push((call.id.clone(), text));
+            continue;
+        }
         match name {
             SAVE_CHECKPOINT => {
                 let text = save_checkpoint(exec, &args);
@@ -265,7 +277,7 @@ async fn run_calls(exec: &mut Exec<'_>, calls: Vec<WireToolCall>) -> Result<(), 
                 };
                 replies.push((call.id.clone(), text));
             }
-            _ if exec.shared.specs.iter().any(|s| s.name == name) => {
+            _ if external.is_some() || exec.shared.specs.iter().any(|s| s.name == name) => {
                 reads.push(PlannedCall {
                     id: if call.id.is_empty() {
                         exec.new_call_id()

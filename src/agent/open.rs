@@ -1,5 +1,5 @@
-//! Opening a session: the repository and its config, a refreshed index, the cluster and
-//! the model become a [`SessionConfig`]. The TUI, `ask` and `eval incidents` all open
+//! Opening a session: the repository and its config, a refreshed index, the cluster, the
+//! model and the MCP servers the user configured become a [`SessionConfig`]. The TUI, `ask` and `eval incidents` all open
 //! their sessions through [`Workspace::open_session`].
 
 use std::io::Write;
@@ -105,8 +105,12 @@ impl Workspace {
             .iter()
             .map(|k| ("KUBECONFIG".to_string(), k.path().display().to_string()))
             .collect();
+        let repo_root = git.map(|l| l.root.clone());
+        let external_tools =
+            super::external::mcp::McpHub::from_config(&self.config.config, repo_root.as_deref());
         let session = SessionConfig {
-            repo_root: git.map(|l| l.root.clone()),
+            external_tools,
+            repo_root,
             index_dir: git.map(|l| l.index_dir.clone()),
             config: self.config.clone(),
             cluster: conn.source,

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::actions::{ApprovalQueue, DecisionOutcome, NextStep};
 use super::audit::{AuditLog, AuditRecord};
 use super::exec::{Exec, Investigation, Stop};
+use super::external::tool::{ExternalTools, PendingCalls};
 use super::shared::{Learned, Shared};
 use super::tools::ToolContext;
 use super::{llm_loop, planner, playbook};
@@ -40,6 +41,8 @@ pub struct SessionConfig {
     pub audit_path: Option<PathBuf>,
     /// Extra environment for approved commands (e.g. KUBECONFIG pointing at a replay).
     pub exec_env: Vec<(String, String)>,
+    /// Tools other programs serve (MCP servers in the user's config).
+    pub external_tools: Option<Arc<dyn ExternalTools>>,
 }
 
 /// The view's side of a session.
@@ -108,7 +111,7 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
     let (op_tx, op_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         id: id.clone(),
-        specs: super::tools::specs(&cfg.config.config),
+        specs: super::tools::registry::specs(&cfg.config.config),
         tools,
         llm: cfg.llm,
         redactor,
@@ -117,6 +120,8 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
             agent.shell_allowlist.clone(),
         )),
         agent,
+        external: cfg.external_tools,
+        external_calls: PendingCalls::default(),
         feedback: Mutex::new(VecDeque::new()),
         observations: Mutex::new(Vec::new()),
         learned: Mutex::new(Default::default()),
@@ -136,6 +141,7 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
         read_only: shared.agent.read_only,
         budget: budget_of(&shared.agent),
     });
+    start_external(&shared);
     let task = tokio::spawn(router(shared, op_rx, cfg.repo_root));
     Ok(SessionHandle {
         id,
@@ -144,6 +150,27 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
         trace_path,
         task,
     })
+}
+
+/// Start the external tool sources in the background; a source that fails is reported
+/// and the session goes on without it. Turns wait for the start before offering tools.
+fn start_external(shared: &Arc<Shared>) {
+    let Some(ext) = shared.external.clone() else {
+        return;
+    };
+    let shared = Arc::downgrade(shared);
+    tokio::spawn(async move {
+        for problem in ext.start().await {
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            shared.emit(Event::Error {
+                kind: ErrorKind::Tool,
+                message: problem,
+                recoverable: true,
+            });
+        }
+    });
 }
 
 fn budget_of(a: &AgentConfig) -> Budget {
@@ -156,22 +183,29 @@ fn budget_of(a: &AgentConfig) -> Budget {
 
 type Turn = tokio::task::JoinHandle<Investigation>;
 
+/// The session's investigations, as the router keeps them.
+#[derive(Default)]
+struct Turns {
+    /// The last investigation, between turns.
+    idle: Option<Investigation>,
+    /// Branches left behind by forks, oldest first.
+    branches: Vec<Investigation>,
+    running: Option<(Turn, CancellationToken)>,
+}
+
 async fn router(
     shared: Arc<Shared>,
     mut ops: mpsc::UnboundedReceiver<Op>,
     repo_root: Option<PathBuf>,
 ) {
-    let mut idle: Option<Investigation> = None;
-    // Branches left behind by forks, oldest first.
-    let mut branches: Vec<Investigation> = Vec::new();
-    let mut running: Option<(Turn, CancellationToken)> = None;
+    let mut turns = Turns::default();
     loop {
         let op = tokio::select! {
             op = ops.recv() => op,
-            inv = wait_turn(&mut running), if running.is_some() => {
-                running = None;
+            inv = wait_turn(&mut turns.running), if turns.running.is_some() => {
+                turns.running = None;
                 match inv {
-                    Ok(inv) => idle = Some(inv),
+                    Ok(inv) => turns.idle = Some(inv),
                     Err(e) => shared.emit(Event::Error {
                         kind: ErrorKind::Internal,
                         message: format!("the investigation task failed: {e}"),
@@ -183,108 +217,39 @@ async fn router(
         };
         let Some(op) = op else { break };
         shared.record(RecordBody::Op { op: op.clone() });
+        if !turns.handle(&shared, op, repo_root.as_deref()) {
+            break;
+        }
+    }
+    if let Some((turn, cancel)) = turns.running {
+        cancel.cancel();
+        let _ = turn.await;
+    }
+}
+
+impl Turns {
+    /// Carry out one op; false when the session should end.
+    fn handle(
+        &mut self,
+        shared: &Arc<Shared>,
+        op: Op,
+        repo_root: Option<&std::path::Path>,
+    ) -> bool {
         match op {
-            Op::Shutdown => break,
-            Op::Submit { text } if running.is_some() => shared.queue_feedback(text),
-            Op::Submit { text } => {
-                let (pb, reason) = playbook::route(&text);
-                let inv = match idle.take() {
-                    // A follow-up keeps the conversation (and its budget) going.
-                    Some(mut prev) if shared.llm.is_some() && !prev.messages.is_empty() => {
-                        prev.request = text.clone();
-                        prev.exhausted = false;
-                        prev.messages
-                            .push(crate::llm::chat::ChatMessage::user(text.clone()));
-                        prev
-                    }
-                    _ => Investigation::new(pb, text.clone(), budget_of(&shared.agent)),
-                };
-                shared.emit(Event::PlaybookChosen {
-                    playbook: inv.playbook,
-                    reason,
-                });
-                running = Some(spawn_turn(shared.clone(), inv));
-            }
+            Op::Shutdown => return false,
+            Op::Submit { text } if self.running.is_some() => shared.queue_feedback(text),
+            Op::Submit { text } => self.submit(shared, text),
             Op::Feedback { text } => shared.queue_feedback(text),
             Op::Cancel => {
-                if let Some((_, cancel)) = &running {
+                if let Some((_, cancel)) = &self.running {
                     cancel.cancel();
                 }
             }
-            Op::Continue => match idle.take() {
-                Some(mut inv) if running.is_none() => {
-                    let base = budget_of(&shared.agent);
-                    inv.limit = Budget {
-                        tokens: inv.usage.tokens() + base.tokens,
-                        tool_calls: inv.usage.tool_calls + base.tool_calls,
-                        wall_secs: inv.usage.wall_ms / 1000 + base.wall_secs,
-                    };
-                    inv.exhausted = false;
-                    if inv
-                        .messages
-                        .last()
-                        .is_some_and(|m| m.role != crate::llm::chat::Role::User)
-                    {
-                        inv.messages.push(crate::llm::chat::ChatMessage::user(
-                            "Continue the investigation from where it stopped.",
-                        ));
-                    }
-                    running = Some(spawn_turn(shared.clone(), inv));
-                }
-                other => {
-                    idle = other;
-                    shared.emit(Event::Error {
-                        kind: ErrorKind::Budget,
-                        message: "nothing to continue: no stopped investigation".into(),
-                        recoverable: true,
-                    });
-                }
-            },
-            Op::Rewind { checkpoint } => match (&mut idle, &running) {
-                (Some(inv), None) if inv.has_checkpoint(checkpoint) => {
-                    inv.rewind(checkpoint);
-                    shared.emit(Event::Rewound { checkpoint });
-                }
-                _ => shared.emit(Event::Error {
-                    kind: ErrorKind::Internal,
-                    message: format!(
-                        "cannot rewind to checkpoint {checkpoint}: {}",
-                        if running.is_some() {
-                            "cancel the running investigation first"
-                        } else {
-                            "no such checkpoint"
-                        }
-                    ),
-                    recoverable: true,
-                }),
-            },
-            Op::Fork { checkpoint } => match (&idle, &running) {
-                (Some(inv), None) if inv.has_checkpoint(checkpoint) => {
-                    let mut branch = inv.clone();
-                    branch.rewind(checkpoint);
-                    if let Some(old) = idle.replace(branch) {
-                        branches.push(old);
-                    }
-                    shared.emit(Event::Forked {
-                        checkpoint,
-                        kept_branch: branches.len(),
-                    });
-                }
-                _ => shared.emit(Event::Error {
-                    kind: ErrorKind::Internal,
-                    message: format!(
-                        "cannot fork from checkpoint {checkpoint}: {}",
-                        if running.is_some() {
-                            "cancel the running investigation first"
-                        } else {
-                            "no such checkpoint"
-                        }
-                    ),
-                    recoverable: true,
-                }),
-            },
+            Op::Continue => self.resume(shared),
+            Op::Rewind { checkpoint } => self.rewind(shared, checkpoint),
+            Op::Fork { checkpoint } => self.fork(shared, checkpoint),
             op @ (Op::Approve { .. } | Op::Reject { .. } | Op::EditAction { .. }) => {
-                decide(&shared, &op, repo_root.as_deref());
+                decide(shared, &op, repo_root);
             }
             Op::Remember { text } => {
                 let shared = shared.clone();
@@ -305,10 +270,103 @@ async fn router(
                 tokio::spawn(async move { super::learn::rate(&shared, helpful).await });
             }
         }
+        true
     }
-    if let Some((turn, cancel)) = running {
-        cancel.cancel();
-        let _ = turn.await;
+
+    fn submit(&mut self, shared: &Arc<Shared>, text: String) {
+        let (pb, reason) = playbook::route(&text);
+        let inv = match self.idle.take() {
+            // A follow-up keeps the conversation (and its budget) going.
+            Some(mut prev) if shared.llm.is_some() && !prev.messages.is_empty() => {
+                prev.request = text.clone();
+                prev.exhausted = false;
+                prev.messages
+                    .push(crate::llm::chat::ChatMessage::user(text.clone()));
+                prev
+            }
+            _ => Investigation::new(pb, text.clone(), budget_of(&shared.agent)),
+        };
+        shared.emit(Event::PlaybookChosen {
+            playbook: inv.playbook,
+            reason,
+        });
+        self.running = Some(spawn_turn(shared.clone(), inv));
+    }
+
+    /// `continue`: the stopped investigation gets another budget on top of what it used.
+    fn resume(&mut self, shared: &Arc<Shared>) {
+        match self.idle.take() {
+            Some(mut inv) if self.running.is_none() => {
+                let base = budget_of(&shared.agent);
+                inv.limit = Budget {
+                    tokens: inv.usage.tokens() + base.tokens,
+                    tool_calls: inv.usage.tool_calls + base.tool_calls,
+                    wall_secs: inv.usage.wall_ms / 1000 + base.wall_secs,
+                };
+                inv.exhausted = false;
+                if inv
+                    .messages
+                    .last()
+                    .is_some_and(|m| m.role != crate::llm::chat::Role::User)
+                {
+                    inv.messages.push(crate::llm::chat::ChatMessage::user(
+                        "Continue the investigation from where it stopped.",
+                    ));
+                }
+                self.running = Some(spawn_turn(shared.clone(), inv));
+            }
+            other => {
+                self.idle = other;
+                shared.emit(Event::Error {
+                    kind: ErrorKind::Budget,
+                    message: "nothing to continue: no stopped investigation".into(),
+                    recoverable: true,
+                });
+            }
+        }
+    }
+
+    fn rewind(&mut self, shared: &Shared, checkpoint: u64) {
+        match (&mut self.idle, &self.running) {
+            (Some(inv), None) if inv.has_checkpoint(checkpoint) => {
+                inv.rewind(checkpoint);
+                shared.emit(Event::Rewound { checkpoint });
+            }
+            _ => self.refuse(shared, "rewind to", checkpoint),
+        }
+    }
+
+    /// Continue from a checkpoint on a new branch; the current one is kept.
+    fn fork(&mut self, shared: &Shared, checkpoint: u64) {
+        match (&self.idle, &self.running) {
+            (Some(inv), None) if inv.has_checkpoint(checkpoint) => {
+                let mut branch = inv.clone();
+                branch.rewind(checkpoint);
+                if let Some(old) = self.idle.replace(branch) {
+                    self.branches.push(old);
+                }
+                shared.emit(Event::Forked {
+                    checkpoint,
+                    kept_branch: self.branches.len(),
+                });
+            }
+            _ => self.refuse(shared, "fork from", checkpoint),
+        }
+    }
+
+    fn refuse(&self, shared: &Shared, what: &str, checkpoint: u64) {
+        shared.emit(Event::Error {
+            kind: ErrorKind::Internal,
+            message: format!(
+                "cannot {what} checkpoint {checkpoint}: {}",
+                if self.running.is_some() {
+                    "cancel the running investigation first"
+                } else {
+                    "no such checkpoint"
+                }
+            ),
+            recoverable: true,
+        });
     }
 }
 
@@ -381,8 +439,30 @@ async fn run_turn(shared: &Shared, inv: &mut Investigation, cancel: &Cancellatio
     }
 }
 
+/// An edit of a proposed tool call (another program's tool, not a command line) is
+/// refused with an error saying what to do instead; true when `op` was one.
+fn refuse_tool_call_edit(shared: &Shared, op: &Op) -> bool {
+    let Op::EditAction { action, .. } = op else {
+        return false;
+    };
+    if !shared.external_calls.contains(*action) {
+        return false;
+    }
+    shared.emit(Event::Error {
+        kind: ErrorKind::Action,
+        message: format!(
+            "action {action} is a tool call, not a command line, and cannot be edited; reject it with the change you want as the reason"
+        ),
+        recoverable: true,
+    });
+    true
+}
+
 /// An approval decision: emit it, audit it, and run an approved command.
 fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
+    if refuse_tool_call_edit(shared, op) {
+        return;
+    }
     let (proposal, outcome) = match shared.actions.lock() {
         Ok(mut q) => {
             let id = match op {
@@ -424,6 +504,8 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
             super::learn::propose_correction(&shared, &reason, &source).await;
         });
     }
+    // A decided tool call leaves the pending table whatever the decision was.
+    let external_call = shared.external_calls.take(outcome.action);
     let command = match outcome.next {
         NextStep::Run(command) => command,
         NextStep::Propose(p) => {
@@ -432,19 +514,28 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
         }
         NextStep::Skip => return,
     };
-    let shared = shared.clone();
     let cwd = repo_root
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    let shared = shared.clone();
     let action = outcome.action;
     tokio::spawn(async move {
         let timeout = Duration::from_secs(shared.agent.tool_timeout_secs.max(30));
-        let out = match super::actions::execute(&command, &shared.exec_env, &cwd, timeout).await {
+        let out = match (external_call, &shared.external) {
+            (Some((name, args)), Some(ext)) => {
+                super::external::run_approved(ext.as_ref(), &proposal, &name, &args, timeout).await
+            }
+            (Some(_), None) => Err("the tool's server is no longer available".to_string()),
+            (None, _) => super::actions::execute(&command, &shared.exec_env, &cwd, timeout)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        let out = match out {
             Ok(out) => out,
-            Err(e) => {
+            Err(message) => {
                 shared.emit(Event::Error {
                     kind: ErrorKind::Action,
-                    message: e.to_string(),
+                    message,
                     recoverable: true,
                 });
                 return;

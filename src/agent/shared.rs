@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::actions::ApprovalQueue;
 use super::audit::{AuditLog, AuditRecord};
+use super::external::tool::{ExternalTools, PendingCalls};
 use super::tools::{ToolContext, ToolSpec};
 use crate::config::AgentConfig;
 use crate::llm::chat::LlmClient;
@@ -38,6 +39,9 @@ pub struct Shared {
     pub feedback: Mutex<VecDeque<(u64, String)>>,
     pub observations: Mutex<Vec<String>>,
     pub actions: Mutex<ApprovalQueue>,
+    /// Tools other programs serve, and the calls of them waiting for a decision.
+    pub external: Option<std::sync::Arc<dyn ExternalTools>>,
+    pub external_calls: PendingCalls,
     pub(super) learned: Mutex<Learned>,
     pub(super) events: mpsc::UnboundedSender<Event>,
     pub(super) trace: Option<TraceWriter>,

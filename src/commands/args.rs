@@ -118,6 +118,8 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// What triage learned: list, show, add, edit, forget, export, import
     Memory(MemoryArgs),
+    /// Serve triage's read-only tools to other agents over the Model Context Protocol
+    Mcp(McpArgs),
     /// Check the setup: config, index, embedding model, cluster, model endpoint
     Doctor(DoctorArgs),
     /// The embedding model for semantic search: fetch it, or say where it is
@@ -133,6 +135,17 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    /// Serve Streamable HTTP at http://ADDR/mcp (a loopback address such as
+    /// 127.0.0.1:8765) instead of stdio
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Serve the index as it is, without bringing it up to date in the background
+    #[arg(long)]
+    pub no_refresh: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -278,9 +291,9 @@ pub enum EvalCommand {
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,
-        /// Signals to use: fulltext,structure,history,graph,questions,llm_questions,vectors
-        /// or all
-        #[arg(long, default_value = "all")]
+        /// Signals to use: fulltext,structure,history,graph,questions,llm_questions,vectors,
+        /// default (what `triage issue` runs) or all
+        #[arg(long, default_value = "default")]
         signals: String,
         /// Skip embeddings even when a model is configured
         #[arg(long)]
@@ -297,6 +310,9 @@ pub enum EvalCommand {
         /// distances, so fusion settings can be compared without re-indexing
         #[arg(long, value_name = "FILE")]
         evidence: Option<PathBuf>,
+        /// Score only one half of a mined suite: tune or held-out
+        #[arg(long, value_name = "SPLIT")]
+        split: Option<String>,
     },
     /// Replay incident scenarios through the agent and score the answers (DIR/*/scenario.toml)
     Incidents {
@@ -308,6 +324,9 @@ pub enum EvalCommand {
         /// Use the offline planner even when a model is configured
         #[arg(long)]
         offline: bool,
+        /// Which half of DIR/split.toml to run: tune, holdout, or all (both, each reported)
+        #[arg(long, value_enum, default_value = "all")]
+        split: SplitArg,
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,
@@ -332,7 +351,25 @@ pub enum MemoryModeArg {
     Warm,
 }
 
-impl From<MemoryModeArg> for crate::eval_incidents::MemoryMode {
+/// Which half of an incident suite `eval incidents` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    Tune,
+    Holdout,
+    All,
+}
+
+impl From<SplitArg> for crate::eval::incidents::Split {
+    fn from(s: SplitArg) -> Self {
+        match s {
+            SplitArg::Tune => Self::Tune,
+            SplitArg::Holdout => Self::Holdout,
+            SplitArg::All => Self::All,
+        }
+    }
+}
+
+impl From<MemoryModeArg> for crate::eval::incidents::MemoryMode {
     fn from(m: MemoryModeArg) -> Self {
         match m {
             MemoryModeArg::Off => Self::Off,

@@ -3,7 +3,10 @@
 //! repository and its index, the embedding model, the cluster, and the model endpoint.
 //! Nothing is changed; only the endpoint check sends requests (two small ones).
 
+mod check;
 mod model;
+
+pub use check::{Check, Status};
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -28,43 +31,6 @@ pub struct DoctorOptions {
     pub no_cluster: bool,
     /// Skip the model endpoint check (it sends two small requests).
     pub no_model: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    /// Works, but less well than it could.
-    Warn,
-    /// Broken: the feature it serves fails.
-    Fail,
-    /// Not checked (not configured, or asked not to).
-    Skip,
-}
-
-/// One finding.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub name: &'static str,
-    pub status: Status,
-    pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
-
-impl Check {
-    fn new(name: &'static str, status: Status, detail: impl Into<String>) -> Self {
-        Self {
-            name,
-            status,
-            detail: detail.into(),
-            fix: None,
-        }
-    }
-    fn fix(mut self, fix: impl Into<String>) -> Self {
-        self.fix = Some(fix.into());
-        self
-    }
 }
 
 /// The whole report.

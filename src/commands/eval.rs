@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::args::{EvalArgs, EvalCommand, GlobalArgs};
-use crate::eval::{EvalModel, localize, mine, print_report};
-use crate::eval_incidents::{self as incidents, MemoryMode};
+use crate::eval::incidents;
+use crate::eval::{EvalModel, LocalizeOptions, Split, localize, print_report};
 use crate::index::localize::Signals;
 use crate::repo::RepoLocation;
 
@@ -18,8 +18,17 @@ pub async fn run(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             dir,
             memory,
             offline,
+            split,
             json,
-        } => incidents(global, &dir, memory.into(), offline, json).await,
+        } => {
+            let opts = incidents::Options {
+                memory: memory.into(),
+                offline,
+                progress: !json,
+                split: split.into(),
+            };
+            run_incidents(global, &dir, &opts, json).await
+        }
         EvalCommand::Localize {
             suite,
             json,
@@ -28,6 +37,7 @@ pub async fn run(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             llm,
             llm_questions,
             evidence,
+            split,
         } => {
             let signals = Signals::parse(&signals)?;
             anyhow::ensure!(
@@ -52,12 +62,16 @@ pub async fn run(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
                 )),
                 None => None,
             };
+            let opts = LocalizeOptions {
+                signals,
+                split: split.as_deref().map(parse_split).transpose()?,
+                progress: !json,
+                model: model.as_ref(),
+            };
             let report = localize(
                 &suite,
                 &config,
-                signals,
-                !json,
-                model.as_ref(),
+                &opts,
                 evidence.as_mut().map(|w| w as &mut dyn Write),
             )
             .await?;
@@ -76,30 +90,28 @@ pub async fn run(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
         EvalCommand::Mine { out, limit } => {
             let loc = RepoLocation::resolve(global.repo.as_deref(), None)?;
             anyhow::ensure!(loc.is_git, "{} is not a git repository", loc.root.display());
-            let n = mine(&loc.root, &out, limit)?;
+            let n = crate::eval::mine::mine(&loc.root, &out, limit)?;
             eprintln!("wrote {n} instances to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-async fn incidents(
+fn parse_split(s: &str) -> Result<Split> {
+    match s {
+        "tune" => Ok(Split::Tune),
+        "held-out" => Ok(Split::HeldOut),
+        other => anyhow::bail!("unknown split {other:?}; valid: tune, held-out"),
+    }
+}
+
+async fn run_incidents(
     global: &GlobalArgs,
     dir: &Path,
-    memory: MemoryMode,
-    offline: bool,
+    opts: &incidents::Options,
     json: bool,
 ) -> Result<ExitCode> {
-    let report = incidents::run(
-        global.config.as_deref(),
-        dir,
-        &incidents::Options {
-            memory,
-            offline,
-            progress: !json,
-        },
-    )
-    .await?;
+    let report = incidents::run(global.config.as_deref(), dir, opts).await?;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &report)?;

@@ -3,10 +3,12 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use super::args::{ClusterArgs, GlobalArgs, KubeArgs, KubeCommand};
+use crate::config::KubeConfig;
 use crate::kube::findings::{AnalyzeOptions, Severity};
 use crate::kube::links::{self, WorkloadLink};
 use crate::kube::replay::{ReplayOptions, ReplayServer};
@@ -42,100 +44,25 @@ pub async fn run_in(
             graph,
             no_links,
             recent,
-        } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let scope = source.default_scope().clone();
-            let opts = AnalyzeOptions {
-                recent_rollout: chrono::Duration::from_std(recent).unwrap_or(chrono::Duration::MAX),
-                ..AnalyzeOptions::default()
-            };
-            let mut report = scan::scan_with(&source, &scope, &opts).await?;
-            if !no_links && let Some(root) = repo {
-                let root = root.to_path_buf();
-                let g = report.full_graph.clone();
-                report.links =
-                    tokio::task::spawn_blocking(move || links::link_workloads(&root, &g))
-                        .await
-                        .unwrap_or_default();
-            }
-            if graph {
-                report.graph = Some(report.full_graph.clone());
-            }
-            let mut out = std::io::stdout().lock();
-            if json {
-                serde_json::to_writer_pretty(&mut out, &report)?;
-                writeln!(out)?;
-            } else {
-                print_report(&mut out, &report)?;
-            }
-            out.flush()?;
-            if let ClusterStatus::Unreachable { server, reason } = &report.status {
-                return Err(KubeError::Unreachable {
-                    server: server.clone(),
-                    reason: reason.clone(),
-                }
-                .into());
-            }
-            Ok(())
-        }
-        KubeCommand::Record { output_file } => {
-            let output = output_file;
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let scope = source.default_scope().clone();
-            let snapshot = record::record(&source, &scope).await?;
-            snapshot.save(&output)?;
-            eprintln!(
-                "recorded {} objects, {} events, {} log tails from {} ({scope}) to {}",
-                snapshot.object_count() - snapshot.events.len(),
-                snapshot.events.len(),
-                snapshot.logs.len(),
-                source.origin(),
-                output.display()
-            );
-            for e in &snapshot.errors {
-                eprintln!("  could not read: {e}");
-            }
-            Ok(())
-        }
+        } => scan_cmd(cluster, json, graph, no_links, recent, kube, repo).await,
+        KubeCommand::Record { output_file } => record_cmd(cluster, &output_file, kube).await,
         KubeCommand::Serve { file, port } => serve(&file, port).await,
-        KubeCommand::Status => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            match source.status().await {
-                ClusterStatus::Reachable { server, version } => {
-                    println!(
-                        "reachable: {server} ({}) via {}",
-                        version.as_deref().unwrap_or("version unknown"),
-                        source.origin()
-                    );
-                    Ok(())
-                }
-                ClusterStatus::Unreachable { server, reason } => {
-                    println!("unreachable: {server} via {}: {reason}", source.origin());
-                    Err(KubeError::Unreachable { server, reason }.into())
-                }
-            }
-        }
+        KubeCommand::Status => status_cmd(cluster, kube).await,
         KubeCommand::Get {
             resource,
             name,
             selector,
             output,
         } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let ns = scope_ns(&source, cluster);
-            let value = source
-                .kube_get(
-                    &resource,
-                    ns.as_deref(),
-                    name.as_deref(),
-                    selector.as_deref(),
-                )
-                .await?;
-            let t = crate::kube::resources::resolve(&resource)
-                .with_context(|| format!("unknown resource type `{resource}`"))?;
-            let text = super::kube_get::render(t, &value, output, ns.is_none(), source.now())?;
-            print!("{text}");
-            Ok(())
+            get_cmd(
+                cluster,
+                &resource,
+                name.as_deref(),
+                selector.as_deref(),
+                output,
+                kube,
+            )
+            .await
         }
         KubeCommand::Logs {
             pod,
@@ -145,8 +72,6 @@ pub async fn run_in(
             since,
             follow,
         } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let ns = scope_ns(&source, cluster);
             let opts = crate::kube::LogOptions {
                 container,
                 previous,
@@ -155,38 +80,162 @@ pub async fn run_in(
                 since,
                 follow,
             };
-            super::kube_get::print_logs(&source, ns.as_deref(), &pod, &opts).await
+            logs_cmd(cluster, &pod, &opts, kube).await
         }
-        KubeCommand::Events { about } => {
-            let source = ClusterSource::connect(&cluster.choice(), kube).await?;
-            let ns = scope_ns(&source, cluster);
-            let about = match about {
-                Some(a) => {
-                    let (kind, name) = a
-                        .split_once('/')
-                        .with_context(|| format!("--for takes KIND/NAME, got `{a}`"))?;
-                    let t = crate::kube::resources::resolve(kind)
-                        .with_context(|| format!("unknown kind `{kind}`"))?;
-                    Some(ResourceRef::new(t.kind, ns.as_deref(), name))
-                }
-                None => None,
-            };
-            let events = source.kube_events(ns.as_deref(), about.as_ref()).await?;
-            let mut out = std::io::stdout().lock();
-            for e in events {
-                writeln!(
-                    out,
-                    "{}  {:<8} {:<20} {:<40} {}",
-                    e.last_seen.as_deref().unwrap_or("-"),
-                    e.type_,
-                    e.reason,
-                    e.about.kubectl(),
-                    e.message
-                )?;
-            }
+        KubeCommand::Events { about } => events_cmd(cluster, about.as_deref(), kube).await,
+    }
+}
+
+/// `kube scan`: findings, most severe first, linked to the repository's files.
+async fn scan_cmd(
+    cluster: &ClusterArgs,
+    json: bool,
+    graph: bool,
+    no_links: bool,
+    recent: Duration,
+    kube: &KubeConfig,
+    repo: Option<&Path>,
+) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    let scope = source.default_scope().clone();
+    let opts = AnalyzeOptions {
+        recent_rollout: chrono::Duration::from_std(recent).unwrap_or(chrono::Duration::MAX),
+        ..AnalyzeOptions::default()
+    };
+    let mut report = scan::scan_with(&source, &scope, &opts).await?;
+    if !no_links && let Some(root) = repo {
+        let root = root.to_path_buf();
+        let g = report.full_graph.clone();
+        report.links = tokio::task::spawn_blocking(move || links::link_workloads(&root, &g))
+            .await
+            .unwrap_or_default();
+    }
+    if graph {
+        report.graph = Some(report.full_graph.clone());
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        print_report(&mut out, &report)?;
+    }
+    out.flush()?;
+    if let ClusterStatus::Unreachable { server, reason } = &report.status {
+        return Err(KubeError::Unreachable {
+            server: server.clone(),
+            reason: reason.clone(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// `kube record`: a snapshot of the scope to a file.
+async fn record_cmd(cluster: &ClusterArgs, output: &Path, kube: &KubeConfig) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    let scope = source.default_scope().clone();
+    let snapshot = record::record(&source, &scope).await?;
+    snapshot.save(output)?;
+    eprintln!(
+        "recorded {} objects, {} events, {} log tails from {} ({scope}) to {}",
+        snapshot.object_count() - snapshot.events.len(),
+        snapshot.events.len(),
+        snapshot.logs.len(),
+        source.origin(),
+        output.display()
+    );
+    for e in &snapshot.errors {
+        eprintln!("  could not read: {e}");
+    }
+    Ok(())
+}
+
+/// `kube status`: whether the cluster answers.
+async fn status_cmd(cluster: &ClusterArgs, kube: &KubeConfig) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    match source.status().await {
+        ClusterStatus::Reachable { server, version } => {
+            println!(
+                "reachable: {server} ({}) via {}",
+                version.as_deref().unwrap_or("version unknown"),
+                source.origin()
+            );
             Ok(())
         }
+        ClusterStatus::Unreachable { server, reason } => {
+            println!("unreachable: {server} via {}: {reason}", source.origin());
+            Err(KubeError::Unreachable { server, reason }.into())
+        }
     }
+}
+
+/// `kube get`: objects as a kubectl-style table, or in the chosen output format.
+async fn get_cmd(
+    cluster: &ClusterArgs,
+    resource: &str,
+    name: Option<&str>,
+    selector: Option<&str>,
+    output: Option<super::args::GetOutput>,
+    kube: &KubeConfig,
+) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    let ns = scope_ns(&source, cluster);
+    let value = source
+        .kube_get(resource, ns.as_deref(), name, selector)
+        .await?;
+    let t = crate::kube::resources::resolve(resource)
+        .with_context(|| format!("unknown resource type `{resource}`"))?;
+    let text = super::kube_get::render(t, &value, output, ns.is_none(), source.now())?;
+    print!("{text}");
+    Ok(())
+}
+
+/// `kube logs`: a log tail, or the log followed.
+async fn logs_cmd(
+    cluster: &ClusterArgs,
+    pod: &str,
+    opts: &crate::kube::LogOptions,
+    kube: &KubeConfig,
+) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    let ns = scope_ns(&source, cluster);
+    super::kube_get::print_logs(&source, ns.as_deref(), pod, opts).await
+}
+
+/// `kube events`: events, newest first.
+async fn events_cmd(
+    cluster: &ClusterArgs,
+    about: Option<&str>,
+    kube: &KubeConfig,
+) -> anyhow::Result<()> {
+    let source = ClusterSource::connect(&cluster.choice(), kube).await?;
+    let ns = scope_ns(&source, cluster);
+    let about = match about {
+        Some(a) => {
+            let (kind, name) = a
+                .split_once('/')
+                .with_context(|| format!("--for takes KIND/NAME, got `{a}`"))?;
+            let t = crate::kube::resources::resolve(kind)
+                .with_context(|| format!("unknown kind `{kind}`"))?;
+            Some(ResourceRef::new(t.kind, ns.as_deref(), name))
+        }
+        None => None,
+    };
+    let events = source.kube_events(ns.as_deref(), about.as_ref()).await?;
+    let mut out = std::io::stdout().lock();
+    for e in events {
+        writeln!(
+            out,
+            "{}  {:<8} {:<20} {:<40} {}",
+            e.last_seen.as_deref().unwrap_or("-"),
+            e.type_,
+            e.reason,
+            e.about.kubectl(),
+            e.message
+        )?;
+    }
+    Ok(())
 }
 
 fn scope_ns(source: &ClusterSource, args: &ClusterArgs) -> Option<String> {

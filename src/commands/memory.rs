@@ -8,6 +8,41 @@ use anyhow::{Context, Result, bail};
 use super::args::{GlobalArgs, MemoryArgs, MemoryCommand};
 use crate::memory::{Memory, MemoryKind, MemoryStatus, Scope};
 
+/// `memory edit`'s changes, each checked.
+fn apply_edit(
+    m: &mut Memory,
+    text: Option<&str>,
+    kind: Option<&str>,
+    scope: &[String],
+    status: Option<&str>,
+    confidence: Option<f32>,
+) -> Result<()> {
+    if let Some(t) = text {
+        m.text = t.to_string();
+    }
+    if let Some(k) = kind {
+        m.kind = MemoryKind::parse(k).map_err(anyhow::Error::msg)?;
+    }
+    if !scope.is_empty() {
+        m.scope = parse_scope(scope)?;
+    }
+    if let Some(s) = status {
+        m.status = match s {
+            "proposed" => MemoryStatus::Proposed,
+            "active" => MemoryStatus::Active,
+            "retired" => MemoryStatus::Retired,
+            other => bail!("unknown status {other:?}; use proposed, active or retired"),
+        };
+    }
+    if let Some(c) = confidence {
+        if !(0.0..=1.0).contains(&c) {
+            bail!("confidence {c} is outside 0..1");
+        }
+        m.confidence = c;
+    }
+    Ok(())
+}
+
 fn parse_scope(pairs: &[String]) -> Result<Scope> {
     let mut scope = Scope::default();
     for p in pairs {
@@ -76,29 +111,14 @@ async fn run_in(
             confidence,
         } => {
             let mut m = store.get(id).await?;
-            if let Some(t) = text {
-                m.text = t.clone();
-            }
-            if let Some(k) = kind {
-                m.kind = MemoryKind::parse(k).map_err(anyhow::Error::msg)?;
-            }
-            if !scope.is_empty() {
-                m.scope = parse_scope(scope)?;
-            }
-            if let Some(s) = status {
-                m.status = match s.as_str() {
-                    "proposed" => MemoryStatus::Proposed,
-                    "active" => MemoryStatus::Active,
-                    "retired" => MemoryStatus::Retired,
-                    other => bail!("unknown status {other:?}; use proposed, active or retired"),
-                };
-            }
-            if let Some(c) = confidence {
-                if !(0.0..=1.0).contains(c) {
-                    bail!("confidence {c} is outside 0..1");
-                }
-                m.confidence = *c;
-            }
+            apply_edit(
+                &mut m,
+                text.as_deref(),
+                kind.as_deref(),
+                scope,
+                status.as_deref(),
+                *confidence,
+            )?;
             m.updated = chrono::Utc::now().timestamp();
             store.upsert(std::slice::from_ref(&m)).await?;
             writeln!(out, "{}", m.id)?;

@@ -11,6 +11,7 @@ pub mod issue;
 pub mod kube;
 mod kube_get;
 pub mod manual;
+pub mod mcp;
 pub mod memory;
 pub mod model;
 pub mod related;

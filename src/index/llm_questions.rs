@@ -72,6 +72,7 @@ async fn rows(q: impl ExecutableQuery) -> Result<Vec<RecordBatch>> {
 
 /// Write model questions for every definition that lacks them, within the budget
 /// (`questions_batch`, `questions_max_requests`, `questions_max_tokens` of `cfg`).
+#[allow(clippy::too_many_lines)] // the batch loop with its budget, cache and resume bookkeeping
 pub async fn run(
     store: &Store,
     llm: &LlmClient,

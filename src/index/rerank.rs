@@ -182,6 +182,7 @@ const SYSTEM: &str = "You help an engineer find the files an issue is about. You
 
 /// Rerank `offline` (best first) with the model. `Err` says why the offline ranking
 /// stands.
+#[allow(clippy::too_many_lines)] // the prompt, the model call and reading its order
 pub async fn rerank(
     store: &Store,
     llm: &LlmClient,

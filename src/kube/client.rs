@@ -131,6 +131,7 @@ struct Origins {
 
 /// Load `context` (default: `current-context`) from these files, merged like kubectl.
 /// Errors name the file and the field.
+#[allow(clippy::too_many_lines)] // kubectl's merge rules, field by field
 pub async fn load_kubeconfig_files(
     files: &[PathBuf],
     context: Option<&str>,
@@ -783,7 +784,7 @@ impl KubeClient {
 }
 
 /// rustls needs a process-wide crypto provider when more than one is compiled in.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Err only when another thread installed one first, which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();

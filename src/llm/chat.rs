@@ -14,9 +14,10 @@ use async_openai::middleware::retry::OpenAIRetryLayer;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::compat::Shape;
 pub use super::stream::estimate_tokens;
 use super::stream::{Accumulator, Chunk};
+use super::wire::Shape;
+pub use super::wire::{Completion, Usage, WireFunction, WireToolCall};
 use crate::config::LlmConfig;
 
 #[derive(Debug, thiserror::Error)]
@@ -122,25 +123,6 @@ pub enum Role {
     Tool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireToolCall {
-    pub id: String,
-    #[serde(rename = "type", default = "function_type")]
-    pub kind: String,
-    pub function: WireFunction,
-}
-
-pub(super) fn function_type() -> String {
-    "function".into()
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireFunction {
-    pub name: String,
-    /// JSON text, exactly as the model wrote it (it may be malformed).
-    pub arguments: String,
-}
-
 /// A tool the model may call.
 #[derive(Debug, Clone, Serialize)]
 pub struct ToolDefinition {
@@ -176,27 +158,6 @@ struct StreamOptions {
     include_usage: bool,
 }
 
-/// Token counts of one request.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Usage {
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    /// True when the server sent no usage and these are estimates (4 characters a token).
-    pub estimated: bool,
-}
-
-/// A finished model turn.
-#[derive(Debug, Clone, Default)]
-pub struct Completion {
-    pub content: String,
-    pub tool_calls: Vec<WireToolCall>,
-    pub usage: Usage,
-    pub finish_reason: Option<String>,
-    /// What the client worked around or noticed (a refused request shape, tool calls
-    /// read from text, a cut reply), for the caller to show.
-    pub notes: Vec<String>,
-}
-
 /// The JSON object in a reply (models wrap it in prose or code fences at times).
 pub fn json_object(content: &str) -> Option<&str> {
     let (s, e) = (content.find('{')?, content.rfind('}')?);
@@ -214,7 +175,7 @@ pub struct LlmClient {
     /// Longest reply in tokens: asked for, and enforced while reading.
     pub(super) max_reply_tokens: u32,
     /// The request shape each kind of request settled on (without, with tools): an
-    /// index into `llm_compat::SHAPES`, shared by clones.
+    /// index into `wire::SHAPES`, shared by clones.
     pub(super) shape: std::sync::Arc<[std::sync::atomic::AtomicUsize; 2]>,
 }
 

@@ -21,40 +21,7 @@ use super::chat::{
     prompt_chars,
 };
 use super::stream::{Accumulator, Chunk};
-
-/// One way of asking: what the request carries besides the messages and tools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shape {
-    pub stream: bool,
-    /// `stream_options.include_usage` and `parallel_tool_calls`.
-    pub optional_fields: bool,
-}
-
-/// From the richest request to the plainest; the client moves down when refused.
-pub const SHAPES: [Shape; 3] = [
-    Shape {
-        stream: true,
-        optional_fields: true,
-    },
-    Shape {
-        stream: true,
-        optional_fields: false,
-    },
-    Shape {
-        stream: false,
-        optional_fields: false,
-    },
-];
-
-impl Shape {
-    pub fn describe(self) -> &'static str {
-        match (self.stream, self.optional_fields) {
-            (true, true) => "streaming with usage",
-            (true, false) => "streaming without stream_options",
-            (false, _) => "non-streaming requests",
-        }
-    }
-}
+use super::wire::{SHAPES, Shape};
 
 impl LlmClient {
     /// One chat completion, streamed when the server allows it. `on_delta` sees each
@@ -232,7 +199,7 @@ pub fn tidy(c: &mut Completion, offered: &[&str], prompt_chars: usize) {
                 .into(),
         );
     }
-    let sent = super::chat::estimate_tokens(prompt_chars);
+    let sent = super::stream::estimate_tokens(prompt_chars);
     if !c.usage.estimated && sent > 2000 && c.usage.prompt_tokens * 2 < sent {
         c.notes.push(format!(
             "the server counted {} prompt tokens for about {sent} sent: it probably cut the \

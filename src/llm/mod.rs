@@ -8,3 +8,4 @@ pub mod embed;
 pub mod models;
 pub mod redact;
 mod stream;
+mod wire;

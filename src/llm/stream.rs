@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::chat::{Completion, Usage, WireFunction, WireToolCall, function_type};
+use super::wire::{Completion, Usage, WireFunction, WireToolCall, function_type};
 
 /// A stream chunk, with every field optional: servers differ in what they send.
 #[derive(Debug, Default, Deserialize)]

@@ -552,6 +552,7 @@ impl MemoryStore {
     }
 
     /// Active memories that match the query's scope or words, best first, with why.
+    #[allow(clippy::too_many_lines)] // scope, word and vector matches and their scoring
     pub async fn recall(&self, q: &RecallQuery, top: usize) -> Result<Vec<MemoryHit>, MemoryError> {
         let all = self.list().await?;
         let mut text_rank: std::collections::HashMap<String, usize> = Default::default();

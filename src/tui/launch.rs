@@ -128,7 +128,6 @@ fn branch_of(root: &Path) -> Option<String> {
 
 /// Index once; then connect, start the session and bridge Ops in and Events out, starting
 /// it again when the palette switches context, namespace, replay or model.
-#[allow(clippy::too_many_arguments)]
 async fn start_session(
     ws: Workspace,
     mut cluster_args: ClusterChoice,
@@ -138,123 +137,150 @@ async fn start_session(
     mut op_rx: mpsc::Receiver<Op>,
     mut switch_rx: mpsc::Receiver<Switch>,
 ) {
-    if let Some(Refresh {
-        index: indexed,
-        runbooks,
-    }) = ws.refresh().await
-    {
-        status.index = match indexed {
-            Ok(s) => IndexState::Ready {
-                files: s.files.indexed,
-                lexical_only: s.embeddings.embedder.is_none(),
-            },
-            Err(e) => {
-                let _ = app_tx
-                    .send(AppEvent::Notice(format!("indexing failed: {e:#}")))
-                    .await;
-                IndexState::Missing
-            }
-        };
-        let _ = app_tx.send(AppEvent::Status(status.clone())).await;
-        match runbooks {
-            Ok(r) if r.added + r.updated + r.removed > 0 => {
-                let _ = app_tx
-                    .send(AppEvent::Notice(format!(
-                        "runbooks: {} added, {} updated, {} removed",
-                        r.added, r.updated, r.removed
-                    )))
-                    .await;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let _ = app_tx
-                    .send(AppEvent::Notice(format!("runbooks not synced: {e}")))
-                    .await;
-            }
-        }
+    if let Some(refresh) = ws.refresh().await {
+        report_refresh(refresh, &mut status, &app_tx).await;
     }
     loop {
-        let (mut handle, kubeconfig) =
-            match open_session(&ws, &cluster_args, llm.clone(), &mut status, &app_tx).await {
-                Some(h) => h,
-                None => return,
-            };
-        let switch = loop {
-            tokio::select! {
-                op = op_rx.recv() => match op {
-                    Some(op) => {
-                        let stop = matches!(op, Op::Shutdown);
-                        if handle.ops.send(op).is_err() || stop {
-                            break None;
-                        }
-                    }
-                    None => {
-                        let _ = handle.ops.send(Op::Shutdown);
-                        break None;
-                    }
-                },
-                ev = handle.events.recv() => match ev {
-                    Some(ev) => {
-                        if app_tx.send(AppEvent::Agent(ev)).await.is_err() {
-                            let _ = handle.ops.send(Op::Shutdown);
-                            break None;
-                        }
-                    }
-                    None => break None,
-                },
-                sw = switch_rx.recv() => match sw {
-                    Some(sw) => break Some(sw),
-                    None => continue,
-                },
-            }
+        let Some((mut handle, kubeconfig)) =
+            open_session(&ws, &cluster_args, llm.clone(), &mut status, &app_tx).await
+        else {
+            return;
         };
+        let switch = bridge(&mut handle, &mut op_rx, &mut switch_rx, &app_tx).await;
         let _ = handle.ops.send(Op::Shutdown);
         handle.join().await;
         drop(kubeconfig);
         let Some(switch) = switch else { return };
-        let notice = match switch {
-            Switch::Context(c) => {
-                cluster_args.replay = None;
-                cluster_args.context = Some(c.clone());
-                status.cluster = ClusterState::Live {
-                    context: c.clone(),
-                    namespace: cluster_args.namespace.clone(),
-                };
-                format!("context is now {c}; a new session started")
-            }
-            Switch::Namespace(ns) => {
-                cluster_args.namespace = Some(ns.clone());
-                cluster_args.all_namespaces = false;
-                format!("namespace is now {ns}; a new session started")
-            }
-            Switch::Replay(file) => {
-                cluster_args.replay = Some(file.clone());
-                status.cluster = ClusterState::Replay {
-                    file: file.display().to_string(),
-                };
-                format!("reading {} now; a new session started", file.display())
-            }
-            Switch::Model(None) => {
-                llm = None;
-                "offline planner; a new session started".to_string()
-            }
-            Switch::Model(Some(name)) => {
-                let mut cfg = ws.config.config.llm.clone();
-                cfg.model = Some(name.clone());
-                match LlmClient::from_config(&cfg) {
-                    Ok(client) => {
-                        llm = client;
-                        format!("model is now {name}; a new session started")
-                    }
-                    Err(e) => format!("cannot use model {name}: {e}"),
-                }
-            }
-        };
+        let notice = apply_switch(switch, &ws, &mut cluster_args, &mut llm, &mut status);
         status.model = llm
             .as_ref()
             .map(|l| l.model(crate::llm::chat::Tier::Main).to_string());
         let _ = app_tx.send(AppEvent::Status(status.clone())).await;
         let _ = app_tx.send(AppEvent::Notice(notice)).await;
+    }
+}
+
+/// The index and runbooks refresh, on the status bar and as notices.
+async fn report_refresh(
+    refresh: Refresh,
+    status: &mut StatusInfo,
+    app_tx: &mpsc::Sender<AppEvent>,
+) {
+    status.index = match refresh.index {
+        Ok(s) => IndexState::Ready {
+            files: s.files.indexed,
+            lexical_only: s.embeddings.embedder.is_none(),
+        },
+        Err(e) => {
+            let _ = app_tx
+                .send(AppEvent::Notice(format!("indexing failed: {e:#}")))
+                .await;
+            IndexState::Missing
+        }
+    };
+    let _ = app_tx.send(AppEvent::Status(status.clone())).await;
+    match refresh.runbooks {
+        Ok(r) if r.added + r.updated + r.removed > 0 => {
+            let _ = app_tx
+                .send(AppEvent::Notice(format!(
+                    "runbooks: {} added, {} updated, {} removed",
+                    r.added, r.updated, r.removed
+                )))
+                .await;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let _ = app_tx
+                .send(AppEvent::Notice(format!("runbooks not synced: {e}")))
+                .await;
+        }
+    }
+}
+
+/// Ops in, Events out, until the session ends (`None`) or the palette switches something.
+async fn bridge(
+    handle: &mut session::SessionHandle,
+    op_rx: &mut mpsc::Receiver<Op>,
+    switch_rx: &mut mpsc::Receiver<Switch>,
+    app_tx: &mpsc::Sender<AppEvent>,
+) -> Option<Switch> {
+    loop {
+        tokio::select! {
+            op = op_rx.recv() => match op {
+                Some(op) => {
+                    let stop = matches!(op, Op::Shutdown);
+                    if handle.ops.send(op).is_err() || stop {
+                        return None;
+                    }
+                }
+                None => {
+                    let _ = handle.ops.send(Op::Shutdown);
+                    return None;
+                }
+            },
+            ev = handle.events.recv() => match ev {
+                Some(ev) => {
+                    if app_tx.send(AppEvent::Agent(ev)).await.is_err() {
+                        let _ = handle.ops.send(Op::Shutdown);
+                        return None;
+                    }
+                }
+                None => return None,
+            },
+            sw = switch_rx.recv() => match sw {
+                Some(sw) => return Some(sw),
+                None => continue,
+            },
+        }
+    }
+}
+
+/// Apply a palette switch to what the next session opens with; the notice says what
+/// changed.
+fn apply_switch(
+    switch: Switch,
+    ws: &Workspace,
+    cluster_args: &mut ClusterChoice,
+    llm: &mut Option<LlmClient>,
+    status: &mut StatusInfo,
+) -> String {
+    match switch {
+        Switch::Context(c) => {
+            cluster_args.replay = None;
+            cluster_args.context = Some(c.clone());
+            status.cluster = ClusterState::Live {
+                context: c.clone(),
+                namespace: cluster_args.namespace.clone(),
+            };
+            format!("context is now {c}; a new session started")
+        }
+        Switch::Namespace(ns) => {
+            cluster_args.namespace = Some(ns.clone());
+            cluster_args.all_namespaces = false;
+            format!("namespace is now {ns}; a new session started")
+        }
+        Switch::Replay(file) => {
+            cluster_args.replay = Some(file.clone());
+            status.cluster = ClusterState::Replay {
+                file: file.display().to_string(),
+            };
+            format!("reading {} now; a new session started", file.display())
+        }
+        Switch::Model(None) => {
+            *llm = None;
+            "offline planner; a new session started".to_string()
+        }
+        Switch::Model(Some(name)) => {
+            let mut cfg = ws.config.config.llm.clone();
+            cfg.model = Some(name.clone());
+            match LlmClient::from_config(&cfg) {
+                Ok(client) => {
+                    *llm = client;
+                    format!("model is now {name}; a new session started")
+                }
+                Err(e) => format!("cannot use model {name}: {e}"),
+            }
+        }
     }
 }
 

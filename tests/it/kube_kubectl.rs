@@ -6,8 +6,14 @@ use std::process::{Child, Command, Stdio};
 
 use crate::kube::fixture;
 
-/// `triage kube serve` on a free port; killed when the test ends, however it ends.
-pub(crate) struct Served(Child, pub(crate) String);
+/// `triage kube serve` on a free port; killed when the test ends, however it ends. Its
+/// stdout stays open as long as it runs: the server writes a second line after the URL,
+/// and a closed pipe would end it.
+pub(crate) struct Served(
+    Child,
+    pub(crate) String,
+    Option<BufReader<std::process::ChildStdout>>,
+);
 
 impl Served {
     pub(crate) fn start(home: &Path, snapshot: &Path) -> Served {
@@ -20,10 +26,11 @@ impl Served {
             .stderr(Stdio::piped())
             .spawn()
             .expect("triage kube serve starts");
-        let mut served = Served(child, String::new());
+        let mut served = Served(child, String::new(), None);
         let mut stdout = BufReader::new(served.0.stdout.take().unwrap());
         let mut first = String::new();
         stdout.read_line(&mut first).unwrap();
+        served.2 = Some(stdout);
         served.1 = first
             .split_whitespace()
             .find(|w| w.starts_with("http://127.0.0.1:"))
@@ -68,6 +75,7 @@ pub(crate) fn kubectl(bin: &Path, home: &Path, url: &str, args: &[&str]) -> (boo
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one kubectl command per assertion block
 fn kube_kubectl_reads_a_served_snapshot() {
     let Some(bin) = kubectl_path() else {
         assert!(

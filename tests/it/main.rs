@@ -1,6 +1,10 @@
 //! The one integration test binary (one link step keeps the build fast).
 
+// Test code: a panic here is a failed test, helpers included.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod agent;
+mod architecture;
 mod cli_kube;
 mod cli_setup;
 mod common;
@@ -13,8 +17,11 @@ mod kube;
 mod kube_faults;
 mod kube_kubectl;
 mod learning;
+mod llm_questions;
 mod llm_quirks;
 mod llm_server;
+mod mcp;
+mod mcp_agent;
 mod memory;
 #[cfg(feature = "s3")]
 mod memory_s3;

@@ -4,10 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::args::{arg, bool_arg, quote, req_str, u64_arg};
-use super::context::ToolContext;
-use super::entry::Tool;
-use super::tool::{ToolError, ToolOutput};
+use super::{Tool, ToolContext, ToolError, ToolOutput, arg, bool_arg, quote, req_str, u64_arg};
 use crate::index::localize::{Signals, rank_files_for_issue};
 use crate::index::search::search;
 use crate::protocol::{Evidence, EvidenceKind};

@@ -2,17 +2,10 @@
 
 use std::fmt::Write as _;
 
-use arrow_array::{Array, Int64Array, RecordBatch};
-use futures::TryStreamExt;
-use lancedb::index::scalar::FullTextSearchQuery;
-use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde_json::{Value, json};
 
-use super::args::{arg, quote, req_str, str_arg, u64_arg};
-use super::context::ToolContext;
-use super::entry::Tool;
-use super::tool::{ToolError, ToolOutput};
-use crate::index::store::str_col;
+use super::{Tool, ToolContext, ToolError, ToolOutput, arg, quote, req_str, str_arg, u64_arg};
+use crate::index::store_query::{CommitFilter, CommitRecord};
 use crate::protocol::{Evidence, EvidenceKind};
 
 /// Lines of diff `git_show` returns per file before it summarises the rest.
@@ -122,76 +115,15 @@ fn day(t: i64) -> String {
 
 async fn commit_rows(
     ctx: &ToolContext,
-    filter: Option<String>,
+    filter: &CommitFilter,
     fts: Option<&str>,
     limit: usize,
-) -> Result<Vec<RecordBatch>, ToolError> {
+) -> Result<Vec<CommitRecord>, ToolError> {
     let store = ctx.store().await?;
-    let mut q = store.commits.query();
-    if let Some(f) = filter {
-        q = q.only_if(f);
-    }
-    if let Some(text) = fts {
-        q = q.full_text_search(FullTextSearchQuery::new(text.to_string()));
-    }
-    let rows = q
-        .select(Select::columns(&[
-            "id", "time", "author", "summary", "pr", "files",
-        ]))
-        .limit(limit)
-        .execute()
-        .await
-        .map_err(anyhow::Error::from)?
-        .try_collect()
-        .await
-        .map_err(anyhow::Error::from)?;
-    Ok(rows)
+    Ok(store.commits_matching(fts, filter, limit).await?)
 }
 
-struct CommitRow {
-    id: String,
-    time: i64,
-    author: String,
-    summary: String,
-    pr: Option<i64>,
-    files: Vec<String>,
-}
-
-fn commits_of(rows: &[RecordBatch]) -> Result<Vec<CommitRow>, ToolError> {
-    let mut out = Vec::new();
-    for b in rows {
-        let (id, author, summary, files) = (
-            str_col(b, "id")?,
-            str_col(b, "author")?,
-            str_col(b, "summary")?,
-            str_col(b, "files")?,
-        );
-        let time = b
-            .column_by_name("time")
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
-        let pr = b
-            .column_by_name("pr")
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
-        for i in 0..b.num_rows() {
-            out.push(CommitRow {
-                id: id.value(i).to_string(),
-                time: time.map_or(0, |t| t.value(i)),
-                author: author.value(i).to_string(),
-                summary: summary.value(i).to_string(),
-                pr: pr.and_then(|p| (!p.is_null(i)).then(|| p.value(i))),
-                files: files
-                    .value(i)
-                    .split('\n')
-                    .filter(|f| !f.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn commit_line(c: &CommitRow) -> String {
+fn commit_line(c: &CommitRecord) -> String {
     let pr = c.pr.map(|p| format!(" (PR #{p})")).unwrap_or_default();
     format!(
         "{} {} {}{pr}: {}",
@@ -205,23 +137,16 @@ fn commit_line(c: &CommitRow) -> String {
 async fn git_log(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
     let max = u64_arg(args, "max").unwrap_or(15).clamp(1, 50) as usize;
     let path = str_arg(args, "path").map(|p| p.trim_start_matches("./").trim_end_matches('/'));
-    let mut filters = Vec::new();
+    let mut filter = CommitFilter {
+        touching: path.map(str::to_string),
+        ..Default::default()
+    };
     if let Some(days) = u64_arg(args, "since_days") {
         let now = ctx.now().timestamp();
-        let cutoff = now - (days as i64) * 86_400;
-        filters.push(format!("time >= {cutoff} AND time <= {now}"));
+        filter.since = Some(now - (days as i64) * 86_400);
+        filter.before = Some(now + 1);
     }
-    if let Some(p) = path {
-        filters.push(format!("files LIKE '%{}%'", p.replace('\'', "''")));
-    }
-    let rows = commit_rows(
-        ctx,
-        (!filters.is_empty()).then(|| filters.join(" AND ")),
-        None,
-        5_000,
-    )
-    .await?;
-    let mut commits = commits_of(&rows)?;
+    let mut commits = commit_rows(ctx, &filter, None, 5_000).await?;
     if let Some(p) = path {
         // LIKE matched substrings; keep exact files and files under the directory.
         let dir = format!("{p}/");
@@ -266,8 +191,7 @@ async fn similar_past_changes(ctx: &ToolContext, args: &Value) -> Result<ToolOut
     let query = req_str(args, "text")?;
     let max = u64_arg(args, "max").unwrap_or(8).clamp(1, 20) as usize;
     let query: String = query.chars().take(2_000).collect();
-    let rows = commit_rows(ctx, None, Some(&query), max).await?;
-    let commits = commits_of(&rows)?;
+    let commits = commit_rows(ctx, &CommitFilter::default(), Some(&query), max).await?;
     let mut text = String::new();
     for c in &commits {
         let _ = writeln!(text, "{}", commit_line(c));
@@ -329,21 +253,56 @@ fn git_show(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolErro
         ),
         Err(_) => (String::new(), 0),
     };
-    let err = |e: &dyn std::fmt::Display| ToolError::Failed(format!("cannot diff {spec}: {e}"));
-    let tree = commit.tree().map_err(|e| err(&e))?;
+    let changes = changed_blobs(&repo, &commit)
+        .map_err(|e| ToolError::Failed(format!("cannot diff {spec}: {e}")))?;
+    let blob = |id: Option<gix::ObjectId>| -> String {
+        id.and_then(|id| repo.find_object(id).ok())
+            .map(|o| String::from_utf8_lossy(&o.data).into_owned())
+            .unwrap_or_default()
+    };
+    let mut text = format!("commit {id}\nAuthor: {author}\nDate:   {}\n\n", day(time));
+    for line in message.trim_end().lines() {
+        let _ = writeln!(text, "    {line}");
+    }
+    text.push('\n');
+    let mut files = Vec::new();
+    for (path, old, new) in &changes {
+        if only.as_ref().is_some_and(|o| o != path) {
+            continue;
+        }
+        files.push(path.clone());
+        write_diff(&mut text, path, &blob(*old), &blob(*new));
+    }
+    let summary_line = message.lines().next().unwrap_or("").to_string();
+    Ok(ToolOutput {
+        summary: format!("{} {} ({} files)", &id[..10], summary_line, changes.len()),
+        text,
+        evidence: vec![Evidence {
+            kind: EvidenceKind::Commit,
+            reference: id[..10].to_string(),
+            detail: summary_line.clone(),
+            call: None,
+        }],
+        data: json!({"id": id, "author": author, "time": time, "message": message, "files": files}),
+    })
+}
+
+/// A changed blob: its path, and the old and new contents' ids.
+type BlobChange = (String, Option<gix::ObjectId>, Option<gix::ObjectId>);
+
+/// The blobs a commit changed against its first parent (or the empty tree).
+fn changed_blobs(
+    repo: &gix::Repository,
+    commit: &gix::Commit<'_>,
+) -> Result<Vec<BlobChange>, Box<dyn std::error::Error + Send + Sync>> {
+    let tree = commit.tree()?;
     let parent_tree = match commit.parent_ids().next() {
-        Some(p) => p
-            .object()
-            .map_err(|e| err(&e))?
-            .into_commit()
-            .tree()
-            .map_err(|e| err(&e))?,
+        Some(p) => p.object()?.into_commit().tree()?,
         None => repo.empty_tree(),
     };
-    let mut changes: Vec<(String, Option<gix::ObjectId>, Option<gix::ObjectId>)> = Vec::new();
+    let mut changes: Vec<BlobChange> = Vec::new();
     parent_tree
-        .changes()
-        .map_err(|e| err(&e))?
+        .changes()?
         .options(|o| {
             o.track_path().track_rewrites(None);
         })
@@ -364,59 +323,33 @@ fn git_show(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolErro
                 changes.push((path, old, new));
             }
             Ok(std::ops::ControlFlow::Continue(()))
-        })
-        .map_err(|e| err(&e))?;
-    let blob = |id: Option<gix::ObjectId>| -> String {
-        id.and_then(|id| repo.find_object(id).ok())
-            .map(|o| String::from_utf8_lossy(&o.data).into_owned())
-            .unwrap_or_default()
-    };
-    let mut text = format!("commit {id}\nAuthor: {author}\nDate:   {}\n\n", day(time));
-    for line in message.trim_end().lines() {
-        let _ = writeln!(text, "    {line}");
+        })?;
+    Ok(changes)
+}
+
+/// One file's unified diff, cut after `DIFF_LINES_PER_FILE` lines.
+fn write_diff(text: &mut String, path: &str, a: &str, b: &str) {
+    if a.contains('\0') || b.contains('\0') {
+        let _ = writeln!(text, "--- {path}: binary file changed");
+        return;
     }
-    text.push('\n');
-    let mut files = Vec::new();
-    for (path, old, new) in &changes {
-        if only.as_ref().is_some_and(|o| o != path) {
-            continue;
-        }
-        files.push(path.clone());
-        let (a, b) = (blob(*old), blob(*new));
-        if a.contains('\0') || b.contains('\0') {
-            let _ = writeln!(text, "--- {path}: binary file changed");
-            continue;
-        }
-        let diff = similar::TextDiff::from_lines(&a, &b);
-        let unified = diff
-            .unified_diff()
-            .context_radius(3)
-            .header(&format!("a/{path}"), &format!("b/{path}"))
-            .to_string();
-        let total = unified.lines().count();
-        for line in unified.lines().take(DIFF_LINES_PER_FILE) {
-            let _ = writeln!(text, "{line}");
-        }
-        if total > DIFF_LINES_PER_FILE {
-            let _ = writeln!(
-                text,
-                "[{} more diff lines in {path}; ask for this path alone]",
-                total - DIFF_LINES_PER_FILE
-            );
-        }
+    let diff = similar::TextDiff::from_lines(a, b);
+    let unified = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
+    let total = unified.lines().count();
+    for line in unified.lines().take(DIFF_LINES_PER_FILE) {
+        let _ = writeln!(text, "{line}");
     }
-    let summary_line = message.lines().next().unwrap_or("").to_string();
-    Ok(ToolOutput {
-        summary: format!("{} {} ({} files)", &id[..10], summary_line, changes.len()),
-        text,
-        evidence: vec![Evidence {
-            kind: EvidenceKind::Commit,
-            reference: id[..10].to_string(),
-            detail: summary_line.clone(),
-            call: None,
-        }],
-        data: json!({"id": id, "author": author, "time": time, "message": message, "files": files}),
-    })
+    if total > DIFF_LINES_PER_FILE {
+        let _ = writeln!(
+            text,
+            "[{} more diff lines in {path}; ask for this path alone]",
+            total - DIFF_LINES_PER_FILE
+        );
+    }
 }
 
 fn blame(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolError> {

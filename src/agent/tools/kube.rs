@@ -5,10 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::args::{arg, bool_arg, quote, req_str, str_arg};
-use super::context::ToolContext;
-use super::entry::Tool;
-use super::tool::{ToolError, ToolOutput};
+use super::{Tool, ToolContext, ToolError, ToolOutput, arg, bool_arg, quote, req_str, str_arg};
 use crate::kube::state::ResourceRef;
 use crate::protocol::{Evidence, EvidenceKind};
 

@@ -4,10 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::args::{arg, quote, req_str, str_arg, u64_arg};
-use super::context::ToolContext;
-use super::entry::Tool;
-use super::tool::{ToolError, ToolOutput};
+use super::{Tool, ToolContext, ToolError, ToolOutput, arg, quote, req_str, str_arg, u64_arg};
 use crate::memory::{RecallQuery, Scope};
 use crate::protocol::{Evidence, EvidenceKind};
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Check, Status};
+use super::check::{Check, Status};
 use crate::config::LlmConfig;
 use crate::llm::chat::{
     ChatMessage, FunctionDefinition, LlmClient, Tier, ToolDefinition, configured_model,

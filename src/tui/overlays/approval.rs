@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 
 use super::dialog::{hint_line, render_dialog};
 use super::outcome::Outcome;
-use crate::protocol::{ActionClass, ActionId, ApprovalScope, Op};
+use crate::protocol::{ActionClass, ActionId, ApprovalScope, Op, ProposedAction};
 use crate::tui::event::UiOutput;
 use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::panes::Ctx;
@@ -158,7 +158,44 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
     let width = area.width.saturating_sub(4).clamp(20, 88).min(area.width);
     let inner_w = width.saturating_sub(4).max(1);
 
-    // Head: the command and its class. Always shown first.
+    let mut head = head_lines(ctx, p, inner_w);
+    let mut mid = middle_lines(ctx, p, inner_w);
+    let (mut foot, mut input) = foot_lines(ctx, ov, inner_w);
+
+    let avail = usize::from(area.height.saturating_sub(2));
+    if head.len() + mid.len() + foot.len() > avail {
+        let keep = avail.saturating_sub(head.len() + foot.len());
+        mid.truncate(keep);
+        if let Some(last) = mid.last_mut() {
+            *last = Line::from(Span::styled(
+                "… (the actions pane shows the rest)",
+                ctx.style("ui.text.dim"),
+            ));
+        }
+        head.truncate(avail.saturating_sub(foot.len()));
+        if foot.len() > avail {
+            // Keep the input and the keys; drop the question above them.
+            let drop = (foot.len() - avail).min(input.map_or(0, |(at, _, _)| at));
+            foot.drain(..drop);
+            input = input.map(|(at, rows, t)| (at - drop, rows, t));
+        }
+    }
+    let input_at = input.map(|(at, rows, t)| (head.len() + mid.len() + at, rows, t));
+    let lines: Vec<Line> = head.into_iter().chain(mid).chain(foot).collect();
+
+    render_dialog(
+        ctx,
+        area,
+        buf,
+        width,
+        format!("Action #{} — your decision", p.id),
+        lines,
+        input_at,
+    )
+}
+
+/// Head: the command and its class. Always shown first.
+fn head_lines(ctx: &Ctx, p: &ProposedAction, inner_w: u16) -> Vec<Line<'static>> {
     let mut head = wrap_lines(
         &[
             RichLine::plain(p.command.clone(), "action.command")
@@ -182,8 +219,11 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
         spans.extend(r.spans);
         head.push(Line::from(spans));
     }
+    head
+}
 
-    // Middle: what happens if approved, then why. Cut from the end when space is short.
+/// Middle: what happens if approved, then why. Cut from the end when space is short.
+fn middle_lines(ctx: &Ctx, p: &ProposedAction, inner_w: u16) -> Vec<Line<'static>> {
     let mut mid_rich = Vec::new();
     let note = if p.blocked_by_read_only {
         Some(
@@ -207,9 +247,18 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
             .with_prefix(vec![RichSpan::new("Why: ", "ui.text.strong")]),
     );
     mid_rich.push(RichLine::blank());
-    let mut mid = wrap_lines(&mid_rich, ctx.theme, inner_w);
+    wrap_lines(&mid_rich, ctx.theme, inner_w)
+}
 
-    // Foot: the keys, or the question and its input. Never cut.
+/// A text field in the dialog: the row it starts at, its rows, the field.
+type Field<'a> = Option<(usize, usize, &'a TextInput)>;
+
+/// Foot: the keys, or the question and its input. Never cut.
+fn foot_lines<'a>(
+    ctx: &Ctx,
+    ov: &'a ApprovalOverlay,
+    inner_w: u16,
+) -> (Vec<Line<'static>>, Field<'a>) {
     let keys = |c: Context, a: Action| ctx.keymap.hint(&[c], a);
     let mut foot = Vec::new();
     let mut input = None;
@@ -253,35 +302,5 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
             ));
         }
     }
-
-    let avail = usize::from(area.height.saturating_sub(2));
-    if head.len() + mid.len() + foot.len() > avail {
-        let keep = avail.saturating_sub(head.len() + foot.len());
-        mid.truncate(keep);
-        if let Some(last) = mid.last_mut() {
-            *last = Line::from(Span::styled(
-                "… (the actions pane shows the rest)",
-                ctx.style("ui.text.dim"),
-            ));
-        }
-        head.truncate(avail.saturating_sub(foot.len()));
-        if foot.len() > avail {
-            // Keep the input and the keys; drop the question above them.
-            let drop = (foot.len() - avail).min(input.map_or(0, |(at, _, _)| at));
-            foot.drain(..drop);
-            input = input.map(|(at, rows, t)| (at - drop, rows, t));
-        }
-    }
-    let input_at = input.map(|(at, rows, t)| (head.len() + mid.len() + at, rows, t));
-    let lines: Vec<Line> = head.into_iter().chain(mid).chain(foot).collect();
-
-    render_dialog(
-        ctx,
-        area,
-        buf,
-        width,
-        format!("Action #{} — your decision", p.id),
-        lines,
-        input_at,
-    )
+    (foot, input)
 }
