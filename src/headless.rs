@@ -393,6 +393,28 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             "  {} ({kind:?}): {message}",
             if *recoverable { "warning" } else { "error" }
         ),
+        Event::Timeline { start, entries } => {
+            writeln!(
+                out,
+                "  changes around the alert's start{}:",
+                start
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            )?;
+            for e in entries {
+                writeln!(
+                    out,
+                    "    {}{} {} {} — {}",
+                    if e.relevant { "*" } else { " " },
+                    e.at,
+                    e.kind,
+                    e.reference,
+                    e.what
+                )?;
+            }
+            Ok(())
+        }
         Event::TurnComplete { status, answer } => match answer {
             Some(a) => writeln!(
                 out,

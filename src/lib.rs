@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod eval;
+pub mod eval_calibration;
 pub mod eval_incidents;
 pub mod headless;
 pub mod index;

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::llm::ChatMessage;
 use super::session::Shared;
-use super::tools::{self, ToolOutput};
+use super::tools::{self, ToolData, ToolOutput};
 use crate::protocol::{
     Budget, BudgetUsage, CallId, Checkpoint, CheckpointId, Event, Evidence, Playbook,
     ProposedAction, Stage, ToolStatus,
@@ -368,15 +368,15 @@ impl<'a> Exec<'a> {
             }
         };
         for (i, mut r) in done {
-            if r.name == "recall_memory"
-                && let Ok(out) = &r.output
+            if let Ok(out) = &r.output
+                && let ToolData::Memories(hits) = &out.data
             {
-                for h in out.data.as_array().into_iter().flatten() {
+                for h in hits {
                     self.emit(Event::MemoryHit {
-                        memory: h["memory"]["id"].as_str().unwrap_or_default().to_string(),
-                        kind: h["memory"]["kind"].as_str().unwrap_or_default().to_string(),
-                        score: h["score"].as_f64().unwrap_or(0.0) as f32,
-                        why: h["why"].as_str().unwrap_or_default().to_string(),
+                        memory: h.memory.id.clone(),
+                        kind: h.memory.kind.as_str().to_string(),
+                        score: h.score,
+                        why: h.why.clone(),
                         used: false,
                     });
                 }

@@ -10,6 +10,7 @@ use super::llm::{
 };
 use super::playbook;
 use super::session::answer_from;
+use super::tools::diagnose::DIAGNOSE;
 use super::tools::{PROPOSE_ACTION, SAVE_CHECKPOINT};
 use crate::protocol::{Answer, ErrorKind, Event, Evidence, EvidenceKind, Stage};
 use crate::trace::RecordBody;
@@ -211,6 +212,10 @@ async fn run_calls(exec: &mut Exec<'_>, calls: Vec<WireToolCall>) -> Result<(), 
         match name {
             SAVE_CHECKPOINT => {
                 let text = save_checkpoint(exec, &args);
+                replies.push((call.id.clone(), text));
+            }
+            DIAGNOSE => {
+                let text = super::planner::for_model::run(exec, &args).await?;
                 replies.push((call.id.clone(), text));
             }
             PROPOSE_ACTION => {

@@ -9,6 +9,8 @@ use lancedb::index::scalar::FullTextSearchQuery;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde_json::{Value, json};
 
+use super::ToolData;
+use super::data::CommitSummary;
 use super::{ToolContext, ToolError, ToolOutput, ToolSpec, quote, req_str, str_arg, u64_arg};
 use crate::index::store::str_col;
 use crate::protocol::{Evidence, EvidenceKind};
@@ -163,13 +165,26 @@ async fn commit_rows(
     Ok(rows)
 }
 
-struct CommitRow {
+pub(crate) struct CommitRow {
     id: String,
     time: i64,
     author: String,
     summary: String,
     pr: Option<i64>,
     files: Vec<String>,
+}
+
+impl From<CommitRow> for CommitSummary {
+    fn from(c: CommitRow) -> Self {
+        Self {
+            id: c.id,
+            time: c.time,
+            author: c.author,
+            summary: c.summary,
+            pr: c.pr,
+            files: c.files,
+        }
+    }
 }
 
 fn commits_of(rows: &[RecordBatch]) -> Result<Vec<CommitRow>, ToolError> {
@@ -268,12 +283,7 @@ async fn git_log(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolErro
                 call: None,
             })
             .collect(),
-        data: Value::Array(
-            commits
-                .iter()
-                .map(|c| json!({"id": c.id, "time": c.time, "author": c.author, "summary": c.summary, "pr": c.pr, "files": c.files}))
-                .collect(),
-        ),
+        data: ToolData::Commits(commits.into_iter().map(CommitSummary::from).collect()),
     })
 }
 
@@ -315,12 +325,7 @@ async fn similar_past_changes(ctx: &ToolContext, args: &Value) -> Result<ToolOut
                 call: None,
             })
             .collect(),
-        data: Value::Array(
-            commits
-                .iter()
-                .map(|c| json!({"id": c.id, "summary": c.summary, "pr": c.pr, "files": c.files}))
-                .collect(),
-        ),
+        data: ToolData::Commits(commits.into_iter().map(CommitSummary::from).collect()),
     })
 }
 
@@ -430,7 +435,9 @@ fn git_show(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolErro
             detail: summary_line.clone(),
             call: None,
         }],
-        data: json!({"id": id, "author": author, "time": time, "message": message, "files": files}),
+        data: ToolData::Json(
+            json!({"id": id, "author": author, "time": time, "message": message, "files": files}),
+        ),
     })
 }
 
@@ -503,6 +510,6 @@ fn blame(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolError> 
                 call: None,
             })
             .collect(),
-        data: Value::Array(data),
+        data: ToolData::Json(Value::Array(data)),
     })
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::ToolData;
 use super::{ToolContext, ToolError, ToolOutput, ToolSpec, quote, req_str, str_arg, u64_arg};
 use crate::memory::{RecallQuery, Scope};
 use crate::protocol::{Evidence, EvidenceKind};
@@ -96,6 +97,6 @@ async fn recall(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError
                 call: None,
             })
             .collect(),
-        data: serde_json::to_value(&hits).unwrap_or(Value::Null),
+        data: ToolData::Memories(hits),
     })
 }

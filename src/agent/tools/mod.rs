@@ -14,8 +14,11 @@ use crate::index::store::Store;
 use crate::kube::scan::ScanReport;
 use crate::kube::source::ClusterSource;
 use crate::protocol::Evidence;
+pub use data::ToolData;
 
 mod code;
+pub mod data;
+pub mod diagnose;
 mod git;
 mod kube;
 mod memory;
@@ -37,8 +40,8 @@ pub struct ToolOutput {
     /// One line for the tools pane.
     pub summary: String,
     pub evidence: Vec<Evidence>,
-    /// Structured result for the offline planner.
-    pub data: Value,
+    /// The same answer as typed data (what the offline planner reads).
+    pub data: ToolData,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,6 +225,7 @@ fn session_specs(t: Duration) -> Vec<ToolSpec> {
                 "required":["command","rationale"]}),
             timeout: t,
         },
+        diagnose::spec(t),
     ]
 }
 
@@ -231,6 +235,7 @@ pub fn human_command(name: &str, args: &Value) -> String {
         .or_else(|| git::human_command(name, args))
         .or_else(|| kube::human_command(name, args))
         .or_else(|| memory::human_command(name, args))
+        .or_else(|| diagnose::human_command(name, args))
         .unwrap_or_else(|| match name {
             PROPOSE_ACTION => str_arg(args, "command").unwrap_or_default().to_string(),
             _ => format!("({name})"),
