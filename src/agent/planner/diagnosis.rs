@@ -201,8 +201,8 @@ pub fn check_subject(c: &Candidate, t: &Target) -> Target {
 }
 
 impl Diagnosis {
-    pub fn top(&self) -> &Candidate {
-        &self.candidates[0]
+    pub fn top(&self) -> Option<&Candidate> {
+        self.candidates.first()
     }
 
     /// The leading candidate and its closest rival, when a read can check them.
@@ -218,7 +218,9 @@ impl Diagnosis {
 
     /// Take in what the checking read of candidate `i` found.
     pub fn record_check(&mut self, i: usize, holds: bool, detail: &str) {
-        let c = &mut self.candidates[i];
+        let Some(c) = self.candidates.get_mut(i) else {
+            return;
+        };
         self.checks.push((
             format!("{:?} {}", c.cause, c.culprit),
             holds,

@@ -325,7 +325,9 @@ pub(super) async fn check(
     let mut details = Vec::new();
     let mut evidence = Vec::new();
     for i in d.to_check() {
-        let c = &d.candidates[i];
+        let Some(c) = d.candidates.get(i) else {
+            continue;
+        };
         let subject = diagnosis::check_subject(c, t);
         let Some(checked) = verify(exec, &subject, &c.check).await? else {
             continue;
@@ -344,7 +346,10 @@ pub(super) async fn check(
     }
     evidence.extend(d.evidence.iter().take(4).cloned());
     d.evidence = evidence.clone();
-    d.actions = super::statement::actions(d.top(), t, d.confidence >= UNSURE);
+    d.actions = d
+        .top()
+        .map(|top| super::statement::actions(top, t, d.confidence >= UNSURE))
+        .unwrap_or_default();
     exec.inv.planner.hypothesis = Some(d.hypothesis(t));
     exec.inv.planner.diagnosis = Some(d);
     Ok((details, evidence))

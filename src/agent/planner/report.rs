@@ -18,9 +18,10 @@ const TIMELINE_ROWS: usize = 8;
 pub(super) fn incident_answer(exec: &Exec<'_>, t: Option<&Target>) -> String {
     let st = &exec.inv.planner;
     let mut s = String::new();
-    let (Some(t), Some(d)) = (
+    let (Some(t), Some(d), Some(top)) = (
         t,
-        st.diagnosis.as_ref().filter(|d| !d.candidates.is_empty()),
+        st.diagnosis.as_ref(),
+        st.diagnosis.as_ref().and_then(Diagnosis::top),
     ) else {
         let _ = writeln!(
             s,
@@ -35,7 +36,6 @@ pub(super) fn incident_answer(exec: &Exec<'_>, t: Option<&Target>) -> String {
         memory_notes(st, &mut s);
         return s;
     };
-    let top = d.top();
     let unsure = d.confidence < UNSURE;
     let _ = writeln!(s, "## {}\n", top.culprit);
     let rivals = d.close_rivals();

@@ -1,22 +1,13 @@
 //! Scheduled work and the baseline: CronJobs that do not run or whose Jobs fail, a
 //! scheduled Job's load near the alert, relevant recent changes, and nothing wrong.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
-use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
-};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::api::core::v1::Pod;
 
 use super::super::clues::Cause;
+use super::super::ev;
 use super::super::objects;
 use super::super::timeline::NEAR_MINUTES;
-use super::super::walk::failing_hosts;
-use super::super::{deps, ev};
-use super::resolve::{owner_of, target_ref, workload_behind};
-use super::structure::{symptoms_of, troubled};
+use super::resolve::{owner_of, target_ref};
 use super::{Candidate, Facts};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;

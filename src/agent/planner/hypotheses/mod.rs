@@ -195,11 +195,7 @@ fn same_pod(obs: &Observations, source: &ResourceRef) -> Vec<usize> {
 
 /// A dependency's own failures explain why it is down: they join the candidate that
 /// blames it (its pods' symptoms explained, its first clue as the reason).
-fn fold_dependencies(
-    out: &mut [Candidate],
-    e: &Facts<'_>,
-    clues: &[(&super::clues::Clue, usize)],
-) {
+fn fold_dependencies(out: &mut [Candidate], e: &Facts<'_>, clues: &[(&super::clues::Clue, usize)]) {
     for (clue, symptom) in clues {
         let Some(owner) = resolve::owner_of(e.world, &clue.source) else {
             continue;

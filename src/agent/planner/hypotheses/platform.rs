@@ -2,22 +2,14 @@
 //! neighbours on its nodes, its autoscaler at its maximum, its nodes down or under
 //! pressure.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
-use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
-};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::api::core::v1::Pod;
 
 use super::super::clues::Cause;
 use super::super::objects;
 use super::super::timeline::NEAR_MINUTES;
-use super::super::walk::failing_hosts;
-use super::super::{deps, ev};
-use super::resolve::{owner_of, target_ref, workload_behind};
-use super::structure::{symptoms_of, troubled};
+use super::batch::scheduled_load;
+use super::resolve::owner_of;
+use super::structure::symptoms_of;
 use super::{Candidate, Facts};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
@@ -171,7 +163,6 @@ pub(super) fn neighbours(e: &Facts<'_>) -> Vec<Candidate> {
     out
 }
 
-
 /// The target's autoscaler at its maximum while the target is healthy: it cannot add
 /// the replicas the load needs.
 pub(super) fn autoscaler(e: &Facts<'_>) -> Option<Candidate> {
@@ -293,4 +284,3 @@ pub(super) fn nodes(e: &Facts<'_>) -> Vec<Candidate> {
     }
     out
 }
-

@@ -4,20 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::super::clues::Cause;
+use super::super::deps;
 use super::super::objects;
-use super::super::timeline::NEAR_MINUTES;
-use super::super::walk::failing_hosts;
-use super::super::{deps, ev};
-use super::resolve::{owner_of, target_ref, workload_behind};
-use super::structure::{symptoms_of, troubled};
+use super::resolve::{target_ref, workload_behind};
 use super::{Candidate, Facts};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
@@ -267,4 +262,3 @@ fn port_is(p: &NetworkPolicyPort, n: i32) -> bool {
         None => true,
     }
 }
-

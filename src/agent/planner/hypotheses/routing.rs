@@ -1,22 +1,14 @@
 //! Routing: Services whose selector matches no pod or whose target port no container
 //! declares, and Ingresses that send traffic to Services or ports that do not exist.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
-use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
-};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::super::clues::Cause;
+use super::super::deps;
 use super::super::objects;
-use super::super::timeline::NEAR_MINUTES;
 use super::super::walk::failing_hosts;
-use super::super::{deps, ev};
-use super::resolve::{owner_of, target_ref, workload_behind};
-use super::structure::{symptoms_of, troubled};
+use super::resolve::workload_behind;
 use super::{Candidate, Facts};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
@@ -272,4 +264,3 @@ pub(super) fn ingresses(e: &Facts<'_>) -> Vec<Candidate> {
     }
     out
 }
-

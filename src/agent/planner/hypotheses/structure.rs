@@ -7,17 +7,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
-use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
-};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::super::clues::Cause;
 use super::super::objects;
-use super::super::timeline::NEAR_MINUTES;
-use super::super::walk::failing_hosts;
-use super::super::{deps, ev};
-use super::resolve::{owner_of, target_ref, workload_behind};
+use super::resolve::target_ref;
 use super::{Candidate, Facts, batch, platform, policy, routing};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
@@ -266,4 +259,3 @@ fn missing_refs(e: &Facts<'_>) -> Vec<Candidate> {
         })
         .collect()
 }
-
