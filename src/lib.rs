@@ -7,7 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod eval;
-pub mod eval_calibration;
 pub mod eval_incidents;
 pub mod eval_mine;
 pub mod eval_score;

@@ -9,6 +9,7 @@
 //! after what the first taught), so the gain of memory shows in tool calls and time.
 
 mod alert;
+pub mod calibration;
 mod repo;
 mod report;
 mod scenario;
@@ -25,7 +26,9 @@ use serde::Serialize;
 
 pub use alert::{Alert, Notification};
 pub use repo::{Commit, RepoDescription, RepoSpec};
-pub use report::{FamilyRow, Report, RunResult, ScenarioResult, Summary, print};
+pub use report::{
+    FamilyRow, QUIET_BELOW, Report, RunResult, ScenarioResult, Summary, Verdict, print,
+};
 pub use scenario::{Cause, Expected, Family, PriorMemory, Scenario, load_dir, load_file};
 pub use score::{Score, cause_text, score};
 pub use split::{Half, SPLIT_FILE, Split, SplitMap};
@@ -299,8 +302,12 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
         }
     };
     scored.misses.dedup();
+    let confidence = answer
+        .as_ref()
+        .map(|a| (a.confidence * 100.0).round() / 100.0);
     Ok(RunResult {
         correct: scored.correct(),
+        verdict: Verdict::of(scored.correct(), scored.culprit, scored.cause, confidence),
         culprit: scored.culprit,
         cause: scored.cause,
         misses: scored.misses,
@@ -308,9 +315,7 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
         tool_calls,
         tokens,
         wall_ms,
-        confidence: answer
-            .as_ref()
-            .map(|a| (a.confidence * 100.0).round() / 100.0),
+        confidence,
         answer: text
             .lines()
             .filter(|l| !l.trim().is_empty())

@@ -30,7 +30,7 @@ pub struct Bin {
     pub accuracy: Option<f32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Calibration {
     pub answers: usize,
     pub right: usize,
