@@ -322,6 +322,7 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
             .take(3)
             .collect::<Vec<_>>()
             .join(" / "),
+        full_answer: text.clone(),
         memories_used: used,
         memories_rejected: rejected,
         write_actions: writes,

@@ -62,6 +62,8 @@ pub struct RunResult {
     pub confidence: Option<f32>,
     /// The answer's first lines (heading and cause).
     pub answer: String,
+    /// The whole answer (evidence, rivals, timeline), to read a miss.
+    pub full_answer: String,
     /// Memories the answer relied on.
     pub memories_used: Vec<String>,
     /// Memories checked and found wrong.

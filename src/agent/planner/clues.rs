@@ -242,7 +242,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             ImageNotFound, 1.0, |c, _| Subject::Image(group(c, 1))),
         p(r#"(?i)image "?([^"\s]+)"?.{0,120}?(?:not found|manifest unknown)"#, ImageNotFound, 0.9,
             |c, _| Subject::Image(group(c, 1))),
-        p(r#"(?i)(?:failed to pull|pull) image "([^"]+)".{0,240}?(?:unauthorized|authentication required|pull access denied|403 forbidden|denied: |no basic auth credentials|requested access to the resource is denied)"#,
+        p(r#"(?i)(?:failed to pull|pull) image "([^"]+)".{0,600}?(?:unauthorized|authentication required|pull access denied|403 forbidden|denied: |no basic auth credentials|requested access to the resource is denied|failed to authorize)"#,
             ImageAuth, 1.0, |c, _| Subject::Image(group(c, 1))),
         p(r#"(?i)(?:failed to pull|pull) image "([^"]+)".{0,240}?(?:i/o timeout|no such host|connection refused|tls handshake timeout|dial tcp)"#,
             RegistryUnreachable, 0.9, |c, _| Subject::Image(group(c, 1))),
@@ -298,7 +298,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         p(r#"(?i)(?:connection to|could not connect to server|connect to) .{0,40}?"?([A-Za-z0-9.-]+)"?.{0,40}?(?:port (\d+))?.{0,20}connection refused"#, ConnectionRefused, 0.7, host),
         p(r"(?i)connection refused", ConnectionRefused, 0.5, none),
         p(r"dial tcp \[?([A-Za-z0-9.-]+\]?:\d+)\]?: (?:i/o timeout|connect: connection timed out)", ConnectionTimeout, 0.75, host),
-        p(r#"(?i)(?:timeout|timed out) (?:connecting to|while connecting to|calling|waiting for) "?(?:https?://)?([A-Za-z0-9.-]+(?::\d+)?)"#, ConnectionTimeout, 0.65, host),
+        p(r#"(?i)(?:timeout|timed out) (?:connecting to|while connecting to|calling|waiting for) "?(?:https?://)?([A-Za-z0-9-]+(?:[.:][A-Za-z0-9-]+)+)"#, ConnectionTimeout, 0.65, host),
         p(r#"(?i)(?:Get|Post|Put|Delete|Patch) "?https?://([A-Za-z0-9.-]+(?::\d+)?)[^"\s]*"?: (?:context deadline exceeded|net/http: request canceled|dial tcp[^:]*: i/o timeout)"#, ConnectionTimeout, 0.7, host),
         p(r"(?i)ETIMEDOUT|context deadline exceeded|deadline exceeded|Read timed out|connect timed out|upstream request timeout", ConnectionTimeout, 0.4, none),
         p(r#"(?i)upstream connect error|no healthy upstream|503 Service Unavailable|502 Bad Gateway|504 Gateway Time-?out"#, UpstreamErrors, 0.5, none),
@@ -360,7 +360,19 @@ pub fn read(
             specificity: pat.specificity,
         });
     }
+    // A failed probe is the kubelet's connection to the pod itself, not a dependency.
+    if out.iter().any(|c| c.cause == ProbeFailing) {
+        out.retain(|c| !is_connection(c.cause));
+    }
     out
+}
+
+/// Causes read from a failed connection to some peer.
+fn is_connection(cause: Cause) -> bool {
+    matches!(
+        cause,
+        ConnectionRefused | ConnectionTimeout | UpstreamErrors | DnsUnavailable | NameNotFound
+    )
 }
 
 /// A message cut to `max` characters on one line.

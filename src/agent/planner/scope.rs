@@ -128,6 +128,13 @@ pub(super) fn from_alert(
                 let mut t = target_of(&w);
                 t.alerted = Some(node.id.clone());
                 t.named_in_request = true;
+                // An Ingress may route to several backends: a label naming the backend
+                // itself is more specific.
+                let trust = if node.id.kind == "Ingress" {
+                    trust * 0.9
+                } else {
+                    trust
+                };
                 consider(trust, t, format!("the alert's label names {}", node.id));
             }
         }

@@ -250,7 +250,13 @@ pub(super) fn nothing_wrong(e: &Facts<'_>) -> Option<Candidate> {
                     ""
                 }
             ),
-            if pods.is_empty() { 0.2 } else { 0.5 },
+            // Healthy pods are weak evidence that an alert is wrong: the trouble may sit
+            // where the walk did not look. A change to the alerting rules says more.
+            match (pods.is_empty(), rule_change.is_empty()) {
+                (true, _) => 0.1,
+                (false, true) => 0.2,
+                (false, false) => 0.45,
+            },
         )
         .because(
             EvidenceKind::Resource,

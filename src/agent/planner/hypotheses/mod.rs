@@ -6,6 +6,7 @@ mod batch;
 mod platform;
 mod policy;
 mod resolve;
+mod rollout;
 mod routing;
 mod structure;
 
@@ -158,8 +159,9 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
             continue;
         }
         for mut c in resolve::from_clue(e, clue, *symptom) {
-            // A message in a pod's log explains that pod's failures too.
-            if clue.origin == super::clues::Origin::Log {
+            // What a pod says (its log, its status, its events) explains that pod's
+            // other symptoms too.
+            if clue.source.kind == "Pod" {
                 c.explains.extend(same_pod(e.observations, &clue.source));
             }
             add(c);
@@ -177,6 +179,8 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
     });
     fold_dependencies(&mut out, e, &from_dependencies);
     fold_into_rollout(&mut out);
+    rollout::rule_out_behind_pods(&mut out);
+    rollout::deepen(&mut out);
     for c in &mut out {
         attach_change(c, e.timeline, e.target);
     }

@@ -54,7 +54,13 @@ pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
                 key,
             },
         ) => {
-            let r = ResourceRef::new(kind, namespace.as_deref().or(ns.as_deref()), name);
+            let cluster_scoped = matches!(*kind, "StorageClass" | "Node" | "PersistentVolume");
+            let namespace = if cluster_scoped {
+                None
+            } else {
+                namespace.as_deref().or(ns.as_deref())
+            };
+            let r = ResourceRef::new(kind, namespace, name);
             let detail = match (cause, key) {
                 (Cause::MissingConfig, Some(k)) => format!("has no key {k}"),
                 (Cause::MissingConfig, None) | (Cause::ServiceAccountMissing, _) => {

@@ -239,6 +239,15 @@ fn missing_refs(e: &Facts<'_>) -> Vec<Candidate> {
     else {
         return Vec::new();
     };
+    // A missing reference stops pods from starting; pods that run and are ready show
+    // it existed when they started, so alone it does not explain the alert.
+    let not_started: Vec<&Pod> = e
+        .world
+        .pods_of(&t.name, ns)
+        .filter(|p| !objects::pod_ready(p) && troubled(p))
+        .collect();
+    let explained = symptoms_of(e, &not_started);
+    let specificity = if not_started.is_empty() { 0.25 } else { 0.8 };
     objects::spec_refs(spec)
         .into_iter()
         .filter(|r| !r.optional && e.world.is_missing(r.kind, ns, &r.name))
@@ -248,8 +257,9 @@ fn missing_refs(e: &Facts<'_>) -> Vec<Candidate> {
                 Cause::MissingConfig,
                 culprit.clone(),
                 format!("does not exist ({} of {} refers to it)", r.via, t.name),
-                0.8,
+                specificity,
             )
+            .explaining(explained.iter().copied())
             .because(EvidenceKind::Resource, culprit.to_string(), "not found")
             .explaining([0])
             .checked_by(Check::Missing {
