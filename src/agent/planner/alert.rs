@@ -169,6 +169,22 @@ fn re(r: &'static LazyLock<Option<Regex>>) -> Option<&'static Regex> {
     r.as_ref()
 }
 
+/// An alert name leading a request (`KubePodCrashLooping: …`, `ConsumerLag …`): one
+/// CamelCase word with at least two capitals.
+pub fn alert_name(request: &str) -> Option<String> {
+    let first = request
+        .split_whitespace()
+        .next()?
+        .trim_end_matches([':', ',']);
+    let capitals = first.chars().filter(|c| c.is_ascii_uppercase()).count();
+    (capitals >= 2
+        && first.len() >= 6
+        && first.chars().all(|c| c.is_ascii_alphanumeric())
+        && first.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && first.chars().any(|c| c.is_ascii_lowercase()))
+    .then(|| first.to_string())
+}
+
 /// Parse an alert's text. `now` places a bare `since 14:05` on the right day.
 pub fn parse(text: &str, now: DateTime<Utc>) -> Alert {
     let mut alert = Alert::default();
@@ -200,7 +216,7 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Alert {
                 .and_then(|r| r.captures(text))
                 .map(|c| c[1].to_string())
         })
-        .or_else(|| crate::agent::learn::alert_name(text));
+        .or_else(|| alert_name(text));
     alert.starts_at = start_time(text, now);
     alert.symptom = symptom(text);
     alert

@@ -24,8 +24,7 @@ mod verify;
 pub mod walk;
 pub mod world;
 
-use super::exec::{Exec, Stop};
-use super::session::answer_from;
+use super::exec::{Exec, Stop, answer_from};
 use crate::index::localize::RankedFile;
 use crate::kube::{Finding, WorkloadLink};
 use crate::memory::Check;

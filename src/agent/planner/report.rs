@@ -15,6 +15,7 @@ use crate::protocol::confidence_label;
 /// Changes listed in the answer.
 const TIMELINE_ROWS: usize = 8;
 
+#[allow(clippy::too_many_lines)] // the answer's sections in the order they are read
 pub(super) fn incident_answer(exec: &Exec<'_>, t: Option<&Target>) -> String {
     let st = &exec.inv.planner;
     let mut s = String::new();

@@ -21,6 +21,7 @@ fn related(c: &Candidate, kind: &str) -> Option<String> {
 }
 
 /// The cause, in one sentence (or two).
+#[allow(clippy::too_many_lines)] // one sentence per cause
 pub fn sentence(c: &Candidate, t: &Target) -> String {
     let who = kind_name(&c.culprit);
     let w = &t.name;

@@ -127,6 +127,7 @@ pub fn observe(w: &World, t: &Target, alert_text: &str, dependencies: &[String])
     obs
 }
 
+#[allow(clippy::too_many_lines)] // a pod's states, scheduling, status, events and logs in turn
 fn pod_symptoms(w: &World, p: &Pod, dependency: bool, obs: &mut Observations) {
     let name = objects::name(&p.metadata);
     let source = ResourceRef::new("Pod", p.metadata.namespace.as_deref(), name);

@@ -48,6 +48,7 @@ impl Change {
 }
 
 /// Every change the reads show, oldest first, from a day before `start` until `now`.
+#[allow(clippy::too_many_lines)] // one arm per kind of change
 pub fn build(w: &World, t: &Target, start: DateTime<Utc>, related: &[ResourceRef]) -> Vec<Change> {
     let mut out = Vec::new();
     let from = start - Duration::hours(WINDOW_HOURS);

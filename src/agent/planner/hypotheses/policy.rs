@@ -79,6 +79,7 @@ fn ingress_allows(
 
 /// NetworkPolicies that select the target's pods (or a dependency's) and leave out the
 /// traffic that fails: egress to a dependency or to cluster DNS, ingress from the target.
+#[allow(clippy::too_many_lines)] // ingress and egress rules of each policy checked in turn
 pub(super) fn network_policies(e: &Facts<'_>) -> Vec<Candidate> {
     let t = e.target;
     let w = e.world;

@@ -53,6 +53,7 @@ pub(super) fn services(e: &Facts<'_>) -> Vec<Candidate> {
         .collect()
 }
 
+#[allow(clippy::too_many_lines)] // a Service's selector, ports and endpoints checked in turn
 fn service_problem(e: &Facts<'_>, svc: &ResourceRef) -> Option<Candidate> {
     let w = e.world;
     let KubeObject::Service(s) = w.get("Service", svc.namespace.as_deref(), &svc.name)? else {
