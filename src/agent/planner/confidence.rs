@@ -1,8 +1,8 @@
 //! Confidence from the evidence, not from which rule fired: how much of the symptoms the
 //! cause explains, how directly its evidence names it, what the checking read found,
 //! how far ahead of the runner-up it is, how close its change was to the alert, and how
-//! old the data is. One logistic curve over these, its weights fitted on the tuning
-//! half of the incident suite (docs/diagnosis.md).
+//! old the data is. One logistic curve over these, its weights set by hand (not fitted)
+//! while reading answers of the incident suite's tuning half (docs/diagnosis.md).
 
 use chrono::{DateTime, Utc};
 
