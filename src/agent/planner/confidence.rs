@@ -40,6 +40,9 @@ const SPECIFIC_CAP_BASE: f32 = 0.45;
 const SPECIFIC_CAP_SLOPE: f32 = 0.5;
 /// Never this sure or this unsure from rules alone.
 const CEILING: f32 = 0.93;
+/// Without a fresh read that confirms the cause itself (not merely that its object
+/// exists), an answer stays below "high".
+const UNCONFIRMED_CEILING: f32 = 0.79;
 const FLOOR: f32 = 0.05;
 
 /// The confidence in `top`, given the runner-up and the checking read.
@@ -67,7 +70,10 @@ pub fn assess(
         - W_STALE * staleness;
     // No more sure than the most direct evidence allows: a cause no message names is
     // never stated with high confidence, however well it fits.
-    let cap = (SPECIFIC_CAP_BASE + SPECIFIC_CAP_SLOPE * top.specificity).min(CEILING);
+    let mut cap = (SPECIFIC_CAP_BASE + SPECIFIC_CAP_SLOPE * top.specificity).min(CEILING);
+    if verified < 1.0 {
+        cap = cap.min(UNCONFIRMED_CEILING);
+    }
     let confidence = (1.0 / (1.0 + (-z).exp())).clamp(FLOOR, cap.max(FLOOR));
     Assessment {
         confidence,
@@ -156,15 +162,19 @@ mod tests {
             contradicted.confidence < a.confidence - 0.2,
             "{contradicted:?}"
         );
-        // Unchecked: a close rival and stale data each cost confidence.
-        let alone = assess(&strong, Some(&weak), 5, 0.0, now, now);
-        let close = assess(&strong, Some(&cand(1.0, 4, 0.79)), 5, 0.0, now, now);
+        // Unchecked, however well it fits, an answer stays below "high".
+        let unchecked = assess(&strong, Some(&weak), 5, 0.0, now, now);
+        assert!(unchecked.confidence < 0.8, "{unchecked:?}");
+        // A close rival and stale data each cost confidence.
+        let mid = cand(0.6, 4, 0.8);
+        let alone = assess(&mid, Some(&weak), 5, 0.0, now, now);
+        let close = assess(&mid, Some(&cand(0.6, 4, 0.79)), 5, 0.0, now, now);
         assert!(
             close.confidence < alone.confidence - 0.1,
             "{close:?} {alone:?}"
         );
         let stale = assess(
-            &strong,
+            &mid,
             Some(&weak),
             5,
             0.0,
