@@ -143,8 +143,37 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             "  {} ({kind:?}): {message}",
             if *recoverable { "warning" } else { "error" }
         ),
+        Event::Timeline { .. } => print_timeline(out, ev),
         Event::TurnComplete { .. } => print_turn_end(out, ev),
     }
+}
+
+/// The change timeline around the alert's start; `*` marks changes to the target or
+/// what it depends on.
+fn print_timeline(out: &mut impl Write, ev: &Event) -> std::io::Result<()> {
+    let Event::Timeline { start, entries } = ev else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "  changes around the alert's start{}:",
+        start
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default()
+    )?;
+    for e in entries {
+        writeln!(
+            out,
+            "    {}{} {} {} — {}",
+            if e.relevant { "*" } else { " " },
+            e.at,
+            e.kind,
+            e.reference,
+            e.what
+        )?;
+    }
+    Ok(())
 }
 
 /// An action proposed, decided or run.

@@ -186,6 +186,12 @@ pub enum Event {
         status: TurnStatus,
         answer: Option<Answer>,
     },
+    /// The changes around the alert's start, oldest first, that the diagnosis weighed.
+    Timeline {
+        /// When the alert started (RFC 3339), when known.
+        start: Option<String>,
+        entries: Vec<TimelineEntry>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,6 +287,21 @@ pub enum EvidenceKind {
     Event,
     Memory,
     Note,
+}
+
+/// One change on the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// RFC 3339.
+    pub at: String,
+    /// `rollout`, `restart`, `created`, `modified`, `scaled`, `job`, `commit`, `node`,
+    /// `first warning`.
+    pub kind: String,
+    /// The object (`Kind/namespace/name`) or `commit <id>`.
+    pub reference: String,
+    pub what: String,
+    /// Touches the target or something it depends on.
+    pub relevant: bool,
 }
 
 /// How sure the agent is, in words a tired reader can take in at a glance.

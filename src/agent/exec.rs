@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::external::tool::ExternalTools;
 use super::shared::Shared;
-use super::tools::{self, ToolError, ToolOutput};
+use super::tools::{self, ToolData, ToolError, ToolOutput};
 use crate::llm::chat::ChatMessage;
 use crate::protocol::{
     Answer, Budget, BudgetUsage, CallId, Checkpoint, CheckpointId, Event, Evidence, Playbook,
@@ -351,15 +351,15 @@ impl<'a> Exec<'a> {
     /// What a finished call adds to the investigation: memory hits shown as such, and its
     /// evidence, tied to the call.
     fn take_result(&mut self, r: &mut CallResult) {
-        if r.name == "recall_memory"
-            && let Ok(out) = &r.output
+        if let Ok(out) = &r.output
+            && let ToolData::Memories(hits) = &out.data
         {
-            for h in out.data.as_array().into_iter().flatten() {
+            for h in hits {
                 self.emit(Event::MemoryHit {
-                    memory: h["memory"]["id"].as_str().unwrap_or_default().to_string(),
-                    kind: h["memory"]["kind"].as_str().unwrap_or_default().to_string(),
-                    score: h["score"].as_f64().unwrap_or(0.0) as f32,
-                    why: h["why"].as_str().unwrap_or_default().to_string(),
+                    memory: h.memory.id.clone(),
+                    kind: h.memory.kind.as_str().to_string(),
+                    score: h.score,
+                    why: h.why.clone(),
                     used: false,
                 });
             }

@@ -42,21 +42,7 @@ pub fn suggested_scope(inv: &Investigation) -> Scope {
     scope
 }
 
-/// An alert name leading a request (`KubePodCrashLooping: …`, `ConsumerLag …`): one
-/// CamelCase word with at least two capitals.
-pub fn alert_name(request: &str) -> Option<String> {
-    let first = request
-        .split_whitespace()
-        .next()?
-        .trim_end_matches([':', ',']);
-    let capitals = first.chars().filter(|c| c.is_ascii_uppercase()).count();
-    (capitals >= 2
-        && first.len() >= 6
-        && first.chars().all(|c| c.is_ascii_alphanumeric())
-        && first.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && first.chars().any(|c| c.is_ascii_lowercase()))
-    .then(|| first.to_string())
-}
+pub use super::planner::alert::alert_name;
 
 async fn store_or_report(shared: &Shared) -> Option<std::sync::Arc<crate::memory::MemoryStore>> {
     match shared.tools.memory().await {

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::exec::{Exec, PlannedCall, Stop, answer_from};
 use super::playbook;
+use super::tools::diagnose::DIAGNOSE;
 use super::tools::{PROPOSE_ACTION, SAVE_CHECKPOINT};
 use crate::llm::chat::{
     ChatMessage, Completion, FunctionDefinition, LlmClient, LlmError, Tier, ToolDefinition,
@@ -225,6 +226,7 @@ fn retry_word(attempt: usize) -> &'static str {
 
 /// Run the model's tool calls: session tools in order, read tools concurrently. Every
 /// call gets a tool message back, including calls that were malformed or unknown.
+#[allow(clippy::too_many_lines)] // one arm per kind of call the model makes
 async fn run_calls(exec: &mut Exec<'_>, calls: Vec<WireToolCall>) -> Result<(), Stop> {
     let mut replies: Vec<(String, String)> = Vec::new();
     let mut reads = Vec::new();
@@ -255,6 +257,10 @@ async fn run_calls(exec: &mut Exec<'_>, calls: Vec<WireToolCall>) -> Result<(), 
         match name {
             SAVE_CHECKPOINT => {
                 let text = save_checkpoint(exec, &args);
+                replies.push((call.id.clone(), text));
+            }
+            DIAGNOSE => {
+                let text = super::planner::for_model::run(exec, &args).await?;
                 replies.push((call.id.clone(), text));
             }
             PROPOSE_ACTION => {

@@ -74,6 +74,7 @@ pub fn route(text: &str) -> (Playbook, String) {
 pub fn tool_names(playbook: Playbook) -> &'static [&'static str] {
     match playbook {
         Playbook::Incident => &[
+            "diagnose",
             "kube_findings",
             "kube_get",
             "kube_logs",
@@ -123,7 +124,7 @@ Text marked as feedback from the engineer takes precedence over earlier observat
 pub fn instructions(playbook: Playbook) -> String {
     let specific = match playbook {
         Playbook::Incident => {
-            "Playbook: incident. 1) kube_findings to scope: which workload is failing and how. \
+            "Playbook: incident. 1) diagnose: triage's rules resolve the alert's target, walk its dependencies, build the change timeline and rank causes with a confidence; start from its result and spend your calls on what it could not decide (kube_findings, kube_get, kube_logs, kube_events for more). \
 2) recall_memory for this alert and workload (memories are hypotheses: verify before relying on them). Evidence: events, logs (previous=true for crashes), recent rollouts, and git_log on the workload's files for commits around the start time. \
 3) Hypotheses, each with the evidence for and against; checkpoint the best one. \
 4) Verify it with one more read (e.g. the failing pods belong to the newest ReplicaSet; the CronJob ran at that time). \

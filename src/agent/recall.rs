@@ -8,6 +8,8 @@ use serde_json::json;
 
 use super::exec::{Exec, Stop};
 use super::planner::{Checked, Target, judge, verify};
+use super::tools::ToolData;
+use super::tools::data::KubeObject;
 use crate::memory::{Check, Claim, Memory, MemoryHit, MemoryKind, RecallQuery, Scope};
 use crate::protocol::{ErrorKind, Event, Evidence, EvidenceKind};
 
@@ -297,21 +299,20 @@ async fn cronjob_check(
         return Ok((None, None));
     };
     let text = format!(" {} ", words_of(&m.text));
-    let Some(cronjob) = out.data.as_array().into_iter().flatten().find(|c| {
-        c["metadata"]["name"]
-            .as_str()
-            .is_some_and(|n| text.contains(&format!(" {} ", words_of(n))))
+    let ToolData::Objects(objects) = out.data else {
+        return Ok((None, None));
+    };
+    let Some(cronjob) = objects.into_iter().find(|c| {
+        matches!(c, KubeObject::CronJob(_)) && text.contains(&format!(" {} ", words_of(c.name())))
     }) else {
         return Ok((None, None));
     };
-    let name = cronjob["metadata"]["name"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    let ns = cronjob["metadata"]["namespace"]
-        .as_str()
-        .map(str::to_string)
-        .or(namespace);
+    let name = cronjob.name().to_string();
+    let ns = match &cronjob {
+        KubeObject::CronJob(c) => c.metadata.namespace.clone(),
+        _ => None,
+    }
+    .or(namespace);
     let lower = m.text.to_lowercase();
     let expected = EXPECTED_WORDS.iter().any(|w| lower.contains(w));
     let claim = Claim {
@@ -333,7 +334,7 @@ async fn cronjob_check(
         ..Target::default()
     };
     let now = exec.shared.tools.now();
-    let checked = judge(&target, &claim.check, cronjob, now);
+    let checked = judge(&target, &claim.check, std::slice::from_ref(&cronjob), now);
     Ok((Some(claim), Some(checked)))
 }
 

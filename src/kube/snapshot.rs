@@ -283,13 +283,32 @@ fn check_object(item: &Value, t: &ResourceType) -> Result<(), String> {
     Ok(())
 }
 
-/// Strip secret data (for secrets) and managed fields (for everything).
+/// Keep of each managed-fields entry only who wrote the object, how and when (the
+/// change timeline reads the times); the field sets are bookkeeping noise.
+pub fn summarize_managed_fields(meta: &mut serde_json::Map<String, Value>) {
+    let Some(Value::Array(entries)) = meta.get_mut("managedFields") else {
+        meta.remove("managedFields");
+        return;
+    };
+    for e in entries.iter_mut() {
+        if let Some(o) = e.as_object_mut() {
+            o.retain(|k, _| matches!(k.as_str(), "manager" | "operation" | "time" | "subresource"));
+        }
+    }
+    entries.retain(|e| e.get("time").is_some());
+    if entries.is_empty() {
+        meta.remove("managedFields");
+    }
+}
+
+/// Strip secret data (for secrets) and managed fields down to their writers and times
+/// (for everything).
 pub fn sanitize_object(item: &mut Value, is_secret: bool) {
     let Some(obj) = item.as_object_mut() else {
         return;
     };
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
+        summarize_managed_fields(meta);
         if is_secret && let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
             ann.remove(LAST_APPLIED);
         }
@@ -325,6 +344,16 @@ mod tests {
         let snap = Snapshot::parse(&minimal().to_string()).unwrap();
         let text = serde_json::to_string(&snap).unwrap();
         assert!(!text.contains("aHVudGVyMg"), "{text}");
+        // Managed fields keep who wrote and when, not the field sets.
+        let mut v = minimal();
+        v["objects"]["v1/secrets"][0]["metadata"]["managedFields"] = serde_json::json!([
+            {"manager": "kubectl-edit", "operation": "Update", "time": "2025-06-01T11:58:00Z",
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:password": {}}}}]);
+        let snap = Snapshot::parse(&v.to_string()).unwrap();
+        let m = &snap.objects_of(&resources::SECRETS)[0]["metadata"]["managedFields"][0];
+        assert_eq!(m["manager"], "kubectl-edit");
+        assert_eq!(m["time"], "2025-06-01T11:58:00Z");
+        assert!(m.get("fieldsV1").is_none(), "{m}");
         assert_eq!(snap.objects_of(&resources::SECRETS).len(), 1);
     }
 

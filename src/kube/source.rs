@@ -137,6 +137,9 @@ pub struct EventSummary {
     pub count: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
+    /// When it was first seen (for a repeated event, the first of the series).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
 }
 
 /// A cluster to read: live or replayed.
@@ -468,6 +471,13 @@ fn event_summary(e: &Value) -> EventSummary {
             "/lastTimestamp",
             "/eventTime",
             "/firstTimestamp",
+            "/metadata/creationTimestamp",
+        ]
+        .iter()
+        .find_map(|p| e.pointer(p).and_then(Value::as_str).map(str::to_string)),
+        first_seen: [
+            "/firstTimestamp",
+            "/eventTime",
             "/metadata/creationTimestamp",
         ]
         .iter()

@@ -219,6 +219,23 @@ pub enum Check {
     /// The CronJob ran recently (it is not suspended, and its last run or an active
     /// Job falls in the last few hours).
     CronJobRan { cronjob: String },
+    /// The object (`Kind/namespace/name`) does not exist.
+    Missing { resource: String },
+    /// The object exists (and, with a key, holds that key).
+    Present {
+        resource: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// Pods of the workload still show this reason (waiting, terminated, pending,
+    /// evicted); empty: they are still failing.
+    PodsShow { reason: String },
+    /// A node condition still holds (`Ready` means not ready).
+    NodeCondition { node: String, condition: String },
+    /// A Service has no ready endpoints.
+    ServiceEmpty { service: String },
+    /// An autoscaler runs at its maximum replicas.
+    AtMaximum { hpa: String },
 }
 
 impl Memory {

@@ -399,6 +399,13 @@ impl AppState {
                     text: format!("{}: {message}", error_kind_label(*kind)),
                 });
             }
+            Event::Timeline { start, entries } => {
+                self.close_stream();
+                self.push(Entry::Timeline {
+                    start: start.clone(),
+                    entries: entries.clone(),
+                });
+            }
             Event::TurnComplete { status, answer } => {
                 self.close_stream();
                 self.run = match status {

@@ -78,10 +78,10 @@ async fn warm_memory_resolves_repeats_in_a_third_of_the_tool_calls_without_losin
             .unwrap_or_else(|| panic!("scenario {n}"))
             .clone()
     };
-    // Without memory, every incident but the one only a person's correction explains.
+    // Without memory, every incident: the expected backfill shows as a scheduled Job's
+    // load on a healthy workload.
     for s in &off.scenarios {
-        let needs_memory = s.name == "backfill-lag-expected";
-        assert_eq!(s.run.correct, !needs_memory, "{}: {:?}", s.name, s.run);
+        assert!(s.run.correct, "{}: {:?}", s.name, s.run);
     }
     // With memory: nothing lost, on the first pass (prior memories, some of them wrong)
     // or on the repeat.

@@ -424,7 +424,9 @@ fn output(server: &str, result: CallToolResult) -> Result<ToolOutput, ToolError>
         .collect();
     Ok(ToolOutput {
         summary,
-        data: result.structured_content.clone().unwrap_or(Value::Null),
+        data: crate::agent::tools::ToolData::Json(
+            result.structured_content.clone().unwrap_or(Value::Null),
+        ),
         text,
         evidence: Vec::new(),
     })

@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use super::ToolData;
+use super::data::RelatedFile;
 use super::{Tool, ToolContext, ToolError, ToolOutput, arg, bool_arg, quote, req_str, u64_arg};
 use crate::index::localize::{Signals, rank_files_for_issue};
 use crate::index::search::search;
@@ -116,7 +118,7 @@ async fn search_code(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, Tool
         summary: format!("{} files for {query:?}", result.files.len()),
         text,
         evidence,
-        data: serde_json::to_value(&result).unwrap_or(Value::Null),
+        data: ToolData::Search(Box::new(result)),
     })
 }
 
@@ -164,7 +166,7 @@ async fn issue_files(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, Tool
         },
         text,
         evidence,
-        data: serde_json::to_value(&result).unwrap_or(Value::Null),
+        data: ToolData::Issue(Box::new(result)),
     })
 }
 
@@ -223,7 +225,9 @@ async fn read_file(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolEr
             detail: "read".into(),
             call: None,
         }],
-        data: json!({"path": rel, "start_line": start, "end_line": end, "total_lines": total}),
+        data: ToolData::Json(
+            json!({"path": rel, "start_line": start, "end_line": end, "total_lines": total}),
+        ),
     })
 }
 
@@ -283,7 +287,7 @@ async fn find_symbol(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, Tool
         summary: format!("{} matches for {short}", found.len()),
         text,
         evidence,
-        data: Value::Array(found),
+        data: ToolData::Json(Value::Array(found)),
     })
 }
 
@@ -303,10 +307,10 @@ async fn related_files(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, To
         summary: format!("{} files related to {path}", related.len()),
         text,
         evidence: Vec::new(),
-        data: Value::Array(
+        data: ToolData::Related(
             related
-                .iter()
-                .map(|(p, s, via)| json!({"path": p, "score": s, "via": via}))
+                .into_iter()
+                .map(|(path, score, via)| RelatedFile { path, score, via })
                 .collect(),
         ),
     })

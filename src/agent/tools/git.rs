@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use super::ToolData;
+use super::data::CommitSummary;
 use super::{Tool, ToolContext, ToolError, ToolOutput, arg, quote, req_str, str_arg, u64_arg};
 use crate::index::store_query::{CommitFilter, CommitRecord};
 use crate::protocol::{Evidence, EvidenceKind};
@@ -123,6 +125,19 @@ async fn commit_rows(
     Ok(store.commits_matching(fts, filter, limit).await?)
 }
 
+impl From<CommitRecord> for CommitSummary {
+    fn from(c: CommitRecord) -> Self {
+        Self {
+            id: c.id,
+            time: c.time,
+            author: c.author,
+            summary: c.summary,
+            pr: c.pr,
+            files: c.files,
+        }
+    }
+}
+
 fn commit_line(c: &CommitRecord) -> String {
     let pr = c.pr.map(|p| format!(" (PR #{p})")).unwrap_or_default();
     format!(
@@ -178,12 +193,7 @@ async fn git_log(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolErro
                 call: None,
             })
             .collect(),
-        data: Value::Array(
-            commits
-                .iter()
-                .map(|c| json!({"id": c.id, "time": c.time, "author": c.author, "summary": c.summary, "pr": c.pr, "files": c.files}))
-                .collect(),
-        ),
+        data: ToolData::Commits(commits.into_iter().map(CommitSummary::from).collect()),
     })
 }
 
@@ -224,12 +234,7 @@ async fn similar_past_changes(ctx: &ToolContext, args: &Value) -> Result<ToolOut
                 call: None,
             })
             .collect(),
-        data: Value::Array(
-            commits
-                .iter()
-                .map(|c| json!({"id": c.id, "summary": c.summary, "pr": c.pr, "files": c.files}))
-                .collect(),
-        ),
+        data: ToolData::Commits(commits.into_iter().map(CommitSummary::from).collect()),
     })
 }
 
@@ -283,7 +288,9 @@ fn git_show(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolErro
             detail: summary_line.clone(),
             call: None,
         }],
-        data: json!({"id": id, "author": author, "time": time, "message": message, "files": files}),
+        data: ToolData::Json(
+            json!({"id": id, "author": author, "time": time, "message": message, "files": files}),
+        ),
     })
 }
 
@@ -421,6 +428,6 @@ fn blame(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolError> 
                 call: None,
             })
             .collect(),
-        data: Value::Array(data),
+        data: ToolData::Json(Value::Array(data)),
     })
 }

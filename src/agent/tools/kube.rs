@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use super::ToolData;
+use super::data::{KubeObject, LogTail, ScanData};
 use super::{Tool, ToolContext, ToolError, ToolOutput, arg, bool_arg, quote, req_str, str_arg};
 use crate::kube::state::ResourceRef;
 use crate::protocol::{Evidence, EvidenceKind};
@@ -146,10 +148,9 @@ async fn findings(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolErr
     for e in &report.errors {
         let _ = writeln!(text, "note: could not read {e:?}");
     }
-    let data = json!({
-        "as_of": report.as_of,
-        "findings": shown,
-        "links": report.links,
+    let data = ToolData::Scan(ScanData {
+        findings: shown.iter().map(|f| (*f).clone()).collect(),
+        report: report.clone(),
     });
     Ok(ToolOutput {
         summary: match shown.first() {
@@ -167,10 +168,11 @@ async fn findings(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolErr
     })
 }
 
-/// Drop what only adds noise (managed fields, last-applied copies) and every Secret value.
+/// Drop what only adds noise (managed field sets, last-applied copies) and every Secret
+/// value; who wrote an object and when stays.
 fn trim_object(v: &mut Value) {
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
+        crate::kube::snapshot::summarize_managed_fields(meta);
         if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
             ann.remove("kubectl.kubernetes.io/last-applied-configuration");
         }
@@ -225,8 +227,29 @@ async fn get(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
             detail: "read".into(),
             call: None,
         }],
-        data: value,
+        data: ToolData::Objects(objects(resource, value)),
     })
+}
+
+/// The objects of a `kube_get` answer, each parsed as its kind (a list's items carry no
+/// kind of their own: the requested type gives it).
+fn objects(resource: &str, value: Value) -> Vec<KubeObject> {
+    let kind = crate::kube::resources::resolve(resource).map_or("", |t| t.kind);
+    let items = match value {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    items
+        .into_iter()
+        .map(|v| {
+            let k = v
+                .get("kind")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| kind.to_string());
+            KubeObject::parse(&k, v)
+        })
+        .collect()
 }
 
 async fn logs(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
@@ -276,7 +299,14 @@ async fn logs(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> 
                 call: None,
             })
             .collect(),
-        data: json!({"pod": pod, "lines": lines, "error_lines": errors}),
+        data: ToolData::Logs(LogTail {
+            pod: pod.to_string(),
+            namespace: str_arg(args, "namespace").map(str::to_string),
+            container: str_arg(args, "container").map(str::to_string),
+            previous,
+            error_lines: errors.iter().map(|l| l.to_string()).collect(),
+            text: text.clone(),
+        }),
         text,
     })
 }
@@ -323,6 +353,6 @@ async fn events(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError
                 call: None,
             })
             .collect(),
-        data: serde_json::to_value(&events).unwrap_or(Value::Null),
+        data: ToolData::Events(events),
     })
 }

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use super::ToolData;
 use super::{Tool, ToolContext, ToolError, ToolOutput, arg, quote, req_str, str_arg, u64_arg};
 use crate::memory::{RecallQuery, Scope};
 use crate::protocol::{Evidence, EvidenceKind};
@@ -84,6 +85,6 @@ async fn recall(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError
                 call: None,
             })
             .collect(),
-        data: serde_json::to_value(&hits).unwrap_or(Value::Null),
+        data: ToolData::Memories(hits),
     })
 }

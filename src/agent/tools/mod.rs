@@ -16,8 +16,11 @@ use crate::index::store::Store;
 use crate::kube::scan::ScanReport;
 use crate::kube::source::ClusterSource;
 use crate::protocol::Evidence;
+pub use data::ToolData;
 
 mod code;
+pub mod data;
+pub mod diagnose;
 mod git;
 mod kube;
 mod memory;
@@ -59,8 +62,8 @@ pub struct ToolOutput {
     /// One line for the tools pane.
     pub summary: String,
     pub evidence: Vec<Evidence>,
-    /// Structured result for the offline planner.
-    pub data: Value,
+    /// The same answer as typed data (what the offline planner reads).
+    pub data: ToolData,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{
-    PROPOSE_ACTION, SAVE_CHECKPOINT, Tool, ToolContext, ToolError, ToolOutput, ToolSpec, code, git,
-    kube, memory, str_arg,
+    PROPOSE_ACTION, SAVE_CHECKPOINT, Tool, ToolContext, ToolError, ToolOutput, ToolSpec, code,
+    diagnose, git, kube, memory, str_arg,
 };
 use crate::config::Config;
 
@@ -67,6 +67,7 @@ fn session_tools() -> Vec<Tool> {
             human: |args| str_arg(args, "command").unwrap_or_default().to_string(),
             run: None,
         },
+        diagnose::tool(),
     ]
 }
 

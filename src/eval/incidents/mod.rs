@@ -9,6 +9,7 @@
 //! after what the first taught), so the gain of memory shows in tool calls and time.
 
 mod alert;
+pub mod calibration;
 mod repo;
 mod report;
 mod scenario;
@@ -22,7 +23,9 @@ use anyhow::{Context, Result, bail};
 
 pub use alert::{Alert, Notification};
 pub use repo::{Commit, RepoDescription, RepoSpec};
-pub use report::{FamilyRow, MemoryMode, Report, RunResult, ScenarioResult, Summary, print};
+pub use report::{
+    FamilyRow, MemoryMode, QUIET_BELOW, Report, RunResult, ScenarioResult, Summary, Verdict, print,
+};
 pub use scenario::{Cause, Expected, Family, PriorMemory, Scenario, load_dir, load_file};
 pub use score::{Score, cause_text, score};
 pub use split::{Half, SPLIT_FILE, Split, SplitMap};
@@ -284,8 +287,12 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
         }
     };
     scored.misses.dedup();
+    let confidence = answer
+        .as_ref()
+        .map(|a| (a.confidence * 100.0).round() / 100.0);
     Ok(RunResult {
         correct: scored.correct(),
+        verdict: Verdict::of(scored.correct(), scored.culprit, scored.cause, confidence),
         culprit: scored.culprit,
         cause: scored.cause,
         misses: scored.misses,
@@ -293,15 +300,14 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
         tool_calls,
         tokens,
         wall_ms,
-        confidence: answer
-            .as_ref()
-            .map(|a| (a.confidence * 100.0).round() / 100.0),
+        confidence,
         answer: text
             .lines()
             .filter(|l| !l.trim().is_empty())
             .take(3)
             .collect::<Vec<_>>()
             .join(" / "),
+        full_answer: text.clone(),
         memories_used: used,
         memories_rejected: rejected,
         write_actions: writes,

@@ -6,8 +6,41 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use super::calibration::{Calibration, Outcome, calibrate};
 use super::scenario::{Expected, Family};
 use super::split::{Half, Split};
+
+/// Below this stated confidence an answer that is not right counts as quiet: it said it
+/// was unsure rather than stating a wrong cause (the planner's own threshold).
+pub const QUIET_BELOW: f32 = crate::agent::planner::confidence::UNSURE;
+
+/// How an answer fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Culprit and cause named (and no unwanted change proposed).
+    Right,
+    /// Stated with confidence, and only the culprit or only the cause is right.
+    Partly,
+    /// Stated with confidence, and neither is right.
+    Wrong,
+    /// Not right, but stated as unsure (confidence below [`QUIET_BELOW`]) or not at all.
+    Quiet,
+}
+
+impl Verdict {
+    pub fn of(correct: bool, culprit: bool, cause: bool, confidence: Option<f32>) -> Self {
+        if correct {
+            Self::Right
+        } else if confidence.is_none_or(|c| c < QUIET_BELOW) {
+            Self::Quiet
+        } else if culprit || cause {
+            Self::Partly
+        } else {
+            Self::Wrong
+        }
+    }
+}
 
 /// How memory is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,6 +56,7 @@ pub enum MemoryMode {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
     pub correct: bool,
+    pub verdict: Verdict,
     /// The stated cause names the culprit.
     pub culprit: bool,
     /// The stated cause states the expected cause.
@@ -37,6 +71,8 @@ pub struct RunResult {
     pub confidence: Option<f32>,
     /// The answer's first lines (heading and cause).
     pub answer: String,
+    /// The whole answer (evidence, rivals, timeline), to read a miss.
+    pub full_answer: String,
     /// Memories the answer relied on.
     pub memories_used: Vec<String>,
     /// Memories checked and found wrong.
@@ -73,14 +109,32 @@ pub struct Summary {
     pub tool_calls: u32,
     pub tokens: u64,
     pub wall_ms: u64,
+    /// Answers by verdict.
+    pub right: usize,
+    pub partly: usize,
+    pub wrong: usize,
+    pub quiet: usize,
+    /// Stated confidence against being right.
+    pub calibration: Calibration,
 }
 
 impl Summary {
     pub fn of<'a>(runs: impl Iterator<Item = &'a RunResult>) -> Self {
         let mut s = Summary::default();
         let (mut correct, mut culprit, mut cause) = (0usize, 0usize, 0usize);
+        let mut outcomes = Vec::new();
         for r in runs {
             s.scenarios += 1;
+            match r.verdict {
+                Verdict::Right => s.right += 1,
+                Verdict::Partly => s.partly += 1,
+                Verdict::Wrong => s.wrong += 1,
+                Verdict::Quiet => s.quiet += 1,
+            }
+            outcomes.push(Outcome {
+                right: r.correct,
+                confidence: r.confidence.unwrap_or(0.0),
+            });
             correct += usize::from(r.correct);
             culprit += usize::from(r.culprit);
             cause += usize::from(r.cause);
@@ -95,6 +149,7 @@ impl Summary {
                 n as f64 / s.scenarios as f64
             }
         };
+        s.calibration = calibrate(&outcomes);
         s.accuracy = rate(correct);
         s.culprit = rate(culprit);
         s.cause = rate(cause);
@@ -192,6 +247,7 @@ pub fn print(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     )?;
     print_scenarios(out, &r.scenarios)?;
     print_summaries(out, r)?;
+    print_calibration(out, r)?;
     print_families(out, &r.families)
 }
 
@@ -212,7 +268,12 @@ fn print_scenarios(out: &mut impl Write, results: &[ScenarioResult]) -> std::io:
             s.name,
             s.split.map_or("-", Half::as_str),
             s.family.map_or("-", Family::as_str),
-            if s.run.correct { "ok" } else { "MISS" },
+            match s.run.verdict {
+                Verdict::Right => "ok",
+                Verdict::Partly => "part",
+                Verdict::Wrong => "WRONG",
+                Verdict::Quiet => "quiet",
+            },
             yes_no(s.run.culprit),
             yes_no(s.run.cause),
             s.run
@@ -231,7 +292,36 @@ fn summary_line(out: &mut impl Write, label: &str, s: &Summary) -> std::io::Resu
         out,
         "{label}: {} scenarios, accuracy {:.2} (culprit {:.2}, cause {:.2}), {} tool calls, {} tokens, {} ms",
         s.scenarios, s.accuracy, s.culprit, s.cause, s.tool_calls, s.tokens, s.wall_ms
+    )?;
+    writeln!(
+        out,
+        "  right {} / partly {} / wrong {} / quiet {}; {}",
+        s.right,
+        s.partly,
+        s.wrong,
+        s.quiet,
+        s.calibration.summary()
     )
+}
+
+fn print_calibration(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    let halves = r.splits.iter().map(|(h, s)| (h.as_str(), s));
+    let rows: Vec<(&str, &Summary)> = if r.splits.len() > 1 || r.splits.is_empty() {
+        halves.chain([("all", &r.summary)]).collect()
+    } else {
+        halves.collect()
+    };
+    writeln!(out, "calibration (answers, right in each confidence band):")?;
+    for (label, s) in rows {
+        let cells: Vec<String> = s
+            .calibration
+            .bins
+            .iter()
+            .map(|b| format!("{:.1}-{:.1}: {}/{}", b.low, b.high, b.right, b.answers))
+            .collect();
+        writeln!(out, "  {label:<8} {}", cells.join("   "))?;
+    }
+    Ok(())
 }
 
 fn print_summaries(out: &mut impl Write, r: &Report) -> std::io::Result<()> {

@@ -265,6 +265,7 @@ pub fn entry_lines(ctx: &Ctx, entry: &Entry) -> Vec<RichLine> {
                 .with_prefix(vec![RichSpan::new("✗ ", "transcript.error")]),
             );
         }
+        Entry::Timeline { start, entries } => timeline_lines(start.as_deref(), entries, &mut out),
         Entry::TurnEnd { status, answer } => {
             let mut spans = vec![RichSpan::new("── ", "markup.rule")];
             let (word, scope) = match status {
@@ -325,6 +326,87 @@ fn confidence_scope(label: &str) -> &'static str {
         "high" => "confidence.high",
         "medium" => "confidence.medium",
         _ => "confidence.low",
+    }
+}
+
+/// Most timeline entries shown in the transcript (the relevant ones first).
+const TIMELINE_ROWS: usize = 8;
+
+/// `HH:MM` of an RFC 3339 time, with the day when it is not the alert's day.
+fn clock(at: &str, day: Option<&str>) -> String {
+    let (date, time) = at.split_once('T').unwrap_or((at, ""));
+    let hm: String = time.chars().take(5).collect();
+    match day {
+        Some(d) if d != date => format!("{} {hm}", date.get(5..).unwrap_or(date)),
+        _ => hm,
+    }
+}
+
+/// The change timeline: relevant changes highlighted, others dimmed, the alert's start
+/// marked where it falls.
+fn timeline_lines(
+    start: Option<&str>,
+    entries: &[crate::protocol::TimelineEntry],
+    out: &mut Vec<RichLine>,
+) {
+    let day = start.map(|s| s.split('T').next().unwrap_or(s));
+    let relevant = entries.iter().filter(|e| e.relevant).count();
+    let mut head = vec![RichSpan::new("changes", "checkpoint.stage")];
+    if let Some(s) = start {
+        head.push(RichSpan::new(
+            format!(" around the alert's start ({})", clock(s, None)),
+            "ui.text.dim",
+        ));
+    }
+    head.push(RichSpan::new(
+        format!(" · {relevant} of {} touch the target", entries.len()),
+        "ui.text.dim",
+    ));
+    out.push(RichLine::new(head).with_prefix(vec![RichSpan::new("⏱ ", "checkpoint.stage")]));
+    // The relevant changes, the latest others to fill, in time order.
+    let mut shown: Vec<&crate::protocol::TimelineEntry> =
+        entries.iter().filter(|e| e.relevant).collect();
+    shown.truncate(TIMELINE_ROWS);
+    let room = TIMELINE_ROWS.saturating_sub(shown.len());
+    shown.extend(entries.iter().filter(|e| !e.relevant).rev().take(room));
+    shown.sort_by(|a, b| a.at.cmp(&b.at));
+    let mut marked = start.is_none();
+    for e in shown {
+        if !marked && start.is_some_and(|s| e.at.as_str() > s) {
+            marked = true;
+            out.push(
+                RichLine::plain("── alert starts ──", "transcript.system")
+                    .with_prefix(vec![RichSpan::new("    ", "ui.text")]),
+            );
+        }
+        let scope = if e.relevant { "ui.text" } else { "ui.text.dim" };
+        out.push(
+            RichLine::new(vec![
+                RichSpan::new(format!("{} ", clock(&e.at, day)), "tool.duration"),
+                RichSpan::new(format!("{} ", e.kind), "checkpoint.stage"),
+                RichSpan::new(e.reference.clone(), scope),
+                RichSpan::new(format!(" — {}", e.what), scope),
+            ])
+            .with_prefix(vec![RichSpan::new("    ", "ui.text")]),
+        );
+    }
+    if !marked {
+        out.push(
+            RichLine::plain("── alert starts ──", "transcript.system")
+                .with_prefix(vec![RichSpan::new("    ", "ui.text")]),
+        );
+    }
+    if entries.len() > TIMELINE_ROWS {
+        out.push(
+            RichLine::plain(
+                format!(
+                    "… {} more changes in the answer",
+                    entries.len() - TIMELINE_ROWS
+                ),
+                "ui.text.dim",
+            )
+            .with_prefix(vec![RichSpan::new("    ", "ui.text")]),
+        );
     }
 }
 

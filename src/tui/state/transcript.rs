@@ -2,7 +2,8 @@
 //! checkpoints and actions are referenced by id so their latest state shows in place.
 
 use crate::protocol::{
-    ActionId, Answer, CallId, CheckpointId, Decision, ErrorKind, Playbook, TurnStatus,
+    ActionId, Answer, CallId, CheckpointId, Decision, ErrorKind, Playbook, TimelineEntry,
+    TurnStatus,
 };
 use crate::tui::widgets::markdown::render_markdown;
 use crate::tui::widgets::rich::RichLine;
@@ -54,6 +55,11 @@ pub enum Entry {
     TurnEnd {
         status: TurnStatus,
         answer: Option<Answer>,
+    },
+    /// The changes around the alert's start.
+    Timeline {
+        start: Option<String>,
+        entries: Vec<TimelineEntry>,
     },
 }
 

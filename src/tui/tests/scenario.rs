@@ -275,3 +275,56 @@ pub fn correction_proposed() -> Event {
         source: "user: rejected `kubectl rollout undo deployment/orders-worker -n shop`".into(),
     }
 }
+
+/// The changes the diagnosis weighed, around the alert's start (14:05).
+pub fn timeline() -> Event {
+    let entry = |at: &str, kind: &str, reference: &str, what: &str, relevant: bool| {
+        crate::protocol::TimelineEntry {
+            at: at.into(),
+            kind: kind.into(),
+            reference: reference.into(),
+            what: what.into(),
+            relevant,
+        }
+    };
+    Event::Timeline {
+        start: Some("2025-01-14T14:05:00Z".into()),
+        entries: vec![
+            entry(
+                "2025-01-13T17:00:00Z",
+                "job",
+                "Job/shop/analytics-backfill-2901",
+                "Job started",
+                false,
+            ),
+            entry(
+                "2025-01-14T13:58:00Z",
+                "commit",
+                "9f3c2a1",
+                "bump pool size (dana)",
+                true,
+            ),
+            entry(
+                "2025-01-14T14:00:00Z",
+                "job",
+                "Job/shop/analytics-backfill-2902",
+                "Job started",
+                true,
+            ),
+            entry(
+                "2025-01-14T14:02:00Z",
+                "rollout",
+                "Deployment/shop/checkout-api",
+                "revision 12 (checkout-api-6d8f) created: checkout-api:2.4.1; now 5 of 6 ready",
+                true,
+            ),
+            entry(
+                "2025-01-14T14:06:00Z",
+                "first warning",
+                "Pod/shop/checkout-api-6d8f-x2",
+                "Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503",
+                true,
+            ),
+        ],
+    }
+}

@@ -46,6 +46,22 @@ fn investigated() -> App {
 }
 
 #[test]
+fn incident_timeline_in_the_transcript() {
+    let mut app = app();
+    feed(&mut app, [session_started()]);
+    type_text(&mut app, QUESTION);
+    press(&mut app, "<Enter>");
+    feed(
+        &mut app,
+        [playbook(), kube_findings_started(), budget(3_200, 1)],
+    );
+    feed(&mut app, [kube_findings_finished(), checkpoint_scope()]);
+    feed(&mut app, git_log());
+    feed(&mut app, [timeline()]);
+    assert_screens!("incident_step3b_timeline", app);
+}
+
+#[test]
 fn welcome() {
     assert_screens!("welcome", app());
 }

@@ -22,7 +22,6 @@ const MAX_LINES: usize = 600;
 /// (the test says when); never add one.
 const OVERSIZED: &[&str] = &[
     "src/agent/actions.rs",
-    "src/agent/planner.rs",
     "src/index/pipeline.rs",
     "src/index/store.rs",
     "src/index/syntax.rs",

@@ -1,0 +1,275 @@
+//! Scheduled work and the baseline: CronJobs that do not run or whose Jobs fail, a
+//! scheduled Job's load near the alert, relevant recent changes, and nothing wrong.
+
+use k8s_openapi::api::core::v1::Pod;
+
+use super::super::clues::Cause;
+use super::super::ev;
+use super::super::objects;
+use super::super::timeline::NEAR_MINUTES;
+use super::resolve::{owner_of, target_ref};
+use super::{Candidate, Facts};
+use crate::agent::tools::data::KubeObject;
+use crate::kube::state::ResourceRef;
+use crate::memory::Check;
+use crate::protocol::EvidenceKind;
+
+/// A CronJob that is suspended, has not been scheduled, or whose last Job failed.
+pub(super) fn batch(e: &Facts<'_>) -> Vec<Candidate> {
+    let t = e.target;
+    let mut out = Vec::new();
+    let Some(KubeObject::CronJob(cj)) = e.world.get("CronJob", t.namespace.as_deref(), &t.name)
+    else {
+        return out;
+    };
+    let r = target_ref(t);
+    let spec = cj.spec.as_ref();
+    if spec.and_then(|s| s.suspend) == Some(true) {
+        out.push(
+            Candidate::new(
+                Cause::CronJobNotRunning,
+                r.clone(),
+                "is suspended (spec.suspend=true), so no run starts",
+                0.95,
+            )
+            .because(EvidenceKind::Resource, r.to_string(), "suspend: true")
+            .explaining([0])
+            .checked_by(Check::CronJobRan {
+                cronjob: t.name.clone(),
+            }),
+        );
+    }
+    let active = cj
+        .status
+        .as_ref()
+        .and_then(|s| s.active.as_ref())
+        .map_or(0, Vec::len);
+    if active > 0 && spec.and_then(|s| s.concurrency_policy.as_deref()) == Some("Forbid") {
+        out.push(Candidate::new(Cause::CronJobNotRunning, r.clone(), format!("a previous run is still active and concurrencyPolicy Forbid skips new runs ({active} active)"), 0.8)
+            .because(EvidenceKind::Resource, r.to_string(), "concurrencyPolicy: Forbid")
+            .explaining([0]));
+    }
+    // Its latest Job failed: the Job's pods say why.
+    let mut jobs: Vec<&KubeObject> = e
+        .world
+        .of_kind("Job", t.namespace.as_deref())
+        .filter(|o| o.meta().is_some_and(|m| objects::owned_by(m, &t.name)))
+        .collect();
+    jobs.sort_by_key(|o| o.meta().and_then(objects::created));
+    if let Some(KubeObject::Job(j)) = jobs.last()
+        && let Some(failed) = j
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Failed" && c.status == "True"))
+    {
+        out.push(
+            Candidate::new(
+                Cause::JobFailed,
+                r.clone(),
+                format!(
+                    "its Job {} failed ({}): {}",
+                    objects::name(&j.metadata),
+                    failed.reason.as_deref().unwrap_or(""),
+                    failed.message.as_deref().unwrap_or("")
+                ),
+                0.7,
+            )
+            .because(
+                EvidenceKind::Resource,
+                format!("Job/{}", objects::name(&j.metadata)),
+                failed.reason.clone().unwrap_or_default(),
+            )
+            .explaining([0]),
+        );
+    }
+    out
+}
+
+/// A scheduled Job that started shortly before the alert, while the target itself is
+/// healthy: its load explains the alert, and it ends on its own.
+pub(super) fn scheduled_load(e: &Facts<'_>) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    if e.observations.target_troubled() {
+        return out;
+    }
+    for o in e.world.of_kind("Job", None) {
+        let KubeObject::Job(j) = o else { continue };
+        let st = j.status.as_ref();
+        let running = st.and_then(|s| s.active).unwrap_or(0) > 0
+            && st.and_then(|s| s.completion_time.as_ref()).is_none();
+        let Some(started) = st.and_then(|s| crate::kube::state::opt_time(s.start_time.as_ref()))
+        else {
+            continue;
+        };
+        let near = (e.start - started).num_minutes();
+        if !running || !(-10..=NEAR_MINUTES).contains(&near) {
+            continue;
+        }
+        let owner = objects::controller(&j.metadata)
+            .filter(|(k, _)| *k == "CronJob")
+            .map(|(_, n)| n.to_string());
+        let Some(cronjob) = owner else { continue };
+        let culprit = ResourceRef::new("CronJob", j.metadata.namespace.as_deref(), &cronjob);
+        let earlier = e
+            .world
+            .of_kind("Job", None)
+            .filter(|x| {
+                x.name() != o.name() && x.meta().is_some_and(|m| objects::owned_by(m, &cronjob))
+            })
+            .count();
+        out.push(
+            Candidate::new(
+                Cause::ScheduledLoad,
+                culprit.clone(),
+                format!(
+                    "its Job {} started at {} and is still running{}",
+                    o.name(),
+                    started.format("%H:%M"),
+                    if earlier > 0 {
+                        format!("; it runs on schedule ({earlier} earlier runs completed)")
+                    } else {
+                        String::new()
+                    }
+                ),
+                if earlier > 0 { 0.6 } else { 0.45 },
+            )
+            .because(
+                EvidenceKind::Resource,
+                format!("Job/{}", o.name()),
+                format!("active since {}", started.format("%H:%M")),
+            )
+            .explaining(autoscaler_symptoms(e).into_iter().chain([0]))
+            .checked_by(Check::CronJobRan { cronjob })
+            .dated(
+                e.timeline
+                    .iter()
+                    .find(|c| c.reference.ends_with(&format!("/{}", o.name())) && c.kind == "job"),
+            ),
+        );
+    }
+    out
+}
+
+/// The symptoms of the target's autoscaler (at its maximum): load explains them.
+fn autoscaler_symptoms(e: &Facts<'_>) -> Vec<usize> {
+    e.observations
+        .symptoms
+        .iter()
+        .filter(|s| s.object.kind == "HorizontalPodAutoscaler")
+        .map(|s| s.id)
+        .collect()
+}
+
+/// Relevant changes near the start that nothing more specific accounts for.
+pub(super) fn recent_changes(e: &Facts<'_>) -> Vec<Candidate> {
+    let t = e.target;
+    e.timeline
+        .iter()
+        .filter(|c| c.relevant && c.kind != "first warning" && c.kind != "node")
+        .filter(|c| {
+            let before = (e.start - c.at).num_minutes();
+            (-5..=NEAR_MINUTES).contains(&before)
+        })
+        .map(|c| {
+            let culprit = match &c.object {
+                Some(o) if o.kind == "Pod" || o.kind == "ReplicaSet" => {
+                    owner_of(e.world, o).unwrap_or_else(|| target_ref(t))
+                }
+                Some(o) => o.clone(),
+                None => target_ref(t),
+            };
+            let mut cand = Candidate::new(
+                Cause::RecentChange,
+                culprit,
+                format!("{} at {}: {}", c.kind, c.at.format("%H:%M"), c.what),
+                0.25,
+            )
+            .explaining([0]);
+            cand.chain.push(ev(
+                EvidenceKind::Note,
+                c.reference.clone(),
+                format!("{} {}", c.at.format("%H:%M"), c.what),
+            ));
+            cand.change = Some(c.clone());
+            cand
+        })
+        .collect()
+}
+
+/// The target is healthy: every pod ready, no restarts, no warnings, no errors logged.
+pub(super) fn nothing_wrong(e: &Facts<'_>) -> Option<Candidate> {
+    if e.observations.target_troubled() {
+        return None;
+    }
+    let t = e.target;
+    let pods: Vec<&Pod> = e.world.pods_of(&t.name, t.namespace.as_deref()).collect();
+    let logs = e
+        .world
+        .logs
+        .iter()
+        .filter(|l| objects::named_for(&l.pod, &t.name))
+        .count();
+    // A recent change to the alerting rules explains an alert on a healthy target.
+    let rule_change = e
+        .world
+        .commits
+        .iter()
+        .filter(|c| {
+            let at = chrono::DateTime::from_timestamp(c.time, 0).unwrap_or_default();
+            at <= e.start && e.start - at <= chrono::Duration::days(3)
+        })
+        .find(|c| {
+            let s = c.summary.to_lowercase();
+            c.files.iter().any(|f| {
+                let f = f.to_lowercase();
+                ["alert", "rules", "prometheus", "monitoring", "slo"]
+                    .iter()
+                    .any(|w| f.contains(w))
+            }) || s.contains("alert")
+                || s.contains("threshold")
+        })
+        .map(|c| {
+            format!(
+                "; commit {} changed the alerting: {}",
+                &c.id[..c.id.len().min(10)],
+                c.summary
+            )
+        })
+        .unwrap_or_default();
+    Some(
+        Candidate::new(
+            Cause::NothingWrong,
+            target_ref(t),
+            format!(
+                "all {} pods are ready with no recent restarts, no warning events{}{rule_change}",
+                pods.len(),
+                if logs > 0 {
+                    " and no errors in the logs read"
+                } else {
+                    ""
+                }
+            ),
+            // Healthy pods are weak evidence that an alert is wrong: the trouble may sit
+            // where the walk did not look. A change to the alerting rules says more.
+            match (pods.is_empty(), rule_change.is_empty()) {
+                (true, _) => 0.1,
+                (false, true) => 0.2,
+                (false, false) => 0.45,
+            },
+        )
+        .because(
+            EvidenceKind::Resource,
+            target_ref(t).to_string(),
+            format!(
+                "{} of {} pods ready",
+                pods.iter().filter(|p| objects::pod_ready(p)).count(),
+                pods.len()
+            ),
+        )
+        .explaining([0])
+        .checked_by(Check::PodsShow {
+            reason: String::new(),
+        }),
+    )
+}

@@ -1,0 +1,334 @@
+//! Competing hypotheses: every cause the evidence supports, each with the chain that
+//! links it to the symptoms, ranked by how much of the symptoms it explains, how
+//! specific its evidence is and how close in time its change was to the alert's start.
+
+mod batch;
+mod lookup;
+mod platform;
+mod policy;
+mod resolve;
+mod rollout;
+mod routing;
+mod structure;
+
+pub use resolve::{owner_of, workload_behind};
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use super::alert::Alert;
+use super::clues::Cause;
+use super::symptoms::Observations;
+use super::timeline::{self, Change};
+use super::world::World;
+use super::{Target, ev};
+use crate::kube::state::ResourceRef;
+use crate::memory::Check;
+use crate::protocol::{Evidence, EvidenceKind};
+
+/// One candidate cause.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub cause: Cause,
+    /// The object to change (or, for causes outside the cluster, what to look at).
+    pub culprit: ResourceRef,
+    /// What the culprit's problem is, in a few words (`no key PAYMENTS_URL`,
+    /// `tag v3.3.0 not found`).
+    pub detail: String,
+    /// Symptom → … → culprit, as evidence.
+    pub chain: Vec<Evidence>,
+    /// Ids of the symptoms it explains.
+    pub explains: BTreeSet<usize>,
+    /// How directly the evidence names this cause (0–1).
+    pub specificity: f32,
+    /// The change that brought it, when one is dated.
+    pub change: Option<Change>,
+    /// The read that would confirm it now.
+    pub check: Check,
+    /// Other objects the chain passes through (named in the statement).
+    pub related: Vec<ResourceRef>,
+    /// Ranking score (0–1), set by [`rank`].
+    pub score: f32,
+    /// What a rival check found against it.
+    pub ruled_out: Option<String>,
+}
+
+impl Candidate {
+    pub fn new(
+        cause: Cause,
+        culprit: ResourceRef,
+        detail: impl Into<String>,
+        specificity: f32,
+    ) -> Self {
+        Self {
+            cause,
+            culprit,
+            detail: detail.into(),
+            chain: Vec::new(),
+            explains: BTreeSet::new(),
+            specificity,
+            change: None,
+            check: Check::None,
+            related: Vec::new(),
+            score: 0.0,
+            ruled_out: None,
+        }
+    }
+
+    pub fn because(
+        mut self,
+        kind: EvidenceKind,
+        reference: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        self.chain.push(ev(kind, reference, detail));
+        self
+    }
+
+    pub fn explaining(mut self, ids: impl IntoIterator<Item = usize>) -> Self {
+        self.explains.extend(ids);
+        self
+    }
+
+    pub fn checked_by(mut self, check: Check) -> Self {
+        self.check = check;
+        self
+    }
+
+    pub fn dated(mut self, change: Option<&Change>) -> Self {
+        self.change = change.cloned();
+        self
+    }
+
+    pub fn via(mut self, r: ResourceRef) -> Self {
+        if !self.related.contains(&r) && r != self.culprit {
+            self.related.push(r);
+        }
+        self
+    }
+
+    /// Same cause about the same object.
+    fn same(&self, other: &Candidate) -> bool {
+        self.cause == other.cause && self.culprit == other.culprit
+    }
+}
+
+/// Everything the hypotheses are drawn from.
+pub struct Facts<'a> {
+    pub world: &'a World,
+    pub target: &'a Target,
+    pub alert: &'a Alert,
+    pub observations: &'a Observations,
+    pub timeline: &'a [Change],
+    pub start: DateTime<Utc>,
+}
+
+/// Every candidate, best first, merged by cause and culprit.
+pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut add = |c: Candidate| match out.iter_mut().find(|o| o.same(&c)) {
+        Some(o) => {
+            o.explains.extend(c.explains.iter().copied());
+            o.specificity = o.specificity.max(c.specificity);
+            for link in c.chain {
+                if !o.chain.iter().any(|x| x.detail == link.detail) && o.chain.len() < 6 {
+                    o.chain.push(link);
+                }
+            }
+            if o.check == Check::None {
+                o.check = c.check;
+            }
+            for r in c.related {
+                if !o.related.contains(&r) {
+                    o.related.push(r);
+                }
+            }
+        }
+        None => out.push(c),
+    };
+    let mut from_dependencies = Vec::new();
+    for (clue, symptom) in &e.observations.clues {
+        let on_dependency = e
+            .observations
+            .symptoms
+            .get(*symptom)
+            .is_some_and(|s| s.dependency);
+        // What is wrong inside a dependency is why it is down, not a cause of its own.
+        if on_dependency {
+            from_dependencies.push((clue, *symptom));
+            continue;
+        }
+        for mut c in resolve::from_clue(e, clue, *symptom) {
+            // What a pod says (its log, its status, its events) explains that pod's
+            // other symptoms too.
+            if clue.source.kind == "Pod" {
+                c.explains.extend(same_pod(e.observations, &clue.source));
+            }
+            add(c);
+        }
+    }
+    for c in structure::candidates(e) {
+        add(c);
+    }
+    // The most telling message of a dependency first: its log, then the most specific.
+    from_dependencies.sort_by(|a, b| {
+        let log = |c: &super::clues::Clue| c.origin == super::clues::Origin::Log;
+        log(b.0)
+            .cmp(&log(a.0))
+            .then(b.0.specificity.total_cmp(&a.0.specificity))
+    });
+    fold_dependencies(&mut out, e, &from_dependencies);
+    fold_into_rollout(&mut out);
+    rollout::rule_out_behind_pods(&mut out);
+    rollout::deepen(&mut out);
+    for c in &mut out {
+        attach_change(c, e.timeline, e.target);
+    }
+    rank(&mut out, e);
+    out
+}
+
+/// Symptom ids seen on one object.
+fn same_pod(obs: &Observations, source: &ResourceRef) -> Vec<usize> {
+    obs.symptoms
+        .iter()
+        .filter(|s| &s.object == source)
+        .map(|s| s.id)
+        .collect()
+}
+
+/// A dependency's own failures explain why it is down: they join the candidate that
+/// blames it (its pods' symptoms explained, its first clue as the reason).
+fn fold_dependencies(out: &mut [Candidate], e: &Facts<'_>, clues: &[(&super::clues::Clue, usize)]) {
+    for (clue, symptom) in clues {
+        let Some(owner) = resolve::owner_of(e.world, &clue.source) else {
+            continue;
+        };
+        let Some(c) = out.iter_mut().find(|c| {
+            c.culprit == owner && matches!(c.cause, Cause::DependencyDown | Cause::UpstreamErrors)
+        }) else {
+            continue;
+        };
+        c.explains.insert(*symptom);
+        if !c.chain.iter().any(|x| x.detail == clue.text) && c.chain.len() < 6 {
+            c.chain.push(ev(
+                EvidenceKind::Log,
+                clue.source.to_string(),
+                clue.text.clone(),
+            ));
+            if !c.detail.contains("; its pods fail") {
+                c.detail.push_str(&format!(
+                    "; its pods fail: {}",
+                    super::clues::cut(&clue.text, 140)
+                ));
+            }
+        }
+    }
+    for c in out.iter_mut().filter(|c| c.cause == Cause::DependencyDown) {
+        let owner = c.culprit.clone();
+        let ids: Vec<usize> = e
+            .observations
+            .symptoms
+            .iter()
+            .filter(|s| {
+                s.dependency && resolve::owner_of(e.world, &s.object).as_ref() == Some(&owner)
+            })
+            .map(|s| s.id)
+            .collect();
+        c.explains.extend(ids);
+    }
+}
+
+/// When a new revision of the target fails where the old one ran, what the target's
+/// own pods say (a crash, a listen address, a setting) is how the revision fails: it
+/// joins the rollout candidate rather than standing apart from it.
+fn fold_into_rollout(out: &mut Vec<Candidate>) {
+    let Some(r) = out
+        .iter()
+        .position(|c| c.cause == Cause::BadRollout && c.ruled_out.is_none())
+    else {
+        return;
+    };
+    let workload = out[r].culprit.clone();
+    let image_changed = out[r].detail.contains("image ");
+    let folded: Vec<Candidate> = out
+        .iter()
+        .filter(|c| {
+            c.culprit == workload
+                && (matches!(
+                    c.cause,
+                    Cause::AppCrash
+                        | Cause::ListenAddress
+                        | Cause::MissingConfig
+                        | Cause::BadConfigValue
+                        | Cause::ProbeFailing
+                ) || (c.cause == Cause::ImageNotFound && image_changed))
+        })
+        .cloned()
+        .collect();
+    out.retain(|c| !(c.culprit == workload && folded.iter().any(|f| f.cause == c.cause)));
+    let Some(rollout) = out
+        .iter_mut()
+        .find(|c| c.cause == Cause::BadRollout && c.culprit == workload)
+    else {
+        return;
+    };
+    for f in folded {
+        rollout.explains.extend(f.explains.iter().copied());
+        rollout.specificity = rollout.specificity.max(f.specificity * 0.9);
+        if let Some(link) = f.chain.first()
+            && !rollout.detail.contains(" its pods fail: ")
+        {
+            rollout.detail.push_str(&format!(
+                "; its pods fail: {}",
+                super::clues::cut(&link.detail, 140)
+            ));
+            rollout.chain.push(link.clone());
+        }
+    }
+}
+
+/// The latest relevant change to the culprit (or, for a rollout, to the workload) before
+/// the alert.
+fn attach_change(c: &mut Candidate, changes: &[Change], t: &Target) {
+    if c.change.is_some() {
+        return;
+    }
+    let about = |ch: &Change| {
+        ch.object.as_ref().is_some_and(|o| {
+            (o.kind == c.culprit.kind && o.name == c.culprit.name)
+                || (c.cause == Cause::BadRollout && o.name == t.name && ch.kind == "rollout")
+        })
+    };
+    c.change = changes
+        .iter()
+        .filter(|ch| ch.kind != "first warning" && about(ch))
+        .max_by_key(|ch| ch.at)
+        .cloned();
+}
+
+/// Rank: explained share of the symptoms, specificity, time proximity of the change.
+pub fn rank(cands: &mut [Candidate], e: &Facts<'_>) {
+    let total = e.observations.symptoms.len().max(1) as f32;
+    for c in cands.iter_mut() {
+        let explained = c.explains.len() as f32 / total;
+        let near = c
+            .change
+            .as_ref()
+            .map_or(0.3, |ch| timeline::proximity(ch.at, e.start));
+        let ruled = if c.ruled_out.is_some() { 0.4 } else { 1.0 };
+        c.score = ruled * (0.45 * explained + 0.35 * c.specificity + 0.2 * near);
+    }
+    cands.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.culprit.cmp(&b.culprit)));
+}
+
+/// Evidence that a symptom id list stands for, for display.
+pub fn symptom_evidence(obs: &Observations, ids: &BTreeSet<usize>) -> Vec<Evidence> {
+    obs.symptoms
+        .iter()
+        .filter(|s| ids.contains(&s.id) && s.id > 0)
+        .take(4)
+        .map(|s| ev(EvidenceKind::Finding, s.object.to_string(), s.what.clone()))
+        .collect()
+}

@@ -1,0 +1,286 @@
+//! The platform around the target: TLS Secrets for certificate alerts, noisy
+//! neighbours on its nodes, its autoscaler at its maximum, its nodes down or under
+//! pressure.
+
+use k8s_openapi::api::core::v1::Pod;
+
+use super::super::clues::Cause;
+use super::super::objects;
+use super::super::timeline::NEAR_MINUTES;
+use super::batch::scheduled_load;
+use super::resolve::owner_of;
+use super::structure::symptoms_of;
+use super::{Candidate, Facts};
+use crate::agent::tools::data::KubeObject;
+use crate::kube::state::ResourceRef;
+use crate::memory::Check;
+use crate::protocol::EvidenceKind;
+
+/// An alert about expiring or failing certificates: the TLS Secrets that serve the
+/// target (an Ingress's `tls`, or mounted by its pods). Their data is never read, so
+/// only the alert and the names point at them.
+pub(super) fn certificates(e: &Facts<'_>) -> Vec<Candidate> {
+    if e.alert.symptom != super::super::alert::AlertSymptom::Expiry {
+        return Vec::new();
+    }
+    let t = e.target;
+    let ns = t.namespace.as_deref();
+    let mut names: Vec<(String, String)> = Vec::new();
+    for o in e.world.of_kind("Ingress", ns) {
+        let KubeObject::Ingress(ing) = o else {
+            continue;
+        };
+        let routes_target =
+            o.name() == t.name || t.alerted.as_ref().is_some_and(|a| a.name == o.name());
+        for tls in ing.spec.iter().flat_map(|s| s.tls.iter().flatten()) {
+            if let Some(secret) = &tls.secret_name
+                && (routes_target
+                    || tls
+                        .hosts
+                        .iter()
+                        .flatten()
+                        .any(|h| e.alert.words().contains(h.as_str())))
+            {
+                names.push((
+                    secret.clone(),
+                    format!(
+                        "Ingress {} serves {} with it",
+                        o.name(),
+                        tls.hosts.clone().unwrap_or_default().join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(spec) = e
+        .world
+        .get(&t.kind, ns, &t.name)
+        .and_then(objects::template)
+    {
+        for r in objects::spec_refs(spec)
+            .into_iter()
+            .filter(|r| r.kind == "Secret")
+        {
+            if let Some(KubeObject::Secret(s)) = e.world.get("Secret", ns, &r.name)
+                && s.type_.as_deref() == Some("kubernetes.io/tls")
+            {
+                names.push((r.name.clone(), format!("{} mounts it ({})", t.name, r.via)));
+            }
+        }
+    }
+    names.dedup();
+    names
+        .into_iter()
+        .map(|(name, how)| {
+            let r = ResourceRef::new("Secret", ns, &name);
+            Candidate::new(
+                Cause::Certificate,
+                r.clone(),
+                format!("its certificate is the one the alert says expires or fails; {how}"),
+                0.55,
+            )
+            .because(EvidenceKind::Resource, r.to_string(), how)
+            .explaining([0])
+            .checked_by(Check::Present {
+                resource: r.to_string(),
+                key: None,
+            })
+        })
+        .collect()
+}
+
+/// A latency or error alert on a healthy target, and another workload's pod that
+/// started near the alert on the same node with no CPU or memory limit: it may take
+/// what the target needs.
+pub(super) fn neighbours(e: &Facts<'_>) -> Vec<Candidate> {
+    use super::super::alert::AlertSymptom;
+    if e.observations.target_troubled()
+        || !matches!(
+            e.alert.symptom,
+            AlertSymptom::Latency | AlertSymptom::Errors | AlertSymptom::Saturation
+        )
+    {
+        return Vec::new();
+    }
+    let t = e.target;
+    let nodes: Vec<&str> = e
+        .world
+        .pods_of(&t.name, t.namespace.as_deref())
+        .filter_map(|p| p.spec.as_ref()?.node_name.as_deref())
+        .collect();
+    let mut out: Vec<Candidate> = Vec::new();
+    for p in e.world.pods(None) {
+        let Some(node) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) else {
+            continue;
+        };
+        if !nodes.contains(&node) || objects::is_pod_of(p, &t.name) {
+            continue;
+        }
+        let Some(started) = objects::created(&p.metadata) else {
+            continue;
+        };
+        let before = (e.start - started).num_minutes();
+        if !(-10..=NEAR_MINUTES).contains(&before) {
+            continue;
+        }
+        let unlimited = p.spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
+            c.resources
+                .as_ref()
+                .and_then(|r| r.limits.as_ref())
+                .is_none_or(|l| !l.contains_key("cpu") || !l.contains_key("memory"))
+        });
+        if !unlimited {
+            continue;
+        }
+        let pod = ResourceRef::new(
+            "Pod",
+            p.metadata.namespace.as_deref(),
+            objects::name(&p.metadata),
+        );
+        let owner = owner_of(e.world, &pod).unwrap_or(pod.clone());
+        if out.iter().any(|c| c.culprit == owner) {
+            continue;
+        }
+        out.push(
+            Candidate::new(
+                Cause::NoisyNeighbour,
+                owner,
+                format!(
+                    "started {} on node {node} with no CPU or memory limit",
+                    started.format("%H:%M")
+                ),
+                0.45,
+            )
+            .because(
+                EvidenceKind::Resource,
+                pod.to_string(),
+                format!("on {node}, no limits"),
+            )
+            .explaining([0])
+            .via(ResourceRef::new("Node", None, node)),
+        );
+    }
+    out
+}
+
+/// The target's autoscaler at its maximum while the target is healthy: it cannot add
+/// the replicas the load needs.
+pub(super) fn autoscaler(e: &Facts<'_>) -> Option<Candidate> {
+    let t = e.target;
+    let o = e.world.of_kind("HorizontalPodAutoscaler", t.namespace.as_deref()).find(|o| {
+        matches!(o, KubeObject::HorizontalPodAutoscaler(h) if h.spec.as_ref().is_some_and(|s| s.scale_target_ref.name == t.name))
+    })?;
+    let KubeObject::HorizontalPodAutoscaler(h) = o else {
+        return None;
+    };
+    let (spec, st) = (h.spec.as_ref()?, h.status.as_ref()?);
+    let current = st.current_replicas.unwrap_or(0);
+    if current < spec.max_replicas {
+        return None;
+    }
+    let metrics: Vec<String> = st
+        .current_metrics
+        .iter()
+        .flatten()
+        .filter_map(|m| {
+            let r = m.resource.as_ref()?;
+            Some(format!("{} at {}%", r.name, r.current.average_utilization?))
+        })
+        .collect();
+    let ids: Vec<usize> = e
+        .observations
+        .symptoms
+        .iter()
+        .filter(|s| s.object == o.reference())
+        .map(|s| s.id)
+        .collect();
+    Some(
+        Candidate::new(
+            Cause::AutoscalerAtMax,
+            o.reference(),
+            format!(
+                "runs {current} replicas, its maximum (maxReplicas {}){}",
+                spec.max_replicas,
+                if metrics.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", metrics.join(", "))
+                }
+            ),
+            // Load from a scheduled job that started near the alert explains the
+            // autoscaler's ceiling better than the ceiling explains the alert.
+            if e.observations.target_troubled() || !scheduled_load(e).is_empty() {
+                0.35
+            } else {
+                0.6
+            },
+        )
+        .because(
+            EvidenceKind::Resource,
+            o.reference().to_string(),
+            format!(
+                "currentReplicas {current} = maxReplicas {}",
+                spec.max_replicas
+            ),
+        )
+        .explaining(ids.into_iter().chain([0]))
+        .checked_by(Check::AtMaximum {
+            hpa: o.name().to_string(),
+        }),
+    )
+}
+
+/// Nodes of the target's pods that are not ready or under pressure.
+pub(super) fn nodes(e: &Facts<'_>) -> Vec<Candidate> {
+    let t = e.target;
+    let pods: Vec<&Pod> = e.world.pods_of(&t.name, t.namespace.as_deref()).collect();
+    let mut out = Vec::new();
+    for o in e.world.of_kind("Node", None) {
+        let KubeObject::Node(n) = o else { continue };
+        let on: Vec<&Pod> = pods
+            .iter()
+            .copied()
+            .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(o.name()))
+            .collect();
+        if on.is_empty() {
+            continue;
+        }
+        for c in n.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
+            let (cause, bad) = match c.type_.as_str() {
+                "Ready" => (Cause::NodeNotReady, c.status != "True"),
+                "MemoryPressure" | "DiskPressure" | "PIDPressure" => {
+                    (Cause::NodePressure, c.status == "True")
+                }
+                _ => continue,
+            };
+            if !bad {
+                continue;
+            }
+            out.push(
+                Candidate::new(
+                    cause,
+                    o.reference(),
+                    format!(
+                        "{}={} ({}): {}",
+                        c.type_,
+                        c.status,
+                        c.reason.as_deref().unwrap_or(""),
+                        c.message.as_deref().unwrap_or("")
+                    ),
+                    0.85,
+                )
+                .because(
+                    EvidenceKind::Resource,
+                    o.reference().to_string(),
+                    format!("{} of {}'s pods run there", on.len(), t.name),
+                )
+                .explaining(symptoms_of(e, &on))
+                .checked_by(Check::NodeCondition {
+                    node: o.name().to_string(),
+                    condition: c.type_.clone(),
+                }),
+            );
+        }
+    }
+    out
+}

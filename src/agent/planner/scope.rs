@@ -1,0 +1,294 @@
+//! Scope: which object the alert is about (its labels and words resolved against the
+//! cluster), with the most severe finding as a last resort when it names nothing.
+
+use super::alert::{Alert, is_monitoring};
+use super::{PlannerState, Target};
+use crate::kube::graph::{Graph, NodeDetail, Relation};
+use crate::kube::state::ResourceRef;
+use crate::kube::{FindingKind, Severity};
+
+pub(super) fn severity_rank(s: Severity) -> u32 {
+    match s {
+        Severity::Critical => 4,
+        Severity::Error => 3,
+        Severity::Warning => 2,
+        Severity::Info => 1,
+    }
+}
+
+/// Words of the request that could name a workload (`checkout-api`, `orders`).
+pub(super) fn request_mentions(request: &str, name: &str) -> bool {
+    let req = request.to_lowercase();
+    let name = name.to_lowercase();
+    if req.contains(&name) {
+        return true;
+    }
+    // "checkout 5xx" names checkout-api: the first segment, when it is distinctive.
+    name.split('-')
+        .next()
+        .filter(|head| head.len() >= 4)
+        .is_some_and(|head| req.split(|c: char| !c.is_alphanumeric()).any(|w| w == head))
+}
+
+pub(super) fn pick_target(st: &PlannerState, request: &str) -> Option<Target> {
+    let mut best: Option<(u32, Target)> = None;
+    for f in &st.findings {
+        let r = &f.resource;
+        let name = r.name.clone();
+        if name.is_empty() || st.excluded.iter().any(|e| e == &name) {
+            continue;
+        }
+        let named = request_mentions(request, &name);
+        let focused = st.focus.as_deref() == Some(name.as_str());
+        let fk = f.kind.as_str().to_string();
+        // Recent rollouts alone are context, not a problem.
+        let base = if f.kind == FindingKind::RecentRollout {
+            0
+        } else {
+            severity_rank(f.severity)
+        };
+        let score = base + if named { 10 } else { 0 } + if focused { 20 } else { 0 };
+        let entry = best.get_or_insert_with(|| (0, Target::default()));
+        if entry.1.name == name && entry.1.kind == r.kind {
+            entry.1.kinds.push(fk);
+            continue;
+        }
+        if score > entry.0 {
+            *entry = (
+                score,
+                Target {
+                    kind: r.kind.clone(),
+                    namespace: r.namespace.clone(),
+                    name,
+                    kinds: vec![fk],
+                    pods: Vec::new(),
+                    summaries: Vec::new(),
+                    paths: Vec::new(),
+                    named_in_request: named || focused,
+                    alerted: None,
+                },
+            );
+        }
+    }
+    let (score, mut t) = best?;
+    if score == 0 {
+        return None;
+    }
+    // Collect every finding about the target (the loop above saw them in severity order).
+    t.kinds.clear();
+    for f in &st.findings {
+        if f.resource.name == t.name && f.resource.kind == t.kind {
+            t.kinds.push(f.kind.as_str().to_string());
+            t.summaries.push(f.summary.clone());
+            for p in &f.pods {
+                if !t.pods.contains(p) {
+                    t.pods.push(p.clone());
+                }
+            }
+        }
+    }
+    for l in &st.links {
+        if l.workload.name == t.name {
+            t.paths = l.paths.iter().take(6).map(|p| p.path.clone()).collect();
+        }
+    }
+    Some(t)
+}
+
+/// The object the alert is about, resolved against the cluster's inventory (the scan's
+/// graph): a pod becomes its workload, a Service the workload it selects, an autoscaler
+/// its target, a claim the workload mounting it. Label values that name nothing in the
+/// cluster, or name monitoring, are ignored. Returns the target and what named it.
+pub(super) fn from_alert(
+    graph: &Graph,
+    alert: &Alert,
+    request: &str,
+    excluded: &[String],
+) -> Option<(Target, String)> {
+    let mut best: Option<(f32, Target, String)> = None;
+    let mut consider = |score: f32, t: Target, why: String| {
+        if excluded.contains(&t.name) {
+            return;
+        }
+        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+            best = Some((score, t, why));
+        }
+    };
+    let ns_hint = alert.namespace();
+    for (value, kind, trust) in alert.object_hints() {
+        for node in graph.nodes.iter().filter(|n| {
+            n.id.name == value
+                && kind.is_none_or(|k| k == n.id.kind)
+                && ns_hint.is_none_or(|ns| n.id.namespace.as_deref().is_none_or(|x| x == ns))
+        }) {
+            // An Ingress with no backend workload is its own target.
+            let w = workload_of(graph, &node.id)
+                .or_else(|| (node.id.kind == "Ingress").then(|| node.id.clone()));
+            if let Some(w) = w {
+                let mut t = target_of(&w);
+                t.alerted = Some(node.id.clone());
+                t.named_in_request = true;
+                // An Ingress may route to several backends: a label naming the backend
+                // itself is more specific.
+                let trust = if node.id.kind == "Ingress" {
+                    trust * 0.9
+                } else {
+                    trust
+                };
+                consider(trust, t, format!("the alert's label names {}", node.id));
+            }
+        }
+    }
+    // Names written in the alert's words (summary, description, free text).
+    let text = format!("{request}\n{}", alert.words()).to_lowercase();
+    for node in graph.workloads() {
+        if request_mentions(&text, &node.id.name) && !is_monitoring(&node.id.name) {
+            let exact = text.contains(&node.id.name.to_lowercase());
+            let mut t = target_of(&node.id);
+            t.named_in_request = true;
+            // Longer names are more specific ("checkout-api-canary" over "checkout-api").
+            let score = if exact { 0.6 } else { 0.35 } + node.id.name.len() as f32 / 1000.0;
+            consider(score, t, format!("the alert names {}", node.id.name));
+        }
+    }
+    for node in graph.nodes.iter().filter(|n| {
+        matches!(
+            n.id.kind.as_str(),
+            "Service" | "PersistentVolumeClaim" | "HorizontalPodAutoscaler" | "Node" | "Ingress"
+        )
+    }) {
+        if text.contains(&node.id.name.to_lowercase())
+            && node.id.name.len() >= 4
+            && !is_monitoring(&node.id.name)
+            && let Some(w) = workload_of(graph, &node.id)
+        {
+            let mut t = target_of(&w);
+            t.alerted = Some(node.id.clone());
+            t.named_in_request = true;
+            consider(0.3, t, format!("the alert names {}", node.id));
+        }
+    }
+    // A host the alert probes (blackbox, synthetic checks) served by an Ingress.
+    for node in graph.nodes.iter().filter(|n| n.id.kind == "Ingress") {
+        let NodeDetail::Ingress { hosts } = &node.detail else {
+            continue;
+        };
+        if let Some(h) = hosts
+            .iter()
+            .find(|h| !h.is_empty() && text.contains(&h.to_lowercase()))
+        {
+            let w = workload_of(graph, &node.id).unwrap_or_else(|| node.id.clone());
+            let mut t = target_of(&w);
+            t.alerted = Some(node.id.clone());
+            t.named_in_request = true;
+            consider(
+                0.55,
+                t,
+                format!("the alert names host {h}, served by {}", node.id),
+            );
+        }
+    }
+    best.map(|(_, t, why)| (t, why))
+}
+
+fn target_of(id: &ResourceRef) -> Target {
+    Target {
+        kind: id.kind.clone(),
+        namespace: id.namespace.clone(),
+        name: id.name.clone(),
+        ..Target::default()
+    }
+}
+
+/// The workload behind an object: owners followed up from a pod, the pods a Service
+/// selects, an autoscaler's target, the workload mounting a claim, a Job's CronJob. A
+/// node stays a node.
+pub(super) fn workload_of(graph: &Graph, id: &ResourceRef) -> Option<ResourceRef> {
+    let owner = |id: &ResourceRef| {
+        graph
+            .edges_to(id)
+            .find(|e| e.relation == Relation::Owns)
+            .map(|e| e.from.clone())
+    };
+    let top = |mut id: ResourceRef| {
+        for _ in 0..4 {
+            match owner(&id) {
+                Some(o) => id = o,
+                None => break,
+            }
+        }
+        id
+    };
+    match id.kind.as_str() {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" | "Node" => Some(id.clone()),
+        "Pod" | "ReplicaSet" | "Job" => Some(top(id.clone())),
+        "Service" => graph
+            .edges_from(id)
+            .find(|e| e.relation == Relation::Selects)
+            .map(|e| top(e.to.clone())),
+        "HorizontalPodAutoscaler" => graph
+            .edges_from(id)
+            .find(|e| e.relation == Relation::Scales)
+            .map(|e| e.to.clone()),
+        "Ingress" => graph
+            .edges_from(id)
+            .find(|e| e.relation == Relation::Routes)
+            .and_then(|e| workload_of(graph, &e.to)),
+        "PersistentVolumeClaim" | "ConfigMap" | "Secret" => graph
+            .edges_to(id)
+            .find(|e| e.relation == Relation::Uses)
+            .map(|e| top(e.from.clone())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::{Finding, ResourceRef};
+
+    fn finding(kind: &str, sev: &str, name: &str) -> Finding {
+        Finding {
+            severity: serde_json::from_value(serde_json::json!(sev)).unwrap(),
+            kind: serde_json::from_value(serde_json::json!(kind)).unwrap(),
+            resource: ResourceRef::new("Deployment", Some("shop"), name),
+            summary: format!("{name} {kind}"),
+            evidence: Vec::new(),
+            command: String::new(),
+            observed_at: chrono::DateTime::default(),
+            pods: vec![format!("{name}-abc")],
+        }
+    }
+
+    #[test]
+    fn the_named_workload_wins_over_a_more_severe_one() {
+        let st = PlannerState {
+            findings: vec![
+                finding("node_not_ready", "critical", "node-c"),
+                finding("oom_killed", "error", "orders-worker"),
+                finding("crash_loop_back_off", "critical", "checkout-api"),
+                finding("rollout_stuck", "error", "checkout-api"),
+            ],
+            ..Default::default()
+        };
+        let t = pick_target(&st, "orders backlog growing since 11:50").unwrap();
+        assert_eq!(t.name, "orders-worker");
+        assert!(t.named_in_request);
+        let t = pick_target(&st, "checkout-api 5xx since 14:05").unwrap();
+        assert_eq!(t.name, "checkout-api");
+        assert_eq!(t.kinds, vec!["crash_loop_back_off", "rollout_stuck"]);
+    }
+
+    #[test]
+    fn excluded_workloads_are_not_picked() {
+        let st = PlannerState {
+            findings: vec![
+                finding("oom_killed", "error", "orders-worker"),
+                finding("crash_loop_back_off", "critical", "checkout-api"),
+            ],
+            excluded: vec!["checkout-api".into()],
+            ..Default::default()
+        };
+        assert_eq!(pick_target(&st, "5xx").unwrap().name, "orders-worker");
+    }
+}
