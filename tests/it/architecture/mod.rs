@@ -58,8 +58,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "src/index/questions.rs",
         "src/index/search.rs",
     ],
-    // Memory types, their store and the runbook sync.
-    &["src/memory/"],
 ];
 
 fn root() -> PathBuf {
