@@ -51,13 +51,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "src/agent/planner",
         "src/agent/recall.rs",
     ],
-    // The index store and the modules that read and write its tables.
-    &[
-        "src/index/store",
-        "src/index/graph.rs",
-        "src/index/questions.rs",
-        "src/index/search.rs",
-    ],
 ];
 
 fn root() -> PathBuf {
