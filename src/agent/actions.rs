@@ -10,7 +10,9 @@ use crate::config::AgentConfig;
 use crate::protocol::{ActionClass, ActionId, ApprovalScope, Decision, Op, ProposedAction};
 
 mod exec;
+mod shell;
 pub use exec::{ExecError, ExecOutput, OUTPUT_CAP, execute, kill_tree};
+use shell::{is_assignment, shell_operator};
 
 /// What a command is, by the program it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,47 +56,6 @@ fn write(kind: ActionKind, reason: impl Into<String>) -> Classification {
         reason: reason.into(),
         kind,
     }
-}
-
-/// The first operator outside quotes that chains commands, redirects, or substitutes
-/// one command's output into another.
-pub(super) fn shell_operator(command: &str) -> Option<&'static str> {
-    let mut chars = command.chars().peekable();
-    let (mut single, mut double) = (false, false);
-    while let Some(c) = chars.next() {
-        if single {
-            single = c != '\'';
-            continue;
-        }
-        match c {
-            '\\' => {
-                chars.next();
-            }
-            '\'' if !double => single = true,
-            '"' => double = !double,
-            '`' => return Some("`"),
-            '$' if chars.peek() == Some(&'(') => return Some("$("),
-            _ if double => {}
-            ';' => return Some(";"),
-            '\n' => return Some("newline"),
-            '&' if chars.peek() == Some(&'&') => return Some("&&"),
-            '&' => return Some("&"),
-            '|' if chars.peek() == Some(&'|') => return Some("||"),
-            '|' => return Some("|"),
-            '>' => return Some(">"),
-            '<' => return Some("<"),
-            _ => {}
-        }
-    }
-    None
-}
-
-pub(super) fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(name, _)| {
-        !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !name.as_bytes()[0].is_ascii_digit()
-    })
 }
 
 /// Decide whether `command` reads or writes. Unknown means write: a read misfiled as a

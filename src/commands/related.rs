@@ -12,12 +12,8 @@ pub async fn run(global: &GlobalArgs, args: &RelatedArgs) -> Result<ExitCode> {
     let (loc, _) = super::repo_and_config(global)?;
     let store = store::Store::open(&loc.index_dir).await?;
     let path = args.path.trim_start_matches("./");
-    let n = store
-        .files
-        .count_rows(Some(format!("path = '{}'", path.replace('\'', "''"))))
-        .await?;
     anyhow::ensure!(
-        n > 0,
+        store.has_file(path).await?,
         "{path} is not in the index (paths are relative to the repository root)"
     );
     let graph = graph::FileGraph::load(&store).await?;

@@ -5,27 +5,16 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
-use arrow_array::{Array, Float32Array, Int64Array, RecordBatch, UInt32Array};
-use futures::TryStreamExt;
-use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde::Serialize;
 
-use super::store::{Store, in_list, str_col};
+pub use super::rows::Edge;
+use super::rows::SymbolRow;
+use super::store::Store;
 
 /// A definition name shared by more files than this is too ambiguous to link.
 const MAX_DEFINING_FILES: usize = 3;
 /// Ownership decays with this half-life (days).
 const OWNERSHIP_HALF_LIFE_DAYS: f64 = 180.0;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Edge {
-    pub src: String,
-    pub dst: String,
-    pub kind: &'static str,
-    pub weight: f32,
-    pub layer: &'static str,
-    pub observed_at: i64,
-}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GraphStats {
@@ -37,39 +26,21 @@ pub struct GraphStats {
     pub owns: usize,
 }
 
-async fn batches(q: lancedb::query::Query) -> Result<Vec<RecordBatch>> {
-    Ok(q.execute().await?.try_collect().await?)
-}
-
 /// Recompute the AST edges (after files changed).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn rebuild_ast(store: &Store, now: i64) -> Result<GraphStats> {
     let mut stats = GraphStats::default();
-    let rows = batches(
-        store
-            .symbols
-            .query()
-            .select(Select::columns(&["name", "path", "role"])),
-    )
-    .await?;
     let mut defs: HashMap<String, Vec<String>> = HashMap::new();
     let mut refs: Vec<(String, String)> = Vec::new();
     let mut edges = Vec::new();
-    for b in &rows {
-        let (name, path, role) = (
-            str_col(b, "name")?,
-            str_col(b, "path")?,
-            str_col(b, "role")?,
-        );
-        for i in 0..b.num_rows() {
-            if role.value(i) == "def" {
-                let paths = defs.entry(name.value(i).to_string()).or_default();
-                if !paths.iter().any(|p| p == path.value(i)) {
-                    paths.push(path.value(i).to_string());
-                }
-            } else {
-                refs.push((path.value(i).to_string(), name.value(i).to_string()));
+    for u in store.symbol_uses().await? {
+        if u.is_def {
+            let paths = defs.entry(u.name).or_default();
+            if !paths.contains(&u.path) {
+                paths.push(u.path);
             }
+        } else {
+            refs.push((u.path, u.name));
         }
     }
     for (name, paths) in &defs {
@@ -126,7 +97,7 @@ pub async fn update_ast(
     store: &Store,
     changed: &[String],
     removed: &[String],
-    symbols: &[super::store::SymbolRow],
+    symbols: &[SymbolRow],
     now: i64,
 ) -> Result<GraphStats> {
     let mut stats = GraphStats::default();
@@ -186,7 +157,7 @@ pub async fn update_ast(
 async fn referenced_defs(
     store: &Store,
     changed: &[String],
-    symbols: &[super::store::SymbolRow],
+    symbols: &[SymbolRow],
 ) -> Result<HashMap<String, Vec<String>>> {
     let wanted: HashSet<String> = symbols
         .iter()
@@ -208,20 +179,9 @@ async fn referenced_defs(
     let changed: HashSet<&str> = changed.iter().map(String::as_str).collect();
     let wanted: Vec<String> = wanted.into_iter().collect();
     for part in wanted.chunks(500) {
-        let rows = batches(
-            store
-                .symbols
-                .query()
-                .only_if(format!("{} AND role = 'def'", in_list("name_lc", part)))
-                .select(Select::columns(&["name", "path"])),
-        )
-        .await?;
-        for b in &rows {
-            let (name, path) = (str_col(b, "name")?, str_col(b, "path")?);
-            for i in 0..b.num_rows() {
-                if !changed.contains(path.value(i)) {
-                    add_def(name.value(i), path.value(i));
-                }
+        for d in store.definitions_named(part).await? {
+            if !changed.contains(d.path.as_str()) {
+                add_def(&d.name, &d.path);
             }
         }
     }
@@ -237,68 +197,46 @@ pub async fn rebuild_history(
     now: i64,
 ) -> Result<GraphStats> {
     let mut stats = GraphStats::default();
-    let rows = batches(store.commits.query().select(Select::columns(&[
-        "time", "email", "pr", "files", "n_files",
-    ])))
-    .await?;
+    let commits = store.commit_changes().await?;
     let mut file_commits: HashMap<String, f32> = HashMap::new();
     let mut pairs: HashMap<(String, String), f32> = HashMap::new();
     let mut changed_in: HashSet<(String, u64)> = HashSet::new();
     let mut pr_author: HashSet<(u64, String)> = HashSet::new();
     let mut owns: HashMap<(String, String), f64> = HashMap::new();
-    for b in &rows {
-        let time = b
-            .column_by_name("time")
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
-        let pr = b
-            .column_by_name("pr")
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
-        let n = b
-            .column_by_name("n_files")
-            .and_then(|c| c.as_any().downcast_ref::<UInt32Array>());
-        let (Some(time), Some(pr), Some(n)) = (time, pr, n) else {
-            continue;
-        };
-        let (email, files) = (str_col(b, "email")?, str_col(b, "files")?);
-        for i in 0..b.num_rows() {
-            let list: Vec<&str> = files
-                .value(i)
-                .split('\n')
-                .filter(|f| !f.is_empty())
-                .collect();
-            let age_days = ((now - time.value(i)).max(0) as f64) / 86_400.0;
-            let recency = 0.5f64.powf(age_days / OWNERSHIP_HALF_LIFE_DAYS);
-            let author = email.value(i);
-            for f in &list {
-                if !author.is_empty() {
-                    *owns.entry((author.to_string(), f.to_string())).or_default() += recency;
-                }
-                if !pr.is_null(i) {
-                    changed_in.insert((f.to_string(), pr.value(i) as u64));
-                }
+    for c in &commits {
+        let list: Vec<&str> = c.files.iter().map(String::as_str).collect();
+        let age_days = ((now - c.time).max(0) as f64) / 86_400.0;
+        let recency = 0.5f64.powf(age_days / OWNERSHIP_HALF_LIFE_DAYS);
+        let author = c.email.as_str();
+        for f in &list {
+            if !author.is_empty() {
+                *owns.entry((author.to_string(), f.to_string())).or_default() += recency;
             }
-            if !pr.is_null(i) && !author.is_empty() {
-                pr_author.insert((pr.value(i) as u64, author.to_string()));
+            if let Some(pr) = c.pr {
+                changed_in.insert((f.to_string(), pr as u64));
             }
-            // Huge commits (mass renames, formatting) say nothing about coupling.
-            if n.value(i) as usize > max_files_per_commit || list.len() < 2 {
-                for f in &list {
-                    *file_commits.entry(f.to_string()).or_default() += 1.0;
-                }
-                continue;
-            }
+        }
+        if let Some(pr) = c.pr.filter(|_| !author.is_empty()) {
+            pr_author.insert((pr as u64, author.to_string()));
+        }
+        // Huge commits (mass renames, formatting) say nothing about coupling.
+        if c.n_files as usize > max_files_per_commit || list.len() < 2 {
             for f in &list {
                 *file_commits.entry(f.to_string()).or_default() += 1.0;
             }
-            for (a, x) in list.iter().enumerate() {
-                for y in &list[a + 1..] {
-                    let key = if x < y {
-                        (x.to_string(), y.to_string())
-                    } else {
-                        (y.to_string(), x.to_string())
-                    };
-                    *pairs.entry(key).or_default() += 1.0;
-                }
+            continue;
+        }
+        for f in &list {
+            *file_commits.entry(f.to_string()).or_default() += 1.0;
+        }
+        for (a, x) in list.iter().enumerate() {
+            for y in &list[a + 1..] {
+                let key = if x < y {
+                    (x.to_string(), y.to_string())
+                } else {
+                    (y.to_string(), x.to_string())
+                };
+                *pairs.entry(key).or_default() += 1.0;
             }
         }
     }
@@ -364,36 +302,18 @@ pub struct FileGraph {
 impl FileGraph {
     pub async fn load(store: &Store) -> Result<FileGraph> {
         let kinds = vec!["references".to_string(), "co_change".to_string()];
-        let rows = batches(
-            store
-                .edges
-                .query()
-                .only_if(in_list("kind", &kinds))
-                .select(Select::columns(&["src", "dst", "kind", "weight"])),
-        )
-        .await?;
         let mut g = FileGraph::default();
-        for b in &rows {
-            let (src, dst, kind) = (str_col(b, "src")?, str_col(b, "dst")?, str_col(b, "kind")?);
-            let Some(w) = b
-                .column_by_name("weight")
-                .and_then(|c| c.as_any().downcast_ref::<Float32Array>())
-            else {
-                continue;
+        for e in store.edges_of_kinds(&kinds).await? {
+            let (kind, weight) = match e.kind.as_str() {
+                // Reference counts saturate: ten calls are not ten times the link.
+                "references" => ("references", (e.weight / (e.weight + 2.0)).min(1.0)),
+                _ => ("co_change", e.weight.min(1.0)),
             };
-            for i in 0..b.num_rows() {
-                let (kind, weight) = match kind.value(i) {
-                    // Reference counts saturate: ten calls are not ten times the link.
-                    "references" => ("references", (w.value(i) / (w.value(i) + 2.0)).min(1.0)),
-                    _ => ("co_change", w.value(i).min(1.0)),
-                };
-                let (a, b2) = (src.value(i).to_string(), dst.value(i).to_string());
-                g.adj
-                    .entry(a.clone())
-                    .or_default()
-                    .push((b2.clone(), weight, kind));
-                g.adj.entry(b2).or_default().push((a, weight, kind));
-            }
+            g.adj
+                .entry(e.src.clone())
+                .or_default()
+                .push((e.dst.clone(), weight, kind));
+            g.adj.entry(e.dst).or_default().push((e.src, weight, kind));
         }
         Ok(g)
     }

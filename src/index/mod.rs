@@ -14,10 +14,15 @@ pub mod profile;
 pub mod questions;
 pub mod ranking;
 pub mod rerank;
+pub mod rows;
 pub mod search;
 pub mod signals;
 pub mod store;
+pub mod store_error;
+pub mod store_graph;
 pub mod store_query;
+pub mod store_questions;
+pub mod store_vectors;
 pub mod syntax;
 pub mod walk;
 

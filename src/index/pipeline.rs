@@ -11,7 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::chunk::{Chunk, Chunker};
-use super::store::{ChunkRow, FileRow, FileState, OpenState, Store, SymbolRow};
+use super::rows::{ChunkRow, FileRow, FileState, QuestionRow, SymbolRow};
+use super::store::{OpenState, Store};
+use super::store_vectors::PendingChunks;
 use super::syntax::SyntaxEngine;
 use super::walk::{self, FileContent, SkipReason, WalkedFile};
 use crate::config::Config;
@@ -95,7 +97,7 @@ struct Parsed {
     file: FileRow,
     chunks: Vec<ChunkRow>,
     symbols: Vec<SymbolRow>,
-    questions: Vec<super::questions::QuestionRow>,
+    questions: Vec<QuestionRow>,
 }
 
 enum Outcome {
@@ -322,7 +324,7 @@ pub async fn run_index(
                 summary.history = Some(HistorySummary {
                     head: scan.head,
                     added: scan.commits.len(),
-                    commits: store.commits.count_rows(None).await?,
+                    commits: store.count_commits().await?,
                     incremental: scan.incremental,
                 });
             }
@@ -412,8 +414,8 @@ pub async fn run_index(
     }
     summary.timings_ms.insert("embed", ms(t));
 
-    summary.files.indexed = store.files.count_rows(None).await?;
-    summary.chunks = store.chunks.count_rows(None).await?;
+    summary.files.indexed = store.count_files().await?;
+    summary.chunks = store.count_chunks().await?;
     summary.symbols = store
         .symbols
         .count_rows(Some("role = 'def'".into()))
@@ -453,7 +455,7 @@ async fn write_files(
             .iter()
             .flat_map(|p| p.symbols.iter().cloned())
             .collect();
-        let questions: Vec<super::questions::QuestionRow> = batch
+        let questions: Vec<QuestionRow> = batch
             .iter()
             .flat_map(|p| p.questions.iter().cloned())
             .collect();
@@ -676,22 +678,15 @@ async fn embed_pending(
     let commit_rows = batch_size * 8;
     loop {
         let batches = store.pending_vectors(commit_rows).await?;
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let rows: usize = batches.iter().map(PendingChunks::len).sum();
         if rows == 0 {
             break;
         }
         for b in &batches {
-            let paths = super::store::str_col(b, "path")?;
-            let symbols = super::store::str_col(b, "symbol")?;
-            let texts = super::store::str_col(b, "text")?;
-            let inputs: Vec<String> = (0..b.num_rows())
-                .map(|i| {
-                    embed_text(
-                        paths.value(i),
-                        super::store::opt_str(symbols, i).as_deref(),
-                        texts.value(i),
-                    )
-                })
+            let inputs: Vec<String> = b
+                .inputs()?
+                .iter()
+                .map(|c| embed_text(&c.path, c.symbol.as_deref(), &c.text))
                 .collect();
             // Similar lengths together: batches are padded to their longest input.
             let mut order: Vec<usize> = (0..inputs.len()).collect();
@@ -711,10 +706,7 @@ async fn embed_pending(
                             .filter(|&i| vectors[i as usize].is_some())
                             .collect();
                         if !ready.is_empty() {
-                            let rows = arrow_select::take::take_record_batch(
-                                b,
-                                &arrow_array::UInt32Array::from(ready.clone()),
-                            )?;
+                            let rows = b.only(&ready)?;
                             let vecs: Vec<Vec<f32>> = ready
                                 .iter()
                                 .filter_map(|&i| vectors[i as usize].take())
@@ -729,11 +721,11 @@ async fn embed_pending(
             }
             let vectors: Vec<Vec<f32>> = vectors.into_iter().flatten().collect();
             anyhow::ensure!(
-                vectors.len() == b.num_rows(),
+                vectors.len() == b.len(),
                 "embedder returned too few vectors"
             );
             store.write_vectors(b, &vectors).await?;
-            *done += b.num_rows();
+            *done += b.len();
         }
     }
     bar.finish_and_clear();

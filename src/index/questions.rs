@@ -8,21 +8,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::rows::ChunkRow;
+pub use super::rows::QuestionRow;
 use super::search::split_identifier;
-use super::store::ChunkRow;
 
 /// At most this many questions per chunk.
 const MAX_PER_CHUNK: usize = 4;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuestionRow {
-    pub chunk_id: String,
-    pub path: String,
-    pub symbol: Option<String>,
-    pub start_line: u32,
-    pub end_line: u32,
-    pub question: String,
-}
 
 static STRING_RE: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r#""([^"\\\n]{6,120})"|'([^'\\\n]{6,120})'"#).ok());

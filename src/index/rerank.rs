@@ -8,12 +8,10 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use anyhow::Result;
-use futures::TryStreamExt;
-use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde::{Deserialize, Serialize};
 
 use super::localize::{RankedFile, RankedSymbol};
-use super::store::{Store, str_col, u32_col};
+use super::store::Store;
 use crate::llm::chat::{LlmClient, Tier};
 use crate::llm::redact::Redactor;
 
@@ -68,30 +66,16 @@ pub struct Skeleton {
 
 impl Skeleton {
     pub async fn load(store: &Store, path: &str) -> Result<Skeleton> {
-        let quoted = path.replace('\'', "''");
-        let defs = store
-            .symbol_rows(&format!("path = '{quoted}' AND role = 'def'"), None)
-            .await?;
-        let chunks: Vec<arrow_array::RecordBatch> = store
-            .chunks
-            .query()
-            .only_if(format!("path = '{quoted}'"))
-            .select(Select::columns(&["start_line", "text"]))
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
+        let defs = store.definitions_in(path).await?;
+        let chunks = store.chunk_texts(path).await?;
         // The first line of the chunk that starts where a definition starts is its
         // signature.
         let mut first_lines: HashMap<u32, String> = HashMap::new();
-        for b in &chunks {
-            let (s, t) = (u32_col(b, "start_line")?, str_col(b, "text")?);
-            for i in 0..b.num_rows() {
-                if let Some(l) = t.value(i).lines().map(str::trim).find(|l| !l.is_empty()) {
-                    first_lines
-                        .entry(s.value(i))
-                        .or_insert_with(|| l.chars().take(160).collect());
-                }
+        for c in &chunks {
+            if let Some(l) = c.text.lines().map(str::trim).find(|l| !l.is_empty()) {
+                first_lines
+                    .entry(c.start_line)
+                    .or_insert_with(|| l.chars().take(160).collect());
             }
         }
         let mut rows: Vec<(u32, String)> = Vec::new();
@@ -327,31 +311,12 @@ fn parse_reply(content: &str) -> Result<Reply, String> {
 async fn lookup_symbol(store: &Store, path: &str, name: &str) -> Option<RankedSymbol> {
     // `Class.method` and `module::fn` name their last part.
     let name = name.rsplit(['.', ':']).next().unwrap_or(name);
-    let rows: Vec<arrow_array::RecordBatch> = store
-        .symbols
-        .query()
-        .only_if(format!(
-            "path = '{}' AND role = 'def' AND name = '{}'",
-            path.replace('\'', "''"),
-            name.replace('\'', "''")
-        ))
-        .select(Select::columns(&["name", "kind", "start_line", "end_line"]))
-        .limit(1)
-        .execute()
-        .await
-        .ok()?
-        .try_collect()
-        .await
-        .ok()?;
-    let b = rows.first()?;
-    if b.num_rows() == 0 {
-        return None;
-    }
+    let d = store.definition_named(path, name).await.ok()??;
     Some(RankedSymbol {
-        name: str_col(b, "name").ok()?.value(0).to_string(),
-        kind: str_col(b, "kind").ok()?.value(0).to_string(),
-        start_line: u32_col(b, "start_line").ok()?.value(0),
-        end_line: u32_col(b, "end_line").ok()?.value(0),
+        name: d.name,
+        kind: d.kind,
+        start_line: d.start_line,
+        end_line: d.end_line,
     })
 }
 

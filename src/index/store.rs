@@ -50,52 +50,7 @@ pub struct Meta {
 
 pub use crate::llm::embed::EmbedderMeta;
 
-/// Stored state of one file, to decide what a run must redo.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FileState {
-    pub hash: String,
-    pub size: u64,
-    pub mtime_ns: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct FileRow {
-    pub path: String,
-    pub hash: String,
-    pub lang: String,
-    pub size: u64,
-    pub mtime_ns: i64,
-    pub chunks: u32,
-    pub lossy: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct ChunkRow {
-    pub id: String,
-    pub path: String,
-    pub lang: String,
-    pub symbol: Option<String>,
-    pub symbols: String,
-    pub kind: String,
-    pub parent: Option<String>,
-    pub start_line: u32,
-    pub end_line: u32,
-    pub text: String,
-    pub search_text: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct SymbolRow {
-    pub name: String,
-    pub kind: String,
-    /// `def` or `ref`.
-    pub role: &'static str,
-    pub path: String,
-    pub start_line: u32,
-    pub end_line: u32,
-    pub parent: Option<String>,
-    pub doc: Option<String>,
-}
+pub use super::rows::{ChunkRow, FileRow, FileState, SymbolRow};
 
 /// How an index was opened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,16 +62,29 @@ pub enum OpenState {
     Rebuilt(String),
 }
 
+/// The index: its tables, read and written only through the typed functions of the
+/// `store*` files.
 pub struct Store {
     pub dir: PathBuf,
-    pub db: Connection,
-    pub files: Table,
-    pub chunks: Table,
-    pub symbols: Table,
-    pub commits: Table,
-    pub edges: Table,
-    pub questions: Table,
+    pub(super) db: Connection,
+    pub(super) files: Table,
+    pub(super) chunks: Table,
+    pub(super) symbols: Table,
+    pub(super) commits: Table,
+    pub(super) edges: Table,
+    pub(super) questions: Table,
     pub meta: Meta,
+}
+
+/// The index's tables, by name (for counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexTable {
+    Files,
+    Chunks,
+    Symbols,
+    Commits,
+    Edges,
+    Questions,
 }
 
 fn db_dir(dir: &Path) -> PathBuf {
@@ -708,7 +676,7 @@ impl Store {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn add_questions(&self, rows: &[crate::index::questions::QuestionRow]) -> Result<()> {
+    pub async fn add_questions(&self, rows: &[super::rows::QuestionRow]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -794,18 +762,14 @@ impl Store {
     }
 
     /// Replace every edge of these kinds.
-    pub async fn replace_edges(
-        &self,
-        kinds: &[&str],
-        rows: &[crate::index::graph::Edge],
-    ) -> Result<()> {
+    pub async fn replace_edges(&self, kinds: &[&str], rows: &[super::rows::Edge]) -> Result<()> {
         let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
         self.edges.delete(in_list("kind", &kinds).as_str()).await?;
         self.add_edges(rows).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn add_edges(&self, rows: &[crate::index::graph::Edge]) -> Result<()> {
+    pub async fn add_edges(&self, rows: &[super::rows::Edge]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -825,58 +789,6 @@ impl Store {
             ],
         )?;
         self.edges.add(batch).execute().await?;
-        Ok(())
-    }
-
-    /// Chunks still waiting for a vector (full rows, to be written back with one).
-    pub async fn pending_vectors(&self, limit: usize) -> Result<Vec<RecordBatch>> {
-        Ok(self
-            .chunks
-            .query()
-            .only_if("vector IS NULL")
-            .limit(limit)
-            .execute()
-            .await?
-            .try_collect()
-            .await?)
-    }
-
-    pub async fn count_pending_vectors(&self) -> Result<usize> {
-        if !self.has_vectors() {
-            return Ok(0);
-        }
-        Ok(self
-            .chunks
-            .count_rows(Some("vector IS NULL".into()))
-            .await?)
-    }
-
-    /// Write vectors for rows read by `pending_vectors` (one commit).
-    pub async fn write_vectors(&self, rows: &RecordBatch, vectors: &[Vec<f32>]) -> Result<()> {
-        let dim = self
-            .meta
-            .embedder
-            .as_ref()
-            .map(|e| e.dim)
-            .context("this index has no vector column")?;
-        let schema = chunks_schema(Some(dim));
-        let mut columns: Vec<ArrayRef> = Vec::new();
-        for field in schema.fields() {
-            if field.name() == "vector" {
-                columns.push(Arc::new(vector_array(vectors, dim)?));
-            } else {
-                columns.push(
-                    rows.column_by_name(field.name())
-                        .cloned()
-                        .with_context(|| format!("chunks.{} missing", field.name()))?,
-                );
-            }
-        }
-        let batch = RecordBatch::try_new(schema.clone(), columns)?;
-        let reader = arrow_array::RecordBatchIterator::new(vec![Ok(batch)], schema);
-        let mut merge = self.chunks.merge_insert(&["id"]);
-        merge.when_matched_update_all(None);
-        merge.execute(Box::new(reader)).await?;
         Ok(())
     }
 
@@ -1032,7 +944,7 @@ fn strings<S: AsRef<str>>(it: impl Iterator<Item = S>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(it))
 }
 
-fn vector_array(vectors: &[Vec<f32>], dim: usize) -> Result<FixedSizeListArray> {
+pub(super) fn vector_array(vectors: &[Vec<f32>], dim: usize) -> Result<FixedSizeListArray> {
     let all: Vec<Option<&Vec<f32>>> = vectors.iter().map(Some).collect();
     optional_vector_array(&all, dim)
 }

@@ -8,7 +8,8 @@ use lancedb::index::scalar::FullTextSearchQuery;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 
 use super::profile::StoredProfile;
-use super::store::{Store, SymbolRow, f32_col, in_list, opt_str, str_col, u32_col};
+use super::rows::ChunkText;
+use super::store::{IndexTable, Store, SymbolRow, f32_col, in_list, opt_str, str_col, u32_col};
 
 /// One chunk found by full-text or vector search.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +112,29 @@ impl Store {
         Ok(self.chunks.count_rows(None).await?)
     }
 
+    /// Rows of `table` that match a filter (a LanceDB SQL predicate over its columns).
+    pub async fn count_where(&self, table: IndexTable, filter: String) -> Result<usize> {
+        let t = match table {
+            IndexTable::Files => &self.files,
+            IndexTable::Chunks => &self.chunks,
+            IndexTable::Symbols => &self.symbols,
+            IndexTable::Commits => &self.commits,
+            IndexTable::Edges => &self.edges,
+            IndexTable::Questions => &self.questions,
+        };
+        Ok(t.count_rows(Some(filter)).await?)
+    }
+
+    /// Whether `path` (relative to the repository root) is indexed.
+    pub async fn has_file(&self, path: &str) -> Result<bool> {
+        let filter = format!("path = '{}'", escape(path));
+        Ok(self.files.count_rows(Some(filter)).await? > 0)
+    }
+
+    pub async fn count_files(&self) -> Result<usize> {
+        Ok(self.files.count_rows(None).await?)
+    }
+
     pub async fn count_commits(&self) -> Result<usize> {
         Ok(self.commits.count_rows(None).await?)
     }
@@ -184,6 +208,48 @@ impl Store {
         );
         let rows = self.symbol_rows(&filter, None).await?;
         Ok(rows.into_iter().min_by_key(|r| r.end_line - r.start_line))
+    }
+
+    /// The definition named `name` in `path`, if the file defines it.
+    pub async fn definition_named(&self, path: &str, name: &str) -> Result<Option<SymbolRow>> {
+        let filter = format!(
+            "path = '{}' AND role = 'def' AND name = '{}'",
+            escape(path),
+            escape(name)
+        );
+        Ok(self.symbol_rows(&filter, Some(1)).await?.into_iter().next())
+    }
+
+    /// The chunks of one file.
+    pub async fn chunk_texts(&self, path: &str) -> Result<Vec<ChunkText>> {
+        self.chunk_texts_where(&format!("path = '{}'", escape(path)))
+            .await
+    }
+
+    /// Every chunk of code (not a section of prose or config).
+    pub async fn code_chunk_texts(&self) -> Result<Vec<ChunkText>> {
+        self.chunk_texts_where("kind != 'section'").await
+    }
+
+    async fn chunk_texts_where(&self, filter: &str) -> Result<Vec<ChunkText>> {
+        let q = self
+            .chunks
+            .query()
+            .only_if(filter)
+            .select(Select::columns(&["path", "start_line", "end_line", "text"]));
+        let rows = collect(q).await?;
+        let mut out = Vec::new();
+        for b in &rows {
+            let (path, text) = (str_col(b, "path")?, str_col(b, "text")?);
+            let (s, e) = (u32_col(b, "start_line")?, u32_col(b, "end_line")?);
+            out.extend((0..b.num_rows()).map(|i| ChunkText {
+                path: path.value(i).to_string(),
+                start_line: s.value(i),
+                end_line: e.value(i),
+                text: text.value(i).to_string(),
+            }));
+        }
+        Ok(out)
     }
 
     /// Every indexed file path.
@@ -285,17 +351,21 @@ impl Store {
                     summary: summary.value(i).to_string(),
                     body: body.value(i).to_string(),
                     pr: (!pr.is_null(i)).then(|| pr.value(i)),
-                    files: files
-                        .value(i)
-                        .split('\n')
-                        .filter(|f| !f.is_empty())
-                        .map(str::to_string)
-                        .collect(),
+                    files: file_list(files.value(i)),
                 });
             }
         }
         Ok(out)
     }
+}
+
+/// A commit's stored file list (one path a line) as paths.
+pub(super) fn file_list(stored: &str) -> Vec<String> {
+    stored
+        .split('\n')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn escape(s: &str) -> String {

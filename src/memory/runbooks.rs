@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use super::{Memory, MemoryError, MemoryKind, MemoryStore, Scope};
+use super::store::{MemoryError, MemoryStore};
+use super::types::{Memory, MemoryKind, Scope};
 
 /// Longest runbook text kept in a memory; the rest is in the file it names.
 const MAX_CHARS: usize = 4_000;
@@ -98,7 +99,7 @@ pub async fn sync(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::RecallQuery;
+    use crate::memory::types::RecallQuery;
 
     #[tokio::test]
     async fn runbooks_are_ingested_updated_and_removed_with_their_files() {

@@ -13,7 +13,7 @@ use lancedb::index::scalar::{FtsIndexBuilder, FullTextSearchQuery};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use lancedb::{Connection, Table};
 
-use super::{Memory, MemoryHit, MemoryStatus, RecallQuery};
+use super::types::{Memory, MemoryHit, MemoryStatus, RecallQuery, glob_matches, pattern_in};
 
 const TABLE: &str = "memories";
 /// Vectors of memories (id, embedder, vector), derived from their text: rebuilt when the
@@ -104,7 +104,7 @@ impl MemoryStore {
     /// The memory database config names (`memory.uri` or the per-user default), with its
     /// object-store settings.
     pub async fn from_config(cfg: &crate::config::MemoryConfig) -> Result<Self, MemoryError> {
-        let uri = super::configured_uri(cfg).ok_or_else(|| MemoryError::Open {
+        let uri = configured_uri(cfg).ok_or_else(|| MemoryError::Open {
             uri: "(none)".into(),
             message: "no data directory for memories: set memory.uri".into(),
         })?;
@@ -627,7 +627,7 @@ impl MemoryStore {
             }
             // An alert name or pattern (`Kube*CrashLooping`) must appear in the request.
             if let Some(alert) = &m.scope.alert {
-                if super::pattern_in(alert, &lower) {
+                if pattern_in(alert, &lower) {
                     score += 0.3;
                     why.push(format!("alert {alert}"));
                 } else {
@@ -648,7 +648,7 @@ impl MemoryStore {
                     .scope
                     .paths
                     .iter()
-                    .find(|g| named.iter().any(|p| super::glob_matches(g, p)))
+                    .find(|g| named.iter().any(|p| glob_matches(g, p)))
                 {
                     Some(g) => {
                         score += 0.3;
@@ -684,9 +684,14 @@ impl MemoryStore {
     }
 }
 
+/// The memory database named by config, or the per-user default.
+pub fn configured_uri(cfg: &crate::config::MemoryConfig) -> Option<String> {
+    cfg.uri.clone().or_else(default_uri)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::{MemoryKind, Scope};
+    use super::super::types::{MemoryKind, Scope};
     use super::*;
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use serde_json::{Value, json};
-use triage::index::store::Store;
+use triage::index::store::{IndexTable, Store};
 
 use crate::common::*;
 
@@ -214,8 +214,7 @@ async fn an_edited_file_embeds_only_the_chunks_whose_text_changed() {
     assert_eq!(first.embeddings.pending, 0);
     let store = Store::open(&loc.index_dir).await.unwrap();
     let in_file = store
-        .chunks
-        .count_rows(Some("path = 'billing/steps.py'".into()))
+        .count_where(IndexTable::Chunks, "path = 'billing/steps.py'".into())
         .await
         .unwrap();
     assert!(in_file >= 6, "{in_file} chunks");
@@ -232,10 +231,10 @@ async fn an_edited_file_embeds_only_the_chunks_whose_text_changed() {
     // Every chunk of the file has a vector, and search still finds the edited one.
     assert_eq!(
         store
-            .chunks
-            .count_rows(Some(
+            .count_where(
+                IndexTable::Chunks,
                 "path = 'billing/steps.py' AND vector IS NOT NULL".into()
-            ))
+            )
             .await
             .unwrap(),
         in_file

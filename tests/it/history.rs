@@ -3,7 +3,7 @@
 
 use triage::index::graph::FileGraph;
 use triage::index::localize::{Signals, rank_files_for_issue};
-use triage::index::store::Store;
+use triage::index::store::{IndexTable, Store};
 
 use crate::common::*;
 
@@ -52,10 +52,10 @@ async fn history_is_indexed_incrementally_with_prs_and_mailmap() {
     assert_eq!((h.added, h.commits, h.incremental), (3, 3, false));
     let store = Store::open(&loc.index_dir).await.unwrap();
     let n = store
-        .commits
-        .count_rows(Some(
+        .count_where(
+            IndexTable::Commits,
             "pr = 12 AND author = 'Real Name' AND email = 'real@example.com'".into(),
-        ))
+        )
         .await
         .unwrap();
     assert_eq!(n, 1, "PR number and mailmap");
@@ -82,19 +82,19 @@ async fn graph_links_calls_and_co_changes() {
     let store = Store::open(&loc.index_dir).await.unwrap();
     // api.py calls charge_card, defined in payments.py.
     let n = store
-        .edges
-        .count_rows(Some(
+        .count_where(
+            IndexTable::Edges,
             "kind = 'references' AND src = 'checkout/api.py' AND dst = 'checkout/payments.py'"
                 .into(),
-        ))
+        )
         .await
         .unwrap();
     assert_eq!(n, 1);
     let n = store
-        .edges
-        .count_rows(Some(
+        .count_where(
+            IndexTable::Edges,
             "kind = 'changed_in' AND src = 'checkout/payments.py' AND dst = 'pr:#12'".into(),
-        ))
+        )
         .await
         .unwrap();
     assert_eq!(n, 1);
@@ -115,14 +115,18 @@ async fn graph_links_calls_and_co_changes() {
         |src: &str, dst: &str| format!("kind = 'references' AND src = '{src}' AND dst = '{dst}'");
     let store = Store::open(&loc.index_dir).await.unwrap();
     let n = store
-        .edges
-        .count_rows(Some(refs("checkout/api.py", "checkout/payments.py")))
+        .count_where(
+            IndexTable::Edges,
+            refs("checkout/api.py", "checkout/payments.py"),
+        )
         .await
         .unwrap();
     assert_eq!(n, 0, "the call is gone");
     let n = store
-        .edges
-        .count_rows(Some(refs("gateway/extra.go", "gateway/server.go")))
+        .count_where(
+            IndexTable::Edges,
+            refs("gateway/extra.go", "gateway/server.go"),
+        )
         .await
         .unwrap();
     assert_eq!(n, 1, "the new call is linked");
@@ -130,10 +134,9 @@ async fn graph_links_calls_and_co_changes() {
     index(&loc, &lexical_config()).await;
     let store = Store::open(&loc.index_dir).await.unwrap();
     let n = store
-        .edges
-        .count_rows(Some(
+        .count_where(IndexTable::Edges,
             "kind IN ('defines', 'references') AND (dst = 'gateway/server.go' OR src = 'gateway/server.go')".into(),
-        ))
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -161,10 +164,10 @@ fn helpers_repo() -> Fixture {
 
 async fn references(store: &Store, src: &str, dst: &str) -> usize {
     store
-        .edges
-        .count_rows(Some(format!(
-            "kind = 'references' AND src = '{src}' AND dst = '{dst}'"
-        )))
+        .count_where(
+            IndexTable::Edges,
+            format!("kind = 'references' AND src = '{src}' AND dst = '{dst}'"),
+        )
         .await
         .unwrap()
 }
@@ -214,7 +217,20 @@ async fn a_run_killed_after_its_file_rows_landed_has_its_graph_rebuilt() {
     // What a kill during the graph phase leaves: file rows written, edges not, and the
     // run still marked in progress.
     let store = Store::open(&loc.index_dir).await.unwrap();
-    store.edges.delete("true").await.unwrap();
+    store
+        .replace_edges(
+            &[
+                "defines",
+                "references",
+                "co_change",
+                "changed_in",
+                "authored_by",
+                "owns",
+            ],
+            &[],
+        )
+        .await
+        .unwrap();
     let meta_path = loc.index_dir.join("meta.json");
     let mut meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();

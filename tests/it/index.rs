@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use triage::index::store::Store;
+use triage::index::store::{IndexTable, Store};
 use triage::index::walk::SkipReason;
 
 use crate::common::*;
@@ -23,8 +23,7 @@ async fn indexes_every_language_with_symbols_and_chunks() {
 
     let store = Store::open(&loc.index_dir).await.unwrap();
     let defs = store
-        .symbols
-        .count_rows(Some("role = 'def'".into()))
+        .count_where(IndexTable::Symbols, "role = 'def'".into())
         .await
         .unwrap();
     assert_eq!(defs, s.symbols);
@@ -44,28 +43,28 @@ async fn indexes_every_language_with_symbols_and_chunks() {
         ),
     ] {
         let n = store
-            .symbols
-            .count_rows(Some(format!(
-                "name = '{name}' AND kind = '{kind}' AND path = '{path}' AND role = 'def'"
-            )))
+            .count_where(
+                IndexTable::Symbols,
+                format!("name = '{name}' AND kind = '{kind}' AND path = '{path}' AND role = 'def'"),
+            )
             .await
             .unwrap();
         assert_eq!(n, 1, "{name} {kind} in {path}");
     }
     // Sections of prose and config are chunks too.
     let n = store
-        .chunks
-        .count_rows(Some(
+        .count_where(
+            IndexTable::Chunks,
             "path = 'k8s/checkout.yaml' AND symbol = 'Deployment/checkout-api'".into(),
-        ))
+        )
         .await
         .unwrap();
     assert_eq!(n, 1);
     let n = store
-        .chunks
-        .count_rows(Some(
+        .count_where(
+            IndexTable::Chunks,
             "path = 'README.md' AND symbols LIKE '%Deploy%'".into(),
-        ))
+        )
         .await
         .unwrap();
     assert_eq!(n, 1);
@@ -113,16 +112,14 @@ async fn rerun_reparses_only_what_changed() {
     let q = |name: &str| format!("name = '{name}' AND role = 'def'");
     assert_eq!(
         store
-            .symbols
-            .count_rows(Some(q("charge_card")))
+            .count_where(IndexTable::Symbols, q("charge_card"))
             .await
             .unwrap(),
         0
     );
     assert_eq!(
         store
-            .symbols
-            .count_rows(Some(q("refund_card")))
+            .count_where(IndexTable::Symbols, q("refund_card"))
             .await
             .unwrap(),
         1
@@ -134,9 +131,9 @@ async fn rerun_reparses_only_what_changed() {
     assert_eq!(s.files.removed, 1);
     assert_eq!(s.files.indexed, first.files.indexed - 1);
     let store = Store::open(&loc.index_dir).await.unwrap();
-    for t in [&store.files, &store.chunks, &store.symbols] {
-        let n = t
-            .count_rows(Some("path = 'web/src/legacy.js'".into()))
+    for t in [IndexTable::Files, IndexTable::Chunks, IndexTable::Symbols] {
+        let n = store
+            .count_where(t, "path = 'web/src/legacy.js'".into())
             .await
             .unwrap();
         assert_eq!(n, 0);
@@ -172,8 +169,7 @@ async fn honours_gitignore_hidden_and_vendored() {
         "vendor/lib/dep.go",
     ] {
         let n = store
-            .files
-            .count_rows(Some(format!("path = '{p}'")))
+            .count_where(IndexTable::Files, format!("path = '{p}'"))
             .await
             .unwrap();
         assert_eq!(n, 0, "{p} must not be indexed");

@@ -1,6 +1,6 @@
 //! Bad input: each case gets a clear message and loses nothing already indexed.
 
-use triage::index::store::{OpenState, Store};
+use triage::index::store::{IndexTable, OpenState, Store};
 use triage::index::walk::SkipReason;
 
 use crate::common::*;
@@ -73,10 +73,10 @@ async fn huge_binary_looping_unreadable_and_invalid_utf8_files() {
     assert_eq!(s.files.indexed, SHOP_FILES.len() + 1);
     let store = Store::open(&loc.index_dir).await.unwrap();
     let n = store
-        .symbols
-        .count_rows(Some(
+        .count_where(
+            IndexTable::Symbols,
             "name = 'Legacy' AND path = 'gateway/legacy.go'".into(),
-        ))
+        )
         .await
         .unwrap();
     assert_eq!(n, 1);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::{is_assignment, shell_operator};
+use super::shell::{is_assignment, shell_operator};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {

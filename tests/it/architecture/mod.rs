@@ -43,8 +43,6 @@ const OVERSIZED: &[&str] = &[
 /// found inside one entry passes; remove an entry once its cycle is gone (the test says
 /// when); never add one.
 const KNOWN_CYCLES: &[&[&str]] = &[
-    // The approval queue and its runner.
-    &["src/agent/actions.rs", "src/agent/actions/"],
     // The offline planner holds its state in the investigation, and recall borrows its
     // checks.
     &[
@@ -52,15 +50,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "src/agent/planner",
         "src/agent/recall.rs",
     ],
-    // The index store and the modules that read and write its tables.
-    &[
-        "src/index/store",
-        "src/index/graph.rs",
-        "src/index/questions.rs",
-        "src/index/search.rs",
-    ],
-    // Memory types, their store and the runbook sync.
-    &["src/memory/"],
 ];
 
 fn root() -> PathBuf {
