@@ -136,6 +136,9 @@ pub struct ClusterSource {
     /// Replays read as of their recording time.
     fixed_now: Option<DateTime<Utc>>,
     context: Option<String>,
+    /// A picture kept current by watches (`triage watch`): scans read it instead of
+    /// listing again.
+    live: std::sync::OnceLock<super::live::LivePicture>,
 }
 
 impl std::fmt::Debug for ClusterSource {
@@ -190,6 +193,7 @@ impl ClusterSource {
             replay: None,
             fixed_now: None,
             context: loaded.context,
+            live: Default::default(),
         })
     }
 
@@ -242,6 +246,7 @@ impl ClusterSource {
             fixed_now: Some(server.recorded_at()),
             replay: Some(server),
             context,
+            live: Default::default(),
         })
     }
 
@@ -255,6 +260,7 @@ impl ClusterSource {
             replay: None,
             fixed_now: None,
             context: None,
+            live: Default::default(),
         })
     }
 
@@ -278,6 +284,20 @@ impl ClusterSource {
     /// The replay server behind a replay source.
     pub fn replay_server(&self) -> Option<&ReplayServer> {
         self.replay.as_ref()
+    }
+
+    /// Keep this source's picture current with watches from now on; a second picture is
+    /// refused (and returned).
+    pub fn attach_live(
+        &self,
+        picture: super::live::LivePicture,
+    ) -> Result<(), super::live::LivePicture> {
+        self.live.set(picture)
+    }
+
+    /// The watched picture, when one is attached.
+    pub fn live(&self) -> Option<&super::live::LivePicture> {
+        self.live.get()
     }
 
     /// "Now" for analysis: the recording time of a replay, the clock otherwise.

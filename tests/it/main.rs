@@ -16,3 +16,4 @@ mod memory;
 mod rerank;
 mod search;
 mod tui_e2e;
+mod watch_picture;
