@@ -56,8 +56,32 @@ pub enum MemoryCommand {
     Forget { id: String },
     /// Every memory as JSON on stdout
     Export,
-    /// Add or replace memories from a JSON file written by `export`
-    Import { file: std::path::PathBuf },
+    /// Add or replace memories from a JSON file written by `export`; or propose episodes
+    /// from past incidents: a Slack export's incident threads (--slack) and Markdown
+    /// postmortems (--postmortem), each kept only once a person confirms it
+    Import {
+        /// A JSON file written by `triage memory export`
+        #[arg(conflicts_with_all = ["slack", "postmortem"])]
+        file: Option<std::path::PathBuf>,
+        /// A Slack workspace export: its folder or its zip (repeatable)
+        #[arg(long, value_name = "DIR|ZIP")]
+        slack: Vec<std::path::PathBuf>,
+        /// Only these channels of the Slack export (repeatable)
+        #[arg(long, value_name = "NAME", requires = "slack")]
+        channel: Vec<String>,
+        /// Markdown postmortems: a file or a folder (repeatable)
+        #[arg(long, value_name = "PATH")]
+        postmortem: Vec<std::path::PathBuf>,
+        /// Print the import report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep proposed memories (imported or suggested): recall finds them from now on,
+    /// and checks them before relying on them
+    Confirm {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
     /// Bring the repository's runbooks (`memory.runbooks`) in as procedural memories
     Sync,
 }
@@ -170,7 +194,29 @@ pub async fn run(
                 config.memory.runbooks, r.added, r.updated, r.removed, r.unchanged
             )?;
         }
-        MemoryCommand::Import { file } => {
+        MemoryCommand::Import {
+            file: None,
+            slack,
+            channel,
+            postmortem,
+            json,
+        } => {
+            if slack.is_empty() && postmortem.is_empty() {
+                bail!(
+                    "import what? a JSON export (triage memory import FILE), a Slack export (--slack DIR|ZIP) or postmortems (--postmortem PATH)"
+                );
+            }
+            let report = super::import::import(&store, slack, channel, postmortem).await?;
+            print_import(&mut out, &report, *json)?;
+        }
+        MemoryCommand::Confirm { ids } => {
+            for line in super::import::confirm(&store, ids).await? {
+                writeln!(out, "{line}")?;
+            }
+        }
+        MemoryCommand::Import {
+            file: Some(file), ..
+        } => {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let memories: Vec<Memory> = serde_json::from_str(&text).with_context(|| {
@@ -184,4 +230,40 @@ pub async fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_import(out: &mut impl Write, r: &super::import::ImportReport, json: bool) -> Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, r)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "read {} threads and {} postmortems: {} incidents, {} proposed, {} already confirmed",
+        r.threads_read,
+        r.postmortems_read,
+        r.incidents,
+        r.proposed.len(),
+        r.kept.len()
+    )?;
+    for p in &r.proposed {
+        writeln!(
+            out,
+            "\nproposed {} [{}] from {}\n  {}",
+            p.id, p.scope, p.origin, p.text
+        )?;
+    }
+    if !r.proposed.is_empty() {
+        let ids: Vec<&str> = r.proposed.iter().map(|p| p.id.as_str()).collect();
+        writeln!(
+            out,
+            "\nnothing is recalled until you confirm it: triage memory confirm {}",
+            ids.join(" ")
+        )?;
+    }
+    for p in &r.problems {
+        writeln!(out, "skipped: {p}")?;
+    }
+    Ok(())
 }

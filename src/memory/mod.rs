@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod cli;
+pub mod import;
 pub mod runbooks;
 mod store;
 

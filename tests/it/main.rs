@@ -13,6 +13,7 @@ mod kube_kubectl;
 mod learning;
 mod llm_server;
 mod memory;
+mod memory_import;
 mod rerank;
 mod search;
 mod tui_e2e;

@@ -367,7 +367,7 @@ fn palette(app: &mut App, action: Action) -> Option<Out> {
                 PaletteResult::Unknown(text) => {
                     app.state.notify(
                         NoticeLevel::Warning,
-                        format!("no command \"{text}\": try ctx, ns, model, replay, index, memory, forget, sessions, theme, quit"),
+                        format!("no command \"{text}\": try ctx, ns, model, replay, index, memory, forget, confirm, sessions, theme, quit"),
                     );
                     Vec::new()
                 }

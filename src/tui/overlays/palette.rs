@@ -56,6 +56,11 @@ pub const COMMANDS: &[PaletteCommand] = &[
         desc: "Delete a memory",
     },
     PaletteCommand {
+        name: "confirm",
+        args: "ID",
+        desc: "Keep a proposed memory",
+    },
+    PaletteCommand {
         name: "sessions",
         args: "",
         desc: "Past sessions",
@@ -181,6 +186,7 @@ impl PaletteOverlay {
             "index" => AppCommand::Index,
             "memory" => AppCommand::Memory { query: arg },
             "forget" => AppCommand::Forget { id: arg },
+            "confirm" => AppCommand::Confirm { id: arg },
             "sessions" => AppCommand::Sessions,
             "theme" => AppCommand::Theme { name: arg },
             _ => return PaletteResult::Quit,
