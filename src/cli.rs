@@ -77,6 +77,9 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// What triage learned: list, show, add, edit, forget, export, import
     Memory(crate::memory::cli::MemoryArgs),
+    /// On call: receive Alertmanager webhooks, investigate in the background, notify
+    /// only above a confidence threshold
+    Watch(crate::watch::WatchArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -35,6 +35,7 @@ pub struct Config {
     pub agent: AgentConfig,
     pub tui: TuiConfig,
     pub memory: MemoryConfig,
+    pub watch: crate::watch::config::WatchConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -404,7 +405,15 @@ fn apply_env(
             // TRIAGE_LOG) belong to other parts of the program.
             if !matches!(
                 section,
-                "index" | "embed" | "history" | "kube" | "llm" | "agent" | "tui" | "memory"
+                "index"
+                    | "embed"
+                    | "history"
+                    | "kube"
+                    | "llm"
+                    | "agent"
+                    | "tui"
+                    | "memory"
+                    | "watch"
             ) {
                 continue;
             }

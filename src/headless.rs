@@ -422,10 +422,14 @@ pub fn cmd_sessions(args: &SessionsArgs) -> Result<ExitCode> {
                 for s in sessions {
                     writeln!(
                         out,
-                        "{}  {:<10} {:<8} {}",
+                        "{}  {:<10} {:<8} {}{}",
                         s.id,
                         s.status.as_deref().unwrap_or("-"),
                         s.model.as_deref().unwrap_or("offline"),
+                        s.watch
+                            .as_deref()
+                            .map(|w| format!("[watch: {w}] "))
+                            .unwrap_or_default(),
                         s.first_request.as_deref().unwrap_or("")
                     )?;
                 }
@@ -473,6 +477,18 @@ pub fn cmd_sessions(args: &SessionsArgs) -> Result<ExitCode> {
                         "  [llm response: {prompt_tokens}+{completion_tokens} tokens]"
                     )?,
                     crate::trace::RecordBody::ToolIo { .. } => {}
+                    crate::trace::RecordBody::Watch {
+                        investigation,
+                        outcome,
+                        confidence,
+                        threshold,
+                        reason,
+                        ..
+                    } => writeln!(
+                        out,
+                        "watch {investigation}: {outcome} (confidence {}, threshold {threshold:.2}): {reason}",
+                        confidence.map_or("-".to_string(), |c| format!("{c:.2}"))
+                    )?,
                 }
             }
         }

@@ -17,3 +17,4 @@ pub mod protocol;
 pub mod repo;
 pub mod trace;
 pub mod tui;
+pub mod watch;

@@ -66,6 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Ask(args)) => triage::headless::cmd_ask(&global, &args).await,
         Some(Command::Sessions(args)) => triage::headless::cmd_sessions(&args),
+        Some(Command::Watch(args)) => triage::watch::cmd_watch(&global, &args).await,
         Some(Command::Memory(args)) => {
             let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None).ok();
             let config = triage::config::load(

@@ -17,4 +17,5 @@ mod memory_import;
 mod rerank;
 mod search;
 mod tui_e2e;
+mod watch;
 mod watch_picture;
