@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod mcp;
+pub use mcp::{McpConfig, McpServerConfig};
+
 /// Everything that can go wrong while loading configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -36,6 +39,8 @@ pub struct Config {
     pub tui: TuiConfig,
     pub memory: MemoryConfig,
     pub watch: crate::watch::config::WatchConfig,
+    /// MCP servers whose tools the agent may call (user config only).
+    pub mcp: McpConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -334,7 +339,9 @@ pub fn load(
     if let Some(root) = repo_root {
         let path = root.join(".triage.toml");
         if path.exists() {
-            merge_file(&mut merged, &path)?;
+            let mut layer = read_layer(&path)?;
+            mcp::strip_untrusted(&mut layer, &path);
+            deep_merge(&mut merged, layer);
             sources.push(path);
         }
     }
@@ -347,20 +354,33 @@ pub fn load(
                 .unwrap_or_else(|| PathBuf::from("<environment>")),
             message: e.to_string(),
         })?;
+    config
+        .mcp
+        .validate()
+        .map_err(|message| ConfigError::Invalid {
+            path: sources
+                .first()
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("<environment>")),
+            message,
+        })?;
     Ok(LoadedConfig { config, sources })
 }
 
 fn merge_file(into: &mut toml::Table, path: &Path) -> Result<(), ConfigError> {
+    deep_merge(into, read_layer(path)?);
+    Ok(())
+}
+
+fn read_layer(path: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let table = parse_layer(&text).map_err(|message| ConfigError::Invalid {
+    parse_layer(&text).map_err(|message| ConfigError::Invalid {
         path: path.to_path_buf(),
         message,
-    })?;
-    deep_merge(into, table);
-    Ok(())
+    })
 }
 
 /// Parse one layer and check it on its own, so errors point at this layer's text.

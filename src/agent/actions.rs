@@ -10,7 +10,7 @@ use crate::config::AgentConfig;
 use crate::protocol::{ActionClass, ActionId, ApprovalScope, Decision, Op, ProposedAction};
 
 mod exec;
-pub use exec::{ExecError, ExecOutput, OUTPUT_CAP, execute};
+pub use exec::{ExecError, ExecOutput, OUTPUT_CAP, execute, kill_tree};
 
 /// What a command is, by the program it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -422,15 +422,27 @@ impl ApprovalQueue {
     /// Classify `command` and queue it for a decision.
     pub fn propose(&mut self, command: &str, rationale: &str) -> ProposedAction {
         let c = self.classify(command);
+        self.propose_classified(command, rationale, c.class, c.reason)
+    }
+
+    /// Queue an action whose class its caller decided (a tool call that is not a
+    /// command line, such as an MCP tool not marked read-only).
+    pub fn propose_classified(
+        &mut self,
+        command: &str,
+        rationale: &str,
+        class: ActionClass,
+        class_reason: String,
+    ) -> ProposedAction {
         let id = self.next_id;
         self.next_id += 1;
         let action = ProposedAction {
             id,
             command: command.trim().to_string(),
-            class: c.class,
-            class_reason: c.reason,
+            class,
+            class_reason,
             rationale: rationale.to_string(),
-            blocked_by_read_only: self.read_only && c.class == ActionClass::Write,
+            blocked_by_read_only: self.read_only && class == ActionClass::Write,
         };
         self.pending.insert(id, action.clone());
         action

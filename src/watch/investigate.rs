@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::agent::external::ExternalTools;
 use crate::agent::llm::LlmClient;
 use crate::agent::session::{self, SessionConfig};
 use crate::config::LoadedConfig;
@@ -27,6 +28,7 @@ pub struct SessionBase {
     pub trace_dir: Option<PathBuf>,
     pub audit_path: Option<PathBuf>,
     pub exec_env: Vec<(String, String)>,
+    pub external_tools: Option<Arc<dyn ExternalTools>>,
 }
 
 impl SessionBase {
@@ -43,6 +45,7 @@ impl SessionBase {
             trace_dir: cfg.trace_dir,
             audit_path: cfg.audit_path,
             exec_env: cfg.exec_env,
+            external_tools: cfg.external_tools,
         }
     }
 
@@ -65,6 +68,7 @@ impl SessionBase {
             trace_dir: self.trace_dir.clone(),
             audit_path: self.audit_path.clone(),
             exec_env: self.exec_env.clone(),
+            external_tools: self.external_tools.clone(),
         }
     }
 }

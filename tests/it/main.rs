@@ -12,6 +12,8 @@ mod kube_faults;
 mod kube_kubectl;
 mod learning;
 mod llm_server;
+mod mcp;
+mod mcp_agent;
 mod memory;
 mod memory_import;
 mod rerank;
