@@ -79,9 +79,60 @@ pub enum Command {
     Memory(crate::memory::cli::MemoryArgs),
     /// On call: receive Alertmanager webhooks, investigate in the background, notify
     /// only above a confidence threshold
-    Watch(crate::watch::WatchArgs),
+    Watch(WatchArgs),
     /// Serve triage's read-only tools to other agents over the Model Context Protocol
     Mcp(McpArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Where to receive Alertmanager webhooks (POST /alertmanager); default watch.listen,
+    /// 127.0.0.1:9099. An address that is not loopback needs a bearer token.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Send notifications to this incoming webhook (repeatable; replaces
+    /// watch.notify_webhooks). `slack:URL` or `json:URL` picks the payload.
+    #[arg(long = "notify-webhook", value_name = "URL")]
+    pub notify_webhook: Vec<String>,
+    /// Run this command for each notification, the notification as JSON on its standard
+    /// input (split like a shell would, but no shell runs it)
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
+    /// Notify at or above this confidence (0-1); replaces watch.threshold, routes keep
+    /// their own
+    #[arg(long, value_name = "X")]
+    pub threshold: Option<f32>,
+    /// A file holding the bearer token Alertmanager must send
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Print one JSON object per event (alert received, investigation started, joined,
+    /// closed, notified or quiet)
+    #[arg(long)]
+    pub json: bool,
+    /// Show the inbox in the terminal instead of printing events
+    #[arg(long, conflicts_with = "json")]
+    pub tui: bool,
+    /// The inbox log (default: $XDG_STATE_HOME/triage/watch/inbox.jsonl)
+    #[arg(long, value_name = "FILE")]
+    pub inbox: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+impl WatchArgs {
+    /// The flags as the watch reads them.
+    pub fn flags(&self) -> crate::watch::Flags {
+        crate::watch::Flags {
+            listen: self.listen.clone(),
+            notify_webhooks: self.notify_webhook.clone(),
+            notify_command: self.notify_command.clone(),
+            threshold: self.threshold,
+            token_file: self.token_file.clone(),
+            json: self.json,
+            print: !self.tui,
+            inbox: self.inbox.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

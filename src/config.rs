@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod mcp;
+pub mod watch;
 pub use mcp::{McpConfig, McpServerConfig};
+pub use watch::WatchConfig;
 
 /// Everything that can go wrong while loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +40,7 @@ pub struct Config {
     pub agent: AgentConfig,
     pub tui: TuiConfig,
     pub memory: MemoryConfig,
-    pub watch: crate::watch::config::WatchConfig,
+    pub watch: WatchConfig,
     /// MCP servers whose tools the agent may call (user config only).
     pub mcp: McpConfig,
 }

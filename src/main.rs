@@ -66,7 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Ask(args)) => triage::headless::cmd_ask(&global, &args).await,
         Some(Command::Sessions(args)) => triage::headless::cmd_sessions(&args),
-        Some(Command::Watch(args)) => triage::watch::cmd_watch(&global, &args).await,
+        Some(Command::Watch(args)) => watch(&global, &args).await,
         Some(Command::Memory(args)) => {
             let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None).ok();
             let config = triage::config::load(
@@ -88,4 +88,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `triage watch`: a session base like `ask`'s, then the watch, with the inbox as its view
+/// when `--tui` asks for it.
+async fn watch(
+    global: &triage::cli::GlobalArgs,
+    args: &triage::cli::WatchArgs,
+) -> anyhow::Result<ExitCode> {
+    let resolved = triage::headless::resolve(global, &args.cluster, false, true).await?;
+    let view: Option<triage::watch::View> = args.tui.then(|| {
+        Box::new(|live, past| {
+            Box::pin(triage::tui::inbox::run_live(live, past))
+                as std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>
+        }) as triage::watch::View
+    });
+    triage::watch::run(resolved.session, &args.flags(), view).await?;
+    drop(resolved._kubeconfig);
+    Ok(ExitCode::SUCCESS)
 }

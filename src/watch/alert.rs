@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::agent::alert::AlertFacts;
+
 /// Why a payload was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
@@ -106,31 +108,15 @@ impl Alert {
         blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
     }
 
-    /// The alert's own words: summary, else description, else message.
-    pub fn summary(&self) -> Option<&str> {
-        ["summary", "description", "message"]
-            .iter()
-            .find_map(|k| self.annotations.get(*k))
-            .map(String::as_str)
-            .filter(|s| !s.trim().is_empty())
+    /// What an investigation is asked about it.
+    pub fn facts(&self) -> AlertFacts<'_> {
+        AlertFacts {
+            labels: &self.labels,
+            annotations: &self.annotations,
+            starts_at: self.starts_at,
+        }
     }
 }
-
-/// Labels that name what an alert is about, in the order they are shown.
-const TARGET_LABELS: &[&str] = &[
-    "namespace",
-    "deployment",
-    "statefulset",
-    "daemonset",
-    "cronjob",
-    "job_name",
-    "service",
-    "pod",
-    "container",
-    "node",
-    "persistentvolumeclaim",
-    "horizontalpodautoscaler",
-];
 
 /// Parse and check a webhook body.
 pub fn parse(body: &[u8]) -> Result<WebhookPayload, PayloadError> {
@@ -169,45 +155,10 @@ fn check_alert(index: usize, a: &serde_json::Value) -> Result<(), PayloadError> 
     Ok(())
 }
 
-/// What an investigation is asked: the alert in words an engineer would type, with the
-/// labels that name its target.
+/// What an investigation of these alerts is asked.
 pub fn request_text(alerts: &[&Alert]) -> String {
-    let Some(first) = alerts.first() else {
-        return String::new();
-    };
-    let mut text = first.name().to_string();
-    if let Some(s) = first.summary() {
-        text.push_str(": ");
-        text.push_str(s.trim());
-    }
-    let targets: Vec<String> = TARGET_LABELS
-        .iter()
-        .filter_map(|k| first.labels.get(*k).map(|v| format!("{k}={v}")))
-        .collect();
-    if !targets.is_empty() {
-        text.push_str(&format!(" ({})", targets.join(", ")));
-    }
-    if let Some(sev) = first.severity() {
-        text.push_str(&format!("; severity {sev}"));
-    }
-    // "alert firing" also tells the agent to run its incident playbook.
-    match first.starts_at.filter(|t| t.timestamp() > 0) {
-        Some(t) => text.push_str(&format!("; alert firing since {}", t.format("%H:%M UTC"))),
-        None => text.push_str("; alert firing"),
-    }
-    let others: Vec<&str> = alerts.iter().skip(1).map(|a| a.name()).collect();
-    if !others.is_empty() {
-        let mut names = others.clone();
-        names.sort_unstable();
-        names.dedup();
-        text.push_str(&format!(
-            "; {} more alert{} in the group ({})",
-            others.len(),
-            if others.len() == 1 { "" } else { "s" },
-            names.join(", ")
-        ));
-    }
-    text
+    let facts: Vec<AlertFacts<'_>> = alerts.iter().map(|a| a.facts()).collect();
+    crate::agent::alert::request_text(&facts)
 }
 
 #[cfg(test)]

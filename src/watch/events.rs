@@ -1,132 +1,13 @@
-//! What `triage watch` reports: one event per thing that happened, printed as text or as
-//! JSON lines, appended to the inbox log, and sent to the TUI view.
+//! Where `triage watch`'s events go: printed as text or as JSON lines, appended to the
+//! inbox log, and sent to live subscribers (the TUI inbox).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-/// One thing the watch did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum WatchEvent {
-    /// The receiver is up.
-    Listening {
-        address: String,
-        path: String,
-        cluster: Option<String>,
-        threshold: f32,
-    },
-    /// The cluster picture finished a full list (at start, or after a 410 or an error).
-    ClusterSynced {
-        types: usize,
-        objects: usize,
-        resyncs: u64,
-    },
-    /// One alert of a webhook call.
-    AlertReceived {
-        group_key: String,
-        fingerprint: String,
-        alertname: String,
-        status: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        investigation: Option<String>,
-    },
-    /// A webhook call that was refused (and why).
-    PayloadRejected {
-        status: u16,
-        reason: String,
-    },
-    /// A new investigation waits for a slot.
-    InvestigationQueued {
-        investigation: String,
-        group_key: String,
-        request: String,
-        /// 1 = next to start.
-        position: usize,
-        queued: usize,
-        running: usize,
-    },
-    InvestigationStarted {
-        investigation: String,
-        session: String,
-        request: String,
-        waited_ms: u64,
-    },
-    /// An alert joined an investigation already open (a repeat, another alert of the
-    /// group, or a flap).
-    InvestigationJoined {
-        investigation: String,
-        fingerprint: String,
-        reason: String,
-    },
-    InvestigationClosed {
-        investigation: String,
-        note: String,
-    },
-    /// The answer cleared the threshold and was sent.
-    Notified {
-        investigation: String,
-        session: String,
-        confidence: f32,
-        threshold: f32,
-        threshold_from: String,
-        summary: String,
-        targets: Vec<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        stale: Option<String>,
-    },
-    /// Nothing was sent: below the threshold, no answer, over budget, or resolved first.
-    Quiet {
-        investigation: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        session: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        confidence: Option<f32>,
-        threshold: f32,
-        reason: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        summary: Option<String>,
-    },
-    /// A notification target could not be reached (after retries).
-    NotifyFailed {
-        investigation: String,
-        target: String,
-        error: String,
-    },
-    /// Something went wrong that the watch carries on after.
-    Warning {
-        message: String,
-    },
-}
-
-impl WatchEvent {
-    /// The investigation an event is about, if any.
-    pub fn investigation(&self) -> Option<&str> {
-        match self {
-            WatchEvent::AlertReceived { investigation, .. } => investigation.as_deref(),
-            WatchEvent::InvestigationQueued { investigation, .. }
-            | WatchEvent::InvestigationStarted { investigation, .. }
-            | WatchEvent::InvestigationJoined { investigation, .. }
-            | WatchEvent::InvestigationClosed { investigation, .. }
-            | WatchEvent::Notified { investigation, .. }
-            | WatchEvent::Quiet { investigation, .. }
-            | WatchEvent::NotifyFailed { investigation, .. } => Some(investigation),
-            _ => None,
-        }
-    }
-}
-
-/// A line of the inbox log: the event and when it happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Logged {
-    /// RFC 3339.
-    pub t: String,
-    #[serde(flatten)]
-    pub event: WatchEvent,
-}
+pub use crate::protocol::watch::{Logged, WatchEvent};
 
 /// One event as one line of text.
 pub fn human(ev: &WatchEvent) -> String {
@@ -188,6 +69,14 @@ pub fn human(ev: &WatchEvent) -> String {
         } => {
             format!("{investigation} closed: {note}")
         }
+        WatchEvent::Warning { message } => format!("warning: {message}"),
+        other => outcome(other),
+    }
+}
+
+/// An investigation's outcome as one line of text.
+fn outcome(ev: &WatchEvent) -> String {
+    match ev {
         WatchEvent::Notified {
             investigation,
             session,
@@ -229,7 +118,7 @@ pub fn human(ev: &WatchEvent) -> String {
             target,
             error,
         } => format!("{investigation}: could not notify {target}: {error}"),
-        WatchEvent::Warning { message } => format!("warning: {message}"),
+        _ => String::new(),
     }
 }
 

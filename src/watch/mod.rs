@@ -6,14 +6,14 @@
 //! it runs, watches keep the cluster picture current.
 
 pub mod alert;
-pub mod config;
 pub mod events;
 pub mod groups;
 pub mod investigate;
 pub mod notify;
 pub mod queue;
 pub mod receiver;
+pub mod routes;
 pub mod service;
 mod start;
 
-pub use start::{WatchArgs, cmd_watch};
+pub use start::{Flags, View, run};

@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::alert::{self, WebhookPayload};
-use super::config::{Route, Threshold, threshold_for};
 use super::events::{EventSink, WatchEvent};
 use super::groups::{Change, Groups, Phase, severity_rank};
 use super::investigate::{Finished, SessionBase, heading, investigate};
 use super::notify::{self, AlertRef, Links, Notification, Webhook};
 use super::queue::{DailyBudget, DailyLimits, Pushed, Queue};
+use super::routes::{Threshold, threshold_for};
 use crate::agent::redact::Redactor;
+use crate::config::watch::Route;
 use crate::protocol::TurnStatus;
 
 /// How the coordinator decides and where answers go.

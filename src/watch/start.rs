@@ -1,59 +1,50 @@
-//! Starting `triage watch`: flags over config, the session base, the watched cluster
-//! picture, the receiver and the coordinator; stopping on Ctrl-C or SIGTERM.
+//! Starting `triage watch`: flags over config, the watched cluster picture, the receiver
+//! and the coordinator; stopping on Ctrl-C, SIGTERM, or when the view closes.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use super::config::WatchConfig;
-use super::events::{EventSink, WatchEvent};
+use super::events::{EventSink, Logged, WatchEvent};
 use super::investigate::SessionBase;
 use super::notify::Webhook;
 use super::queue::DailyLimits;
 use super::service::{Coordinator, Options};
-use crate::cli::{ClusterArgs, GlobalArgs};
+use crate::agent::session::SessionConfig;
+use crate::config::WatchConfig;
 
-#[derive(Debug, Clone, Args)]
-pub struct WatchArgs {
-    /// Where to receive Alertmanager webhooks (POST /alertmanager); default watch.listen,
-    /// 127.0.0.1:9099. An address that is not loopback needs a bearer token.
-    #[arg(long, value_name = "ADDR")]
+/// What the command line asks of the watch (each replaces its config key when given).
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
     pub listen: Option<String>,
-    /// Send notifications to this incoming webhook (repeatable; replaces
-    /// watch.notify_webhooks). `slack:URL` or `json:URL` picks the payload.
-    #[arg(long = "notify-webhook", value_name = "URL")]
-    pub notify_webhook: Vec<String>,
-    /// Run this command for each notification, the notification as JSON on its standard
-    /// input (split like a shell would, but no shell runs it)
-    #[arg(long, value_name = "CMD")]
+    pub notify_webhooks: Vec<String>,
+    /// A command line, split like a shell would (no shell runs it).
     pub notify_command: Option<String>,
-    /// Notify at or above this confidence (0-1); replaces watch.threshold, routes keep
-    /// their own
-    #[arg(long, value_name = "X")]
     pub threshold: Option<f32>,
-    /// A file holding the bearer token Alertmanager must send
-    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// Print one JSON object per event (alert received, investigation started, joined,
-    /// closed, notified or quiet)
-    #[arg(long)]
     pub json: bool,
-    /// Show the inbox in the terminal instead of printing events
-    #[arg(long, conflicts_with = "json")]
-    pub tui: bool,
-    /// The inbox log (default: $XDG_STATE_HOME/triage/watch/inbox.jsonl)
-    #[arg(long, value_name = "FILE")]
+    /// Print events on stdout (off while a terminal view shows them).
+    pub print: bool,
+    /// The inbox log (default: `$XDG_STATE_HOME/triage/watch/inbox.jsonl`).
     pub inbox: Option<PathBuf>,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
 }
+
+/// A view of the watch's events (the TUI inbox): the live stream and what the inbox log
+/// already held; the watch stops when it returns.
+pub type View = Box<
+    dyn FnOnce(
+            broadcast::Receiver<WatchEvent>,
+            Vec<Logged>,
+        ) -> Pin<Box<dyn Future<Output = Result<()>> + Send>>
+        + Send,
+>;
 
 /// Keys that send data somewhere or open the receiver: taken from the user's own config
 /// and the command line only, never from a repository's `.triage.toml`.
@@ -66,25 +57,16 @@ const USER_ONLY_KEYS: &[&str] = &[
     "session_url",
 ];
 
-pub async fn cmd_watch(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode> {
-    let resolved = crate::headless::resolve(global, &args.cluster, false, true).await?;
-    let mut session = resolved.session;
+/// Watch until a signal (or the view) stops it. `session` is what every background
+/// investigation starts from.
+pub async fn run(session: SessionConfig, flags: &Flags, view: Option<View>) -> Result<()> {
+    let mut session = session;
     if let Some(root) = &session.repo_root {
         refuse_repo_watch_keys(root)?;
     }
-    let cfg = effective_config(&session.config.config.watch, args)?;
-    let token = token(&cfg, args.token_file.as_deref())?;
-    let listen: SocketAddr = cfg.listen.parse().with_context(|| {
-        format!(
-            "--listen {:?} is not an address like 127.0.0.1:9099",
-            cfg.listen
-        )
-    })?;
-    if !listen.ip().is_loopback() && token.is_none() {
-        bail!(
-            "listening on {listen} (not loopback) needs a bearer token: --token-file FILE or watch.token_file"
-        );
-    }
+    let cfg = effective_config(&session.config.config.watch, flags)?;
+    let token = token(&cfg, flags.token_file.as_deref())?;
+    let listen = listen_address(&cfg, token.is_some())?;
     let webhooks = cfg
         .notify_webhooks
         .iter()
@@ -93,34 +75,22 @@ pub async fn cmd_watch(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode
     if cfg.model_tier == "fast" {
         session.llm = session.llm.as_ref().map(|l| l.on_fast_tier());
     }
-    let log = args.inbox.clone().or_else(super::events::default_log_path);
-    let events = Arc::new(EventSink::new(args.json, !args.tui, log.as_deref()));
+    let log = flags.inbox.clone().or_else(super::events::default_log_path);
+    let past = log
+        .as_deref()
+        .and_then(|p| super::events::read_log(p).ok())
+        .unwrap_or_default();
+    let events = Arc::new(EventSink::new(flags.json, flags.print, log.as_deref()));
     let stale_after = Duration::from_secs(cfg.stale_after_secs.max(1));
     if let Some(source) = session.cluster.clone() {
         start_picture(&source, stale_after, &events).await;
     }
-    let options = Options {
-        threshold: cfg.threshold,
-        routes: cfg.routes.clone(),
-        webhooks,
-        command: cfg.notify_command.clone(),
-        session_url: cfg.session_url.clone(),
-        concurrency: cfg.concurrency,
-        queue_max: cfg.queue_max,
-        limits: DailyLimits {
-            investigations: cfg.daily_investigations,
-            tokens: cfg.daily_tokens,
-            tool_calls: cfg.daily_tool_calls,
-        },
-        budget_path: crate::config::state_dir().map(|d| d.join("watch").join("budget.json")),
-        stale_after,
-        reopen_within_secs: cfg.reopen_within_secs,
-    };
     let cluster_label = session.cluster_label.clone();
     let cluster = session.cluster.clone();
-    let base = SessionBase::from_session(session);
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();
     let (in_tx, in_rx) = mpsc::unbounded_channel();
+    let options = options(&cfg, webhooks, stale_after);
+    let base = SessionBase::from_session(session);
     let coordinator = Coordinator::new(options, base, events.clone(), msg_tx)?;
     let (listener, local) = super::receiver::bind(&listen.to_string()).await?;
     let stop = CancellationToken::new();
@@ -139,28 +109,63 @@ pub async fn cmd_watch(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode
     if let Some(source) = cluster {
         tokio::spawn(report_resyncs(source, events.clone(), stop.clone()));
     }
-    if args.tui {
-        let view = crate::tui::inbox::run_live(events.subscribe(), log.clone()).await;
-        stop.cancel();
-        view?;
-    } else {
-        wait_for_signal().await;
-        stop.cancel();
-    }
+    let viewed = match view {
+        Some(view) => view(events.subscribe(), past).await,
+        None => {
+            wait_for_signal().await;
+            Ok(())
+        }
+    };
+    stop.cancel();
     let _ = coordinating.await;
     let _ = server.await;
-    drop(resolved._kubeconfig);
-    Ok(ExitCode::SUCCESS)
+    viewed
+}
+
+/// The receiver's address; one that is not loopback needs a token.
+fn listen_address(cfg: &WatchConfig, has_token: bool) -> Result<SocketAddr> {
+    let listen: SocketAddr = cfg.listen.parse().with_context(|| {
+        format!(
+            "--listen {:?} is not an address like 127.0.0.1:9099",
+            cfg.listen
+        )
+    })?;
+    if !listen.ip().is_loopback() && !has_token {
+        bail!(
+            "listening on {listen} (not loopback) needs a bearer token: --token-file FILE or watch.token_file"
+        );
+    }
+    Ok(listen)
+}
+
+fn options(cfg: &WatchConfig, webhooks: Vec<Webhook>, stale_after: Duration) -> Options {
+    Options {
+        threshold: cfg.threshold,
+        routes: cfg.routes.clone(),
+        webhooks,
+        command: cfg.notify_command.clone(),
+        session_url: cfg.session_url.clone(),
+        concurrency: cfg.concurrency,
+        queue_max: cfg.queue_max,
+        limits: DailyLimits {
+            investigations: cfg.daily_investigations,
+            tokens: cfg.daily_tokens,
+            tool_calls: cfg.daily_tool_calls,
+        },
+        budget_path: crate::config::state_dir().map(|d| d.join("watch").join("budget.json")),
+        stale_after,
+        reopen_within_secs: cfg.reopen_within_secs,
+    }
 }
 
 /// The config's `[watch]` with the command line's overrides, checked.
-fn effective_config(base: &WatchConfig, args: &WatchArgs) -> Result<WatchConfig> {
+fn effective_config(base: &WatchConfig, args: &Flags) -> Result<WatchConfig> {
     let mut cfg = base.clone();
     if let Some(l) = &args.listen {
         cfg.listen = l.clone();
     }
-    if !args.notify_webhook.is_empty() {
-        cfg.notify_webhooks = args.notify_webhook.clone();
+    if !args.notify_webhooks.is_empty() {
+        cfg.notify_webhooks = args.notify_webhooks.clone();
     }
     if let Some(c) = &args.notify_command {
         cfg.notify_command = shell_words::split(c)

@@ -10,7 +10,7 @@ pub use run::run_live;
 
 use std::collections::HashMap;
 
-use crate::watch::events::{Logged, WatchEvent};
+use crate::protocol::watch::{Logged, WatchEvent};
 
 /// Where an investigation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,27 +1,21 @@
 //! The inbox on a real terminal: past investigations from the inbox log, then the live
 //! stream; arrow keys select, `q` quits (and stops the watch).
 
-use std::path::PathBuf;
-
 use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
 use tokio::sync::broadcast;
 
 use super::InboxState;
-use crate::watch::events::{Logged, WatchEvent};
+use crate::protocol::watch::{Logged, WatchEvent};
 
 /// Run the inbox until the user quits or the stream ends.
 pub async fn run_live(
     mut live: broadcast::Receiver<WatchEvent>,
-    log: Option<PathBuf>,
+    past: Vec<Logged>,
 ) -> anyhow::Result<()> {
     let mut state = InboxState::default();
-    if let Some(path) = &log
-        && let Ok(past) = crate::watch::events::read_log(path)
-    {
-        for l in &past {
-            state.apply(l);
-        }
+    for l in &past {
+        state.apply(l);
     }
     let config = crate::config::load(None, None)
         .map(|c| c.config)

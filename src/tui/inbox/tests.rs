@@ -4,8 +4,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::{InboxState, RowState};
+use crate::protocol::watch::{Logged, WatchEvent};
 use crate::tui::Theme;
-use crate::watch::events::{Logged, WatchEvent};
 
 fn at(secs: u32, event: WatchEvent) -> Logged {
     Logged {

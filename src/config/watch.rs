@@ -1,4 +1,4 @@
-//! `[watch]` in the config: where alerts come in, how sure an answer must be before it is
+//! `[watch]`: where alerts come in, how sure an answer must be before it is
 //! sent, where it goes, and what background work may spend.
 
 use std::path::PathBuf;
@@ -88,27 +88,6 @@ pub struct Route {
 }
 
 impl Route {
-    pub fn matches(
-        &self,
-        namespace: Option<&str>,
-        alertname: &str,
-        severity: Option<&str>,
-    ) -> bool {
-        let same = |want: &Option<String>, have: Option<&str>| {
-            want.as_deref()
-                .is_none_or(|w| have.is_some_and(|h| h.eq_ignore_ascii_case(w)))
-        };
-        same(&self.namespace, namespace)
-            && same(&self.severity, severity)
-            && self.alertname.as_deref().is_none_or(|p| {
-                if p.contains(['*', '?']) {
-                    crate::memory::pattern_in(p, alertname)
-                } else {
-                    p.eq_ignore_ascii_case(alertname)
-                }
-            })
-    }
-
     /// `namespace=shop alertname=X severity=critical`
     pub fn describe(&self) -> String {
         let parts: Vec<String> = [
@@ -124,37 +103,6 @@ impl Route {
         } else {
             parts.join(" ")
         }
-    }
-}
-
-/// The threshold an alert is held to, and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Threshold {
-    pub value: f32,
-    /// `route namespace=shop severity=critical` or `default`.
-    pub from: String,
-}
-
-/// The first matching route's threshold, else the default.
-pub fn threshold_for(
-    routes: &[Route],
-    default: f32,
-    namespace: Option<&str>,
-    alertname: &str,
-    severity: Option<&str>,
-) -> Threshold {
-    match routes
-        .iter()
-        .find(|r| r.matches(namespace, alertname, severity))
-    {
-        Some(r) => Threshold {
-            value: r.threshold,
-            from: format!("route {}", r.describe()),
-        },
-        None => Threshold {
-            value: default,
-            from: "default".into(),
-        },
     }
 }
 
@@ -195,30 +143,6 @@ impl WatchConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_first_matching_route_decides() {
-        let routes = vec![
-            Route {
-                namespace: Some("payments".into()),
-                severity: Some("critical".into()),
-                threshold: 0.6,
-                ..Route::default()
-            },
-            Route {
-                alertname: Some("Kube*CrashLooping".into()),
-                threshold: 0.7,
-                ..Route::default()
-            },
-        ];
-        let t = threshold_for(&routes, 0.8, Some("payments"), "X", Some("critical"));
-        assert_eq!(t.value, 0.6);
-        assert_eq!(t.from, "route namespace=payments severity=critical");
-        let t = threshold_for(&routes, 0.8, Some("shop"), "KubePodCrashLooping", None);
-        assert_eq!(t.value, 0.7);
-        let t = threshold_for(&routes, 0.8, Some("payments"), "X", Some("warning"));
-        assert_eq!((t.value, t.from.as_str()), (0.8, "default"));
-    }
 
     #[test]
     fn bad_values_name_their_key() {
