@@ -292,6 +292,10 @@ pub enum EvalCommand {
         /// Which half of DIR/split.toml to run: tune, holdout, or all (both, each reported)
         #[arg(long, value_enum, default_value = "all")]
         split: crate::eval_incidents::Split,
+        /// Ask each scenario the way `triage watch` asks about its Alertmanager
+        /// notification (the request built from the alerts' labels)
+        #[arg(long)]
+        as_watch: bool,
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,

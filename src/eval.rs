@@ -87,8 +87,9 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             memory,
             offline,
             split,
+            as_watch,
             json,
-        } => crate::eval_incidents::cmd(global, &dir, memory, offline, split, json).await,
+        } => crate::eval_incidents::cmd(global, &dir, memory, offline, split, as_watch, json).await,
         EvalCommand::Localize {
             suite,
             json,

@@ -15,11 +15,11 @@ pub struct AlertFacts<'a> {
 }
 
 impl AlertFacts<'_> {
-    fn label(&self, key: &str) -> Option<&str> {
+    pub fn label(&self, key: &str) -> Option<&str> {
         self.labels.get(key).map(String::as_str)
     }
 
-    fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         self.label("alertname").unwrap_or("")
     }
 
@@ -30,6 +30,17 @@ impl AlertFacts<'_> {
             .find_map(|k| self.annotations.get(*k))
             .map(String::as_str)
             .filter(|s| !s.trim().is_empty())
+    }
+}
+
+/// Lower is more urgent: critical, error/high, warning, info, anything else.
+pub fn severity_rank(severity: Option<&str>) -> u8 {
+    match severity.map(str::to_ascii_lowercase).as_deref() {
+        Some("critical" | "page" | "p1") => 0,
+        Some("error" | "high" | "major" | "p2") => 1,
+        Some("warning" | "medium" | "p3") => 2,
+        Some("info" | "low" | "none") => 4,
+        _ => 3,
     }
 }
 
@@ -88,4 +99,62 @@ pub fn request_text(alerts: &[AlertFacts<'_>]) -> String {
         ));
     }
     text
+}
+
+/// The request for a group's firing alerts, the most severe first (then by name), as
+/// `triage watch` orders them.
+pub fn request_for_group(alerts: &[AlertFacts<'_>]) -> String {
+    let mut firing = alerts.to_vec();
+    firing.sort_by(|a, b| {
+        severity_rank(a.label("severity"))
+            .cmp(&severity_rank(b.label("severity")))
+            .then(a.name().cmp(b.name()))
+    });
+    request_text(&firing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_group_is_asked_about_its_most_severe_alert_with_the_others_named() {
+        let warn = labels(&[("alertname", "KubeHpaMaxedOut"), ("severity", "warning")]);
+        let crit = labels(&[
+            ("alertname", "KubePodCrashLooping"),
+            ("severity", "critical"),
+            ("namespace", "shop"),
+            ("pod", "web-1"),
+            ("job", "kube-state-metrics"),
+        ]);
+        let summary: BTreeMap<String, String> =
+            [("summary".to_string(), "web-1 restarts".to_string())].into();
+        let none = BTreeMap::new();
+        let facts = [
+            AlertFacts {
+                labels: &warn,
+                annotations: &none,
+                starts_at: None,
+            },
+            AlertFacts {
+                labels: &crit,
+                annotations: &summary,
+                starts_at: None,
+            },
+        ];
+        let text = request_for_group(&facts);
+        assert_eq!(
+            text,
+            "KubePodCrashLooping: web-1 restarts (namespace=shop, pod=web-1); severity critical; \
+             alert firing; 1 more alert in the group (KubeHpaMaxedOut)"
+        );
+        assert_eq!(request_for_group(&[]), "");
+    }
 }

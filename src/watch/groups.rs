@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::alert::{Alert, AlertStatus, WebhookPayload};
+pub use crate::agent::alert::severity_rank;
 
 /// How an investigation ended (or where it is).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,17 +79,6 @@ impl Investigation {
 
     pub fn is_open(&self) -> bool {
         self.closed.is_none()
-    }
-}
-
-/// Lower is more urgent: critical, error/high, warning, info, anything else.
-pub fn severity_rank(severity: Option<&str>) -> u8 {
-    match severity.map(str::to_ascii_lowercase).as_deref() {
-        Some("critical" | "page" | "p1") => 0,
-        Some("error" | "high" | "major" | "p2") => 1,
-        Some("warning" | "medium" | "p3") => 2,
-        Some("info" | "low" | "none") => 4,
-        _ => 3,
     }
 }
 

@@ -325,6 +325,15 @@ fn alertmanager_groups_repeats_resolves_and_notifies_only_when_sure() {
     let cwd = dir.path();
     let token = token_file(cwd);
     let hook = Hook::start();
+    // The default threshold keeps the offline planner quiet; this team hears about shop
+    // alerts from 0.8, the healthy redis included.
+    let config = cwd.join(".xdg-config/triage/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        "[[watch.routes]]\nnamespace = \"shop\"\nthreshold = 0.8\n",
+    )
+    .unwrap();
     let watch = Watch::start(
         cwd,
         &[
@@ -370,6 +379,10 @@ fn alertmanager_groups_repeats_resolves_and_notifies_only_when_sure() {
         notified["confidence"].as_f64().unwrap() >= 0.8,
         "{notified}"
     );
+    assert_eq!(
+        notified["threshold_from"], "route namespace=shop",
+        "{notified}"
+    );
     let session = notified["session"].as_str().unwrap().to_string();
     let deadline = Instant::now() + DEADLINE;
     while hook.bodies().is_empty() {
@@ -399,7 +412,7 @@ fn alertmanager_groups_repeats_resolves_and_notifies_only_when_sure() {
         quiet["reason"]
             .as_str()
             .unwrap()
-            .contains("below the threshold"),
+            .contains("below the threshold 0.80 (route namespace=shop)"),
         "{quiet}"
     );
 
