@@ -80,14 +80,17 @@ impl Files {
             if !entry.is_file() || !name.ends_with(".json") {
                 continue;
             }
-            total += entry.size();
+            // The sizes an archive declares can lie: read at most what is left, plus one
+            // byte to notice more.
+            let mut bytes = Vec::new();
+            (&mut entry)
+                .take(MAX_TOTAL_BYTES - total + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| err(path, &name, e.to_string()))?;
+            total += bytes.len() as u64;
             if total > MAX_TOTAL_BYTES {
                 return Err(err(path, &name, "the export is larger than 512 MiB"));
             }
-            let mut bytes = Vec::new();
-            entry
-                .read_to_end(&mut bytes)
-                .map_err(|e| err(path, &name, e.to_string()))?;
             files.insert(name, bytes);
         }
         Ok(Self {
