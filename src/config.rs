@@ -129,9 +129,19 @@ impl Default for HistoryConfig {
             max_commits: 5000,
             max_age_days: 3 * 365,
             max_files_per_commit: 50,
-            pr_patterns: crate::index::history::default_pr_patterns(),
+            pr_patterns: default_pr_patterns(),
         }
     }
+}
+
+/// PR number patterns tried on the summary, then the body: GitHub merge commits,
+/// squash merges `(#123)`, GitLab `See merge request group/proj!123`.
+pub fn default_pr_patterns() -> Vec<String> {
+    vec![
+        r"Merge pull request #(\d+)".into(),
+        r"\(#(\d+)\)\s*$".into(),
+        r"See merge request [\w./-]*!(\d+)".into(),
+    ]
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

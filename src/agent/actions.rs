@@ -576,6 +576,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // one table of commands and their expected class
     fn classifier_table() {
         use ActionClass::{Read as R, Write as W};
         let table: &[(&str, ActionClass, &str)] = &[

@@ -120,8 +120,15 @@ pub(super) fn strip_untrusted(layer: &mut toml::Table, path: &Path) {
 mod tests {
     use super::*;
 
+    /// A config layer with only an `[mcp]` table, as the whole config reads it.
+    #[derive(Deserialize)]
+    struct Layer {
+        #[serde(default)]
+        mcp: McpConfig,
+    }
+
     fn parse(text: &str) -> Result<McpConfig, String> {
-        let c: crate::config::Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let c: Layer = toml::from_str(text).map_err(|e| e.to_string())?;
         c.mcp.validate().map(|_| c.mcp)
     }
 

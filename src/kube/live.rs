@@ -199,6 +199,17 @@ impl LivePicture {
         }
     }
 
+    /// Keep this picture beside `source`: scans of it read the picture from then on.
+    /// False when the source already has one.
+    pub fn attach_to(self, source: &ClusterSource) -> bool {
+        source.attach(Arc::new(self))
+    }
+
+    /// The picture kept beside `source`, if any.
+    pub fn of(source: &ClusterSource) -> Option<Arc<LivePicture>> {
+        source.attached::<LivePicture>()
+    }
+
     pub fn scope(&self) -> &Scope {
         &self.scope
     }

@@ -113,6 +113,7 @@ fn is_truncated(text: &str, lines: i64, bytes: i64) -> bool {
 }
 
 /// Read everything in `scope` into a snapshot.
+#[allow(clippy::too_many_lines)] // one read per resource type, in order
 pub async fn record(source: &ClusterSource, scope: &Scope) -> Result<Snapshot, KubeError> {
     let client = source.client();
     let concurrency = client.options().concurrency.max(1);

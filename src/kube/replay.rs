@@ -693,23 +693,10 @@ async fn list(
     headers: &HeaderMap,
     watch: bool,
 ) -> Response {
-    let labels =
-        match LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or("")) {
-            Ok(s) => s,
-            Err(e) => {
-                return status_response(
-                    400,
-                    "BadRequest",
-                    &format!("unable to parse requirement: {e}"),
-                    None,
-                );
-            }
-        };
-    let fields =
-        match FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or("")) {
-            Ok(s) => s,
-            Err(e) => return status_response(400, "BadRequest", &e, None),
-        };
+    let (labels, fields) = match selectors(query) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     if watch {
         return watch_stream(app, t, ns, labels, fields, query, headers);
     }
@@ -723,28 +710,9 @@ async fn list(
         .filter(|o| labels.matches_object(o))
         .filter(|o| fields.matches_object(o))
         .collect();
-    // Pagination: the continue token is the offset at this snapshot's resourceVersion.
-    let offset = match query.get("continue").filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(token) => match parse_continue(token) {
-            Some((token_rv, off)) if token_rv == rv => off,
-            Some(_) => {
-                return status_response(
-                    410,
-                    "Expired",
-                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
-                    None,
-                );
-            }
-            None => {
-                return status_response(
-                    400,
-                    "BadRequest",
-                    &format!("invalid continue token {token:?}"),
-                    None,
-                );
-            }
-        },
+    let offset = match continue_offset(query, rv) {
+        Ok(o) => o,
+        Err(r) => return *r,
     };
     let limit = query
         .get("limit")
@@ -793,6 +761,53 @@ async fn list(
                 items: page.into_iter().map(ListItem::Full).collect(),
             },
         ),
+    }
+}
+
+/// The label and field selectors of a list or watch, or the 400 a bad one gets.
+fn selectors(
+    query: &HashMap<String, String>,
+) -> Result<(LabelSelector, FieldSelector), Box<Response>> {
+    let labels =
+        match LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or("")) {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(Box::new(status_response(
+                    400,
+                    "BadRequest",
+                    &format!("unable to parse requirement: {e}"),
+                    None,
+                )));
+            }
+        };
+    let fields =
+        match FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or("")) {
+            Ok(s) => s,
+            Err(e) => return Err(Box::new(status_response(400, "BadRequest", &e, None))),
+        };
+    Ok((labels, fields))
+}
+
+/// Pagination: the continue token is the offset at this snapshot's resourceVersion; one
+/// from another version gets a 410, a malformed one a 400.
+fn continue_offset(query: &HashMap<String, String>, rv: u64) -> Result<usize, Box<Response>> {
+    match query.get("continue").filter(|c| !c.is_empty()) {
+        None => Ok(0),
+        Some(token) => match parse_continue(token) {
+            Some((token_rv, off)) if token_rv == rv => Ok(off),
+            Some(_) => Err(Box::new(status_response(
+                410,
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                None,
+            ))),
+            None => Err(Box::new(status_response(
+                400,
+                "BadRequest",
+                &format!("invalid continue token {token:?}"),
+                None,
+            ))),
+        },
     }
 }
 

@@ -94,8 +94,8 @@ pub async fn scan_with(
     opts: &AnalyzeOptions,
 ) -> Result<ScanReport, KubeError> {
     // A watched picture answers without listing again.
-    let live = source.live().filter(|l| l.covers(scope));
-    let snapshot = match live {
+    let live = super::live::LivePicture::of(source).filter(|l| l.covers(scope));
+    let snapshot = match &live {
         Some(picture) => picture.snapshot(source).await,
         None => match record::record(source, scope).await {
             Ok(s) => s,
@@ -108,7 +108,7 @@ pub async fn scan_with(
     // The analysis is CPU-bound: keep it off the async workers.
     let server = source.client().server().to_string();
     let mut origin = source.origin().to_string();
-    if let Some(picture) = live {
+    if let Some(picture) = &live {
         origin.push_str(&format!(
             "; kept current by watches, data {} s old",
             picture.age().as_secs()

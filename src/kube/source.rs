@@ -14,8 +14,18 @@ use super::replay::{ReplayOptions, ReplayServer};
 use super::resources::{self, ResourceType};
 use super::snapshot::Snapshot;
 use super::state::ResourceRef;
-use crate::cli::ClusterArgs;
 use crate::config::KubeConfig;
+
+/// Which cluster to read: a kubeconfig context (default: the current one) or a recorded
+/// snapshot, and a namespace (default: the context's) or all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterChoice {
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+    /// A snapshot file to serve and read instead of a live cluster.
+    pub replay: Option<PathBuf>,
+}
 
 /// Which namespaces to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -138,7 +148,8 @@ pub struct ClusterSource {
     context: Option<String>,
     /// A picture kept current by watches (`triage watch`): scans read it instead of
     /// listing again.
-    live: std::sync::OnceLock<super::live::LivePicture>,
+    /// What is kept beside this source for its lifetime (the watched picture), set once.
+    attached: std::sync::OnceLock<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for ClusterSource {
@@ -151,9 +162,9 @@ impl std::fmt::Debug for ClusterSource {
 }
 
 impl ClusterSource {
-    /// Connect as the command line and the config say: `--replay FILE`, else the
-    /// kubeconfig (`--context`, `-n`, `-A`), else the in-cluster service account.
-    pub async fn connect(args: &ClusterArgs, cfg: &KubeConfig) -> Result<Self, KubeError> {
+    /// Connect as the choice and the config say: a replay file, else the kubeconfig
+    /// (context, namespace, all namespaces), else the in-cluster service account.
+    pub async fn connect(args: &ClusterChoice, cfg: &KubeConfig) -> Result<Self, KubeError> {
         let options = ClientOptions::from(cfg);
         if let Some(file) = &args.replay {
             let mut source = Self::replay_file(file, options).await?;
@@ -193,7 +204,7 @@ impl ClusterSource {
             replay: None,
             fixed_now: None,
             context: loaded.context,
-            live: Default::default(),
+            attached: Default::default(),
         })
     }
 
@@ -246,7 +257,7 @@ impl ClusterSource {
             fixed_now: Some(server.recorded_at()),
             replay: Some(server),
             context,
-            live: Default::default(),
+            attached: Default::default(),
         })
     }
 
@@ -260,7 +271,7 @@ impl ClusterSource {
             replay: None,
             fixed_now: None,
             context: None,
-            live: Default::default(),
+            attached: Default::default(),
         })
     }
 
@@ -286,18 +297,18 @@ impl ClusterSource {
         self.replay.as_ref()
     }
 
-    /// Keep this source's picture current with watches from now on; a second picture is
-    /// refused (and returned).
-    pub fn attach_live(
-        &self,
-        picture: super::live::LivePicture,
-    ) -> Result<(), super::live::LivePicture> {
-        self.live.set(picture)
+    /// Keep `value` beside this source for as long as it lives (the watched picture);
+    /// false when something is already attached.
+    pub fn attach(&self, value: std::sync::Arc<dyn std::any::Any + Send + Sync>) -> bool {
+        self.attached.set(value).is_ok()
     }
 
-    /// The watched picture, when one is attached.
-    pub fn live(&self) -> Option<&super::live::LivePicture> {
-        self.live.get()
+    /// What is attached, when it is a `T`.
+    pub fn attached<T: std::any::Any + Send + Sync>(&self) -> Option<std::sync::Arc<T>> {
+        self.attached
+            .get()
+            .cloned()
+            .and_then(|a| a.downcast::<T>().ok())
     }
 
     /// "Now" for analysis: the recording time of a replay, the clock otherwise.

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::agent::external::ExternalTools;
-use crate::agent::llm::LlmClient;
 use crate::agent::session::{self, SessionConfig};
 use crate::config::LoadedConfig;
 use crate::kube::source::ClusterSource;
+use crate::llm::chat::LlmClient;
 use crate::protocol::{Answer, BudgetUsage, Event, Op, TurnStatus};
 
 use super::queue::Allowance;

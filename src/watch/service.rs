@@ -16,8 +16,8 @@ use super::investigate::{Finished, SessionBase, heading, investigate};
 use super::notify::{self, AlertRef, Links, Notification, Webhook};
 use super::queue::{DailyBudget, DailyLimits, Pushed, Queue};
 use super::routes::{Threshold, threshold_for};
-use crate::agent::redact::Redactor;
 use crate::config::watch::Route;
+use crate::llm::redact::Redactor;
 use crate::protocol::TurnStatus;
 
 /// How the coordinator decides and where answers go.
@@ -474,7 +474,12 @@ impl Coordinator {
 
     /// The age of the cluster data, and a note when it is past the limit.
     fn staleness(&self) -> (Option<u64>, Option<String>) {
-        let Some(picture) = self.base.cluster.as_ref().and_then(|c| c.live()) else {
+        let Some(picture) = self
+            .base
+            .cluster
+            .as_ref()
+            .and_then(|c| crate::kube::live::LivePicture::of(c))
+        else {
             return (None, None);
         };
         let age = picture.age();

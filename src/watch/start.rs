@@ -19,6 +19,7 @@ use super::queue::DailyLimits;
 use super::service::{Coordinator, Options};
 use crate::agent::session::SessionConfig;
 use crate::config::WatchConfig;
+use crate::kube::live::LivePicture;
 
 /// What the command line asks of the watch (each replaces its config key when given).
 #[derive(Debug, Clone, Default)]
@@ -232,7 +233,7 @@ async fn start_picture(
     events: &Arc<EventSink>,
 ) {
     let scope = source.default_scope().clone();
-    let picture = crate::kube::live::LivePicture::start(source, &scope, stale_after).await;
+    let picture = LivePicture::start(source, &scope, stale_after).await;
     if !picture.wait_synced(Duration::from_secs(30)).await {
         events.emit(WatchEvent::Warning {
             message:
@@ -245,7 +246,7 @@ async fn start_picture(
         objects: picture.object_count(),
         resyncs: picture.resyncs(),
     });
-    if source.attach_live(picture).is_err() {
+    if !picture.attach_to(source) {
         tracing::warn!("the cluster already has a watched picture");
     }
 }
@@ -257,13 +258,15 @@ async fn report_resyncs(
     events: Arc<EventSink>,
     stop: CancellationToken,
 ) {
-    let mut seen = source.live().map_or(0, |p| p.resyncs());
+    let mut seen = LivePicture::of(&source).map_or(0, |p| p.resyncs());
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
-        let Some(picture) = source.live() else { return };
+        let Some(picture) = LivePicture::of(&source) else {
+            return;
+        };
         let now = picture.resyncs();
         if now > seen {
             seen = now;

@@ -1,6 +1,10 @@
 //! The one integration test binary (one link step keeps the build fast).
 
+// Test code: a panic here is a failed test, helpers included.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod agent;
+mod architecture;
 mod common;
 mod embed_endpoint;
 mod history;
@@ -11,6 +15,7 @@ mod kube;
 mod kube_faults;
 mod kube_kubectl;
 mod learning;
+mod llm_questions;
 mod llm_server;
 mod mcp;
 mod mcp_agent;
@@ -21,3 +26,4 @@ mod search;
 mod tui_e2e;
 mod watch;
 mod watch_picture;
+mod watch_support;

@@ -71,7 +71,7 @@ async fn watches_keep_the_picture_current_and_resync_after_a_410() {
     let source = replay(snapshot, vec![], options()).await;
     let picture = LivePicture::start(&source, &shop_scope(), Duration::from_secs(300)).await;
     assert!(picture.wait_synced(Duration::from_secs(30)).await);
-    assert!(source.attach_live(picture).is_ok());
+    assert!(picture.attach_to(&source));
     let first = scan(&source, &shop_scope()).await.unwrap();
     assert!(!redis_crash_looping(&first));
     assert!(
@@ -96,7 +96,7 @@ async fn watches_keep_the_picture_current_and_resync_after_a_410() {
     state.expire_watches(Some((&resources::PODS, redis.clone())));
     let r = scan_until(&source, |r| !redis_crash_looping(r)).await;
     assert!(!redis_crash_looping(&r), "{:?}", r.findings);
-    let live = source.live().unwrap();
+    let live = LivePicture::of(&source).unwrap();
     assert!(live.resyncs() >= 1, "resyncs: {}", live.resyncs());
     assert!(pod_lists(&source) > lists_after_sync);
 }
@@ -106,7 +106,7 @@ async fn failing_watches_make_the_data_stale_and_the_scan_says_so() {
     let source = replay(shop(), vec![], options()).await;
     let picture = LivePicture::start(&source, &shop_scope(), Duration::from_secs(1)).await;
     assert!(picture.wait_synced(Duration::from_secs(30)).await);
-    assert!(source.attach_live(picture).is_ok());
+    assert!(picture.attach_to(&source));
     // From now on the pods endpoint fails; the watches are told to start over.
     let server = source.replay_server().unwrap();
     server.inject(Fault::status(500, "/namespaces/shop/pods"));

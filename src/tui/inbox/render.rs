@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 
-use super::{InboxState, Row, RowState};
+use super::state::{InboxState, Row, RowState};
 use crate::tui::theme::Theme;
 
 /// Draw the whole inbox into `area`.

@@ -5,7 +5,8 @@ use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, K
 use futures::StreamExt;
 use tokio::sync::broadcast;
 
-use super::InboxState;
+use super::render::render;
+use super::state::InboxState;
 use crate::protocol::watch::{Logged, WatchEvent};
 
 /// Run the inbox until the user quits or the stream ends.
@@ -33,7 +34,7 @@ pub async fn run_live(
         if dirty {
             guard
                 .terminal
-                .draw(|f| super::render(&state, &theme, f.area(), f.buffer_mut()))?;
+                .draw(|f| render(&state, &theme, f.area(), f.buffer_mut()))?;
             dirty = false;
         }
         tokio::select! {

@@ -3,7 +3,8 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::{InboxState, RowState};
+use super::render::render;
+use super::state::{InboxState, RowState};
 use crate::protocol::watch::{Logged, WatchEvent};
 use crate::tui::Theme;
 
@@ -141,7 +142,7 @@ fn screen(state: &InboxState, w: u16, h: u16) -> String {
     let theme = Theme::bundled("default", true).unwrap();
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal
-        .draw(|f| super::render(state, &theme, f.area(), f.buffer_mut()))
+        .draw(|f| render(state, &theme, f.area(), f.buffer_mut()))
         .unwrap();
     terminal.backend().to_string()
 }

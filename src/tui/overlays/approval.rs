@@ -7,11 +7,14 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 
-use super::{hint_line, render_dialog};
-use crate::protocol::{ActionClass, ActionId};
-use crate::tui::keymap::{Action, Context};
+use super::dialog::{hint_line, render_dialog};
+use super::outcome::Outcome;
+use crate::protocol::{ActionClass, ActionId, ApprovalScope, Op, ProposedAction};
+use crate::tui::event::UiOutput;
+use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::panes::Ctx;
 use crate::tui::panes::actions::class_badge;
+use crate::tui::state::{AppState, NoticeLevel, SentDecision};
 use crate::tui::widgets::rich::{RichLine, RichSpan, WrapMode, wrap_lines};
 use crate::tui::widgets::text_input::TextInput;
 
@@ -53,6 +56,100 @@ impl ApprovalOverlay {
             ApprovalMode::Reason(t) | ApprovalMode::Edit(t) => Some(t),
         }
     }
+
+    /// The keymap contexts for the current mode, and whether printable keys type.
+    pub fn contexts(&self) -> (Vec<Context>, bool) {
+        match self.mode {
+            ApprovalMode::Choose => (vec![Context::Approval], false),
+            _ => (vec![Context::Prompt, Context::Input], true),
+        }
+    }
+
+    /// A key on the dialog: decide (the actions pane shows what was sent), type why or
+    /// the edited command, or leave it for later.
+    pub fn handle(&mut self, action: Action, state: &mut AppState, keymap: &Keymap) -> Outcome {
+        let id = self.action;
+        match (&mut self.mode, action) {
+            (ApprovalMode::Choose, Action::ApproveOnce | Action::ApproveSession) => {
+                let scope = if action == Action::ApproveOnce {
+                    ApprovalScope::Once
+                } else {
+                    ApprovalScope::Session
+                };
+                if let Some(row) = state.action_mut(id) {
+                    row.sent = Some(SentDecision::Approve(scope));
+                }
+                Outcome::Close(vec![UiOutput::Op(Op::Approve { action: id, scope })])
+            }
+            (ApprovalMode::Choose, Action::Reject) => {
+                self.mode = ApprovalMode::Reason(TextInput::single_line());
+                Outcome::Stay
+            }
+            (ApprovalMode::Choose, Action::EditAction) => {
+                let cmd = state
+                    .action(id)
+                    .map(|a| a.proposal.command.clone())
+                    .unwrap_or_default();
+                self.mode = ApprovalMode::Edit(TextInput::single_line().with_text(&cmd));
+                Outcome::Stay
+            }
+            (ApprovalMode::Choose, Action::Defer | Action::Close) => {
+                let key = keymap
+                    .hint(&[Context::Global], Action::Decide)
+                    .map(|k| format!("press {k} or "))
+                    .unwrap_or_default();
+                state.notify(
+                    NoticeLevel::Info,
+                    format!("action #{id} waits: {key}open it in the actions pane to decide"),
+                );
+                Outcome::Close(Vec::new())
+            }
+            (ApprovalMode::Reason(input), Action::Submit) => {
+                let reason = input.text().trim().to_string();
+                if let Some(row) = state.action_mut(id) {
+                    row.sent = Some(SentDecision::Reject(reason.clone()));
+                }
+                Outcome::Close(vec![UiOutput::Op(Op::Reject { action: id, reason })])
+            }
+            (ApprovalMode::Edit(input), Action::Submit) => {
+                let command = input.text().trim().to_string();
+                let original = state.action(id).map(|a| a.proposal.command.as_str());
+                if command.is_empty() || Some(command.as_str()) == original {
+                    state.notify(
+                        NoticeLevel::Warning,
+                        "the command is unchanged: edit it, or Esc to go back",
+                    );
+                    return Outcome::Stay;
+                }
+                if let Some(row) = state.action_mut(id) {
+                    row.sent = Some(SentDecision::Edit(command.clone()));
+                }
+                Outcome::Close(vec![UiOutput::Op(Op::EditAction {
+                    action: id,
+                    command,
+                })])
+            }
+            (ApprovalMode::Reason(_) | ApprovalMode::Edit(_), Action::Close) => {
+                self.mode = ApprovalMode::Choose;
+                Outcome::Stay
+            }
+            (_, Action::Help) => {
+                let (mut contexts, _) = self.contexts();
+                contexts.push(Context::Global);
+                Outcome::Help(contexts)
+            }
+            // Focus moves and zoom make no sense under a dialog.
+            (
+                _,
+                Action::FocusNext
+                | Action::FocusPrev
+                | Action::Zoom
+                | Action::Palette
+                | Action::Decide,
+            ) => Outcome::Stay,
+            _ => Outcome::Pass,
+        }
+    }
 }
 
 pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> Option<Position> {
@@ -61,7 +158,44 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
     let width = area.width.saturating_sub(4).clamp(20, 88).min(area.width);
     let inner_w = width.saturating_sub(4).max(1);
 
-    // Head: the command and its class. Always shown first.
+    let mut head = head_lines(ctx, p, inner_w);
+    let mut mid = middle_lines(ctx, p, inner_w);
+    let (mut foot, mut input) = foot_lines(ctx, ov, inner_w);
+
+    let avail = usize::from(area.height.saturating_sub(2));
+    if head.len() + mid.len() + foot.len() > avail {
+        let keep = avail.saturating_sub(head.len() + foot.len());
+        mid.truncate(keep);
+        if let Some(last) = mid.last_mut() {
+            *last = Line::from(Span::styled(
+                "… (the actions pane shows the rest)",
+                ctx.style("ui.text.dim"),
+            ));
+        }
+        head.truncate(avail.saturating_sub(foot.len()));
+        if foot.len() > avail {
+            // Keep the input and the keys; drop the question above them.
+            let drop = (foot.len() - avail).min(input.map_or(0, |(at, _, _)| at));
+            foot.drain(..drop);
+            input = input.map(|(at, rows, t)| (at - drop, rows, t));
+        }
+    }
+    let input_at = input.map(|(at, rows, t)| (head.len() + mid.len() + at, rows, t));
+    let lines: Vec<Line> = head.into_iter().chain(mid).chain(foot).collect();
+
+    render_dialog(
+        ctx,
+        area,
+        buf,
+        width,
+        format!("Action #{} — your decision", p.id),
+        lines,
+        input_at,
+    )
+}
+
+/// Head: the command and its class. Always shown first.
+fn head_lines(ctx: &Ctx, p: &ProposedAction, inner_w: u16) -> Vec<Line<'static>> {
     let mut head = wrap_lines(
         &[
             RichLine::plain(p.command.clone(), "action.command")
@@ -85,8 +219,11 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
         spans.extend(r.spans);
         head.push(Line::from(spans));
     }
+    head
+}
 
-    // Middle: what happens if approved, then why. Cut from the end when space is short.
+/// Middle: what happens if approved, then why. Cut from the end when space is short.
+fn middle_lines(ctx: &Ctx, p: &ProposedAction, inner_w: u16) -> Vec<Line<'static>> {
     let mut mid_rich = Vec::new();
     let note = if p.blocked_by_read_only {
         Some(
@@ -110,9 +247,18 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
             .with_prefix(vec![RichSpan::new("Why: ", "ui.text.strong")]),
     );
     mid_rich.push(RichLine::blank());
-    let mut mid = wrap_lines(&mid_rich, ctx.theme, inner_w);
+    wrap_lines(&mid_rich, ctx.theme, inner_w)
+}
 
-    // Foot: the keys, or the question and its input. Never cut.
+/// A text field in the dialog: the row it starts at, its rows, the field.
+type Field<'a> = Option<(usize, usize, &'a TextInput)>;
+
+/// Foot: the keys, or the question and its input. Never cut.
+fn foot_lines<'a>(
+    ctx: &Ctx,
+    ov: &'a ApprovalOverlay,
+    inner_w: u16,
+) -> (Vec<Line<'static>>, Field<'a>) {
     let keys = |c: Context, a: Action| ctx.keymap.hint(&[c], a);
     let mut foot = Vec::new();
     let mut input = None;
@@ -156,35 +302,5 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
             ));
         }
     }
-
-    let avail = usize::from(area.height.saturating_sub(2));
-    if head.len() + mid.len() + foot.len() > avail {
-        let keep = avail.saturating_sub(head.len() + foot.len());
-        mid.truncate(keep);
-        if let Some(last) = mid.last_mut() {
-            *last = Line::from(Span::styled(
-                "… (the actions pane shows the rest)",
-                ctx.style("ui.text.dim"),
-            ));
-        }
-        head.truncate(avail.saturating_sub(foot.len()));
-        if foot.len() > avail {
-            // Keep the input and the keys; drop the question above them.
-            let drop = (foot.len() - avail).min(input.map_or(0, |(at, _, _)| at));
-            foot.drain(..drop);
-            input = input.map(|(at, rows, t)| (at - drop, rows, t));
-        }
-    }
-    let input_at = input.map(|(at, rows, t)| (head.len() + mid.len() + at, rows, t));
-    let lines: Vec<Line> = head.into_iter().chain(mid).chain(foot).collect();
-
-    render_dialog(
-        ctx,
-        area,
-        buf,
-        width,
-        format!("Action #{} — your decision", p.id),
-        lines,
-        input_at,
-    )
+    (foot, input)
 }

@@ -1,0 +1,105 @@
+//! What a session's turns, its router and its learning share: the tools and their
+//! context, the model, the redactor, the approval queue, queued feedback, the event and
+//! trace sinks, and what the last investigation taught.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::mpsc;
+
+use super::actions::ApprovalQueue;
+use super::audit::{AuditLog, AuditRecord};
+use super::external::tool::{ExternalTools, PendingCalls};
+use super::tools::{ToolContext, ToolSpec};
+use crate::config::AgentConfig;
+use crate::llm::chat::LlmClient;
+use crate::llm::redact::Redactor;
+use crate::memory::Scope;
+use crate::protocol::{ErrorKind, Event};
+use crate::trace::{RecordBody, TraceWriter};
+
+/// What the session learned about the last investigation, for suggestions.
+#[derive(Debug, Clone, Default)]
+pub struct Learned {
+    /// The scope the last investigation was about.
+    pub scope: Scope,
+    /// The memory the last answer came from or was recorded as.
+    pub last_memory: Option<String>,
+}
+
+/// State every turn and the router share.
+pub struct Shared {
+    pub id: String,
+    pub tools: ToolContext,
+    pub specs: Vec<ToolSpec>,
+    pub llm: Option<LlmClient>,
+    pub redactor: Redactor,
+    pub agent: AgentConfig,
+    pub feedback: Mutex<VecDeque<(u64, String)>>,
+    pub observations: Mutex<Vec<String>>,
+    pub actions: Mutex<ApprovalQueue>,
+    /// Tools other programs serve, and the calls of them waiting for a decision.
+    pub external: Option<std::sync::Arc<dyn ExternalTools>>,
+    pub external_calls: PendingCalls,
+    pub(super) learned: Mutex<Learned>,
+    pub(super) events: mpsc::UnboundedSender<Event>,
+    pub(super) trace: Option<TraceWriter>,
+    pub(super) audit: Option<AuditLog>,
+    pub(super) exec_env: Vec<(String, String)>,
+    pub(super) feedback_seq: AtomicU64,
+    pub(super) call_seq: AtomicU64,
+}
+
+impl Shared {
+    pub fn emit(&self, event: Event) {
+        if let Some(t) = &self.trace {
+            t.write(RecordBody::Event {
+                event: event.clone(),
+            });
+        }
+        let _ = self.events.send(event);
+    }
+
+    /// The next tool-call number of the session, from 1.
+    pub fn next_call_seq(&self) -> u64 {
+        self.call_seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// What the session learned about its last investigation.
+    pub fn learned(&self) -> Learned {
+        self.learned.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub fn set_learned(&self, learned: Learned) {
+        if let Ok(mut l) = self.learned.lock() {
+            *l = learned;
+        }
+    }
+
+    pub fn record(&self, body: RecordBody) {
+        if let Some(t) = &self.trace {
+            t.write(body);
+        }
+    }
+
+    pub fn audit(&self, record: &AuditRecord) {
+        if let Some(a) = &self.audit
+            && let Err(e) = a.append(record)
+        {
+            self.emit(Event::Error {
+                kind: ErrorKind::Action,
+                message: format!("cannot write the audit log: {e}"),
+                recoverable: true,
+            });
+        }
+    }
+
+    pub fn queue_feedback(&self, text: String) {
+        let id = self.feedback_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Ok(mut q) = self.feedback.lock() {
+            q.push_back((id, text.clone()));
+        }
+        self.emit(Event::FeedbackQueued { id, text });
+    }
+}
