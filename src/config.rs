@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod mcp;
+pub mod watch;
 pub use mcp::{McpConfig, McpServerConfig};
+pub use watch::WatchConfig;
 
 /// Everything that can go wrong while loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,7 @@ pub struct Config {
     pub agent: AgentConfig,
     pub tui: TuiConfig,
     pub memory: MemoryConfig,
+    pub watch: WatchConfig,
     /// MCP servers whose tools the agent may call (user config only).
     pub mcp: McpConfig,
 }
@@ -457,7 +460,15 @@ fn apply_env(
             // TRIAGE_LOG) belong to other parts of the program.
             if !matches!(
                 section,
-                "index" | "embed" | "history" | "kube" | "llm" | "agent" | "tui" | "memory"
+                "index"
+                    | "embed"
+                    | "history"
+                    | "kube"
+                    | "llm"
+                    | "agent"
+                    | "tui"
+                    | "memory"
+                    | "watch"
             ) {
                 continue;
             }

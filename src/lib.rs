@@ -19,3 +19,4 @@ pub mod repo;
 pub mod tls;
 pub mod trace;
 pub mod tui;
+pub mod watch;

@@ -50,5 +50,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Completions { shell }) => commands::manual::completions(shell),
         Some(Command::Man { out_dir }) => commands::manual::man(out_dir.as_deref()),
         Some(Command::Mcp(args)) => commands::mcp::run(global, cluster, &args).await,
+        Some(Command::Watch(args)) => commands::watch::run(global, cluster, &args).await,
     }
 }

@@ -4,6 +4,8 @@
 //! only the agent task turns Ops into work. Everything here is plain data: serde-tagged
 //! with a `type` field, no I/O, so a session can be replayed from its JSONL trace.
 
+pub mod watch;
+
 use serde::{Deserialize, Serialize};
 
 /// Identifies a tool call within a session (`c1`, `c2`, … or the LLM's own call id).

@@ -81,6 +81,16 @@ pub enum RecordBody {
         /// What the model (or planner) saw, after capping.
         output: String,
     },
+    /// What `triage watch` did with a background session's answer: `notified` or
+    /// `quiet`, against which threshold, and why.
+    Watch {
+        investigation: String,
+        group_key: String,
+        outcome: String,
+        confidence: Option<f32>,
+        threshold: f32,
+        reason: String,
+    },
 }
 
 /// Where session traces live.
@@ -186,6 +196,9 @@ pub struct SessionSummary {
     pub first_request: Option<String>,
     pub records: usize,
     pub status: Option<String>,
+    /// For `triage watch` sessions: `notified 0.85` or `quiet 0.40`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<String>,
 }
 
 pub fn read_records(path: &Path) -> Result<Vec<Record>, TraceError> {
@@ -216,6 +229,7 @@ pub fn summarize(id: &str, records: &[Record]) -> SessionSummary {
         first_request: None,
         records: records.len(),
         status: None,
+        watch: None,
     };
     for r in records {
         match &r.body {
@@ -234,6 +248,16 @@ pub fn summarize(id: &str, records: &[Record]) -> SessionSummary {
                 s.status = serde_json::to_value(status)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string));
+            }
+            RecordBody::Watch {
+                outcome,
+                confidence,
+                ..
+            } => {
+                s.watch = Some(match confidence {
+                    Some(c) => format!("{outcome} {c:.2}"),
+                    None => outcome.clone(),
+                });
             }
             _ => {}
         }

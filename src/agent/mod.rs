@@ -3,6 +3,7 @@
 //! touch the repo, the cluster or the model themselves.
 
 pub mod actions;
+pub mod alert;
 pub mod audit;
 pub mod exec;
 pub mod external;

@@ -118,6 +118,9 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// What triage learned: list, show, add, edit, forget, export, import
     Memory(MemoryArgs),
+    /// On call: receive Alertmanager webhooks, investigate in the background, notify
+    /// only above a confidence threshold
+    Watch(WatchArgs),
     /// Serve triage's read-only tools to other agents over the Model Context Protocol
     Mcp(McpArgs),
     /// Check the setup: config, index, embedding model, cluster, model endpoint
@@ -135,6 +138,55 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Where to receive Alertmanager webhooks (POST /alertmanager); default watch.listen,
+    /// 127.0.0.1:9099. An address that is not loopback needs a bearer token.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Send notifications to this incoming webhook (repeatable; replaces
+    /// watch.notify_webhooks). `slack:URL` or `json:URL` picks the payload.
+    #[arg(long = "notify-webhook", value_name = "URL")]
+    pub notify_webhook: Vec<String>,
+    /// Run this command for each notification, the notification as JSON on its standard
+    /// input (split like a shell would, but no shell runs it)
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
+    /// Notify at or above this confidence (0-1); replaces watch.threshold, routes keep
+    /// their own
+    #[arg(long, value_name = "X")]
+    pub threshold: Option<f32>,
+    /// A file holding the bearer token Alertmanager must send
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Print one JSON object per event (alert received, investigation started, joined,
+    /// closed, notified or quiet)
+    #[arg(long)]
+    pub json: bool,
+    /// Show the inbox in the terminal instead of printing events
+    #[arg(long, conflicts_with = "json")]
+    pub tui: bool,
+    /// The inbox log (default: $XDG_STATE_HOME/triage/watch/inbox.jsonl)
+    #[arg(long, value_name = "FILE")]
+    pub inbox: Option<PathBuf>,
+}
+
+impl WatchArgs {
+    /// The flags as the watch reads them.
+    pub fn flags(&self) -> crate::watch::Flags {
+        crate::watch::Flags {
+            listen: self.listen.clone(),
+            notify_webhooks: self.notify_webhook.clone(),
+            notify_command: self.notify_command.clone(),
+            threshold: self.threshold,
+            token_file: self.token_file.clone(),
+            json: self.json,
+            print: !self.tui,
+            inbox: self.inbox.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -327,6 +379,10 @@ pub enum EvalCommand {
         /// Which half of DIR/split.toml to run: tune, holdout, or all (both, each reported)
         #[arg(long, value_enum, default_value = "all")]
         split: SplitArg,
+        /// Ask each scenario the way `triage watch` asks about its Alertmanager
+        /// notification (the request built from the alerts' labels)
+        #[arg(long)]
+        as_watch: bool,
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,
@@ -546,8 +602,32 @@ pub enum MemoryCommand {
     Forget { id: String },
     /// Every memory as JSON on stdout
     Export,
-    /// Add or replace memories from a JSON file written by `export`
-    Import { file: std::path::PathBuf },
+    /// Add or replace memories from a JSON file written by `export`; or propose episodes
+    /// from past incidents: a Slack export's incident threads (--slack) and Markdown
+    /// postmortems (--postmortem), each kept only once a person confirms it
+    Import {
+        /// A JSON file written by `triage memory export`
+        #[arg(conflicts_with_all = ["slack", "postmortem"])]
+        file: Option<std::path::PathBuf>,
+        /// A Slack workspace export: its folder or its zip (repeatable)
+        #[arg(long, value_name = "DIR|ZIP")]
+        slack: Vec<std::path::PathBuf>,
+        /// Only these channels of the Slack export (repeatable)
+        #[arg(long, value_name = "NAME", requires = "slack")]
+        channel: Vec<String>,
+        /// Markdown postmortems: a file or a folder (repeatable)
+        #[arg(long, value_name = "PATH")]
+        postmortem: Vec<std::path::PathBuf>,
+        /// Print the import report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep proposed memories (imported or suggested): recall finds them from now on,
+    /// and checks them before relying on them
+    Confirm {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
     /// Bring the repository's runbooks (`memory.runbooks`) in as procedural memories
     Sync,
 }

@@ -19,6 +19,7 @@ pub async fn run(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             memory,
             offline,
             split,
+            as_watch,
             json,
         } => {
             let opts = incidents::Options {
@@ -26,6 +27,7 @@ pub async fn run(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
                 offline,
                 progress: !json,
                 split: split.into(),
+                as_watch,
             };
             run_incidents(global, &dir, &opts, json).await
         }

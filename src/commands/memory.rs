@@ -66,31 +66,7 @@ async fn run_in(
     let store = crate::memory::open(config).await?;
     let mut out = std::io::stdout().lock();
     match &args.command {
-        MemoryCommand::List { json } => {
-            let all = store.list().await?;
-            if *json {
-                serde_json::to_writer_pretty(&mut out, &all)?;
-                writeln!(out)?;
-            } else if all.is_empty() {
-                writeln!(out, "no memories in {uri}")?;
-            }
-            if !*json {
-                for m in all {
-                    writeln!(
-                        out,
-                        "{}  {:<10} {:<8} {:.2}  checked +{} -{}  {}  [{}]",
-                        m.id,
-                        m.kind.as_str(),
-                        m.status.as_str(),
-                        m.confidence,
-                        m.confirmations,
-                        m.contradictions,
-                        m.text.lines().next().unwrap_or(""),
-                        m.scope
-                    )?;
-                }
-            }
-        }
+        MemoryCommand::List { json } => print_list(&mut out, &store.list().await?, &uri, *json)?,
         MemoryCommand::Show { id } => {
             let m = store.get(id).await?;
             serde_json::to_writer_pretty(&mut out, &m)?;
@@ -141,18 +117,115 @@ async fn run_in(
                 config.memory.runbooks, r.added, r.updated, r.removed, r.unchanged
             )?;
         }
-        MemoryCommand::Import { file } => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let memories: Vec<Memory> = serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "{} is not a memory export (a JSON array from `triage memory export`)",
-                    file.display()
-                )
-            })?;
-            store.upsert(&memories).await?;
-            writeln!(out, "imported {} memories", memories.len())?;
+        MemoryCommand::Import {
+            file: Some(file), ..
+        } => import_file(&store, file, &mut out).await?,
+        MemoryCommand::Import {
+            file: None,
+            slack,
+            channel,
+            postmortem,
+            json,
+        } => {
+            if slack.is_empty() && postmortem.is_empty() {
+                bail!(
+                    "import what? a JSON export (triage memory import FILE), a Slack export (--slack DIR|ZIP) or postmortems (--postmortem PATH)"
+                );
+            }
+            let report = crate::memory::import::import(&store, slack, channel, postmortem).await?;
+            print_import(&mut out, &report, *json)?;
+        }
+        MemoryCommand::Confirm { ids } => {
+            for line in crate::memory::import::confirm(&store, ids).await? {
+                writeln!(out, "{line}")?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `memory import FILE`: memories from a JSON export, added or replaced.
+async fn import_file(
+    store: &crate::memory::MemoryStore,
+    file: &std::path::Path,
+    out: &mut impl Write,
+) -> Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let memories: Vec<Memory> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a memory export (a JSON array from `triage memory export`)",
+            file.display()
+        )
+    })?;
+    store.upsert(&memories).await?;
+    writeln!(out, "imported {} memories", memories.len())?;
+    Ok(())
+}
+
+fn print_import(
+    out: &mut impl Write,
+    r: &crate::memory::import::ImportReport,
+    json: bool,
+) -> Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, r)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "read {} threads and {} postmortems: {} incidents, {} proposed, {} already confirmed",
+        r.threads_read,
+        r.postmortems_read,
+        r.incidents,
+        r.proposed.len(),
+        r.kept.len()
+    )?;
+    for p in &r.proposed {
+        writeln!(
+            out,
+            "\nproposed {} [{}] from {}\n  {}",
+            p.id, p.scope, p.origin, p.text
+        )?;
+    }
+    if !r.proposed.is_empty() {
+        let ids: Vec<&str> = r.proposed.iter().map(|p| p.id.as_str()).collect();
+        writeln!(
+            out,
+            "\nnothing is recalled until you confirm it: triage memory confirm {}",
+            ids.join(" ")
+        )?;
+    }
+    for p in &r.problems {
+        writeln!(out, "skipped: {p}")?;
+    }
+    Ok(())
+}
+
+/// `memory list`: every memory, as JSON or one line each.
+fn print_list(out: &mut impl Write, all: &[Memory], uri: &str, json: bool) -> Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, all)?;
+        writeln!(out)?;
+    } else if all.is_empty() {
+        writeln!(out, "no memories in {uri}")?;
+    }
+    if !json {
+        for m in all {
+            writeln!(
+                out,
+                "{}  {:<10} {:<8} {:.2}  checked +{} -{}  {}  [{}]",
+                m.id,
+                m.kind.as_str(),
+                m.status.as_str(),
+                m.confidence,
+                m.confirmations,
+                m.contradictions,
+                m.text.lines().next().unwrap_or(""),
+                m.scope
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -19,6 +19,7 @@ pub mod search;
 pub mod sessions;
 pub mod stdin;
 pub mod tui;
+pub mod watch;
 
 use std::path::PathBuf;
 

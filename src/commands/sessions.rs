@@ -23,10 +23,14 @@ pub fn run(args: &SessionsArgs) -> Result<ExitCode> {
                 for s in sessions {
                     writeln!(
                         out,
-                        "{}  {:<10} {:<8} {}",
+                        "{}  {:<10} {:<8} {}{}",
                         s.id,
                         s.status.as_deref().unwrap_or("-"),
                         s.model.as_deref().unwrap_or("offline"),
+                        s.watch
+                            .as_deref()
+                            .map(|w| format!("[watch: {w}] "))
+                            .unwrap_or_default(),
                         s.first_request.as_deref().unwrap_or("")
                     )?;
                 }
@@ -74,6 +78,7 @@ pub fn run(args: &SessionsArgs) -> Result<ExitCode> {
                         "  [llm response: {prompt_tokens}+{completion_tokens} tokens]"
                     )?,
                     crate::trace::RecordBody::ToolIo { .. } => {}
+                    crate::trace::RecordBody::Watch { .. } => print_watch(&mut out, &r.body)?,
                 }
             }
         }
@@ -85,4 +90,24 @@ pub fn run(args: &SessionsArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `triage watch` did with a session's answer.
+fn print_watch(out: &mut impl Write, body: &crate::trace::RecordBody) -> std::io::Result<()> {
+    let crate::trace::RecordBody::Watch {
+        investigation,
+        outcome,
+        confidence,
+        threshold,
+        reason,
+        ..
+    } = body
+    else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "watch {investigation}: {outcome} (confidence {}, threshold {threshold:.2}): {reason}",
+        confidence.map_or("-".to_string(), |c| format!("{c:.2}"))
+    )
 }

@@ -246,6 +246,24 @@ mod tests {
         ));
     }
 
+    /// The shapes a kube-rs watcher sends (`triage watch` keeps its picture with them):
+    /// a paginated list, then `GET <collection>?watch=true&resourceVersion=…` on the same
+    /// collection path, namespaced or cluster-wide, metadata-only for Secrets.
+    #[test]
+    fn watcher_lists_and_watches_pass() {
+        for path in [
+            "/api/v1/namespaces/shop/pods",
+            "/api/v1/namespaces/shop/events",
+            "/api/v1/namespaces/shop/secrets",
+            "/apis/apps/v1/namespaces/shop/deployments",
+            "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
+            "/api/v1/nodes",
+            "/api/v1/pods",
+        ] {
+            assert!(is_read(&Method::GET, path), "{path}");
+        }
+    }
+
     #[test]
     fn approval_covers_exact_request_while_alive() {
         let guard = RequestGuard::new();

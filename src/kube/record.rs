@@ -3,6 +3,8 @@
 //! in trouble (previous logs for the ones that restarted). Reads that fail are kept in
 //! the snapshot's `errors` and the rest carries on.
 
+use std::collections::BTreeMap;
+
 use chrono::Utc;
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
@@ -27,7 +29,7 @@ type LogOutcome = (
 
 /// A container whose logs are worth fetching, and how urgently.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct LogTarget {
+pub(crate) struct LogTarget {
     priority: u8,
     restarts: std::cmp::Reverse<i64>,
     namespace: String,
@@ -36,9 +38,24 @@ struct LogTarget {
     previous: bool,
 }
 
+/// What a container's logs were fetched for: its restarts and its trouble. A fetched
+/// tail stays good until one of them changes.
+pub(crate) type LogStamp = (u8, i64);
+
+impl LogTarget {
+    /// The snapshot's key of this container's logs.
+    pub(crate) fn key(&self) -> String {
+        log_key(&self.namespace, &self.pod, &self.container)
+    }
+
+    pub(crate) fn stamp(&self) -> LogStamp {
+        (self.priority, self.restarts.0)
+    }
+}
+
 /// Containers in trouble: crash-looping, restarted, terminated with an error, or running
 /// but not ready.
-fn log_targets(pods: &[Value], max: usize) -> Vec<LogTarget> {
+pub(crate) fn log_targets(pods: &[Value], max: usize) -> Vec<LogTarget> {
     let mut out = Vec::new();
     for pod in pods {
         let ns = pod
@@ -197,8 +214,33 @@ pub async fn record(source: &ClusterSource, scope: &Scope) -> Result<Snapshot, K
     }
 
     // Log tails of containers in trouble.
+    let targets = log_targets(
+        snap.objects_of(&resources::PODS),
+        client.options().max_log_containers,
+    );
+    let (logs, errors) = fetch_logs(client, targets).await;
+    snap.logs = logs;
+    snap.errors.extend(errors);
+    snap.sanitize();
+    tracing::debug!(
+        objects = snap.object_count(),
+        logs = snap.logs.len(),
+        errors = snap.errors.len(),
+        took_ms = (Utc::now() - source.now()).num_milliseconds(),
+        "cluster recorded"
+    );
+    Ok(snap)
+}
+
+/// Bounded log tails of `targets` (previous ones for containers that restarted). A
+/// container with no such instance (400) is skipped; one error of each other kind is
+/// returned (a missing `get pods/log` right fails every container the same way).
+pub(crate) async fn fetch_logs(
+    client: &super::client::KubeClient,
+    targets: Vec<LogTarget>,
+) -> (BTreeMap<String, ContainerLogs>, Vec<ReadError>) {
     let opts = client.options().clone();
-    let targets = log_targets(snap.objects_of(&resources::PODS), opts.max_log_containers);
+    let concurrency = opts.concurrency.max(1);
     let fetched: Vec<LogOutcome> = futures::stream::iter(targets)
         .map(|t| async move {
             let current = client
@@ -218,6 +260,8 @@ pub async fn record(source: &ClusterSource, scope: &Scope) -> Result<Snapshot, K
         .buffer_unordered(concurrency)
         .collect()
         .await;
+    let mut logs = BTreeMap::new();
+    let mut errors = Vec::new();
     let mut log_error_kinds: Vec<ReadErrorKind> = Vec::new();
     for (t, current, previous) in fetched {
         let mut entry = ContainerLogs::default();
@@ -234,29 +278,18 @@ pub async fn record(source: &ClusterSource, scope: &Scope) -> Result<Snapshot, K
                 }
                 // 400: no such instance (a container that never ran, or no previous one).
                 Some(Err(e)) if e.code == Some(400) => {}
-                // One error of each kind is enough (a missing `get pods/log` right
-                // fails every container the same way).
                 Some(Err(e)) if !log_error_kinds.contains(&e.kind) => {
                     log_error_kinds.push(e.kind);
-                    snap.errors.push(e);
+                    errors.push(e);
                 }
                 Some(Err(_)) | None => {}
             }
         }
         if entry.current.is_some() || entry.previous.is_some() {
-            snap.logs
-                .insert(log_key(&t.namespace, &t.pod, &t.container), entry);
+            logs.insert(t.key(), entry);
         }
     }
-    snap.sanitize();
-    tracing::debug!(
-        objects = snap.object_count(),
-        logs = snap.logs.len(),
-        errors = snap.errors.len(),
-        took_ms = (Utc::now() - source.now()).num_milliseconds(),
-        "cluster recorded"
-    );
-    Ok(snap)
+    (logs, errors)
 }
 
 #[cfg(test)]

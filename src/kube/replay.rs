@@ -7,23 +7,21 @@
 //! `405 MethodNotAllowed` and logged as a mutation.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use http::{HeaderMap, Method, StatusCode, header};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::error::KubeError;
+use super::replay_watch::{ReplayState, WatchRequest, watch_response};
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::snapshot::{Snapshot, log_key};
@@ -125,13 +123,12 @@ pub struct ReplayOptions {
 
 struct App {
     snapshot: Snapshot,
-    rv: u64,
     addr: SocketAddr,
     faults: Mutex<Vec<(Fault, usize)>>,
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     on_request: Option<RequestHook>,
-    /// Items of each served type sorted by namespace and name, by type key.
-    items: HashMap<String, Vec<Value>>,
+    /// What is served now: the snapshot, as changed since (objects, logs, versions).
+    state: Arc<ReplayState>,
 }
 
 /// A running replay server. Dropping it stops the server.
@@ -141,6 +138,8 @@ pub struct ReplayServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     recorded_at: DateTime<Utc>,
+    state: Arc<ReplayState>,
+    app: Arc<App>,
 }
 
 impl ReplayServer {
@@ -158,27 +157,17 @@ impl ReplayServer {
             source,
         })?;
         let log = Arc::new(Mutex::new(Vec::new()));
-        let mut items = HashMap::new();
-        for t in resources::SERVED_TYPES {
-            let mut list: Vec<Value> = snapshot.objects_of(t).to_vec();
-            list.sort_by(|a, b| {
-                let ka = (meta_str(a, "namespace"), meta_str(a, "name"));
-                let kb = (meta_str(b, "namespace"), meta_str(b, "name"));
-                ka.cmp(&kb)
-            });
-            items.insert(t.key(), list);
-        }
+        let state = Arc::new(ReplayState::new(&snapshot));
         let recorded_at = snapshot.recorded_at;
         let app = Arc::new(App {
-            rv: snapshot.resource_version(),
             snapshot,
             addr,
             faults: Mutex::new(options.faults.into_iter().map(|f| (f, 0)).collect()),
             log: log.clone(),
             on_request: options.on_request,
-            items,
+            state: state.clone(),
         });
-        let router = Router::new().fallback(handle).with_state(app);
+        let router = Router::new().fallback(handle).with_state(app.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, router)
@@ -196,7 +185,21 @@ impl ReplayServer {
             shutdown: Some(tx),
             task: Some(task),
             recorded_at,
+            state,
+            app,
         })
+    }
+
+    /// Add a fault while serving (it applies to requests from now on).
+    pub fn inject(&self, fault: Fault) {
+        if let Ok(mut faults) = self.app.faults.lock() {
+            faults.push((fault, 0));
+        }
+    }
+
+    /// The served state, to change while serving (tests, demos): watches see each change.
+    pub fn state(&self) -> &Arc<ReplayState> {
+        &self.state
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -627,7 +630,8 @@ fn get(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
 ) -> Response {
-    let found = app.items.get(&t.key()).and_then(|items| {
+    let served = app.state.read();
+    let found = served.items.get(&t.key()).and_then(|items| {
         items.iter().find(|o| {
             meta_str(o, "name") == name
                 && (!t.namespaced || ns.is_none_or(|ns| meta_str(o, "namespace") == ns))
@@ -647,7 +651,7 @@ fn get(
                 .get("includeObject")
                 .map(String::as_str)
                 .unwrap_or("Metadata");
-            let meta = json!({"resourceVersion": app.rv.to_string()});
+            let meta = json!({"resourceVersion": served.rv.to_string()});
             json_response(
                 200,
                 &table::table(t, &[obj], app.snapshot.recorded_at, include, meta),
@@ -689,56 +693,26 @@ async fn list(
     headers: &HeaderMap,
     watch: bool,
 ) -> Response {
-    let labels =
-        match LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or("")) {
-            Ok(s) => s,
-            Err(e) => {
-                return status_response(
-                    400,
-                    "BadRequest",
-                    &format!("unable to parse requirement: {e}"),
-                    None,
-                );
-            }
-        };
-    let fields =
-        match FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or("")) {
-            Ok(s) => s,
-            Err(e) => return status_response(400, "BadRequest", &e, None),
-        };
+    let (labels, fields) = match selectors(query) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    if watch {
+        return watch_stream(app, t, ns, labels, fields, query, headers);
+    }
+    let served = app.state.read();
+    let rv = served.rv;
     let empty = Vec::new();
-    let all = app.items.get(&t.key()).unwrap_or(&empty);
+    let all = served.items.get(&t.key()).unwrap_or(&empty);
     let matching: Vec<&Value> = all
         .iter()
         .filter(|o| !t.namespaced || ns.is_none_or(|ns| meta_str(o, "namespace") == ns))
         .filter(|o| labels.matches_object(o))
         .filter(|o| fields.matches_object(o))
         .collect();
-    if watch {
-        return watch_response(app, t, &matching, query);
-    }
-    // Pagination: the continue token is the offset at this snapshot's resourceVersion.
-    let offset = match query.get("continue").filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(token) => match parse_continue(token) {
-            Some((rv, off)) if rv == app.rv => off,
-            Some(_) => {
-                return status_response(
-                    410,
-                    "Expired",
-                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
-                    None,
-                );
-            }
-            None => {
-                return status_response(
-                    400,
-                    "BadRequest",
-                    &format!("invalid continue token {token:?}"),
-                    None,
-                );
-            }
-        },
+    let offset = match continue_offset(query, rv) {
+        Ok(o) => o,
+        Err(r) => return *r,
     };
     let limit = query
         .get("limit")
@@ -747,9 +721,9 @@ async fn list(
         .unwrap_or(usize::MAX);
     let page: Vec<&Value> = matching.iter().skip(offset).take(limit).copied().collect();
     let next = offset.saturating_add(page.len());
-    let mut meta = json!({"resourceVersion": app.rv.to_string()});
+    let mut meta = json!({"resourceVersion": rv.to_string()});
     if next < matching.len() {
-        meta["continue"] = json!(format!("{}-{}", app.rv, next));
+        meta["continue"] = json!(format!("{rv}-{next}"));
         meta["remainingItemCount"] = json!(matching.len() - next);
     }
     match accept_of(headers) {
@@ -790,77 +764,90 @@ async fn list(
     }
 }
 
+/// The label and field selectors of a list or watch, or the 400 a bad one gets.
+fn selectors(
+    query: &HashMap<String, String>,
+) -> Result<(LabelSelector, FieldSelector), Box<Response>> {
+    let labels =
+        match LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or("")) {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(Box::new(status_response(
+                    400,
+                    "BadRequest",
+                    &format!("unable to parse requirement: {e}"),
+                    None,
+                )));
+            }
+        };
+    let fields =
+        match FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or("")) {
+            Ok(s) => s,
+            Err(e) => return Err(Box::new(status_response(400, "BadRequest", &e, None))),
+        };
+    Ok((labels, fields))
+}
+
+/// Pagination: the continue token is the offset at this snapshot's resourceVersion; one
+/// from another version gets a 410, a malformed one a 400.
+fn continue_offset(query: &HashMap<String, String>, rv: u64) -> Result<usize, Box<Response>> {
+    match query.get("continue").filter(|c| !c.is_empty()) {
+        None => Ok(0),
+        Some(token) => match parse_continue(token) {
+            Some((token_rv, off)) if token_rv == rv => Ok(off),
+            Some(_) => Err(Box::new(status_response(
+                410,
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                None,
+            ))),
+            None => Err(Box::new(status_response(
+                400,
+                "BadRequest",
+                &format!("invalid continue token {token:?}"),
+                None,
+            ))),
+        },
+    }
+}
+
 fn parse_continue(token: &str) -> Option<(u64, usize)> {
     let (rv, off) = token.split_once('-')?;
     Some((rv.parse().ok()?, off.parse().ok()?))
 }
 
-/// A watch on a recorded state: current objects as ADDED (when no resourceVersion is
-/// given), nothing afterwards until `timeoutSeconds`; a resourceVersion older than the
-/// snapshot gets the 410 ERROR event a compacted API server sends.
-fn watch_response(
+/// A watch: the changes after the asked resourceVersion (or the current objects as
+/// ADDED), then each change as it happens, until `timeoutSeconds`.
+fn watch_stream(
     app: &App,
     t: &'static ResourceType,
-    matching: &[&Value],
+    ns: Option<&str>,
+    labels: LabelSelector,
+    fields: FieldSelector,
     query: &HashMap<String, String>,
+    headers: &HeaderMap,
 ) -> Response {
-    let rv = query
-        .get("resourceVersion")
-        .map(String::as_str)
-        .unwrap_or("");
-    let mut lines: Vec<Result<Bytes, Infallible>> = Vec::new();
-    let push = |lines: &mut Vec<Result<Bytes, Infallible>>, v: Value| {
-        let mut s = v.to_string();
-        s.push('\n');
-        lines.push(Ok(Bytes::from(s)));
-    };
-    match rv.parse::<u64>() {
-        Ok(asked) if asked != 0 && asked < app.rv => {
-            let status = status_body(
-                410,
-                "Expired",
-                &format!("too old resource version: {asked} ({})", app.rv),
-                None,
-            );
-            push(&mut lines, json!({"type": "ERROR", "object": status}));
-            let body = Body::from_stream(futures::stream::iter(lines));
-            return (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response();
-        }
-        Ok(asked) if asked != 0 => {}
-        _ => {
-            for obj in matching {
-                push(
-                    &mut lines,
-                    json!({"type": "ADDED", "object": table::with_type(obj, t)}),
-                );
-            }
-        }
-    }
     let secs = query
         .get("timeoutSeconds")
         .and_then(|s| s.parse::<u64>().ok())
         .unwrap_or(30)
         .min(300);
-    let hold = futures::stream::once(async move {
-        tokio::time::sleep(Duration::from_secs(secs)).await;
-        Ok::<Bytes, Infallible>(Bytes::new())
-    });
-    let body = Body::from_stream(futures::stream::iter(lines).chain(hold));
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+    let request = WatchRequest {
+        t,
+        namespace: ns.map(str::to_string),
+        selects: Box::new(move |o| labels.matches_object(o) && fields.matches_object(o)),
+        resource_version: query
+            .get("resourceVersion")
+            .and_then(|v| v.parse::<u64>().ok()),
+        timeout: Duration::from_secs(secs),
+        metadata_only: matches!(accept_of(headers), Accept::Metadata),
+    };
+    watch_response(&app.state, request)
 }
 
 fn logs(app: &App, ns: &str, pod_name: &str, query: &HashMap<String, String>) -> Response {
-    let pod = app.items.get(&resources::PODS.key()).and_then(|items| {
+    let served = app.state.read();
+    let pod = served.items.get(&resources::PODS.key()).and_then(|items| {
         items
             .iter()
             .find(|o| meta_str(o, "name") == pod_name && meta_str(o, "namespace") == ns)
@@ -919,7 +906,7 @@ fn logs(app: &App, ns: &str, pod_name: &str, query: &HashMap<String, String>) ->
         query.get("previous").map(String::as_str),
         Some("true" | "1")
     );
-    let entry = app.snapshot.logs.get(&log_key(ns, pod_name, container));
+    let entry = served.logs.get(&log_key(ns, pod_name, container));
     let text = if previous {
         match entry.and_then(|e| e.previous.as_deref()) {
             Some(t) => t,

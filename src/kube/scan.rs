@@ -93,16 +93,27 @@ pub async fn scan_with(
     scope: &Scope,
     opts: &AnalyzeOptions,
 ) -> Result<ScanReport, KubeError> {
-    let snapshot = match record::record(source, scope).await {
-        Ok(s) => s,
-        Err(KubeError::Unreachable { server, reason }) => {
-            return Ok(ScanReport::unreachable(source, scope, server, reason));
-        }
-        Err(e) => return Err(e),
+    // A watched picture answers without listing again.
+    let live = super::live::LivePicture::of(source).filter(|l| l.covers(scope));
+    let snapshot = match &live {
+        Some(picture) => picture.snapshot(source).await,
+        None => match record::record(source, scope).await {
+            Ok(s) => s,
+            Err(KubeError::Unreachable { server, reason }) => {
+                return Ok(ScanReport::unreachable(source, scope, server, reason));
+            }
+            Err(e) => return Err(e),
+        },
     };
     // The analysis is CPU-bound: keep it off the async workers.
     let server = source.client().server().to_string();
-    let origin = source.origin().to_string();
+    let mut origin = source.origin().to_string();
+    if let Some(picture) = &live {
+        origin.push_str(&format!(
+            "; kept current by watches, data {} s old",
+            picture.age().as_secs()
+        ));
+    }
     let (scope, opts) = (scope.clone(), opts.clone());
     let work = tokio::task::spawn_blocking({
         let server = server.clone();

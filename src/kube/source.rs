@@ -151,6 +151,10 @@ pub struct ClusterSource {
     /// Replays read as of their recording time.
     fixed_now: Option<DateTime<Utc>>,
     context: Option<String>,
+    /// A picture kept current by watches (`triage watch`): scans read it instead of
+    /// listing again.
+    /// What is kept beside this source for its lifetime (the watched picture), set once.
+    attached: std::sync::OnceLock<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for ClusterSource {
@@ -210,6 +214,7 @@ impl ClusterSource {
             replay: None,
             fixed_now: None,
             context: loaded.context,
+            attached: Default::default(),
         })
     }
 
@@ -262,6 +267,7 @@ impl ClusterSource {
             fixed_now: Some(server.recorded_at()),
             replay: Some(server),
             context,
+            attached: Default::default(),
         })
     }
 
@@ -275,6 +281,7 @@ impl ClusterSource {
             replay: None,
             fixed_now: None,
             context: None,
+            attached: Default::default(),
         })
     }
 
@@ -298,6 +305,20 @@ impl ClusterSource {
     /// The replay server behind a replay source.
     pub fn replay_server(&self) -> Option<&ReplayServer> {
         self.replay.as_ref()
+    }
+
+    /// Keep `value` beside this source for as long as it lives (the watched picture);
+    /// false when something is already attached.
+    pub fn attach(&self, value: std::sync::Arc<dyn std::any::Any + Send + Sync>) -> bool {
+        self.attached.set(value).is_ok()
+    }
+
+    /// What is attached, when it is a `T`.
+    pub fn attached<T: std::any::Any + Send + Sync>(&self) -> Option<std::sync::Arc<T>> {
+        self.attached
+            .get()
+            .cloned()
+            .and_then(|a| a.downcast::<T>().ok())
     }
 
     /// "Now" for analysis: the recording time of a replay, the clock otherwise.

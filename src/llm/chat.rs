@@ -241,6 +241,13 @@ impl LlmClient {
         }
     }
 
+    /// The same endpoint with the fast model in the main role (background work).
+    pub fn on_fast_tier(&self) -> Self {
+        let mut c = self.clone();
+        c.model = c.fast_model.clone();
+        c
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

@@ -4,6 +4,7 @@
 //! a user gave). Recall matches scope first, then words; a recalled memory is a
 //! hypothesis to verify, never a fact.
 
+pub mod import;
 pub mod runbooks;
 mod store;
 mod types;

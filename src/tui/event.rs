@@ -81,6 +81,8 @@ pub enum AppCommand {
     Memory { query: Option<String> },
     /// `:forget ID` — delete a memory.
     Forget { id: Option<String> },
+    /// `:confirm ID` — keep a proposed memory.
+    Confirm { id: Option<String> },
     /// `:sessions` — list past sessions.
     Sessions,
     /// `:theme [NAME]` — load a theme; answer with [`AppEvent::Theme`].

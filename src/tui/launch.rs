@@ -351,6 +351,12 @@ async fn serve_requests(
                     AppEvent::Notice("usage: :forget ID (ids are in :memory)".into())
                 }
                 AppCommand::Forget { id: Some(id) } => AppEvent::Notice(forget(&config, &id).await),
+                AppCommand::Confirm { id: None } => AppEvent::Notice(
+                    "usage: :confirm ID (proposed memories are in :memory)".into(),
+                ),
+                AppCommand::Confirm { id: Some(id) } => {
+                    AppEvent::Notice(confirm(&config, &id).await)
+                }
                 AppCommand::Sessions => AppEvent::Notice(sessions_summary()),
                 AppCommand::Index => AppEvent::Notice(
                     "the index refreshes when triage starts; run `triage index` for embeddings".into(),
@@ -462,7 +468,7 @@ async fn memory_listing(
         });
     }
     let mut out = format!(
-        "{} memories in {uri}{}  (:forget ID deletes one; triage memory edit ID changes one)\n",
+        "{} memories in {uri}{}  (:confirm ID keeps a proposed one; :forget ID deletes one; triage memory edit ID changes one)\n",
         all.len(),
         query
             .map(|q| format!(" matching {q:?}"))
@@ -498,6 +504,19 @@ async fn forget(config: &crate::config::Config, id: &str) -> String {
     match crate::memory::MemoryStore::open_with(&uri, &config.memory.storage_options).await {
         Ok(store) => match store.forget(id).await {
             Ok(()) => format!("memory {id} forgotten"),
+            Err(e) => e.to_string(),
+        },
+        Err(e) => e.to_string(),
+    }
+}
+
+async fn confirm(config: &crate::config::Config, id: &str) -> String {
+    let Some(uri) = crate::memory::configured_uri(&config.memory) else {
+        return "no memory database configured".into();
+    };
+    match crate::memory::MemoryStore::open_with(&uri, &config.memory.storage_options).await {
+        Ok(store) => match crate::memory::import::confirm(&store, &[id.to_string()]).await {
+            Ok(lines) => lines.join("; "),
             Err(e) => e.to_string(),
         },
         Err(e) => e.to_string(),

@@ -13,6 +13,7 @@
 pub(crate) mod app;
 pub mod bench;
 pub mod event;
+pub mod inbox;
 pub mod keymap;
 pub mod launch;
 pub mod layout;

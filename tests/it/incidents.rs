@@ -56,6 +56,7 @@ fn options(memory: MemoryMode, offline: bool) -> Options {
         offline,
         progress: false,
         split: Split::All,
+        as_watch: false,
     }
 }
 

@@ -23,8 +23,12 @@ mod llm_server;
 mod mcp;
 mod mcp_agent;
 mod memory;
+mod memory_import;
 #[cfg(feature = "s3")]
 mod memory_s3;
 mod rerank;
 mod search;
 mod tui_e2e;
+mod watch;
+mod watch_picture;
+mod watch_support;

@@ -41,6 +41,8 @@ pub struct Options {
     pub offline: bool,
     pub progress: bool,
     pub split: Split,
+    /// Ask each scenario the way `triage watch` asks about its Alertmanager notification.
+    pub as_watch: bool,
 }
 
 /// The scenarios of `dir` in the chosen split, each with its half.
@@ -98,6 +100,7 @@ pub async fn run(config: Option<&Path>, dir: &Path, opts: &Options) -> Result<Re
             memory_uri: &memory_uri,
             trace_dir: work.path().join("sessions"),
             llm: llm.clone(),
+            as_watch: opts.as_watch,
         };
         let first = run_once(&ctx, s).await?;
         let (run, first_pass) = match opts.memory {
@@ -214,6 +217,7 @@ struct RunContext<'a> {
     memory_uri: &'a str,
     trace_dir: PathBuf,
     llm: Option<LlmClient>,
+    as_watch: bool,
 }
 
 async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
@@ -239,7 +243,12 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
     cfg.external_tools = None;
     let started = Instant::now();
     let mut handle = session::start(cfg)?;
-    handle.ops.send(Op::Submit { text: s.prompt() })?;
+    let text = if ctx.as_watch {
+        s.watch_prompt()
+    } else {
+        s.prompt()
+    };
+    handle.ops.send(Op::Submit { text })?;
     let mut writes = Vec::new();
     let mut used = Vec::new();
     let mut rejected = Vec::new();

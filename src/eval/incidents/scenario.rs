@@ -55,6 +55,26 @@ impl Scenario {
             (None, None) => String::new(),
         }
     }
+
+    /// What `triage watch` asks when Alertmanager sends this scenario's notification: the
+    /// request built from its firing alerts' labels and annotations (the typed alert when
+    /// there is no notification).
+    pub fn watch_prompt(&self) -> String {
+        let Some(n) = &self.notification else {
+            return self.alert.clone().unwrap_or_default();
+        };
+        let facts: Vec<crate::agent::alert::AlertFacts<'_>> = n
+            .alerts
+            .iter()
+            .filter(|a| a.status == "firing")
+            .map(|a| crate::agent::alert::AlertFacts {
+                labels: &a.labels,
+                annotations: &a.annotations,
+                starts_at: Some(a.starts_at),
+            })
+            .collect();
+        crate::agent::alert::request_for_group(&facts)
+    }
 }
 
 /// What a right answer says.

@@ -58,6 +58,11 @@ pub const COMMANDS: &[PaletteCommand] = &[
         desc: "Delete a memory",
     },
     PaletteCommand {
+        name: "confirm",
+        args: "ID",
+        desc: "Keep a proposed memory",
+    },
+    PaletteCommand {
         name: "sessions",
         args: "",
         desc: "Past sessions",
@@ -183,6 +188,7 @@ impl PaletteOverlay {
             "index" => AppCommand::Index,
             "memory" => AppCommand::Memory { query: arg },
             "forget" => AppCommand::Forget { id: arg },
+            "confirm" => AppCommand::Confirm { id: arg },
             "sessions" => AppCommand::Sessions,
             "theme" => AppCommand::Theme { name: arg },
             _ => return PaletteResult::Quit,
@@ -206,7 +212,7 @@ impl PaletteOverlay {
                     PaletteResult::Unknown(text) => {
                         state.notify(
                             NoticeLevel::Warning,
-                            format!("no command \"{text}\": try ctx, ns, model, replay, index, memory, forget, sessions, theme, quit"),
+                            format!("no command \"{text}\": try ctx, ns, model, replay, index, memory, forget, confirm, sessions, theme, quit"),
                         );
                         Outcome::Close(Vec::new())
                     }
