@@ -6,6 +6,7 @@ pub mod ask;
 pub mod doctor;
 pub mod duration;
 pub mod eval;
+pub mod eval_args;
 pub mod index;
 pub mod issue;
 pub mod kube;

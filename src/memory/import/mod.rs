@@ -4,6 +4,7 @@
 //! `proposed` state: recall ignores it until a person confirms it, and once confirmed it
 //! is still a hypothesis that a read checks before anything relies on it.
 
+pub mod error;
 pub mod extract;
 pub mod postmortem;
 pub mod slack;
@@ -12,22 +13,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use self::error::ImportError;
 use self::extract::{Discussion, Incident};
 use super::{Check, Claim, Memory, MemoryKind, MemoryStatus, MemoryStore, Scope};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("slack export {}: {file}: {problem}", export.display())]
-    Slack {
-        export: PathBuf,
-        file: String,
-        problem: String,
-    },
-    #[error("postmortem {}: {problem}", file.display())]
-    Postmortem { file: PathBuf, problem: String },
-    #[error(transparent)]
-    Store(#[from] super::MemoryError),
-}
 
 /// What an import did.
 #[derive(Debug, Default, Serialize)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::ImportError;
+use super::error::ImportError;
 use super::extract::Discussion;
 
 /// The Markdown files at `path` (a file, or a folder searched recursively), sorted.

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-use super::ImportError;
+use super::error::ImportError;
 use super::extract::Discussion;
 
 /// The most an export may hold, uncompressed: exports are text, and a bigger one is more
