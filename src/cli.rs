@@ -77,7 +77,21 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// What triage learned: list, show, add, edit, forget, export, import
     Memory(crate::memory::cli::MemoryArgs),
+    /// Trust this repository's .triage.toml: its model, cluster, memory and agent settings
+    Trust(TrustArgs),
+    /// The effective configuration and where each key came from
+    Config(ConfigArgs),
 }
+
+#[derive(Debug, Clone, Args)]
+pub struct TrustArgs {
+    /// Withdraw trust instead: only the file's repository facts apply again
+    #[arg(long)]
+    pub revoke: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {}
 
 #[derive(Debug, Clone, Args)]
 pub struct AskArgs {

@@ -214,7 +214,8 @@ async fn ask(resolved: Resolved, question: String, json: bool) -> Result<ExitCod
     let args = AskJson { json };
     let mut handle = session::start(resolved.session)?;
     handle.ops.send(Op::Submit { text: question })?;
-    let mut out = std::io::stdout().lock();
+    // Logs, commit messages and model text never reach the terminal as escape sequences.
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     let mut status = None;
     let mut streamed = false;
     while let Some(ev) = handle.events.recv().await {
@@ -409,7 +410,7 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
 
 pub fn cmd_sessions(args: &SessionsArgs) -> Result<ExitCode> {
     let dir: PathBuf = crate::trace::sessions_dir()?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     match &args.command {
         SessionsCommand::List { json } => {
             let sessions = crate::trace::list(&dir)?;

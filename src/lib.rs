@@ -15,5 +15,6 @@ pub mod logging;
 pub mod memory;
 pub mod protocol;
 pub mod repo;
+pub mod term_safe;
 pub mod trace;
 pub mod tui;

@@ -85,5 +85,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             triage::kube::cli::run_in(args, &config.config, repo).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Trust(args)) => {
+            let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None)?;
+            println!("{}", triage::config::trust::run_trust(&loc.root, args.revoke)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Config(_)) => {
+            let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None).ok();
+            let config = triage::config::load(
+                global.config.as_deref(),
+                loc.as_ref().map(|l| l.root.as_path()),
+            )?;
+            print!("{}", triage::config::describe(&config));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -37,6 +37,12 @@ impl RepoLocation {
             Some(p) => p.to_path_buf(),
             None => root.join(".triage"),
         };
+        // A repository could ship `.triage` as a link to somewhere else in the user's
+        // home: triage never writes through one.
+        if let Err(e) = crate::config::private::refuse_symlink(&index_dir) {
+            eprintln!("error: {e}");
+            return Err(anyhow::Error::new(e));
+        }
         Ok(Self {
             root,
             is_git,

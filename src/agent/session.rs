@@ -63,13 +63,16 @@ pub struct Shared {
     pub tools: ToolContext,
     pub specs: Vec<ToolSpec>,
     pub llm: Option<LlmClient>,
-    pub redactor: Redactor,
+    pub redactor: Arc<Redactor>,
     pub agent: AgentConfig,
     pub feedback: Mutex<VecDeque<(u64, String)>>,
     pub observations: Mutex<Vec<String>>,
     pub actions: Mutex<ApprovalQueue>,
     learned: Mutex<super::learn::Learned>,
     events: mpsc::UnboundedSender<Event>,
+    /// The session's own op queue, for decisions an earlier approval already made
+    /// (weak: the session ends when the view drops its sender).
+    own_ops: mpsc::WeakUnboundedSender<Op>,
     trace: Option<TraceWriter>,
     audit: Option<AuditLog>,
     exec_env: Vec<(String, String)>,
@@ -87,6 +90,17 @@ impl Shared {
         let _ = self.events.send(event);
     }
 
+    /// Approve a proposal that an approval for the session already covers; it is decided
+    /// in order with the user's own decisions, and audited as pre-approved.
+    pub fn approve_for_session(&self, action: crate::protocol::ActionId) {
+        if let Some(ops) = self.own_ops.upgrade() {
+            let _ = ops.send(Op::Approve {
+                action,
+                scope: crate::protocol::ApprovalScope::Session,
+            });
+        }
+    }
+
     /// The next tool-call number of the session, from 1.
     pub fn next_call_seq(&self) -> u64 {
         self.call_seq.fetch_add(1, Ordering::Relaxed) + 1
@@ -100,6 +114,15 @@ impl Shared {
     pub fn record(&self, body: RecordBody) {
         if let Some(t) = &self.trace {
             t.write(body);
+        }
+    }
+
+    /// An audit record as it may be stored: redacted, unless the user keeps raw output.
+    fn at_rest(&self, record: AuditRecord) -> AuditRecord {
+        if self.agent.keep_raw_output {
+            record
+        } else {
+            record.redacted(&self.redactor)
         }
     }
 
@@ -128,9 +151,14 @@ impl Shared {
 pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
     let id = crate::trace::new_session_id();
     let agent = cfg.config.config.agent.clone();
-    let redactor = Redactor::from_env(&agent)?;
+    let redactor = Arc::new(Redactor::from_env(&agent)?);
     let trace = match &cfg.trace_dir {
-        Some(dir) => Some(TraceWriter::create(dir, &id)?),
+        Some(dir) if agent.keep_raw_output => Some(TraceWriter::create(dir, &id)?),
+        Some(dir) => {
+            let r = redactor.clone();
+            let scrub: crate::trace::Scrubber = Arc::new(move |v| r.redact_json(v));
+            Some(TraceWriter::create(dir, &id)?.scrubbed_by(scrub))
+        }
         None => None,
     };
     let trace_path = trace.as_ref().map(|t| t.path().to_path_buf());
@@ -187,6 +215,7 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
         observations: Mutex::new(Vec::new()),
         learned: Mutex::new(Default::default()),
         events: ev_tx,
+        own_ops: op_tx.downgrade(),
         trace,
         audit,
         exec_env: cfg.exec_env,
@@ -574,7 +603,7 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
         decision: outcome.decision.clone(),
     });
     let record = AuditRecord::decided(&shared.id, &proposal, &outcome.decision);
-    shared.audit(&record.clone().redacted(&shared.redactor));
+    shared.audit(&shared.at_rest(record.clone()));
     if let Decision::Rejected { reason } = &outcome.decision {
         shared.queue_feedback(format!("I rejected `{}`: {reason}", proposal.command));
         // The reason is a rule worth keeping: proposed, for one key to confirm.
@@ -611,7 +640,7 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
                 return;
             }
         };
-        shared.audit(&record.with_execution(&out).redacted(&shared.redactor));
+        shared.audit(&shared.at_rest(record.with_execution(&out)));
         if let Ok(mut obs) = shared.observations.lock() {
             obs.push(format!(
                 "The engineer approved and ran `{command}` (exit {}):\n{}{}",

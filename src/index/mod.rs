@@ -53,7 +53,7 @@ pub async fn cmd_index(global: &GlobalArgs, args: &IndexArgs) -> Result<ExitCode
         summary.llm_questions =
             Some(llm_questions::run(&store, &llm, &redactor, &cfg.config.llm).await?);
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;
@@ -185,7 +185,7 @@ pub async fn cmd_issue(global: &GlobalArgs, args: &IssueArgs) -> Result<ExitCode
     }
     let result =
         localize::rank_files_for_issue(&store, embedder.as_ref(), &text, args.top, signals).await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &result)?;
         writeln!(out)?;
@@ -234,7 +234,7 @@ async fn issue_with_model(
             )
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(
             &mut out,
@@ -300,7 +300,7 @@ pub async fn cmd_related(global: &GlobalArgs, args: &RelatedArgs) -> Result<Exit
     );
     let graph = graph::FileGraph::load(&store).await?;
     let related = graph.related(path, args.hops.max(1), args.top);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if args.json {
         let files: Vec<serde_json::Value> = related
             .iter()
@@ -328,7 +328,7 @@ pub async fn cmd_search(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitCo
     let embedder = embedder_for(&store, &cfg.config, &loc.index_dir).await?;
     let query = args.query.join(" ");
     let result = search(&store, embedder.as_ref(), &query, args.top).await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &result)?;
         writeln!(out)?;

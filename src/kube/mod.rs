@@ -17,6 +17,7 @@ pub mod findings;
 pub mod graph;
 pub mod guard;
 pub mod links;
+pub mod names;
 pub mod record;
 pub mod replay;
 pub mod resources;

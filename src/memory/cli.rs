@@ -92,10 +92,11 @@ pub async fn run(
                 for m in all {
                     writeln!(
                         out,
-                        "{}  {:<10} {:<8} {:.2}  checked +{} -{}  {}  [{}]",
+                        "{}  {:<10} {:<8} {:<11} {:.2}  checked +{} -{}  {}  [{}]",
                         m.id,
                         m.kind.as_str(),
                         m.status.as_str(),
+                        if m.unconfirmed() { "unconfirmed" } else { "confirmed" },
                         m.confidence,
                         m.confirmations,
                         m.contradictions,
@@ -125,6 +126,8 @@ pub async fn run(
             confidence,
         } => {
             let mut m = store.get(id).await?;
+            // A person looked at it and changed it: it counts as confirmed.
+            m.reviewed = true;
             if let Some(t) = text {
                 m.text = t.clone();
             }

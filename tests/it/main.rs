@@ -1,6 +1,7 @@
 //! The one integration test binary (one link step keeps the build fast).
 
 mod agent;
+mod canary;
 mod common;
 mod embed_endpoint;
 mod history;
@@ -9,10 +10,12 @@ mod index;
 mod index_bad_input;
 mod kube;
 mod kube_faults;
+mod kube_guard;
 mod kube_kubectl;
 mod learning;
 mod llm_server;
 mod memory;
 mod rerank;
 mod search;
+mod trust;
 mod tui_e2e;

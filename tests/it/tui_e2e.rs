@@ -147,6 +147,8 @@ async fn tui_in_tmux_question_tools_approval_quit() {
     // The proposal opens the approval overlay; y approves it once.
     tmux.wait_for("git log --oneline -1").await;
     tmux.wait_for("READ").await;
+    // A key in the dialog's first 300 ms is not taken as a decision.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     tmux.keys(&["y"]);
     tmux.wait_for("initial").await;
     tmux.wait_for("initial commit.").await;

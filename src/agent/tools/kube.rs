@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{ToolContext, ToolError, ToolOutput, ToolSpec, bool_arg, quote, req_str, str_arg};
+use crate::kube::names::{self, NameKind};
 use crate::kube::state::ResourceRef;
 use crate::protocol::{Evidence, EvidenceKind};
 
@@ -98,6 +99,11 @@ pub async fn run(
     name: &str,
     args: &Value,
 ) -> Option<Result<ToolOutput, ToolError>> {
+    if name.starts_with("kube_")
+        && let Err(e) = check_arguments(name, args)
+    {
+        return Some(Err(e));
+    }
     Some(match name {
         "kube_findings" => findings(ctx, args).await,
         "kube_get" => get(ctx, args).await,
@@ -183,6 +189,40 @@ async fn findings(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolErr
         evidence,
         data,
     })
+}
+
+/// A name argument that will go into a request path or a field selector, checked
+/// against Kubernetes' naming rules first: a model's argument is data, never a path.
+fn name_arg<'a>(args: &'a Value, key: &str, kind: NameKind) -> Result<Option<&'a str>, ToolError> {
+    match str_arg(args, key) {
+        Some(v) => names::check(kind, v)
+            .map(|()| Some(v))
+            .map_err(|m| ToolError::BadArguments(format!("`{key}`: {m}"))),
+        None => Ok(None),
+    }
+}
+
+/// Every name argument of a kube tool call, checked before anything is requested.
+pub fn check_arguments(name: &str, args: &Value) -> Result<(), ToolError> {
+    name_arg(args, "namespace", NameKind::Namespace)?;
+    match name {
+        "kube_get" | "kube_events" => {
+            name_arg(args, "name", NameKind::Object)?;
+        }
+        "kube_logs" => {
+            name_arg(args, "pod", NameKind::Object)?;
+            name_arg(args, "container", NameKind::Container)?;
+        }
+        _ => {}
+    }
+    if let Some(kind) = str_arg(args, "kind")
+        && !kind.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(ToolError::BadArguments(format!(
+            "`kind`: {kind:?} is not a Kubernetes kind (letters and digits, like Pod)"
+        )));
+    }
+    Ok(())
 }
 
 /// Drop what only adds noise (managed fields, last-applied copies) and every Secret value.

@@ -154,6 +154,15 @@ fn edit(app: &mut App, action: Action) -> Option<Out> {
 }
 
 fn approval(app: &mut App, action: Action) -> Option<Out> {
+    if let Some(Overlay::Approval(ov)) = &app.overlay {
+        let now = std::time::Instant::now();
+        let refused =
+            crate::tui::overlays::approval::refuse_decision(&app.ctx(), ov, app.size, action, now);
+        if let Some(why) = refused {
+            app.state.notify(NoticeLevel::Warning, why);
+            return Some(Vec::new());
+        }
+    }
     let Some(Overlay::Approval(ov)) = &mut app.overlay else {
         return None;
     };

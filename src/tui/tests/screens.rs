@@ -283,6 +283,7 @@ fn overlay_approval_write_mode_and_edit() {
     }
     feed(&mut app, [ev]);
     assert_screens!("overlay_approval_write", app);
+    app.settle_dialog();
     press(&mut app, "e");
     for _ in 0.." -n shop".len() {
         press(&mut app, "<Backspace>");

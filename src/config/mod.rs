@@ -1,10 +1,22 @@
 //! Configuration: defaults ← `config.toml` in the XDG config dir ← `.triage.toml` at the
 //! repo root ← `TRIAGE_*` environment variables. Every layer is validated on its own so
-//! that an error names the file (or variable), the key and what would be valid.
+//! that an error names the file (or variable), the key and what would be valid. The
+//! repository's file is someone else's text: beyond repository facts it applies only
+//! once the user trusts it (see [`trust`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+mod load;
+pub mod private;
+mod show;
+pub mod trust;
+
+pub use load::{load, parse_layer};
+pub use show::describe;
 
 /// Everything that can go wrong while loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +233,9 @@ pub struct AgentConfig {
     pub redact_patterns: Vec<String>,
     /// Shell command prefixes treated as reads (e.g. `curl -s http://localhost`).
     pub shell_allowlist: Vec<String>,
+    /// Keep tool and action output unredacted in session traces and the audit log
+    /// (model requests are redacted regardless).
+    pub keep_raw_output: bool,
 }
 
 impl Default for AgentConfig {
@@ -234,6 +249,7 @@ impl Default for AgentConfig {
             tool_timeout_secs: 20,
             redact_patterns: Vec::new(),
             shell_allowlist: Vec::new(),
+            keep_raw_output: false,
         }
     }
 }
@@ -288,6 +304,14 @@ impl Default for MemoryConfig {
 pub struct LoadedConfig {
     pub config: Config,
     pub sources: Vec<PathBuf>,
+    /// Where each dotted key that is not a default came from: a file or `$VARIABLE`.
+    pub origins: BTreeMap<String, String>,
+    /// Keys of an untrusted repository file that were ignored.
+    pub ignored: Vec<String>,
+    /// The repository file's trust, when there is one.
+    pub repo_trust: Option<trust::TrustState>,
+    /// What the user should know about how the config was read (printed on stderr).
+    pub warnings: Vec<String>,
 }
 
 /// The user's config file: `$TRIAGE_CONFIG`, else `$XDG_CONFIG_HOME/triage/config.toml`.
@@ -313,226 +337,4 @@ pub fn state_dir() -> Option<PathBuf> {
         .or_else(dirs::state_dir)
         .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
         .map(|d| d.join("triage"))
-}
-
-/// Load and merge every layer. `explicit` replaces the user config file when given.
-pub fn load(
-    explicit: Option<&Path>,
-    repo_root: Option<&Path>,
-) -> Result<LoadedConfig, ConfigError> {
-    let mut merged = toml::Table::new();
-    let mut sources = Vec::new();
-    let user = explicit.map(Path::to_path_buf).or_else(user_config_path);
-    if let Some(path) = user {
-        // An explicitly named file must exist; the default location may be absent.
-        if explicit.is_some() || path.exists() {
-            merge_file(&mut merged, &path)?;
-            sources.push(path);
-        }
-    }
-    if let Some(root) = repo_root {
-        let path = root.join(".triage.toml");
-        if path.exists() {
-            merge_file(&mut merged, &path)?;
-            sources.push(path);
-        }
-    }
-    apply_env(&mut merged, std::env::vars())?;
-    let config =
-        Config::deserialize(toml::Value::Table(merged)).map_err(|e| ConfigError::Invalid {
-            path: sources
-                .last()
-                .cloned()
-                .unwrap_or_else(|| PathBuf::from("<environment>")),
-            message: e.to_string(),
-        })?;
-    Ok(LoadedConfig { config, sources })
-}
-
-fn merge_file(into: &mut toml::Table, path: &Path) -> Result<(), ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let table = parse_layer(&text).map_err(|message| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    })?;
-    deep_merge(into, table);
-    Ok(())
-}
-
-/// Parse one layer and check it on its own, so errors point at this layer's text.
-pub fn parse_layer(text: &str) -> Result<toml::Table, String> {
-    // Deserializing into `Config` from text gives messages with line, column and the
-    // valid field names for unknown keys.
-    toml::from_str::<Config>(text).map_err(|e| e.to_string().trim_end().to_string())?;
-    text.parse::<toml::Table>().map_err(|e| e.to_string())
-}
-
-fn deep_merge(into: &mut toml::Table, from: toml::Table) {
-    for (key, value) in from {
-        match (into.get_mut(&key), value) {
-            (Some(toml::Value::Table(dst)), toml::Value::Table(src)) => deep_merge(dst, src),
-            (_, value) => {
-                into.insert(key, value);
-            }
-        }
-    }
-}
-
-/// Environment overrides: `TRIAGE_<SECTION>_<KEY>`, e.g. `TRIAGE_INDEX_MAX_FILE_SIZE=2000000`
-/// or `TRIAGE_EMBED_PROVIDER=none`. `TRIAGE_EMBED_MODEL` is a shorthand for
-/// `embed.model_dir`. Unknown `TRIAGE_*` variables that look like config keys are errors.
-fn apply_env(
-    into: &mut toml::Table,
-    vars: impl Iterator<Item = (String, String)>,
-) -> Result<(), ConfigError> {
-    let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
-    for (var, value) in vars {
-        let Some(rest) = var.strip_prefix("TRIAGE_") else {
-            continue;
-        };
-        let (section, key) = if rest == "EMBED_MODEL" {
-            ("embed".to_string(), "model_dir".to_string())
-        } else {
-            let lower = rest.to_ascii_lowercase();
-            let Some((section, key)) = lower.split_once('_') else {
-                continue;
-            };
-            // Only sections that exist are config; other TRIAGE_* variables (TRIAGE_CONFIG,
-            // TRIAGE_LOG) belong to other parts of the program.
-            if !matches!(
-                section,
-                "index" | "embed" | "history" | "kube" | "llm" | "agent" | "tui" | "memory"
-            ) {
-                continue;
-            }
-            (section.to_string(), key.to_string())
-        };
-        let template = defaults
-            .get(&section)
-            .and_then(|s| s.as_table())
-            .and_then(|t| t.get(&key));
-        let parsed = parse_env_value(&section, &key, &value, template).map_err(|message| {
-            ConfigError::Env {
-                var: var.clone(),
-                value: value.clone(),
-                message,
-            }
-        })?;
-        let table = into
-            .entry(section)
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if let toml::Value::Table(t) = table {
-            t.insert(key, parsed);
-        }
-    }
-    Ok(())
-}
-
-fn parse_env_value(
-    section: &str,
-    key: &str,
-    value: &str,
-    template: Option<&toml::Value>,
-) -> Result<toml::Value, String> {
-    let v = match template {
-        Some(toml::Value::Integer(_)) => value
-            .trim()
-            .parse::<i64>()
-            .map(toml::Value::Integer)
-            .map_err(|_| format!("`{section}.{key}` takes a whole number"))?,
-        Some(toml::Value::Boolean(_)) => match value.trim() {
-            "1" | "true" | "yes" => toml::Value::Boolean(true),
-            "0" | "false" | "no" => toml::Value::Boolean(false),
-            _ => return Err(format!("`{section}.{key}` takes true or false")),
-        },
-        Some(toml::Value::Array(_)) => toml::Value::Array(
-            value
-                .split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| toml::Value::String(s.trim().to_string()))
-                .collect(),
-        ),
-        _ => toml::Value::String(value.to_string()),
-    };
-    // Check the single value in context so a bad enum value is reported here.
-    let mut section_table = toml::Table::new();
-    section_table.insert(key.to_string(), v.clone());
-    let mut root = toml::Table::new();
-    root.insert(section.to_string(), toml::Value::Table(section_table));
-    Config::deserialize(toml::Value::Table(root)).map_err(|e| e.to_string())?;
-    Ok(v)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_key_names_key_and_valid_fields() {
-        let err = parse_layer("[index]\nmax_file_sise = 3\n").unwrap_err();
-        assert!(err.contains("max_file_sise"), "{err}");
-        assert!(err.contains("max_file_size"), "{err}");
-        assert!(err.contains("line 2"), "{err}");
-    }
-
-    #[test]
-    fn bad_enum_value_lists_choices() {
-        let err = parse_layer("[embed]\nprovider = \"gpu\"\n").unwrap_err();
-        assert!(err.contains("gpu") && err.contains("openai"), "{err}");
-    }
-
-    #[test]
-    fn layers_merge_key_by_key() {
-        let mut t = parse_layer("[index]\nmax_file_size = 10\nexclude = [\"a\"]\n").unwrap();
-        deep_merge(&mut t, parse_layer("[index]\nexclude = [\"b\"]\n").unwrap());
-        let c = Config::deserialize(toml::Value::Table(t)).unwrap();
-        assert_eq!(c.index.max_file_size, 10);
-        assert_eq!(c.index.exclude, vec!["b".to_string()]);
-    }
-
-    #[test]
-    fn env_overrides_and_rejects_bad_values() {
-        let mut t = toml::Table::new();
-        apply_env(
-            &mut t,
-            [
-                ("TRIAGE_INDEX_MAX_FILE_SIZE".to_string(), "42".to_string()),
-                ("TRIAGE_EMBED_MODEL".to_string(), "/m".to_string()),
-                ("TRIAGE_LOG".to_string(), "debug".to_string()),
-            ]
-            .into_iter(),
-        )
-        .unwrap();
-        let c = Config::deserialize(toml::Value::Table(t)).unwrap();
-        assert_eq!(c.index.max_file_size, 42);
-        assert_eq!(c.embed.model_dir, Some(PathBuf::from("/m")));
-
-        let err = apply_env(
-            &mut toml::Table::new(),
-            [("TRIAGE_EMBED_PROVIDER".to_string(), "gpu".to_string())].into_iter(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("TRIAGE_EMBED_PROVIDER") && err.contains("gpu"),
-            "{err}"
-        );
-        let err = apply_env(
-            &mut toml::Table::new(),
-            [("TRIAGE_INDEX_MAX_FILE_SIZE".to_string(), "big".to_string())].into_iter(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("whole number"), "{err}");
-        let err = apply_env(
-            &mut toml::Table::new(),
-            [("TRIAGE_INDEX_MAX_FILE_SISE".to_string(), "1".to_string())].into_iter(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("max_file_sise"), "{err}");
-    }
 }
