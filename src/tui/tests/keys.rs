@@ -156,7 +156,7 @@ fn a_command_longer_than_the_window_is_never_cut_silently_nor_approved_unseen() 
     let mut ev = rollback_proposed();
     let long = format!(
         "kubectl annotate deploy/checkout-api -n shop {}end-of-command=1",
-        "note=checked ".repeat(90)
+        "note=checked ".repeat(300)
     );
     if let Event::ActionProposed { action } = &mut ev {
         action.command = long;
