@@ -103,6 +103,9 @@ fn incident_flow_step_by_step() {
     feed(&mut app, [rollback_proposed(), budget(24_900, 3)]);
     assert_screens!("incident_step7_action_proposed", app);
 
+    // The engineer reads the dialog before deciding (keys in its first moments are not
+    // decisions).
+    app.settle_dialog();
     press(&mut app, "n");
     type_text(
         &mut app,
