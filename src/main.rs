@@ -87,7 +87,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Trust(args)) => {
             let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None)?;
-            println!("{}", triage::config::trust::run_trust(&loc.root, args.revoke)?);
+            println!(
+                "{}",
+                triage::config::trust::run_trust(&loc.root, args.revoke)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Config(_)) => {

@@ -207,7 +207,9 @@ impl ApprovalQueue {
         }
         if scope == ApprovalScope::Session && !action.family.is_empty() {
             let by = action.preapproved_by.unwrap_or(action.id);
-            self.session_approved.entry(action.family.clone()).or_insert(by);
+            self.session_approved
+                .entry(action.family.clone())
+                .or_insert(by);
         }
         (
             Decision::Approved { scope },

@@ -210,10 +210,13 @@ pub async fn check_recalled(exec: &mut Exec<'_>) -> Result<Option<Held>, Stop> {
         if checked.confirmed && m.unconfirmed() && !claim.actions.is_empty() {
             // Its cause held, but its commands are nobody's word: only those about the
             // object that was checked, in its namespace, are proposed.
-            let (kept, dropped) =
-                super::actions::remembered::vet(&claim.resource, &claim.actions);
+            let (kept, dropped) = super::actions::remembered::vet(&claim.resource, &claim.actions);
             if !dropped.is_empty() {
-                let why = format!("{}; its commands not proposed: {}", hit.why, dropped.join("; "));
+                let why = format!(
+                    "{}; its commands not proposed: {}",
+                    hit.why,
+                    dropped.join("; ")
+                );
                 emit_hit(exec, &hit, &why, false);
             }
             claim.actions = kept;
@@ -387,7 +390,11 @@ pub fn as_context(hits: &[MemoryHit]) -> Option<String> {
             "- {} [{}{} · confidence {:.2} · checks held {} · contradicted {} · scope {}]: {}\n",
             h.memory.id,
             h.memory.kind.as_str(),
-            if h.memory.unconfirmed() { " · unconfirmed" } else { "" },
+            if h.memory.unconfirmed() {
+                " · unconfirmed"
+            } else {
+                ""
+            },
             h.memory.confidence,
             h.memory.confirmations,
             h.memory.contradictions,

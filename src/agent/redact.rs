@@ -1101,7 +1101,17 @@ stringData:
         let value: serde_json::Value = serde_json::from_str(json).unwrap();
         let out = r.redact_json(&value);
         assert_eq!(out["env"][2]["value"], "fast");
-        assert!(out["env"][0]["value"].as_str().unwrap().starts_with("[REDACTED:"));
-        assert!(out["env"][1]["value"].as_str().unwrap().starts_with("[REDACTED:"));
+        assert!(
+            out["env"][0]["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("[REDACTED:")
+        );
+        assert!(
+            out["env"][1]["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("[REDACTED:")
+        );
     }
 }

@@ -81,7 +81,9 @@ fn repo_layer(
     let state = match trust::TrustList::load_default() {
         Ok(list) => list.state(root, &text),
         Err(e) => {
-            loaded.warnings.push(format!("{e}; {} is treated as untrusted", path.display()));
+            loaded
+                .warnings
+                .push(format!("{e}; {} is treated as untrusted", path.display()));
             trust::TrustState::Untrusted
         }
     };

@@ -188,7 +188,10 @@ mod tests {
         let link = root.path().join(".triage");
         std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
         let err = create_dir(&link).unwrap_err().to_string();
-        assert!(err.contains(".triage") && err.contains("elsewhere"), "{err}");
+        assert!(
+            err.contains(".triage") && err.contains("elsewhere"),
+            "{err}"
+        );
         let err = open_append(&link.join("x")).unwrap_err().to_string();
         assert!(err.contains("symbolic link"), "{err}");
         let file_link = root.path().join("audit.jsonl");

@@ -52,7 +52,10 @@ pub fn describe(loaded: &LoadedConfig) -> String {
         for (key, value) in keys {
             let dotted = format!("{section}.{key}");
             let shown = if hidden(&dotted) {
-                format!("({} keys, values hidden)", value.as_table().map_or(0, |t| t.len()))
+                format!(
+                    "({} keys, values hidden)",
+                    value.as_table().map_or(0, |t| t.len())
+                )
             } else {
                 value.to_string()
             };
@@ -86,20 +89,31 @@ mod tests {
             .memory
             .storage_options
             .insert("aws_secret_access_key".into(), "wJalrXUtnFEMI".into());
-        loaded
-            .origins
-            .insert("memory.storage_options".into(), "/home/u/.config/triage/config.toml".into());
-        loaded
-            .origins
-            .insert("index.max_file_size".into(), "$TRIAGE_INDEX_MAX_FILE_SIZE".into());
+        loaded.origins.insert(
+            "memory.storage_options".into(),
+            "/home/u/.config/triage/config.toml".into(),
+        );
+        loaded.origins.insert(
+            "index.max_file_size".into(),
+            "$TRIAGE_INDEX_MAX_FILE_SIZE".into(),
+        );
         loaded.ignored = vec!["llm.base_url".into()];
         loaded.repo_trust = Some(TrustState::Untrusted);
         let text = describe(&loaded);
         assert!(!text.contains("wJalrXUtnFEMI"), "{text}");
         assert!(text.contains("memory.storage_options = (1 keys, values hidden)    # /home/u/.config/triage/config.toml"), "{text}");
-        assert!(text.contains("index.max_file_size = 1048576    # $TRIAGE_INDEX_MAX_FILE_SIZE"), "{text}");
-        assert!(text.contains("llm.api_key_env = \"OPENAI_API_KEY\"    # default"), "{text}");
-        assert!(text.contains("ignored from the untrusted repository file: llm.base_url"), "{text}");
+        assert!(
+            text.contains("index.max_file_size = 1048576    # $TRIAGE_INDEX_MAX_FILE_SIZE"),
+            "{text}"
+        );
+        assert!(
+            text.contains("llm.api_key_env = \"OPENAI_API_KEY\"    # default"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ignored from the untrusted repository file: llm.base_url"),
+            "{text}"
+        );
         assert!(text.contains("not trusted"), "{text}");
     }
 }

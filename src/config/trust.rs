@@ -82,9 +82,12 @@ pub fn split(layer: toml::Table) -> (toml::Table, Vec<(String, toml::Value)>) {
 pub fn check_runbooks_path(value: &str) -> Result<(), String> {
     let path = Path::new(value);
     let escapes = path.is_absolute()
-        || path
-            .components()
-            .any(|c| matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_)));
+        || path.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        });
     if escapes || value.starts_with('~') {
         return Err(format!(
             "memory.runbooks = {value:?} leaves the repository; a repository may only name a folder inside itself (like \"docs/runbooks\")"

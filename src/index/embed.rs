@@ -237,10 +237,7 @@ impl OpenAiEmbedder {
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
         use async_openai::types::embeddings::CreateEmbeddingRequestArgs;
         let n = texts.len();
-        let texts: Vec<String> = texts
-            .iter()
-            .map(|t| self.redactor.redact(t).text)
-            .collect();
+        let texts: Vec<String> = texts.iter().map(|t| self.redactor.redact(t).text).collect();
         let req = CreateEmbeddingRequestArgs::default()
             .model(self.model.clone())
             .input(texts)

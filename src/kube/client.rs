@@ -600,7 +600,9 @@ impl KubeClient {
         let ns = if t.namespaced { namespace } else { None };
         let resource = resource_name(t);
         let what = || ReadError::new("list", &resource, ns, None);
-        checked(&what, &[(NameKind::Namespace, ns)])?;
+        if let Some(e) = checked(what, &[(NameKind::Namespace, ns)]) {
+            return Err(e);
+        }
         let path = t.list_path(ns);
         let mut out = ListResult::default();
         let mut token: Option<String> = None;
@@ -668,7 +670,12 @@ impl KubeClient {
         let ns = if t.namespaced { namespace } else { None };
         let resource = resource_name(t);
         let what = || ReadError::new("get", &resource, ns, Some(name));
-        checked(&what, &[(NameKind::Namespace, ns), (NameKind::Object, Some(name))])?;
+        if let Some(e) = checked(
+            what,
+            &[(NameKind::Namespace, ns), (NameKind::Object, Some(name))],
+        ) {
+            return Err(e);
+        }
         let request = Request::new(t.list_path(ns));
         // A Secret's values are never fetched: its metadata is all triage reads.
         let req = if *t == resources::SECRETS {
@@ -696,14 +703,16 @@ impl KubeClient {
         previous: bool,
     ) -> Result<String, ReadError> {
         let what = || ReadError::new("get", "pods/log", Some(namespace), Some(pod));
-        checked(
-            &what,
+        if let Some(e) = checked(
+            what,
             &[
                 (NameKind::Namespace, Some(namespace)),
                 (NameKind::Object, Some(pod)),
                 (NameKind::Container, container),
             ],
-        )?;
+        ) {
+            return Err(e);
+        }
         let lp = LogParams {
             container: container.map(str::to_string),
             previous,
@@ -729,7 +738,9 @@ impl KubeClient {
         let ns = if t.namespaced { namespace } else { None };
         let resource = resource_name(t);
         let what = || ReadError::new("watch", &resource, ns, None);
-        checked(&what, &[(NameKind::Namespace, ns)])?;
+        if let Some(e) = checked(what, &[(NameKind::Namespace, ns)]) {
+            return Err(e);
+        }
         let wp = WatchParams::default().timeout(timeout_secs);
         let req = Request::new(t.list_path(ns))
             .watch(&wp, resource_version)
@@ -797,16 +808,11 @@ impl KubeClient {
 
 /// Every name that goes into a request path is a valid Kubernetes name, or nothing is
 /// requested.
-fn checked(
-    what: impl Fn() -> ReadError,
-    parts: &[(NameKind, Option<&str>)],
-) -> Result<(), ReadError> {
-    for (kind, value) in parts {
-        if let Some(v) = value {
-            names::check(*kind, v).map_err(|m| what().with(ReadErrorKind::Refused, None, m))?;
-        }
-    }
-    Ok(())
+fn checked(what: impl Fn() -> ReadError, parts: &[(NameKind, Option<&str>)]) -> Option<ReadError> {
+    parts.iter().find_map(|(kind, value)| {
+        let m = names::check(*kind, (*value)?).err()?;
+        Some(what().with(ReadErrorKind::Refused, None, m))
+    })
 }
 
 /// rustls needs a process-wide crypto provider when more than one is compiled in.

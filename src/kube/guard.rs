@@ -194,13 +194,25 @@ fn query_keys(shape: Shape) -> &'static [&'static str] {
     match shape {
         Shape::Discovery => &[],
         Shape::List => &[
-            "limit", "continue", "labelSelector", "fieldSelector", "resourceVersion",
-            "resourceVersionMatch", "watch", "timeoutSeconds", "allowWatchBookmarks",
+            "limit",
+            "continue",
+            "labelSelector",
+            "fieldSelector",
+            "resourceVersion",
+            "resourceVersionMatch",
+            "watch",
+            "timeoutSeconds",
+            "allowWatchBookmarks",
             "sendInitialEvents",
         ],
         Shape::Get | Shape::Status => &["resourceVersion"],
         Shape::Log => &[
-            "container", "previous", "tailLines", "limitBytes", "timestamps", "sinceSeconds",
+            "container",
+            "previous",
+            "tailLines",
+            "limitBytes",
+            "timestamps",
+            "sinceSeconds",
             "sinceTime",
         ],
     }
@@ -219,8 +231,14 @@ pub fn shape_of(path: &str) -> Result<(Shape, Option<&'static resources::Resourc
             if resources::groups().iter().any(|(g, _)| g == group) =>
         {
             return match segs.get(2) {
-                Some(v) if !resources::groups().iter().any(|(g, gv)| g == group && gv == v) => {
-                    Err(format!("API group version {group}/{v} is not one triage reads"))
+                Some(v)
+                    if !resources::groups()
+                        .iter()
+                        .any(|(g, gv)| g == group && gv == v) =>
+                {
+                    Err(format!(
+                        "API group version {group}/{v} is not one triage reads"
+                    ))
                 }
                 _ => Ok((Shape::Discovery, None)),
             };
@@ -256,7 +274,10 @@ pub fn shape_of(path: &str) -> Result<(Shape, Option<&'static resources::Resourc
     };
     let cluster = |t: &resources::ResourceType| {
         if t.namespaced {
-            Err(format!("{} are read in a namespace, not by name across the cluster", t.plural))
+            Err(format!(
+                "{} are read in a namespace, not by name across the cluster",
+                t.plural
+            ))
         } else {
             Ok(())
         }
@@ -300,7 +321,18 @@ pub fn shape_of(path: &str) -> Result<(Shape, Option<&'static resources::Resourc
             cluster(t)?;
             Ok((Shape::Status, Some(t)))
         }
-        [.., sub] if matches!(*sub, "exec" | "attach" | "portforward" | "proxy" | "eviction" | "binding" | "ephemeralcontainers") => {
+        [.., sub]
+            if matches!(
+                *sub,
+                "exec"
+                    | "attach"
+                    | "portforward"
+                    | "proxy"
+                    | "eviction"
+                    | "binding"
+                    | "ephemeralcontainers"
+            ) =>
+        {
             Err(format!("the `{sub}` subresource acts on the cluster"))
         }
         _ => Err("it is not a path shape triage reads (list, get, log, status, discovery)".into()),
@@ -335,15 +367,19 @@ pub fn allowed_read(
         if !allowed.contains(&key.as_str()) {
             return Err(format!("the query key `{key}` is not one triage uses here"));
         }
-        if matches!(key.as_str(), "watch" | "previous" | "timestamps" | "allowWatchBookmarks" | "sendInitialEvents")
-            && value != "true"
+        if matches!(
+            key.as_str(),
+            "watch" | "previous" | "timestamps" | "allowWatchBookmarks" | "sendInitialEvents"
+        ) && value != "true"
             && value != "false"
         {
             return Err(format!("`{key}={value}` is not a boolean"));
         }
     }
     // Secret values never leave the cluster: Secrets are read as metadata only.
-    if t == Some(&resources::SECRETS) && !accept.is_some_and(|a| a.contains("as=PartialObjectMetadata")) {
+    if t == Some(&resources::SECRETS)
+        && !accept.is_some_and(|a| a.contains("as=PartialObjectMetadata"))
+    {
         return Err("Secrets are read as metadata only (their values are never fetched)".into());
     }
     Ok(())

@@ -46,7 +46,14 @@ fn the_shapes_triage_uses_pass() {
     ] {
         ok(path);
     }
-    assert!(allowed_read(&Method::GET, "/api/v1/namespaces/shop/secrets?limit=500", META).is_ok());
+    assert!(
+        allowed_read(
+            &Method::GET,
+            "/api/v1/namespaces/shop/secrets?limit=500",
+            META
+        )
+        .is_ok()
+    );
     assert!(
         allowed_read(
             &Method::GET,
@@ -67,34 +74,134 @@ fn everything_else_is_refused_with_the_reason() {
         None,
         "query key `x`",
     );
-    refused(M::GET, "/api/v1/namespaces/payments/secrets?limit=500", None, "metadata only");
-    refused(M::GET, "/api/v1/namespaces/shop/secrets/db", None, "metadata only");
+    refused(
+        M::GET,
+        "/api/v1/namespaces/payments/secrets?limit=500",
+        None,
+        "metadata only",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/secrets/db",
+        None,
+        "metadata only",
+    );
     // Percent-encoding does not hide a proxy or a traversal.
-    refused(M::GET, "/api/v1/namespaces/shop/services/web/%70roxy/admin", None, "percent-encoded");
-    refused(M::GET, "/api/v1/namespaces/shop/pods/web-0%2Fexec", None, "percent-encoded");
-    refused(M::GET, "/api/v1/namespaces/%2e%2e/secrets", None, "percent-encoded");
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/services/web/%70roxy/admin",
+        None,
+        "percent-encoded",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/pods/web-0%2Fexec",
+        None,
+        "percent-encoded",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/%2e%2e/secrets",
+        None,
+        "percent-encoded",
+    );
     refused(M::GET, "/api/v1/namespaces/shop/pods/%zz", None, "broken");
-    refused(M::GET, "/api/v1/namespaces/../secrets", None, "plain absolute path");
+    refused(
+        M::GET,
+        "/api/v1/namespaces/../secrets",
+        None,
+        "plain absolute path",
+    );
     refused(M::GET, "//api/v1/pods", None, "plain absolute path");
-    refused(M::GET, "/api/v1/namespaces/shop/pods/web-0/exec?command=sh", None, "`exec`");
-    refused(M::GET, "/api/v1/namespaces/shop/pods/web-0/portforward", None, "`portforward`");
-    refused(M::GET, "/api/v1/namespaces/shop/services/web/proxy", None, "`proxy`");
-    refused(M::GET, "/api/v1/namespaces/shop/services/web:80/proxy/x", None, "path shape");
-    refused(M::GET, "/api/v1/nodes/node-1/proxy/metrics", None, "path shape");
-    refused(M::GET, "/api/v1/namespaces/shop/pods/web-0/log?follow=true", None, "`follow`");
-    refused(M::GET, "/api/v1/namespaces/shop/pods?watch=yes", None, "not a boolean");
-    refused(M::GET, "/api/v1/namespaces/shop/pods?pretty=true", None, "`pretty`");
-    refused(M::GET, "/apis/rbac.authorization.k8s.io/v1/clusterroles", None, "not a type triage reads");
-    refused(M::GET, "/api/v1/namespaces/shop/serviceaccounts/default/token", None, "path shape");
-    refused(M::GET, "/api/v1/namespaces/Shop/pods", None, "namespace name");
-    refused(M::GET, "/api/v1/namespaces/shop/nodes", None, "not namespaced");
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/pods/web-0/exec?command=sh",
+        None,
+        "`exec`",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/pods/web-0/portforward",
+        None,
+        "`portforward`",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/services/web/proxy",
+        None,
+        "`proxy`",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/services/web:80/proxy/x",
+        None,
+        "path shape",
+    );
+    refused(
+        M::GET,
+        "/api/v1/nodes/node-1/proxy/metrics",
+        None,
+        "path shape",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/pods/web-0/log?follow=true",
+        None,
+        "`follow`",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/pods?watch=yes",
+        None,
+        "not a boolean",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/pods?pretty=true",
+        None,
+        "`pretty`",
+    );
+    refused(
+        M::GET,
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        None,
+        "not a type triage reads",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/serviceaccounts/default/token",
+        None,
+        "path shape",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/Shop/pods",
+        None,
+        "namespace name",
+    );
+    refused(
+        M::GET,
+        "/api/v1/namespaces/shop/nodes",
+        None,
+        "not namespaced",
+    );
     refused(M::GET, "/api/v1/pods/web-0", None, "in a namespace");
     refused(M::GET, "/openapi/v2", None, "not an API path");
     refused(M::GET, "/apis/apps/v9", None, "apps/v9");
     refused(M::HEAD, "/api/v1/pods", None, "only sends GET");
-    refused(M::DELETE, "/api/v1/namespaces/shop/pods/web-0", None, "not a read");
+    refused(
+        M::DELETE,
+        "/api/v1/namespaces/shop/pods/web-0",
+        None,
+        "not a read",
+    );
     refused(M::POST, "/api/v1/namespaces/shop/pods", None, "not a read");
-    refused(M::PATCH, "/apis/apps/v1/namespaces/shop/deployments/web", None, "not a read");
+    refused(
+        M::PATCH,
+        "/apis/apps/v1/namespaces/shop/deployments/web",
+        None,
+        "not a read",
+    );
 }
 
 #[test]
@@ -112,7 +219,11 @@ fn approval_covers_exact_request_while_alive() {
         );
     }
     let err = guard.check(&Method::DELETE, path, None).unwrap_err();
-    assert!(err.to_string().contains("DELETE /api/v1/namespaces/shop/pods/web-0"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("DELETE /api/v1/namespaces/shop/pods/web-0"),
+        "{err}"
+    );
     assert_eq!(guard.refused().len(), 3);
 }
 
@@ -133,21 +244,70 @@ impl Rng {
 #[test]
 fn random_paths_never_pass_with_a_segment_that_could_leave_its_place() {
     const SEGS: &[&str] = &[
-        "api", "apis", "v1", "apps", "batch", "namespaces", "shop", "pods", "secrets", "nodes",
-        "deployments", "log", "status", "exec", "proxy", "web-0", "..", ".", "", "%2F", "%70roxy",
-        "a%2fb", "x?y=1", "Shop", "web-0:80", "services", "configmaps", "events", "version",
-        "portforward", "attach", "token", "%00", "a#b", "autoscaling", "v2",
+        "api",
+        "apis",
+        "v1",
+        "apps",
+        "batch",
+        "namespaces",
+        "shop",
+        "pods",
+        "secrets",
+        "nodes",
+        "deployments",
+        "log",
+        "status",
+        "exec",
+        "proxy",
+        "web-0",
+        "..",
+        ".",
+        "",
+        "%2F",
+        "%70roxy",
+        "a%2fb",
+        "x?y=1",
+        "Shop",
+        "web-0:80",
+        "services",
+        "configmaps",
+        "events",
+        "version",
+        "portforward",
+        "attach",
+        "token",
+        "%00",
+        "a#b",
+        "autoscaling",
+        "v2",
     ];
     const QUERIES: &[&str] = &[
-        "", "limit=500", "continue=x", "labelSelector=a%3Db", "pretty=true", "follow=true",
-        "x=%2F..%2Fsecrets", "watch=true", "container=app", "command=sh", "tailLines=5",
+        "",
+        "limit=500",
+        "continue=x",
+        "labelSelector=a%3Db",
+        "pretty=true",
+        "follow=true",
+        "x=%2F..%2Fsecrets",
+        "watch=true",
+        "container=app",
+        "command=sh",
+        "tailLines=5",
     ];
     let mut rng = Rng(0x7e57_9a7d_c0de_0042);
     let mut passed = 0;
     let cases = 20_000;
     for _ in 0..cases {
         // A real prefix most of the time, then real and hostile segments.
-        const PREFIXES: &[&str] = &["", "/api/v1", "/apis/apps/v1", "/apis/batch/v1", "/api/v1/namespaces", "/api/v1/namespaces/shop", "/apis/apps/v1/namespaces/shop"];
+        const PREFIXES: &[&str] = &[
+            "",
+            "/api/v1",
+            "/apis/apps/v1",
+            "/apis/batch/v1",
+            "/api/v1/namespaces",
+            "/api/v1/namespaces/shop",
+            "/apis/apps/v1/namespaces/shop",
+        ];
         let mut path = PREFIXES[(rng.next() % PREFIXES.len() as u64) as usize].to_string();
         let n = usize::from(path.is_empty()) + (rng.next() % 4) as usize;
         for _ in 0..n {
@@ -155,8 +315,16 @@ fn random_paths_never_pass_with_a_segment_that_could_leave_its_place() {
             path.push_str(SEGS[(rng.next() % SEGS.len() as u64) as usize]);
         }
         let q = QUERIES[(rng.next() % QUERIES.len() as u64) as usize];
-        let full = if q.is_empty() { path.clone() } else { format!("{path}?{q}") };
-        let accept = if rng.next() % 2 == 0 { META } else { None };
+        let full = if q.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{q}")
+        };
+        let accept = if rng.next().is_multiple_of(2) {
+            META
+        } else {
+            None
+        };
         if allowed_read(&Method::GET, &full, accept).is_err() {
             continue;
         }
@@ -166,7 +334,10 @@ fn random_paths_never_pass_with_a_segment_that_could_leave_its_place() {
                 !seg.is_empty()
                     && seg != "."
                     && seg != ".."
-                    && seg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'),
+                    && seg.bytes().all(|b| b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || b == b'-'
+                        || b == b'.'),
                 "{full} passed with segment {seg:?}"
             );
         }
@@ -182,7 +353,10 @@ fn random_paths_never_pass_with_a_segment_that_could_leave_its_place() {
             [_, _, sub] if rest[0] != "namespaces" => Some(*sub),
             _ => None,
         };
-        assert!(sub.is_none_or(|s| s == "log" || s == "status"), "{full} passed with subresource {sub:?}");
+        assert!(
+            sub.is_none_or(|s| s == "log" || s == "status"),
+            "{full} passed with subresource {sub:?}"
+        );
         assert!(rest.len() <= 5, "{full}");
         for bad in ["pretty", "follow", "command", "x="] {
             assert!(!q.starts_with(bad), "{full} passed");
@@ -196,5 +370,8 @@ fn random_paths_never_pass_with_a_segment_that_could_leave_its_place() {
             assert!(accept.is_some(), "{full} read Secret values");
         }
     }
-    assert!(passed > 50, "only {passed} of {cases} random paths were valid reads: the generator is too weak");
+    assert!(
+        passed > 50,
+        "only {passed} of {cases} random paths were valid reads: the generator is too weak"
+    );
 }

@@ -33,9 +33,7 @@ impl NameKind {
             NameKind::Namespace | NameKind::Container => {
                 "lower-case letters, digits and '-', at most 63 characters"
             }
-            NameKind::Object => {
-                "lower-case letters, digits, '-' and '.', at most 253 characters"
-            }
+            NameKind::Object => "lower-case letters, digits, '-' and '.', at most 253 characters",
         }
     }
 
@@ -98,10 +96,21 @@ mod tests {
             assert!(check(NameKind::Namespace, bad).is_err(), "{bad:?}");
             assert!(check(NameKind::Container, bad).is_err(), "{bad:?}");
         }
-        for bad in ["web-0/exec", "web..x", ".web", "web.", "%2e%2e", "a?b", "x:y"] {
+        for bad in [
+            "web-0/exec",
+            "web..x",
+            ".web",
+            "web.",
+            "%2e%2e",
+            "a?b",
+            "x:y",
+        ] {
             assert!(check(NameKind::Object, bad).is_err(), "{bad:?}");
         }
         let err = check(NameKind::Namespace, "payments/secrets?x=").unwrap_err();
-        assert!(err.contains("payments/secrets?x=") && err.contains("namespace"), "{err}");
+        assert!(
+            err.contains("payments/secrets?x=") && err.contains("namespace"),
+            "{err}"
+        );
     }
 }

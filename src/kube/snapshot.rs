@@ -261,7 +261,10 @@ impl Snapshot {
             }
         }
         for logs in self.logs.values_mut() {
-            for text in [&mut logs.current, &mut logs.previous].into_iter().flatten() {
+            for text in [&mut logs.current, &mut logs.previous]
+                .into_iter()
+                .flatten()
+            {
                 *text = redactor.redact(text).text;
             }
         }
@@ -277,7 +280,10 @@ fn env_lists(item: &mut Value) -> Vec<&mut Value> {
         "/spec/jobTemplate/spec/template/spec",
     ]
     .into_iter()
-    .find(|p| item.pointer(p).is_some_and(|s| s.get("containers").is_some()));
+    .find(|p| {
+        item.pointer(p)
+            .is_some_and(|s| s.get("containers").is_some())
+    });
     let Some(spec) = pointer
         .and_then(|p| item.pointer_mut(p))
         .and_then(Value::as_object_mut)
@@ -286,7 +292,10 @@ fn env_lists(item: &mut Value) -> Vec<&mut Value> {
     };
     let mut out = Vec::new();
     for (key, list) in spec.iter_mut() {
-        if !matches!(key.as_str(), "containers" | "initContainers" | "ephemeralContainers") {
+        if !matches!(
+            key.as_str(),
+            "containers" | "initContainers" | "ephemeralContainers"
+        ) {
             continue;
         }
         for c in list.as_array_mut().into_iter().flatten() {

@@ -96,7 +96,11 @@ pub async fn run(
                         m.id,
                         m.kind.as_str(),
                         m.status.as_str(),
-                        if m.unconfirmed() { "unconfirmed" } else { "confirmed" },
+                        if m.unconfirmed() {
+                            "unconfirmed"
+                        } else {
+                            "confirmed"
+                        },
                         m.confidence,
                         m.confirmations,
                         m.contradictions,

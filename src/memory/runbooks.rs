@@ -38,9 +38,7 @@ fn runbook_files(root: &Path, dir: &str) -> Vec<std::path::PathBuf> {
         return Vec::new();
     };
     let folder = root.join(dir);
-    let inside = |p: &Path| {
-        std::fs::canonicalize(p).is_ok_and(|c| c.starts_with(&canonical_root))
-    };
+    let inside = |p: &Path| std::fs::canonicalize(p).is_ok_and(|c| c.starts_with(&canonical_root));
     if !folder.is_dir() || !inside(&folder) {
         return Vec::new();
     }
@@ -192,7 +190,10 @@ mod tests {
         let store = MemoryStore::open(db.path().to_str().unwrap())
             .await
             .unwrap();
-        for (repo, text) in [(&a, "# deploy\n\nRepository A: roll back.\n"), (&b, "# deploy\n\nRepository B: scale up.\n")] {
+        for (repo, text) in [
+            (&a, "# deploy\n\nRepository A: roll back.\n"),
+            (&b, "# deploy\n\nRepository B: scale up.\n"),
+        ] {
             let rb = repo.path().join("docs/runbooks");
             std::fs::create_dir_all(&rb).unwrap();
             std::fs::write(rb.join("deploy.md"), text).unwrap();
@@ -229,7 +230,11 @@ mod tests {
         let store = MemoryStore::open(db.path().to_str().unwrap())
             .await
             .unwrap();
-        std::fs::write(outside.path().join("id_rsa.md"), "-----BEGIN OPENSSH PRIVATE KEY-----\n").unwrap();
+        std::fs::write(
+            outside.path().join("id_rsa.md"),
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n",
+        )
+        .unwrap();
         let rb = repo.path().join("docs/runbooks");
         std::fs::create_dir_all(&rb).unwrap();
         std::os::unix::fs::symlink(outside.path().join("id_rsa.md"), rb.join("key.md")).unwrap();
@@ -240,6 +245,9 @@ mod tests {
         let r = sync(&store, repo.path(), "ops").await.unwrap();
         assert_eq!(r.added, 0, "{r:?}");
         let all = store.list().await.unwrap();
-        assert!(all.iter().all(|m| !m.text.contains("PRIVATE KEY")), "{all:?}");
+        assert!(
+            all.iter().all(|m| !m.text.contains("PRIVATE KEY")),
+            "{all:?}"
+        );
     }
 }

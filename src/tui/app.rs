@@ -76,7 +76,9 @@ impl App {
     /// while (tests drive keys faster than a person).
     pub fn settle_dialog(&mut self) {
         if let Some(Overlay::Approval(a)) = &mut self.overlay {
-            *a = a.clone().aged(crate::tui::overlays::approval::DECISION_DELAY);
+            *a = a
+                .clone()
+                .aged(crate::tui::overlays::approval::DECISION_DELAY);
         }
     }
 

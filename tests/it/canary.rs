@@ -86,9 +86,21 @@ const KINDS: &[(&str, &str, &str)] = &[
     ("github-fine-grained", "github_pat_{a22}_{a59}", "using {}"),
     ("gitlab", "glpat-{u20}", "gitlab {}"),
     ("slack-bot", "xoxb-{d12}-{d13}-{a24}", "slack {}"),
-    ("slack-webhook", "https://hooks.slack.com/services/T{A8}/B{A8}/{a24}", "posting to {}"),
-    ("discord-webhook", "https://discord.com/api/webhooks/{d18}/{u68}", "hook {}"),
-    ("teams-webhook", "https://acme.webhook.office.com/webhookb2/{h8}-{h4}-{h4}-{h4}-{h12}@{h8}/IncomingWebhook/{h32}/{h8}", "teams {}"),
+    (
+        "slack-webhook",
+        "https://hooks.slack.com/services/T{A8}/B{A8}/{a24}",
+        "posting to {}",
+    ),
+    (
+        "discord-webhook",
+        "https://discord.com/api/webhooks/{d18}/{u68}",
+        "hook {}",
+    ),
+    (
+        "teams-webhook",
+        "https://acme.webhook.office.com/webhookb2/{h8}-{h4}-{h4}-{h4}-{h12}@{h8}/IncomingWebhook/{h32}/{h8}",
+        "teams {}",
+    ),
     ("telegram", "{d9}:AA{u33}", "bot {} started"),
     ("stripe-live", "sk_live_{a24}", "charge with {}"),
     ("stripe-restricted", "rk_live_{a24}", "{}"),
@@ -107,7 +119,11 @@ const KINDS: &[(&str, &str, &str)] = &[
     ("shopify", "shpat_{h32}", "shop {}"),
     ("digitalocean", "dop_v1_{h64}", "do {}"),
     ("newrelic", "NRAK-{A27}", "nr {}"),
-    ("sentry-dsn", "{h32}", "dsn https://{}@o123456.ingest.sentry.io/4504"),
+    (
+        "sentry-dsn",
+        "{h32}",
+        "dsn https://{}@o123456.ingest.sentry.io/4504",
+    ),
     ("grafana", "glsa_{a32}_{h8}", "grafana {}"),
     ("vault", "hvs.{u90}", "vault {}"),
     ("doppler", "dp.pt.{a43}", "doppler {}"),
@@ -117,14 +133,34 @@ const KINDS: &[(&str, &str, &str)] = &[
     ("age", "AGE-SECRET-KEY-1{q58}", "{}"),
     ("gcp-api-key", "AIza{u35}", "maps {}"),
     ("gcp-oauth", "GOCSPX-{u28}", "oauth {}"),
-    ("azure-storage", "{b86}==", "DefaultEndpointsProtocol=https;AccountName=shop;AccountKey={};EndpointSuffix=core.windows.net"),
+    (
+        "azure-storage",
+        "{b86}==",
+        "DefaultEndpointsProtocol=https;AccountName=shop;AccountKey={};EndpointSuffix=core.windows.net",
+    ),
     ("jwt", "eyJ{u20}.eyJ{u30}.{u43}", "session={}"),
-    ("rsa-private-key", "MII{b61}", "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----"),
-    ("postgres-url", "{a16}", "DATABASE_URL=postgres://app:{}@db.shop.svc:5432/shop"),
+    (
+        "rsa-private-key",
+        "MII{b61}",
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----",
+    ),
+    (
+        "postgres-url",
+        "{a16}",
+        "DATABASE_URL=postgres://app:{}@db.shop.svc:5432/shop",
+    ),
     ("basic-auth", "{b24}", "Authorization: Basic {}"),
-    ("bearer", "{u40}", "curl -H 'Authorization: Bearer {}' http://orders"),
+    (
+        "bearer",
+        "{u40}",
+        "curl -H 'Authorization: Bearer {}' http://orders",
+    ),
     ("kubeconfig-key", "LS0t{b76}", "    client-key-data: {}"),
-    ("docker-auth", "{b28}", "{\"auths\":{\"registry.shop.io\":{\"auth\":\"{}\"}}}"),
+    (
+        "docker-auth",
+        "{b28}",
+        "{\"auths\":{\"registry.shop.io\":{\"auth\":\"{}\"}}}",
+    ),
     ("password-setting", "{a18}", "DB_PASSWORD={}"),
     ("atlassian", "ATATT3{u60}", "jira {}"),
     ("tailscale", "tskey-auth-{a10}-{a24}", "tailnet {}"),
@@ -151,7 +187,11 @@ fn corpus() -> Vec<Canary> {
             out.push(Canary {
                 kind,
                 secret,
-                line: if round == 0 { line } else { format!("retry: {line}") },
+                line: if round == 0 {
+                    line
+                } else {
+                    format!("retry: {line}")
+                },
             });
         }
     }
@@ -179,17 +219,22 @@ const PLACES: [Place; 6] = [
 ];
 
 fn snapshot_with(canaries: &[(&Canary, Place)]) -> Snapshot {
-    let mut snap: Value = serde_json::from_str(
-        &std::fs::read_to_string(crate::kube::fixture("shop.json")).unwrap(),
-    )
-    .unwrap();
+    let mut snap: Value =
+        serde_json::from_str(&std::fs::read_to_string(crate::kube::fixture("shop.json")).unwrap())
+            .unwrap();
     let log_key = "shop/checkout-api-7c9d6f5b8-k2x9p/api";
-    let mut log = snap["logs"][log_key]["current"].as_str().unwrap_or("").to_string();
+    let mut log = snap["logs"][log_key]["current"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     let mut env = Vec::new();
     let mut data = serde_json::Map::new();
     for (i, (c, place)) in canaries.iter().enumerate() {
         match place {
-            Place::Log => log.push_str(&format!("level=error msg=\"request failed\" detail=\"{}\"\n", c.line.replace('"', "'").replace('\n', " "))),
+            Place::Log => log.push_str(&format!(
+                "level=error msg=\"request failed\" detail=\"{}\"\n",
+                c.line.replace('"', "'").replace('\n', " ")
+            )),
             Place::Env => env.push(json!({"name": format!("SETTING_{i}"), "value": c.line})),
             Place::ConfigMap => {
                 data.insert(format!("item_{i}"), json!(c.line));
@@ -201,17 +246,24 @@ fn snapshot_with(canaries: &[(&Canary, Place)]) -> Snapshot {
     env.push(json!({"name": "CHECKOUT_DB_PASSWORD", "value": "plain-words-canary-one"}));
     env.push(json!({"name": "PAYMENTS_API_KEY", "value": "plain-words-canary-two"}));
     snap["logs"][log_key]["current"] = json!(log);
-    let deployments = snap["objects"]["apps/v1/deployments"].as_array_mut().unwrap();
+    let deployments = snap["objects"]["apps/v1/deployments"]
+        .as_array_mut()
+        .unwrap();
     let checkout = deployments
         .iter_mut()
         .find(|d| d["metadata"]["name"] == "checkout-api")
         .unwrap();
-    let containers = checkout["spec"]["template"]["spec"]["containers"].as_array_mut().unwrap();
+    let containers = checkout["spec"]["template"]["spec"]["containers"]
+        .as_array_mut()
+        .unwrap();
     containers[0]["env"].as_array_mut().unwrap().extend(env);
-    snap["objects"]["v1/configmaps"].as_array_mut().unwrap().push(json!({
-        "metadata": {"name": "canary-config", "namespace": "shop"},
-        "data": data,
-    }));
+    snap["objects"]["v1/configmaps"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+            "metadata": {"name": "canary-config", "namespace": "shop"},
+            "data": data,
+        }));
     Snapshot::parse(&snap.to_string()).unwrap()
 }
 
@@ -219,7 +271,12 @@ fn snapshot_with(canaries: &[(&Canary, Place)]) -> Snapshot {
 async fn no_planted_secret_reaches_a_model_an_embedding_endpoint_a_trace_or_the_audit_log() {
     let canaries = corpus();
     let kinds: std::collections::BTreeSet<&str> = canaries.iter().map(|c| c.kind).collect();
-    assert!(canaries.len() >= 100 && kinds.len() >= 40, "{} canaries of {} kinds", canaries.len(), kinds.len());
+    assert!(
+        canaries.len() >= 100 && kinds.len() >= 40,
+        "{} canaries of {} kinds",
+        canaries.len(),
+        kinds.len()
+    );
     let placed: Vec<(&Canary, Place)> = canaries
         .iter()
         .enumerate()
@@ -261,7 +318,10 @@ async fn no_planted_secret_reaches_a_model_an_embedding_endpoint_a_trace_or_the_
         .filter(|(_, p)| *p == Place::File)
         .map(|(c, _)| c.line.as_str())
         .collect();
-    repo.write("deploy/canaries.txt", &format!("{}\n", file_lines.join("\n")));
+    repo.write(
+        "deploy/canaries.txt",
+        &format!("{}\n", file_lines.join("\n")),
+    );
     let secret_value = "c2VjcmV0LWNhbmFyeS1iYXNlNjQtdmFsdWU=";
     repo.write(
         "k8s/secret.yaml",
@@ -270,7 +330,16 @@ async fn no_planted_secret_reaches_a_model_an_embedding_endpoint_a_trace_or_the_
     repo.git_init();
     for (c, place) in &placed {
         if *place == Place::Commit {
-            git(repo.root(), &["commit", "-q", "--allow-empty", "-m", &format!("rotate credentials: {}", c.line)]);
+            git(
+                repo.root(),
+                &[
+                    "commit",
+                    "-q",
+                    "--allow-empty",
+                    "-m",
+                    &format!("rotate credentials: {}", c.line),
+                ],
+            );
         }
     }
 
@@ -305,9 +374,14 @@ async fn no_planted_secret_reaches_a_model_an_embedding_endpoint_a_trace_or_the_
     drop(store);
 
     let cluster = Arc::new(
-        ClusterSource::replay(snapshot_with(&placed), None, ClientOptions::default(), ReplayOptions::default())
-            .await
-            .unwrap(),
+        ClusterSource::replay(
+            snapshot_with(&placed),
+            None,
+            ClientOptions::default(),
+            ReplayOptions::default(),
+        )
+        .await
+        .unwrap(),
     );
     let mut handle = session::start(SessionConfig {
         repo_root: Some(loc.root.clone()),
@@ -325,10 +399,18 @@ async fn no_planted_secret_reaches_a_model_an_embedding_endpoint_a_trace_or_the_
         exec_env: Vec::new(),
     })
     .unwrap();
-    handle.ops.send(Op::Submit { text: "checkout-api is failing: what is in the config?".into() }).unwrap();
+    handle
+        .ops
+        .send(Op::Submit {
+            text: "checkout-api is failing: what is in the config?".into(),
+        })
+        .unwrap();
     let mut proposal = None;
     loop {
-        let ev = tokio::time::timeout(Duration::from_secs(30), handle.events.recv()).await.unwrap().unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(30), handle.events.recv())
+            .await
+            .unwrap()
+            .unwrap();
         if let Event::ActionProposed { action } = &ev {
             proposal = Some(action.id);
         }
@@ -338,16 +420,28 @@ async fn no_planted_secret_reaches_a_model_an_embedding_endpoint_a_trace_or_the_
     }
     // Approve the read: its output (all the file's canaries) goes to the audit log, the
     // trace, and the model's next request.
-    handle.ops.send(Op::Approve { action: proposal.unwrap(), scope: ApprovalScope::Once }).unwrap();
+    handle
+        .ops
+        .send(Op::Approve {
+            action: proposal.unwrap(),
+            scope: ApprovalScope::Once,
+        })
+        .unwrap();
     loop {
-        let ev = tokio::time::timeout(Duration::from_secs(30), handle.events.recv()).await.unwrap().unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(30), handle.events.recv())
+            .await
+            .unwrap()
+            .unwrap();
         if matches!(ev, Event::ActionOutput { .. }) {
             break;
         }
     }
     handle.ops.send(Op::Submit { text: "so?".into() }).unwrap();
     loop {
-        let ev = tokio::time::timeout(Duration::from_secs(30), handle.events.recv()).await.unwrap().unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(30), handle.events.recv())
+            .await
+            .unwrap()
+            .unwrap();
         if matches!(ev, Event::TurnComplete { .. }) {
             break;
         }
@@ -369,25 +463,47 @@ async fn no_planted_secret_reaches_a_model_an_embedding_endpoint_a_trace_or_the_
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Where the canaries could have gone.
     let requests = server.requests();
-    let chats = requests.iter().filter(|r| r.body.get("messages").is_some()).count();
-    let embeds = requests.iter().filter(|r| r.body.get("input").is_some()).count();
-    assert!(chats >= 4 && embeds >= 2, "{chats} chat and {embeds} embedding requests");
+    let chats = requests
+        .iter()
+        .filter(|r| r.body.get("messages").is_some())
+        .count();
+    let embeds = requests
+        .iter()
+        .filter(|r| r.body.get("input").is_some())
+        .count();
+    assert!(
+        chats >= 4 && embeds >= 2,
+        "{chats} chat and {embeds} embedding requests"
+    );
     let mut places: Vec<(String, String)> = requests
         .iter()
         .enumerate()
         .map(|(i, r)| (format!("request {i}"), r.raw.clone()))
         .collect();
-    for dir in [state.path().join("sessions"), repo.root().join(".xdg-state/triage/sessions")] {
+    for dir in [
+        state.path().join("sessions"),
+        repo.root().join(".xdg-state/triage/sessions"),
+    ] {
         for f in std::fs::read_dir(&dir).unwrap().flatten() {
-            places.push((f.path().display().to_string(), std::fs::read_to_string(f.path()).unwrap()));
+            places.push((
+                f.path().display().to_string(),
+                std::fs::read_to_string(f.path()).unwrap(),
+            ));
         }
     }
     let audit = std::fs::read_to_string(state.path().join("audit.jsonl")).unwrap();
-    assert!(audit.contains("cat deploy/canaries.txt") && audit.contains("REDACTED"), "{audit}");
+    assert!(
+        audit.contains("cat deploy/canaries.txt") && audit.contains("REDACTED"),
+        "{audit}"
+    );
     places.push(("audit".into(), audit));
 
     let mut leaks = Vec::new();
@@ -409,7 +525,12 @@ async fn no_planted_secret_reaches_a_model_an_embedding_endpoint_a_trace_or_the_
             }
         }
     }
-    assert!(leaks.is_empty(), "{} leaks:\n{}", leaks.len(), leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "{} leaks:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
 
     // Not vacuous: the model saw the planted places, with placeholders of many kinds.
     let seen: String = requests.iter().map(|r| r.raw.as_str()).collect();
@@ -418,7 +539,13 @@ async fn no_planted_secret_reaches_a_model_an_embedding_endpoint_a_trace_or_the_
         .filter_map(|(i, _)| seen[i + 10..].split('#').next())
         .collect();
     assert!(placeholder_kinds.len() >= 35, "{placeholder_kinds:?}");
-    for place in ["level=error", "SETTING_", "item_", "rotate credentials", "canary rotation checkout"] {
+    for place in [
+        "level=error",
+        "SETTING_",
+        "item_",
+        "rotate credentials",
+        "canary rotation checkout",
+    ] {
         assert!(seen.contains(place), "the model never saw {place}");
     }
     eprintln!(

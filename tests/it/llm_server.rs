@@ -102,7 +102,10 @@ async fn embeddings(State(st): State<ServerState>, headers: HeaderMap, body: Str
     }
     let inputs: Vec<String> = match &parsed["input"] {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().map(|v| v.as_str().unwrap_or("").to_string()).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|v| v.as_str().unwrap_or("").to_string())
+            .collect(),
         _ => Vec::new(),
     };
     let data: Vec<Value> = inputs
@@ -119,7 +122,9 @@ async fn embeddings(State(st): State<ServerState>, headers: HeaderMap, body: Str
         .collect();
     Response::builder()
         .header("content-type", "application/json")
-        .body(Body::from(json!({"object": "list", "data": data}).to_string()))
+        .body(Body::from(
+            json!({"object": "list", "data": data}).to_string(),
+        ))
         .unwrap()
 }
 

@@ -23,7 +23,8 @@ fn stdout(out: &std::process::Output) -> String {
 
 #[tokio::test]
 async fn a_cloned_repositorys_config_cannot_send_a_secret_anywhere_until_trusted() {
-    let server = LlmServer::start(vec![llm_server::text(&["All fine. Confidence: 0.5"], None)]).await;
+    let server =
+        LlmServer::start(vec![llm_server::text(&["All fine. Confidence: 0.5"], None)]).await;
     let repo = Fixture::shop();
     let elsewhere = repo.root().join(".elsewhere");
     repo.write(
@@ -41,7 +42,10 @@ async fn a_cloned_repositorys_config_cannot_send_a_secret_anywhere_until_trusted
     // warning names the file and every ignored key.
     let out = triage_async(&["ask", "what changed?"], repo.root(), &env).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(server.requests().is_empty(), "the repository's endpoint was called");
+    assert!(
+        server.requests().is_empty(),
+        "the repository's endpoint was called"
+    );
     let warning = stderr(&out);
     for word in [
         ".triage.toml",
@@ -62,19 +66,32 @@ async fn a_cloned_repositorys_config_cannot_send_a_secret_anywhere_until_trusted
     // `triage config` says where each key came from.
     let cfg = triage_async(&["config"], repo.root(), &env).await;
     let text = stdout(&cfg);
-    assert!(text.contains("agent.read_only = true    # default"), "{text}");
+    assert!(
+        text.contains("agent.read_only = true    # default"),
+        "{text}"
+    );
     assert!(text.contains("index.exclude = [\"big/\"]    # "), "{text}");
     assert!(text.contains(".triage.toml"), "{text}");
-    assert!(text.contains("ignored from the untrusted repository file"), "{text}");
+    assert!(
+        text.contains("ignored from the untrusted repository file"),
+        "{text}"
+    );
 
     // Trusted: the user chose this, and the file's settings apply.
     let trusted = triage_async(&["trust"], repo.root(), &env).await;
     assert!(trusted.status.success(), "{}", stderr(&trusted));
-    assert!(stdout(&trusted).contains("llm.base_url"), "{}", stdout(&trusted));
+    assert!(
+        stdout(&trusted).contains("llm.base_url"),
+        "{}",
+        stdout(&trusted)
+    );
     let out = triage_async(&["ask", "what changed?"], repo.root(), &env).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("not trusted"), "{}", stderr(&out));
-    assert!(!server.requests().is_empty(), "the trusted endpoint was not used");
+    assert!(
+        !server.requests().is_empty(),
+        "the trusted endpoint was not used"
+    );
     assert!(!elsewhere.exists() || elsewhere.is_dir());
 
     // An edit makes it untrusted again.
@@ -82,16 +99,27 @@ async fn a_cloned_repositorys_config_cannot_send_a_secret_anywhere_until_trusted
     repo.write(".triage.toml", &edited);
     let before = server.requests().len();
     let out = triage_async(&["ask", "what changed?"], repo.root(), &env).await;
-    assert!(stderr(&out).contains("changed since you trusted it"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("changed since you trusted it"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(server.requests().len(), before);
 
     // Revoking works, and a runbook folder outside the repository is an error.
     let revoked = triage_async(&["trust", "--revoke"], repo.root(), &env).await;
-    assert!(stdout(&revoked).contains("was not trusted") || stdout(&revoked).contains("no longer trusted"));
+    assert!(
+        stdout(&revoked).contains("was not trusted")
+            || stdout(&revoked).contains("no longer trusted")
+    );
     repo.write(".triage.toml", "[memory]\nrunbooks = \"../../.ssh\"\n");
     let out = triage_async(&["config"], repo.root(), &env).await;
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("leaves the repository"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("leaves the repository"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[cfg(unix)]
@@ -111,14 +139,26 @@ async fn a_linked_index_directory_is_refused() {
 async fn approving_for_the_session_covers_later_reads_of_the_same_family_and_says_so() {
     let server = LlmServer::with_script(|n, _| match n {
         0 => llm_server::tool_calls(
-            &[("p1", "propose_action", json!({"command": "git log --oneline -1", "rationale": "last change"}))],
+            &[(
+                "p1",
+                "propose_action",
+                json!({"command": "git log --oneline -1", "rationale": "last change"}),
+            )],
             1,
         ),
         1 => llm_server::text(&["Proposed."], None),
         2 => llm_server::tool_calls(
             &[
-                ("p2", "propose_action", json!({"command": "git log --oneline -2", "rationale": "two changes"})),
-                ("p3", "propose_action", json!({"command": "git show --stat HEAD", "rationale": "the diff"})),
+                (
+                    "p2",
+                    "propose_action",
+                    json!({"command": "git log --oneline -2", "rationale": "two changes"}),
+                ),
+                (
+                    "p3",
+                    "propose_action",
+                    json!({"command": "git show --stat HEAD", "rationale": "the diff"}),
+                ),
             ],
             1,
         ),
@@ -130,7 +170,12 @@ async fn approving_for_the_session_covers_later_reads_of_the_same_family_and_say
     config.llm.model = Some("scripted".into());
     config.llm.api_key_env = "TRIAGE_TEST_UNSET_KEY".into();
     let mut s = start(config, false).await;
-    send(&s, Op::Submit { text: "what changed?".into() });
+    send(
+        &s,
+        Op::Submit {
+            text: "what changed?".into(),
+        },
+    );
     let events = until_done(&mut s.handle).await;
     let first = events
         .iter()
@@ -141,7 +186,13 @@ async fn approving_for_the_session_covers_later_reads_of_the_same_family_and_say
         .unwrap();
     assert_eq!(first.family, "git log");
     assert!(first.preapproved_by.is_none());
-    send(&s, Op::Approve { action: first.id, scope: ApprovalScope::Session });
+    send(
+        &s,
+        Op::Approve {
+            action: first.id,
+            scope: ApprovalScope::Session,
+        },
+    );
     let mut ran = 0;
     while ran < 1 {
         if let Event::ActionOutput { .. } = next(&mut s).await {
@@ -150,7 +201,12 @@ async fn approving_for_the_session_covers_later_reads_of_the_same_family_and_say
     }
 
     // Later: another `git log` is approved without a question; `git show` is not.
-    send(&s, Op::Submit { text: "and before that?".into() });
+    send(
+        &s,
+        Op::Submit {
+            text: "and before that?".into(),
+        },
+    );
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while tokio::time::Instant::now() < deadline {
@@ -168,20 +224,39 @@ async fn approving_for_the_session_covers_later_reads_of_the_same_family_and_say
             _ => None,
         })
         .collect();
-    let log2 = proposals.iter().find(|p| p.command == "git log --oneline -2").unwrap();
-    let show = proposals.iter().find(|p| p.command == "git show --stat HEAD").unwrap();
+    let log2 = proposals
+        .iter()
+        .find(|p| p.command == "git log --oneline -2")
+        .unwrap();
+    let show = proposals
+        .iter()
+        .find(|p| p.command == "git show --stat HEAD")
+        .unwrap();
     assert_eq!(log2.preapproved_by, Some(first.id));
     assert_eq!(show.preapproved_by, None);
     assert!(seen.iter().any(|e| matches!(e, Event::ActionDecided { action, decision: Decision::Approved { scope: ApprovalScope::Session } } if *action == log2.id)));
-    assert!(!seen.iter().any(|e| matches!(e, Event::ActionDecided { action, .. } if *action == show.id)));
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, Event::ActionDecided { action, .. } if *action == show.id))
+    );
 
     let audit = std::fs::read_to_string(s._state.path().join("audit.jsonl")).unwrap();
-    let records: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(
-        records.iter().any(|r| r["command"] == "git log --oneline -2" && r["preapproved_by"] == first.id),
+        records
+            .iter()
+            .any(|r| r["command"] == "git log --oneline -2" && r["preapproved_by"] == first.id),
         "{audit}"
     );
-    assert!(records.iter().any(|r| r["command"] == "git log --oneline -1" && r.get("preapproved_by").is_none()));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["command"] == "git log --oneline -1" && r.get("preapproved_by").is_none())
+    );
 }
 
 async fn next(s: &mut crate::agent::Setup) -> Event {
@@ -192,20 +267,39 @@ async fn next(s: &mut crate::agent::Setup) -> Event {
 }
 
 /// Escape sequences an attacker could put in a commit message, a file or a model answer.
-const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}]52;c;ZWNobyBvd25lZA==\u{7}\u{9b}31m\u{202e}";
+const HOSTILE: &str =
+    "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}]52;c;ZWNobyBvd25lZA==\u{7}\u{9b}31m\u{202e}";
 
 #[tokio::test]
 async fn headless_output_never_carries_escape_sequences() {
     let server = LlmServer::start(vec![llm_server::text(
-        &["The answer\u{1b}]0;evil\u{7} is ", "clean\u{1b}[31m now. Confidence: 0.4"],
+        &[
+            "The answer\u{1b}]0;evil\u{7} is ",
+            "clean\u{1b}[31m now. Confidence: 0.4",
+        ],
         None,
     )])
     .await;
     let repo = Fixture::shop();
-    repo.write("checkout/evil.py", &format!("# checkout timeout {HOSTILE} handler\nTIMEOUT = 3\n"));
+    repo.write(
+        "checkout/evil.py",
+        &format!("# checkout timeout {HOSTILE} handler\nTIMEOUT = 3\n"),
+    );
     repo.git_init();
-    git(repo.root(), &["commit", "-q", "--allow-empty", "-m", &format!("checkout timeout fix {HOSTILE}")]);
-    let env = [("OPENAI_BASE_URL", server.url.as_str()), ("OPENAI_MODEL", "scripted")];
+    git(
+        repo.root(),
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("checkout timeout fix {HOSTILE}"),
+        ],
+    );
+    let env = [
+        ("OPENAI_BASE_URL", server.url.as_str()),
+        ("OPENAI_MODEL", "scripted"),
+    ];
     let indexed = triage_async(&["index"], repo.root(), &[]).await;
     assert!(indexed.status.success(), "{}", stderr(&indexed));
     let ask = triage_async(&["ask", "checkout timeout"], repo.root(), &env).await;
@@ -224,7 +318,13 @@ async fn headless_output_never_carries_escape_sequences() {
         .to_string_lossy()
         .into_owned();
     let show = triage_async(&["sessions", "show", &id], repo.root(), &[]).await;
-    for (what, out) in [("ask", &ask), ("search", &search), ("issue", &issue), ("offline ask", &offline), ("sessions show", &show)] {
+    for (what, out) in [
+        ("ask", &ask),
+        ("search", &search),
+        ("issue", &issue),
+        ("offline ask", &offline),
+        ("sessions show", &show),
+    ] {
         let text = stdout(out);
         assert!(!text.is_empty(), "{what} printed nothing: {}", stderr(out));
         for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
@@ -242,7 +342,12 @@ async fn traces_audit_and_memories_are_private_at_rest() {
     repo.git_init();
     let shop = crate::kube::fixture("shop.json");
     let out = triage_async(
-        &["ask", "--replay", shop.to_str().unwrap(), "checkout-api 5xx since 14:05"],
+        &[
+            "ask",
+            "--replay",
+            shop.to_str().unwrap(),
+            "checkout-api 5xx since 14:05",
+        ],
         repo.root(),
         &[],
     )
@@ -278,7 +383,14 @@ async fn traces_audit_and_memories_are_private_at_rest() {
     // A snapshot recorded from the replay is private too.
     let snap = repo.root().join("out/snap.json");
     let rec = triage_async(
-        &["kube", "record", "--replay", shop.to_str().unwrap(), "-o", snap.to_str().unwrap()],
+        &[
+            "kube",
+            "record",
+            "--replay",
+            shop.to_str().unwrap(),
+            "-o",
+            snap.to_str().unwrap(),
+        ],
         repo.root(),
         &[],
     )

@@ -56,7 +56,10 @@ pub(super) struct Syntax {
 }
 
 fn lookup<'t>(tables: &[&'t [Flag]], name: &str) -> Option<&'t Flag> {
-    tables.iter().flat_map(|t| t.iter()).find(|(n, _)| *n == name)
+    tables
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|(n, _)| *n == name)
 }
 
 fn danger(dangers: &[Danger], name: &str) -> Option<String> {
@@ -138,7 +141,11 @@ pub(super) fn scan<'a>(
     Scan::Operands(operands)
 }
 
-pub(super) fn read(kind: ActionKind, family: impl Into<String>, reason: impl Into<String>) -> Classification {
+pub(super) fn read(
+    kind: ActionKind,
+    family: impl Into<String>,
+    reason: impl Into<String>,
+) -> Classification {
     Classification {
         class: ActionClass::Read,
         reason: reason.into(),
@@ -211,7 +218,9 @@ pub fn unsafe_syntax(command: &str) -> Option<String> {
             '(' | ')' => "subshells or process substitution (`(`, `)`)",
             _ => continue,
         };
-        return Some(format!("it uses {what}; triage runs one program, without a shell"));
+        return Some(format!(
+            "it uses {what}; triage runs one program, without a shell"
+        ));
     }
     None
 }
@@ -327,9 +336,18 @@ const KUBECTL_GLOBAL: &[Flag] = &[
 ];
 
 const KUBECTL_DANGER: &[Danger] = &[
-    ("-s", "sends the request, and your credentials, to another server"),
-    ("--server", "sends the request, and your credentials, to another server"),
-    ("--kubeconfig", "loads another kubeconfig, which can name any server and run credential plugins"),
+    (
+        "-s",
+        "sends the request, and your credentials, to another server",
+    ),
+    (
+        "--server",
+        "sends the request, and your credentials, to another server",
+    ),
+    (
+        "--kubeconfig",
+        "loads another kubeconfig, which can name any server and run credential plugins",
+    ),
     ("--token", "uses other credentials"),
     ("--as", "impersonates another user"),
     ("--as-group", "impersonates another group"),
@@ -338,11 +356,20 @@ const KUBECTL_DANGER: &[Danger] = &[
     ("--username", "uses other credentials"),
     ("--password", "uses other credentials"),
     ("--cluster", "talks to another cluster entry"),
-    ("--certificate-authority", "trusts another certificate authority"),
+    (
+        "--certificate-authority",
+        "trusts another certificate authority",
+    ),
     ("--client-certificate", "uses other credentials"),
     ("--client-key", "uses other credentials"),
-    ("--insecure-skip-tls-verify", "turns off server verification"),
-    ("--tls-server-name", "changes which server certificate is accepted"),
+    (
+        "--insecure-skip-tls-verify",
+        "turns off server verification",
+    ),
+    (
+        "--tls-server-name",
+        "changes which server certificate is accepted",
+    ),
     ("--cache-dir", "writes its cache to another directory"),
     ("--log-file", "writes a file"),
     ("--log-dir", "writes files"),
@@ -350,65 +377,156 @@ const KUBECTL_DANGER: &[Danger] = &[
     ("-v", "verbose logs can print request headers"),
     ("--v", "verbose logs can print request headers"),
     ("--vmodule", "verbose logs can print request headers"),
-    ("--raw", "sends a raw request to any API path, or prints credentials"),
-    ("--dry-run", "is not trusted to make a change harmless: a later flag can undo it"),
+    (
+        "--raw",
+        "sends a raw request to any API path, or prints credentials",
+    ),
+    (
+        "--dry-run",
+        "is not trusted to make a change harmless: a later flag can undo it",
+    ),
     ("--enable-alpha-plugins", "runs kustomize plugins"),
     ("--enable-helm", "runs helm"),
 ];
 
 const GET: &[Flag] = &[
-    ("-o", true), ("--output", true), ("-l", true), ("--selector", true),
-    ("--field-selector", true), ("-A", false), ("--all-namespaces", false), ("-w", false),
-    ("--watch", false), ("--watch-only", false), ("--output-watch-events", false),
-    ("--show-labels", false), ("--show-kind", false), ("--sort-by", true), ("-L", true),
-    ("--label-columns", true), ("--no-headers", false), ("--chunk-size", true),
-    ("--ignore-not-found", false), ("--template", true), ("--allow-missing-template-keys", false),
-    ("--show-managed-fields", false), ("--subresource", true), ("-f", true),
-    ("--filename", true), ("-R", false), ("--recursive", false), ("--server-print", false),
+    ("-o", true),
+    ("--output", true),
+    ("-l", true),
+    ("--selector", true),
+    ("--field-selector", true),
+    ("-A", false),
+    ("--all-namespaces", false),
+    ("-w", false),
+    ("--watch", false),
+    ("--watch-only", false),
+    ("--output-watch-events", false),
+    ("--show-labels", false),
+    ("--show-kind", false),
+    ("--sort-by", true),
+    ("-L", true),
+    ("--label-columns", true),
+    ("--no-headers", false),
+    ("--chunk-size", true),
+    ("--ignore-not-found", false),
+    ("--template", true),
+    ("--allow-missing-template-keys", false),
+    ("--show-managed-fields", false),
+    ("--subresource", true),
+    ("-f", true),
+    ("--filename", true),
+    ("-R", false),
+    ("--recursive", false),
+    ("--server-print", false),
 ];
 const DESCRIBE: &[Flag] = &[
-    ("-l", true), ("--selector", true), ("-A", false), ("--all-namespaces", false),
-    ("--show-events", false), ("--chunk-size", true), ("-f", true), ("--filename", true),
-    ("-R", false), ("--recursive", false),
+    ("-l", true),
+    ("--selector", true),
+    ("-A", false),
+    ("--all-namespaces", false),
+    ("--show-events", false),
+    ("--chunk-size", true),
+    ("-f", true),
+    ("--filename", true),
+    ("-R", false),
+    ("--recursive", false),
 ];
 const LOGS: &[Flag] = &[
-    ("-c", true), ("--container", true), ("-f", false), ("--follow", false), ("-p", false),
-    ("--previous", false), ("--since", true), ("--since-time", true), ("--tail", true),
-    ("--timestamps", false), ("--all-containers", false), ("-l", true), ("--selector", true),
-    ("--prefix", false), ("--limit-bytes", true), ("--max-log-requests", true),
-    ("--pod-running-timeout", true), ("--ignore-errors", false), ("--all-pods", false),
+    ("-c", true),
+    ("--container", true),
+    ("-f", false),
+    ("--follow", false),
+    ("-p", false),
+    ("--previous", false),
+    ("--since", true),
+    ("--since-time", true),
+    ("--tail", true),
+    ("--timestamps", false),
+    ("--all-containers", false),
+    ("-l", true),
+    ("--selector", true),
+    ("--prefix", false),
+    ("--limit-bytes", true),
+    ("--max-log-requests", true),
+    ("--pod-running-timeout", true),
+    ("--ignore-errors", false),
+    ("--all-pods", false),
 ];
 const TOP: &[Flag] = &[
-    ("--containers", false), ("-l", true), ("--selector", true), ("-A", false),
-    ("--all-namespaces", false), ("--sort-by", true), ("--no-headers", false),
-    ("--use-protocol-buffers", false), ("--sum", false), ("--show-capacity", false),
+    ("--containers", false),
+    ("-l", true),
+    ("--selector", true),
+    ("-A", false),
+    ("--all-namespaces", false),
+    ("--sort-by", true),
+    ("--no-headers", false),
+    ("--use-protocol-buffers", false),
+    ("--sum", false),
+    ("--show-capacity", false),
     ("--field-selector", true),
 ];
-const EXPLAIN: &[Flag] = &[("--recursive", false), ("--api-version", true), ("--output", true)];
+const EXPLAIN: &[Flag] = &[
+    ("--recursive", false),
+    ("--api-version", true),
+    ("--output", true),
+];
 const API_RESOURCES: &[Flag] = &[
-    ("--namespaced", false), ("--api-group", true), ("-o", true), ("--output", true),
-    ("--verbs", true), ("--sort-by", true), ("--no-headers", false), ("--cached", false),
+    ("--namespaced", false),
+    ("--api-group", true),
+    ("-o", true),
+    ("--output", true),
+    ("--verbs", true),
+    ("--sort-by", true),
+    ("--no-headers", false),
+    ("--cached", false),
     ("--categories", true),
 ];
 const VERSION: &[Flag] = &[("--client", false), ("-o", true), ("--output", true)];
 const EVENTS: &[Flag] = &[
-    ("-A", false), ("--all-namespaces", false), ("--for", true), ("--types", true),
-    ("-w", false), ("--watch", false), ("-o", true), ("--output", true), ("--no-headers", false),
+    ("-A", false),
+    ("--all-namespaces", false),
+    ("--for", true),
+    ("--types", true),
+    ("-w", false),
+    ("--watch", false),
+    ("-o", true),
+    ("--output", true),
+    ("--no-headers", false),
     ("--chunk-size", true),
 ];
 const CAN_I: &[Flag] = &[
-    ("-A", false), ("--all-namespaces", false), ("--list", false), ("--subresource", true),
-    ("-q", false), ("--quiet", false), ("--no-headers", false),
+    ("-A", false),
+    ("--all-namespaces", false),
+    ("--list", false),
+    ("--subresource", true),
+    ("-q", false),
+    ("--quiet", false),
+    ("--no-headers", false),
 ];
 const ROLLOUT_READ: &[Flag] = &[
-    ("--revision", true), ("-o", true), ("--output", true), ("-l", true), ("--selector", true),
-    ("-w", false), ("--watch", false), ("--timeout", true), ("-f", true), ("--filename", true),
+    ("--revision", true),
+    ("-o", true),
+    ("--output", true),
+    ("-l", true),
+    ("--selector", true),
+    ("-w", false),
+    ("--watch", false),
+    ("--timeout", true),
+    ("-f", true),
+    ("--filename", true),
 ];
 const CONFIG_VIEW: &[Flag] = &[("--minify", false), ("-o", true), ("--output", true)];
 const CONFIG_LIST: &[Flag] = &[("-o", true), ("--output", true), ("--no-headers", false)];
 const WAIT: &[Flag] = &[
-    ("--for", true), ("--timeout", true), ("-l", true), ("--selector", true), ("-A", false),
-    ("--all-namespaces", false), ("--all", false), ("-f", true), ("--filename", true),
+    ("--for", true),
+    ("--timeout", true),
+    ("-l", true),
+    ("--selector", true),
+    ("-A", false),
+    ("--all-namespaces", false),
+    ("--all", false),
+    ("-f", true),
+    ("--filename", true),
 ];
 const NONE: &[Flag] = &[];
 
@@ -494,7 +612,9 @@ fn kubectl(args: &[&str]) -> Classification {
             None => {
                 return write(
                     kind,
-                    format!("`{name}` before the verb is not a kubectl flag known to only read; treated as a write"),
+                    format!(
+                        "`{name}` before the verb is not a kubectl flag known to only read; treated as a write"
+                    ),
                 );
             }
         }

@@ -13,7 +13,11 @@ fn table() -> Vec<(char, &'static str, &'static str)> {
         .map(|l| {
             let mut parts = l.splitn(3, '\t');
             let class = parts.next().and_then(|c| c.chars().next()).unwrap_or('?');
-            (class, parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+            (
+                class,
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+            )
         })
         .collect()
 }
@@ -40,7 +44,13 @@ fn the_table_of_commands() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {}:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {}:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
     let count = |k: char| rows.iter().filter(|r| r.0 == k).count();
     assert!(rows.len() >= 200, "{} commands", rows.len());
     assert!(count('R') >= 60 && count('W') >= 100 && count('X') >= 20);
@@ -70,17 +80,49 @@ impl Rng {
 /// Words no read accepts: flags that are unknown or known to write, connect elsewhere
 /// or run code, and shell syntax.
 const POISON: &[&str] = &[
-    "--server=http://203.0.113.9", "-s", "--kubeconfig=/tmp/kc", "--token=x", "--as=admin",
-    "--raw", "--output-directory=/tmp", "-o/tmp/x", "--dry-run=none", "--exec", "--pre=./x",
-    "--post-renderer=./x", "-c", "--upload-file=x", "--data=x", "--frobnicate", "-Z9",
-    "--write", "--repo=/tmp", "--config=/tmp/x", "-L", "--output=/tmp/x", "--ext-diff",
-    "--cache-dir=/tmp", "--log-file=/tmp/x", "--kube-apiserver=http://x", "-exec",
-    "-delete", "--textconv",
+    "--server=http://203.0.113.9",
+    "-s",
+    "--kubeconfig=/tmp/kc",
+    "--token=x",
+    "--as=admin",
+    "--raw",
+    "--output-directory=/tmp",
+    "-o/tmp/x",
+    "--dry-run=none",
+    "--exec",
+    "--pre=./x",
+    "--post-renderer=./x",
+    "-c",
+    "--upload-file=x",
+    "--data=x",
+    "--frobnicate",
+    "-Z9",
+    "--write",
+    "--repo=/tmp",
+    "--config=/tmp/x",
+    "-L",
+    "--output=/tmp/x",
+    "--ext-diff",
+    "--cache-dir=/tmp",
+    "--log-file=/tmp/x",
+    "--kube-apiserver=http://x",
+    "-exec",
+    "-delete",
+    "--textconv",
 ];
 
 const SYNTAX: &[&str] = &[
-    "; rm -rf /", "| sh", "&& reboot", "> /etc/passwd", "$(id)", "`id`", "$HOME", "& ",
-    "< /etc/shadow", "$'\\x41'", "(x)",
+    "; rm -rf /",
+    "| sh",
+    "&& reboot",
+    "> /etc/passwd",
+    "$(id)",
+    "`id`",
+    "$HOME",
+    "& ",
+    "< /etc/shadow",
+    "$'\\x41'",
+    "(x)",
 ];
 
 #[test]
@@ -137,18 +179,27 @@ fn anything_unknown_added_to_a_read_makes_it_a_write() {
 
 /// Poison words that some program takes as a flag that only reads.
 fn harmless_somewhere(word: &str) -> bool {
-    matches!(word, "-s" | "-c" | "-L" | "-o/tmp/x" | "--output=/tmp/x" | "--raw" | "-exec")
+    matches!(
+        word,
+        "-s" | "-c" | "-L" | "-o/tmp/x" | "--output=/tmp/x" | "--raw" | "-exec"
+    )
 }
 
 #[test]
 fn a_read_family_names_program_verb_and_what_is_read() {
     let fam = |c: &str| classify(c, &[]).family;
     assert_eq!(fam("kubectl get pods -n shop"), "kubectl get pods");
-    assert_eq!(fam("kubectl -n x get deploy/web -o yaml"), "kubectl get deploy");
+    assert_eq!(
+        fam("kubectl -n x get deploy/web -o yaml"),
+        "kubectl get deploy"
+    );
     assert_eq!(fam("kubectl logs web-0"), "kubectl logs");
     assert_eq!(fam("git log -5"), "git log");
     assert_eq!(fam("helm get values x"), "helm get values");
-    assert_eq!(fam("curl -s http://localhost:9090/metrics"), "curl localhost:9090");
+    assert_eq!(
+        fam("curl -s http://localhost:9090/metrics"),
+        "curl localhost:9090"
+    );
     // A write's family is the exact command.
     assert_eq!(
         fam("kubectl  rollout undo 'deploy/web'"),
@@ -158,8 +209,14 @@ fn a_read_family_names_program_verb_and_what_is_read() {
 
 #[test]
 fn a_users_allowlist_adds_operands_never_flags() {
-    let allow = ["jq".to_string(), "curl -sf http://metrics.example/".to_string()];
-    assert_eq!(classify("jq .items data.json", &allow).class, ActionClass::Read);
+    let allow = [
+        "jq".to_string(),
+        "curl -sf http://metrics.example/".to_string(),
+    ];
+    assert_eq!(
+        classify("jq .items data.json", &allow).class,
+        ActionClass::Read
+    );
     assert_eq!(
         classify("curl -sf http://metrics.example/ -o /tmp/x", &allow).class,
         ActionClass::Write
@@ -170,7 +227,10 @@ fn a_users_allowlist_adds_operands_never_flags() {
 
 #[test]
 fn kinds() {
-    assert_eq!(classify("kubectl get pods | wc -l", &[]).kind, ActionKind::Kubectl);
+    assert_eq!(
+        classify("kubectl get pods | wc -l", &[]).kind,
+        ActionKind::Kubectl
+    );
     assert_eq!(classify("git apply x.diff", &[]).kind, ActionKind::Patch);
     assert_eq!(classify("patch -p1 < x.diff", &[]).kind, ActionKind::Patch);
     assert_eq!(classify("git log", &[]).kind, ActionKind::Shell);

@@ -227,7 +227,10 @@ mod tests {
             "X=1 cat a.txt",
         ] {
             let refused = execute(unsafe_command, &env, dir.path(), Duration::from_secs(10)).await;
-            assert!(matches!(refused, Err(ExecError::Refused { .. })), "{unsafe_command}: {refused:?}");
+            assert!(
+                matches!(refused, Err(ExecError::Refused { .. })),
+                "{unsafe_command}: {refused:?}"
+            );
         }
         assert!(!dir.path().join("b.txt").exists());
         // Env and cwd apply to what runs.

@@ -43,7 +43,8 @@ fn problem(command: &str, namespace: Option<&str>, name: &str) -> Option<String>
         if w == "-n" || w == "--namespace" {
             words.get(i + 1).map(String::as_str)
         } else {
-            w.strip_prefix("--namespace=").or_else(|| w.strip_prefix("-n").filter(|v| !v.is_empty()))
+            w.strip_prefix("--namespace=")
+                .or_else(|| w.strip_prefix("-n").filter(|v| !v.is_empty()))
         }
     });
     match (ns_flag, namespace) {
@@ -62,7 +63,9 @@ mod tests {
     use super::*;
 
     fn cmds(list: &[&str]) -> Vec<(String, String)> {
-        list.iter().map(|c| (c.to_string(), "why".to_string())).collect()
+        list.iter()
+            .map(|c| (c.to_string(), "why".to_string()))
+            .collect()
     }
 
     #[test]

@@ -5,36 +5,90 @@
 use super::classify::{ActionKind, Classification, Danger, Flag, Scan, Syntax, read, scan, write};
 
 const CURL: &[Flag] = &[
-    ("-s", false), ("--silent", false), ("-S", false), ("--show-error", false), ("-f", false),
-    ("--fail", false), ("--fail-with-body", false), ("-i", false), ("--include", false),
-    ("-I", false), ("--head", false), ("-v", false), ("--verbose", false), ("-m", true),
-    ("--max-time", true), ("--connect-timeout", true), ("-H", true), ("--header", true),
-    ("--compressed", false), ("-k", false), ("--insecure", false), ("--retry", true),
-    ("--retry-delay", true), ("-X", true), ("--request", true), ("-G", false), ("--get", false),
-    ("-4", false), ("-6", false), ("--http1.1", false), ("--http2", false), ("-N", false),
-    ("--no-buffer", false), ("--url", true), ("-g", false), ("--globoff", false),
+    ("-s", false),
+    ("--silent", false),
+    ("-S", false),
+    ("--show-error", false),
+    ("-f", false),
+    ("--fail", false),
+    ("--fail-with-body", false),
+    ("-i", false),
+    ("--include", false),
+    ("-I", false),
+    ("--head", false),
+    ("-v", false),
+    ("--verbose", false),
+    ("-m", true),
+    ("--max-time", true),
+    ("--connect-timeout", true),
+    ("-H", true),
+    ("--header", true),
+    ("--compressed", false),
+    ("-k", false),
+    ("--insecure", false),
+    ("--retry", true),
+    ("--retry-delay", true),
+    ("-X", true),
+    ("--request", true),
+    ("-G", false),
+    ("--get", false),
+    ("-4", false),
+    ("-6", false),
+    ("--http1.1", false),
+    ("--http2", false),
+    ("-N", false),
+    ("--no-buffer", false),
+    ("--url", true),
+    ("-g", false),
+    ("--globoff", false),
 ];
 
 const CURL_DANGER: &[Danger] = &[
-    ("-d", "sends data"), ("--data", "sends data"), ("--data-raw", "sends data"),
-    ("--data-binary", "sends data"), ("--data-urlencode", "sends data"), ("--json", "sends data"),
-    ("-F", "sends a form"), ("--form", "sends a form"), ("-T", "uploads a file"),
-    ("--upload-file", "uploads a file"), ("-o", "writes a file"), ("--output", "writes a file"),
-    ("-O", "writes a file"), ("--remote-name", "writes a file"), ("-K", "reads options from a file"),
-    ("--config", "reads options from a file"), ("-u", "sends credentials"),
-    ("--user", "sends credentials"), ("-b", "sends cookies from a file"),
-    ("--cookie", "sends cookies"), ("-c", "writes a cookie file"), ("--cookie-jar", "writes a cookie file"),
-    ("-x", "goes through a proxy"), ("--proxy", "goes through a proxy"),
+    ("-d", "sends data"),
+    ("--data", "sends data"),
+    ("--data-raw", "sends data"),
+    ("--data-binary", "sends data"),
+    ("--data-urlencode", "sends data"),
+    ("--json", "sends data"),
+    ("-F", "sends a form"),
+    ("--form", "sends a form"),
+    ("-T", "uploads a file"),
+    ("--upload-file", "uploads a file"),
+    ("-o", "writes a file"),
+    ("--output", "writes a file"),
+    ("-O", "writes a file"),
+    ("--remote-name", "writes a file"),
+    ("-K", "reads options from a file"),
+    ("--config", "reads options from a file"),
+    ("-u", "sends credentials"),
+    ("--user", "sends credentials"),
+    ("-b", "sends cookies from a file"),
+    ("--cookie", "sends cookies"),
+    ("-c", "writes a cookie file"),
+    ("--cookie-jar", "writes a cookie file"),
+    ("-x", "goes through a proxy"),
+    ("--proxy", "goes through a proxy"),
     ("--resolve", "sends the request to another address"),
     ("--connect-to", "sends the request to another address"),
-    ("-L", "follows redirects to any host"), ("--location", "follows redirects to any host"),
-    ("-w", "can write files (`%output{…}`)"), ("--write-out", "can write files (`%output{…}`)"),
-    ("-D", "writes a file"), ("--dump-header", "writes a file"), ("--trace", "writes a file"),
-    ("--trace-ascii", "writes a file"), ("--unix-socket", "talks to a local socket"),
+    ("-L", "follows redirects to any host"),
+    ("--location", "follows redirects to any host"),
+    ("-w", "can write files (`%output{…}`)"),
+    ("--write-out", "can write files (`%output{…}`)"),
+    ("-D", "writes a file"),
+    ("--dump-header", "writes a file"),
+    ("--trace", "writes a file"),
+    ("--trace-ascii", "writes a file"),
+    ("--unix-socket", "talks to a local socket"),
 ];
 
 /// Headers that only ask for a representation.
-const SAFE_HEADERS: &[&str] = &["accept", "accept-encoding", "accept-language", "cache-control", "user-agent"];
+const SAFE_HEADERS: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "user-agent",
+];
 
 /// `localhost`, `127.x`, `[::1]`, a single-label name (`checkout-api`) or a name under
 /// `.svc`/`.cluster.local`: this machine or the cluster.
@@ -97,15 +151,26 @@ pub fn curl(args: &[&str]) -> Classification {
             "-X" | "--request" => {
                 let method = value.unwrap_or("").to_ascii_uppercase();
                 if method != "GET" && method != "HEAD" {
-                    return write(kind, format!("curl -X {method} is not a GET; treated as a write"));
+                    return write(
+                        kind,
+                        format!("curl -X {method} is not a GET; treated as a write"),
+                    );
                 }
             }
             "-H" | "--header" => {
-                let name = value.unwrap_or("").split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+                let name = value
+                    .unwrap_or("")
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 if !SAFE_HEADERS.contains(&name.as_str()) {
                     return write(
                         kind,
-                        format!("curl sends the header `{name}`, which can change what the server does or carry data; treated as a write"),
+                        format!(
+                            "curl sends the header `{name}`, which can change what the server does or carry data; treated as a write"
+                        ),
                     );
                 }
             }
@@ -119,10 +184,18 @@ pub fn curl(args: &[&str]) -> Classification {
     if let Some(far) = urls.iter().find(|u| !internal_host(u)) {
         return write(
             kind,
-            format!("curl reaches `{far}`, which is not this machine or a cluster-internal name; what it sends could carry data out, so it is treated as a write"),
+            format!(
+                "curl reaches `{far}`, which is not this machine or a cluster-internal name; what it sends could carry data out, so it is treated as a write"
+            ),
         );
     }
-    let host = urls[0].split("://").nth(1).unwrap_or("").split('/').next().unwrap_or("");
+    let host = urls[0]
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("");
     read(
         kind,
         format!("curl {host}"),

@@ -378,7 +378,8 @@ pub(super) fn env_spans(
                 if l.key == Some("value") {
                     let v = l.value.trim_matches(['"', '\'']);
                     if !v.is_empty() {
-                        let start = l.value_at + (l.value.len() - l.value.trim_start_matches(['"', '\'']).len());
+                        let start = l.value_at
+                            + (l.value.len() - l.value.trim_start_matches(['"', '\'']).len());
                         out.push(start..start + v.len());
                     }
                     break;

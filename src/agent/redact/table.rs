@@ -42,13 +42,62 @@ mod tests {
         let redactor = Redactor::new(&AgentConfig::default()).unwrap();
         for r in &rules {
             let out = redactor.redact(&r.example);
-            assert!(out.count >= 1, "{}: nothing redacted in {:?}", r.kind, r.example);
+            assert!(
+                out.count >= 1,
+                "{}: nothing redacted in {:?}",
+                r.kind,
+                r.example
+            );
             assert!(
                 out.text.contains("[REDACTED:"),
                 "{}: {:?}",
                 r.kind,
                 out.text
             );
+        }
+    }
+
+    /// A token is found whatever follows it, including when its own last character is
+    /// one a word boundary does not see (`-`, `.`, `~`).
+    #[test]
+    fn tokens_are_found_before_any_terminator_and_when_they_end_in_punctuation() {
+        let redactor = Redactor::new(&AgentConfig::default()).unwrap();
+        let tokens = [
+            (
+                "telegram-bot-token",
+                "774744897:AAsDQMH3zYtrDT43EObPEaWt8CUNW-P6Wu-",
+            ),
+            ("gcp-api-key", "AIzaSyD3adb33fC0ffeeC0ffeeC0ffeeC0ffee-"),
+            (
+                "azure-client-secret",
+                "abc8Q~Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4.-",
+            ),
+            (
+                "azure-client-secret",
+                "~bc8Q~Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm",
+            ),
+        ];
+        for (kind, token) in tokens {
+            for text in [
+                token.to_string(),
+                format!("{token} started"),
+                format!("token={token}\n"),
+                format!("\"{token}\","),
+                format!("({token});"),
+            ] {
+                let out = redactor.redact(&text);
+                assert!(
+                    !out.text.contains(token),
+                    "{kind}: {text:?} -> {:?}",
+                    out.text
+                );
+            }
+        }
+        for r in rules().unwrap() {
+            for text in [format!("{} end", r.example), format!("({});", r.example)] {
+                let out = redactor.redact(&text);
+                assert!(out.count >= 1, "{}: nothing redacted in {text:?}", r.kind);
+            }
         }
     }
 }

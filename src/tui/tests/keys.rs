@@ -42,7 +42,12 @@ fn a_key_typed_as_the_dialog_opens_decides_nothing() {
         );
         assert!(app.state.actions[0].sent.is_none());
     }
-    let notice = app.state.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default();
+    let notice = app
+        .state
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
     assert!(notice.contains("just opened"), "{notice}");
     app.settle_dialog();
     assert_eq!(
@@ -166,9 +171,17 @@ fn a_command_longer_than_the_window_is_never_cut_silently_nor_approved_unseen() 
     feed(&mut app, [kube_findings_finished(), ev]);
     app.settle_dialog();
     let shown = super::screen(&app, 80, 24);
-    assert!(shown.contains("more lines of the command are not shown"), "{shown}");
+    assert!(
+        shown.contains("more lines of the command are not shown"),
+        "{shown}"
+    );
     assert!(press(&mut app, "y").is_empty());
-    let notice = app.state.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default();
+    let notice = app
+        .state
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
     assert!(notice.contains("do not fit"), "{notice}");
     // With room for all of it, the whole command shows and can be approved.
     app.resize(200, 60);
