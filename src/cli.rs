@@ -81,6 +81,21 @@ pub enum Command {
     Trust(TrustArgs),
     /// The effective configuration and where each key came from
     Config(ConfigArgs),
+    /// Serve triage's read-only tools to other agents over the Model Context Protocol
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    /// Serve Streamable HTTP at http://ADDR/mcp (a loopback address such as
+    /// 127.0.0.1:8765) instead of stdio
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Serve the index as it is, without bringing it up to date in the background
+    #[arg(long)]
+    pub no_refresh: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -201,9 +216,9 @@ pub enum EvalCommand {
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,
-        /// Signals to use: fulltext,structure,history,graph,questions,llm_questions,vectors
-        /// or all
-        #[arg(long, default_value = "all")]
+        /// Signals to use: fulltext,structure,history,graph,questions,llm_questions,vectors,
+        /// default (what `triage issue` runs) or all
+        #[arg(long, default_value = "default")]
         signals: String,
         /// Skip embeddings even when a model is configured
         #[arg(long)]
@@ -220,6 +235,9 @@ pub enum EvalCommand {
         /// distances, so fusion settings can be compared without re-indexing
         #[arg(long, value_name = "FILE")]
         evidence: Option<PathBuf>,
+        /// Score only one half of a mined suite: tune or held-out
+        #[arg(long, value_name = "SPLIT")]
+        split: Option<String>,
     },
     /// Replay incident scenarios through the agent and score the answers (DIR/*/scenario.toml)
     Incidents {
@@ -231,6 +249,9 @@ pub enum EvalCommand {
         /// Use the offline planner even when a model is configured
         #[arg(long)]
         offline: bool,
+        /// Which half of DIR/split.toml to run: tune, holdout, or all (both, each reported)
+        #[arg(long, value_enum, default_value = "all")]
+        split: crate::eval_incidents::Split,
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,

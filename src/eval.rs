@@ -5,74 +5,34 @@
 //! scores the ranking against the gold files. `mine` writes such a suite from a
 //! repository's own fix commits.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::cli::{EvalArgs, EvalCommand, GlobalArgs};
 use crate::config::Config;
-use crate::index::lang::Lang;
+use crate::eval_mine::git_output;
 use crate::index::localize::{Signals, rank_files_for_issue};
 use crate::index::store::Store;
 use crate::index::{IndexOptions, run_index};
 use crate::repo::RepoLocation;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Instance {
-    pub repo: PathBuf,
-    #[serde(default)]
-    pub rev: Option<String>,
-    pub query: String,
-    pub gold_files: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct InstanceResult {
-    pub repo: String,
-    pub rev: Option<String>,
-    /// 1-based rank of each gold file in the ranking (null when not in the top 50).
-    pub gold_ranks: Vec<Option<usize>>,
-    pub top: Vec<String>,
-    pub misses: Vec<String>,
-    pub query_ms: f64,
-    /// Commits visible to the ranking (history up to `rev` only).
-    pub commits_visible: usize,
-    /// With `--llm`: the gold files' ranks after the model's rerank (the offline ranks
-    /// when it failed, with `llm_error` saying why).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm_gold_ranks: Option<Vec<Option<usize>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm_error: Option<String>,
-    /// With `--llm-questions`: definitions still without model questions when this
-    /// instance was scored (the per-run budget stopped short).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm_questions_pending: Option<usize>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub n: usize,
-    #[serde(rename = "acc@1")]
-    pub acc1: f64,
-    #[serde(rename = "acc@3")]
-    pub acc3: f64,
-    #[serde(rename = "acc@5")]
-    pub acc5: f64,
-    #[serde(rename = "acc@10")]
-    pub acc10: f64,
-    pub mrr: f64,
-    pub query_ms_p50: f64,
-    pub signals: Signals,
-}
+pub use crate::eval_mine::{Instance, Split};
+pub use crate::eval_score::{InstanceResult, Scores, Summary, summarize};
+use crate::eval_score::{function_rank, gold_functions, scores};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub summary: Summary,
+    /// The same per split (`tune`, `held-out`) when the suite records them.
+    pub by_split: BTreeMap<&'static str, Summary>,
+    /// Plain BM25 (the full-text signal alone) on the same indexes.
+    pub baseline: Scores,
     /// With `--llm`: the same instances scored on the model's rerank.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm_summary: Option<Summary>,
@@ -126,8 +86,9 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             dir,
             memory,
             offline,
+            split,
             json,
-        } => crate::eval_incidents::cmd(global, &dir, memory, offline, json).await,
+        } => crate::eval_incidents::cmd(global, &dir, memory, offline, split, json).await,
         EvalCommand::Localize {
             suite,
             json,
@@ -136,6 +97,7 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             llm,
             llm_questions,
             evidence,
+            split,
         } => {
             let signals = Signals::parse(&signals)?;
             anyhow::ensure!(
@@ -158,12 +120,16 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
                 )),
                 None => None,
             };
+            let opts = LocalizeOptions {
+                signals,
+                split: split.as_deref().map(parse_split).transpose()?,
+                progress: !json,
+                model: model.as_ref(),
+            };
             let report = localize(
                 &suite,
                 &config,
-                signals,
-                !json,
-                model.as_ref(),
+                &opts,
                 evidence.as_mut().map(|w| w as &mut dyn Write),
             )
             .await?;
@@ -182,10 +148,18 @@ pub async fn cmd_eval(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
         EvalCommand::Mine { out, limit } => {
             let loc = RepoLocation::resolve(global.repo.as_deref(), None)?;
             anyhow::ensure!(loc.is_git, "{} is not a git repository", loc.root.display());
-            let n = mine(&loc.root, &out, limit)?;
+            let n = crate::eval_mine::mine(&loc.root, &out, limit)?;
             eprintln!("wrote {n} instances to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn parse_split(s: &str) -> Result<Split> {
+    match s {
+        "tune" => Ok(Split::Tune),
+        "held-out" => Ok(Split::HeldOut),
+        other => anyhow::bail!("unknown split {other:?}; valid: tune, held-out"),
     }
 }
 
@@ -230,13 +204,8 @@ async fn instance_evidence(
     if let Some(embedder) = embedder.filter(|_| signals.vectors && store.has_vectors())
         && let Some(v) = embedder.embed(vec![inst.query.clone()]).await?.pop()
     {
-        for b in store.nearest_chunks(v, &["path"], EVIDENCE_NEAREST).await? {
-            let path = crate::index::store::str_col(&b, "path")?;
-            let dist = crate::index::store::f32_col(&b, "_distance")
-                .context("nearest chunks came back without _distance")?;
-            for i in 0..b.num_rows() {
-                nearest.push(serde_json::json!({"path": path.value(i), "distance": dist.value(i)}));
-            }
+        for c in store.nearest_chunks(v, EVIDENCE_NEAREST).await? {
+            nearest.push(serde_json::json!({"path": c.path, "distance": c.distance}));
         }
     }
     Ok(serde_json::json!({
@@ -263,16 +232,21 @@ fn print_report(out: &mut impl Write, r: &Report) -> Result<()> {
     let line = |out: &mut dyn Write, label: &str, s: &Summary| {
         writeln!(
             out,
-            "{label}n={}  acc@1={:.3}  acc@3={:.3}  acc@5={:.3}  acc@10={:.3}  mrr={:.3}  query p50={:.1} ms",
-            s.n, s.acc1, s.acc3, s.acc5, s.acc10, s.mrr, s.query_ms_p50
+            "{label:<18}n={:<3} acc@1={:.3}  acc@3={:.3}  acc@5={:.3}  acc@10={:.3}  mrr={:.3}  fn acc@5={:.3} (n={})  query p50={:.1} ms",
+            s.n, s.acc1, s.acc3, s.acc5, s.acc10, s.mrr, s.fn_acc5, s.fn_n, s.query_ms_p50
         )
     };
-    match &r.llm_summary {
-        Some(l) => {
-            line(out, "offline:  ", &r.summary)?;
-            line(out, "with llm: ", l)?;
+    for (name, scores) in [
+        ("", (&r.summary, &r.by_split)),
+        ("bm25 ", (&r.baseline.summary, &r.baseline.by_split)),
+    ] {
+        line(out, &format!("{name}all"), scores.0)?;
+        for (split, s) in scores.1 {
+            line(out, &format!("{name}{split}"), s)?;
         }
-        None => line(out, "", &r.summary)?,
+    }
+    if let Some(l) = &r.llm_summary {
+        line(out, "with llm", l)?;
     }
     if let Some(q) = &r.llm_questions {
         writeln!(
@@ -311,19 +285,30 @@ pub fn read_suite(path: &Path) -> Result<Vec<Instance>> {
     Ok(out)
 }
 
+/// How a suite is scored.
+pub struct LocalizeOptions<'a> {
+    pub signals: Signals,
+    /// Only instances of this split (all when `None`).
+    pub split: Option<Split>,
+    pub progress: bool,
+    pub model: Option<&'a EvalModel>,
+}
+
 /// Score a suite. Instances of one repository share a worktree and an index that is
 /// refreshed incrementally from revision to revision.
 pub async fn localize(
     suite: &Path,
     config: &Config,
-    signals: Signals,
-    progress: bool,
-    model: Option<&EvalModel>,
+    opts: &LocalizeOptions<'_>,
     mut evidence: Option<&mut dyn Write>,
 ) -> Result<Report> {
+    let (signals, model) = (opts.signals, opts.model);
     let instances = read_suite(suite)?;
     let mut by_repo: HashMap<PathBuf, Vec<(usize, Instance)>> = HashMap::new();
     for (i, inst) in instances.into_iter().enumerate() {
+        if opts.split.is_some_and(|s| inst.split != Some(s)) {
+            continue;
+        }
         by_repo
             .entry(inst.repo.clone())
             .or_default()
@@ -377,7 +362,7 @@ pub async fn localize(
                 is_git: true,
                 index_dir: scratch.path().join(format!("index{n}")),
             };
-            if progress {
+            if opts.progress {
                 eprint!("\r{}: {}/{count}", repo.display(), k + 1);
             }
             let indexed = run_index(
@@ -417,11 +402,14 @@ pub async fn localize(
             let ranked =
                 rank_files_for_issue(&store, embedder.as_ref(), &inst.query, 50, signals).await?;
             let query_ms = t.elapsed().as_secs_f64() * 1000.0;
+            let baseline =
+                rank_files_for_issue(&store, None, &inst.query, 50, Signals::bm25()).await?;
             if let Some(w) = evidence.as_deref_mut() {
                 let line = instance_evidence(&store, embedder.as_ref(), &inst, signals).await?;
                 serde_json::to_writer(&mut *w, &line)?;
                 writeln!(w)?;
             }
+            let gold_functions = gold_functions(&store, &inst).await?;
             let top: Vec<String> = ranked.files.iter().map(|f| f.path.clone()).collect();
             let ranks_in = |top: &[String]| -> Vec<Option<usize>> {
                 inst.gold_files
@@ -430,6 +418,7 @@ pub async fn localize(
                     .collect()
             };
             let gold_ranks = ranks_in(&top);
+            let baseline_top: Vec<String> = baseline.files.iter().map(|f| f.path.clone()).collect();
             let (llm_gold_ranks, llm_error) = match model.filter(|m| m.rerank) {
                 None => (None, None),
                 Some(m) => match crate::index::rerank::rerank(
@@ -462,7 +451,13 @@ pub async fn localize(
                 InstanceResult {
                     repo: repo.display().to_string(),
                     rev: inst.rev.clone(),
+                    fix: inst.fix.clone(),
+                    split: inst.split,
                     gold_ranks,
+                    baseline_gold_ranks: ranks_in(&baseline_top),
+                    function_rank: function_rank(&ranked.files, &gold_functions),
+                    baseline_function_rank: function_rank(&baseline.files, &gold_functions),
+                    gold_functions,
                     top: top.into_iter().take(10).collect(),
                     misses,
                     query_ms,
@@ -480,7 +475,7 @@ pub async fn localize(
             );
         }
     }
-    if progress {
+    if opts.progress {
         eprintln!();
     }
     results.sort_by_key(|(i, _)| *i);
@@ -495,128 +490,23 @@ pub async fn localize(
             .collect();
         summarize(&reranked, signals)
     });
+    let baseline: Vec<InstanceResult> = instances
+        .iter()
+        .map(|i| InstanceResult {
+            gold_ranks: i.baseline_gold_ranks.clone(),
+            function_rank: i.baseline_function_rank,
+            ..i.clone()
+        })
+        .collect();
+    let ours = scores(&instances, signals);
     Ok(Report {
-        summary: summarize(&instances, signals),
+        summary: ours.summary,
+        by_split: ours.by_split,
+        baseline: scores(&baseline, Signals::bm25()),
         llm_summary,
         llm_questions: questions_cost,
         instances,
     })
-}
-
-pub fn summarize(instances: &[InstanceResult], signals: Signals) -> Summary {
-    let n = instances.len().max(1) as f64;
-    // All gold files within the top k.
-    let acc = |k: usize| {
-        instances
-            .iter()
-            .filter(|r| {
-                !r.gold_ranks.is_empty() && r.gold_ranks.iter().all(|x| x.is_some_and(|x| x <= k))
-            })
-            .count() as f64
-            / n
-    };
-    let mrr = instances
-        .iter()
-        .map(|r| {
-            r.gold_ranks
-                .iter()
-                .flatten()
-                .min()
-                .map(|&x| 1.0 / x as f64)
-                .unwrap_or(0.0)
-        })
-        .sum::<f64>()
-        / n;
-    let mut times: Vec<f64> = instances.iter().map(|r| r.query_ms).collect();
-    times.sort_by(|a, b| a.total_cmp(b));
-    let p50 = times.get(times.len() / 2).copied().unwrap_or(0.0);
-    let round = |x: f64| (x * 1000.0).round() / 1000.0;
-    Summary {
-        n: instances.len(),
-        acc1: round(acc(1)),
-        acc3: round(acc(3)),
-        acc5: round(acc(5)),
-        acc10: round(acc(10)),
-        mrr: round(mrr),
-        query_ms_p50: (p50 * 10.0).round() / 10.0,
-        signals,
-    }
-}
-
-/// Write a suite from fix commits: query = the commit message, gold = the source files
-/// it modified, rev = its parent.
-pub fn mine(root: &Path, out: &Path, limit: usize) -> Result<usize> {
-    let cfg = crate::config::HistoryConfig {
-        max_commits: 20_000,
-        max_age_days: 20 * 365,
-        ..Default::default()
-    };
-    let scan =
-        crate::index::history::scan_with(root, None, &cfg, chrono::Utc::now().timestamp(), false)?;
-    let fix = regex::Regex::new(
-        r"(?i)\b(fix(e[sd])?|bug|crash(es|ed)?|error|fail(s|ed|ure)?|regression|broken|wrong|incorrect|panic)\b",
-    )?;
-    let pr_suffix = regex::Regex::new(r"\s*\(#\d+\)\s*$")?;
-    let mut file =
-        std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
-    let mut n = 0;
-    for c in &scan.commits {
-        if n >= limit {
-            break;
-        }
-        if c.summary.starts_with("Merge ")
-            || c.parents > 1
-            || !fix.is_match(&format!("{}\n{}", c.summary, c.body))
-        {
-            continue;
-        }
-        let gold: Vec<String> = c
-            .files
-            .iter()
-            .filter(|f| !c.added.contains(f))
-            .filter(|f| Lang::detect(Path::new(f)).is_some_and(|l| l.grammar().is_some()))
-            .filter(|f| !is_test_path(f))
-            .cloned()
-            .collect();
-        if gold.is_empty() || gold.len() > 5 {
-            continue;
-        }
-        let parent = match git_output(root, &["rev-parse", &format!("{}^", c.id)]) {
-            Ok(p) => p,
-            Err(_) => continue,
-        };
-        let query = format!("{}\n\n{}", pr_suffix.replace(&c.summary, ""), c.body)
-            .trim()
-            .to_string();
-        // "fix typo" says nothing a user would report.
-        if query.split_whitespace().count() < 6 {
-            continue;
-        }
-        let inst = Instance {
-            repo: root.to_path_buf(),
-            rev: Some(parent),
-            query,
-            gold_files: gold,
-        };
-        serde_json::to_writer(&mut file, &inst)?;
-        writeln!(file)?;
-        n += 1;
-    }
-    Ok(n)
-}
-
-fn is_test_path(p: &str) -> bool {
-    let lc = p.to_lowercase();
-    lc.split('/')
-        .any(|s| s == "test" || s == "tests" || s == "testing" || s == "__tests__" || s == "spec")
-        || lc.rsplit('/').next().is_some_and(|f| {
-            f.starts_with("test_")
-                || f.contains("_test.")
-                || f.contains(".test.")
-                || f.contains(".spec.")
-                || f.ends_with("test.java")
-                || f.ends_with("tests.rs")
-        })
 }
 
 fn commit_time(repo: &Path, rev: &str) -> i64 {
@@ -633,64 +523,4 @@ fn path_str(p: &Path) -> Result<&str> {
 
 fn git(dir: &Path, args: &[&str]) -> Result<()> {
     git_output(dir, args).map(|_| ())
-}
-
-fn git_output(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .with_context(|| format!("cannot run git {}", args.join(" ")))?;
-    anyhow::ensure!(
-        out.status.success(),
-        "git {} failed in {}: {}",
-        args.join(" "),
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accuracy_needs_every_gold_file_and_mrr_the_first() {
-        let r = |ranks: Vec<Option<usize>>| InstanceResult {
-            repo: String::new(),
-            rev: None,
-            gold_ranks: ranks,
-            top: Vec::new(),
-            misses: Vec::new(),
-            query_ms: 1.0,
-            commits_visible: 0,
-            llm_gold_ranks: None,
-            llm_error: None,
-            llm_questions_pending: None,
-        };
-        let s = summarize(
-            &[r(vec![Some(1)]), r(vec![Some(2), Some(7)]), r(vec![None])],
-            Signals::default(),
-        );
-        assert_eq!(s.n, 3);
-        assert!((s.acc1 - 0.333).abs() < 1e-9);
-        assert!((s.acc5 - 0.333).abs() < 1e-9);
-        assert!((s.acc10 - 0.667).abs() < 1e-9);
-        assert!((s.mrr - 0.5).abs() < 1e-9);
-    }
-
-    #[test]
-    fn test_paths_are_recognised() {
-        for p in [
-            "tests/test_api.py",
-            "src/foo_test.go",
-            "web/cart.test.ts",
-            "pkg/FooTest.java",
-            "crate/tests/it.rs",
-        ] {
-            assert!(is_test_path(p), "{p}");
-        }
-        assert!(!is_test_path("src/contest.rs"));
-    }
 }

@@ -152,7 +152,9 @@ pub fn session_config(
         .iter()
         .map(|k| ("KUBECONFIG".to_string(), k.path().display().to_string()))
         .collect();
+    let external_tools = crate::mcp::McpHub::from_config(&config.config, repo_root.as_deref());
     SessionConfig {
+        external_tools,
         repo_root,
         index_dir,
         config,

@@ -75,6 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let root = loc.as_ref().filter(|l| l.is_git).map(|l| l.root.as_path());
             triage::memory::cli::run(&args, &config.config, root).await
         }
+        Some(Command::Mcp(args)) => triage::mcp::cmd::cmd_mcp(&global, &args).await,
         Some(Command::Kube(args)) => {
             let loc = triage::repo::RepoLocation::resolve(global.repo.as_deref(), None).ok();
             let config = triage::config::load(

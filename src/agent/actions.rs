@@ -16,7 +16,7 @@ pub mod remembered;
 mod shell;
 mod web;
 pub use classify::{ActionKind, Classification, classify, unsafe_syntax};
-pub use exec::{ExecError, ExecOutput, OUTPUT_CAP, execute};
+pub use exec::{ExecError, ExecOutput, OUTPUT_CAP, execute, kill_tree};
 pub use web::internal_host;
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +99,17 @@ impl ApprovalQueue {
     /// approved for the session says which approval covers it.
     pub fn propose(&mut self, command: &str, rationale: &str) -> ProposedAction {
         let c = self.classify(command);
+        self.propose_classified(command, rationale, c)
+    }
+
+    /// Queue an action whose class its caller decided (a tool call that is not a
+    /// command line, such as an MCP tool not marked read-only).
+    pub fn propose_classified(
+        &mut self,
+        command: &str,
+        rationale: &str,
+        c: Classification,
+    ) -> ProposedAction {
         let id = self.next_id;
         self.next_id += 1;
         let blocked_by_read_only = self.read_only && c.class == ActionClass::Write;

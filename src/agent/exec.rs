@@ -252,6 +252,13 @@ impl<'a> Exec<'a> {
             l => l.saturating_sub(self.inv.usage.tool_calls) as usize,
         };
         let specs = &self.shared.specs;
+        // Only calls of tools other programs serve wait for those programs to start.
+        let builtin = |name: &str| specs.iter().any(|s| s.name == name);
+        let external = match &self.shared.external {
+            Some(ext) if calls.iter().any(|c| !builtin(&c.name)) => ext.tools().await,
+            _ => Vec::new(),
+        };
+        let external = &external;
         let cap = self.shared.agent.tool_output_chars.max(500);
         let finished: Mutex<HashSet<CallId>> = Mutex::new(HashSet::new());
         let mut results: Vec<Option<CallResult>> = vec![None; calls.len()];
@@ -268,7 +275,13 @@ impl<'a> Exec<'a> {
                 });
                 continue;
             }
-            let command = tools::human_command(&call.name, &call.args);
+            let command = match (
+                &self.shared.external,
+                external.iter().any(|t| t.name == call.name),
+            ) {
+                (Some(ext), true) => ext.command(&call.name, &call.args),
+                _ => tools::human_command(&call.name, &call.args),
+            };
             self.inv.steps.push(command.clone());
             self.emit(Event::ToolCallStarted {
                 call: call.id.clone(),
@@ -288,15 +301,19 @@ impl<'a> Exec<'a> {
             let finished = &finished;
             futs.push(Box::pin(async move {
                 let t0 = Instant::now();
+                let ext_tool = external.iter().find(|t| t.name == call.name);
                 let timeout = specs
                     .iter()
                     .find(|s| s.name == call.name)
-                    .map_or(Duration::from_secs(20), |s| s.timeout);
-                let res = tokio::time::timeout(
-                    timeout,
-                    tools::run(&shared.tools, &call.name, &call.args),
-                )
-                .await;
+                    .map(|s| s.timeout)
+                    .or(ext_tool.map(|t| t.timeout))
+                    .unwrap_or(Duration::from_secs(20));
+                let run: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> =
+                    match (ext_tool, &shared.external) {
+                        (Some(_), Some(ext)) => ext.call(&call.name, &call.args),
+                        _ => Box::pin(tools::run(&shared.tools, &call.name, &call.args)),
+                    };
+                let res = tokio::time::timeout(timeout, run).await;
                 let duration_ms = t0.elapsed().as_millis() as u64;
                 let (status, output, text, truncated) = match res {
                     Ok(Ok(out)) => {

@@ -30,7 +30,8 @@ pub async fn run(exec: &mut Exec<'_>, llm: &LlmClient) -> Result<Answer, Stop> {
         }
         exec.inv.messages.push(ChatMessage::user(first));
     }
-    let tools = definitions(exec);
+    let mut tools = definitions(exec);
+    tools.extend(super::external::definitions(exec).await);
     loop {
         for text in exec.take_feedback() {
             exec.inv.messages.push(ChatMessage::user(format!(
@@ -208,6 +209,13 @@ async fn run_calls(exec: &mut Exec<'_>, calls: Vec<WireToolCall>) -> Result<(), 
                 continue;
             }
         };
+        // Another program's tool that is not read-only is an action: proposed, not run.
+        let external = super::external::find(exec, name).await;
+        if let Some(tool) = external.as_ref().filter(|t| !t.read_only) {
+            let text = super::external::propose(exec, tool, args);
+            replies.push((call.id.clone(), text));
+            continue;
+        }
         match name {
             SAVE_CHECKPOINT => {
                 let text = save_checkpoint(exec, &args);
@@ -233,7 +241,7 @@ async fn run_calls(exec: &mut Exec<'_>, calls: Vec<WireToolCall>) -> Result<(), 
                 };
                 replies.push((call.id.clone(), text));
             }
-            _ if exec.shared.specs.iter().any(|s| s.name == name) => {
+            _ if external.is_some() || exec.shared.specs.iter().any(|s| s.name == name) => {
                 reads.push(PlannedCall {
                     id: if call.id.is_empty() {
                         exec.new_call_id()

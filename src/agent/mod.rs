@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod audit;
 pub mod exec;
+pub mod external;
 pub mod learn;
 pub mod llm;
 pub mod llm_loop;

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::actions::{ApprovalQueue, DecisionOutcome, NextStep};
 use super::audit::{AuditLog, AuditRecord};
 use super::exec::{Exec, Investigation, Stop};
+use super::external::{ExternalTools, PendingCalls};
 use super::llm::LlmClient;
 use super::redact::Redactor;
 use super::tools::{ToolContext, ToolSpec};
@@ -39,6 +40,8 @@ pub struct SessionConfig {
     pub audit_path: Option<PathBuf>,
     /// Extra environment for approved commands (e.g. KUBECONFIG pointing at a replay).
     pub exec_env: Vec<(String, String)>,
+    /// Tools other programs serve (MCP servers in the user's config).
+    pub external_tools: Option<Arc<dyn ExternalTools>>,
 }
 
 /// The view's side of a session.
@@ -68,6 +71,9 @@ pub struct Shared {
     pub feedback: Mutex<VecDeque<(u64, String)>>,
     pub observations: Mutex<Vec<String>>,
     pub actions: Mutex<ApprovalQueue>,
+    /// Tools other programs serve, and the calls of them waiting for a decision.
+    pub external: Option<Arc<dyn ExternalTools>>,
+    pub external_calls: PendingCalls,
     learned: Mutex<super::learn::Learned>,
     events: mpsc::UnboundedSender<Event>,
     /// The session's own op queue, for decisions an earlier approval already made
@@ -211,6 +217,8 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
             agent.shell_allowlist.clone(),
         )),
         agent,
+        external: cfg.external_tools,
+        external_calls: PendingCalls::default(),
         feedback: Mutex::new(VecDeque::new()),
         observations: Mutex::new(Vec::new()),
         learned: Mutex::new(Default::default()),
@@ -231,6 +239,7 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
         read_only: shared.agent.read_only,
         budget: budget_of(&shared.agent),
     });
+    start_external(&shared);
     let task = tokio::spawn(router(shared, op_rx, cfg.repo_root));
     Ok(SessionHandle {
         id,
@@ -239,6 +248,27 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
         trace_path,
         task,
     })
+}
+
+/// Start the external tool sources in the background; a source that fails is reported
+/// and the session goes on without it. Turns wait for the start before offering tools.
+fn start_external(shared: &Arc<Shared>) {
+    let Some(ext) = shared.external.clone() else {
+        return;
+    };
+    let shared = Arc::downgrade(shared);
+    tokio::spawn(async move {
+        for problem in ext.start().await {
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            shared.emit(Event::Error {
+                kind: ErrorKind::Tool,
+                message: problem,
+                recoverable: true,
+            });
+        }
+    });
 }
 
 fn budget_of(a: &AgentConfig) -> Budget {
@@ -573,6 +603,18 @@ async fn record_episode(exec: &Exec<'_>) -> Option<String> {
 
 /// An approval decision: emit it, audit it, and run an approved command.
 fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
+    if let Op::EditAction { action, .. } = op
+        && shared.external_calls.contains(*action)
+    {
+        shared.emit(Event::Error {
+            kind: ErrorKind::Action,
+            message: format!(
+                "action {action} is a tool call, not a command line, and cannot be edited; reject it with the change you want as the reason"
+            ),
+            recoverable: true,
+        });
+        return;
+    }
     let (proposal, outcome) = match shared.actions.lock() {
         Ok(mut q) => {
             let id = match op {
@@ -614,6 +656,8 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
             super::learn::propose_correction(&shared, &reason, &source).await;
         });
     }
+    // A decided tool call leaves the pending table whatever the decision was.
+    let external_call = shared.external_calls.take(outcome.action);
     let command = match outcome.next {
         NextStep::Run(command) => command,
         NextStep::Propose(p) => {
@@ -622,19 +666,28 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
         }
         NextStep::Skip => return,
     };
-    let shared = shared.clone();
     let cwd = repo_root
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    let shared = shared.clone();
     let action = outcome.action;
     tokio::spawn(async move {
         let timeout = Duration::from_secs(shared.agent.tool_timeout_secs.max(30));
-        let out = match super::actions::execute(&command, &shared.exec_env, &cwd, timeout).await {
+        let out = match (external_call, &shared.external) {
+            (Some((name, args)), Some(ext)) => {
+                super::external::run_approved(ext.as_ref(), &proposal, &name, &args, timeout).await
+            }
+            (Some(_), None) => Err("the tool's server is no longer available".to_string()),
+            (None, _) => super::actions::execute(&command, &shared.exec_env, &cwd, timeout)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        let out = match out {
             Ok(out) => out,
-            Err(e) => {
+            Err(message) => {
                 shared.emit(Event::Error {
                     kind: ErrorKind::Action,
-                    message: e.to_string(),
+                    message,
                     recoverable: true,
                 });
                 return;

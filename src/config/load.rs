@@ -42,6 +42,20 @@ pub fn load(
                 .unwrap_or_else(|| PathBuf::from("<environment>")),
             message: e.to_string(),
         })?;
+    loaded
+        .config
+        .mcp
+        .validate()
+        .map_err(|message| ConfigError::Invalid {
+            // The layer that set the servers (the user's file, or a trusted repository's).
+            path: loaded
+                .origins
+                .get("mcp.servers")
+                .map(PathBuf::from)
+                .or_else(|| loaded.sources.first().cloned())
+                .unwrap_or_else(|| PathBuf::from("<environment>")),
+            message,
+        })?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }

@@ -18,6 +18,9 @@ pub mod trust;
 pub use load::{load, parse_layer};
 pub use show::describe;
 
+mod mcp;
+pub use mcp::{McpConfig, McpServerConfig};
+
 /// Everything that can go wrong while loading configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,6 +50,8 @@ pub struct Config {
     pub agent: AgentConfig,
     pub tui: TuiConfig,
     pub memory: MemoryConfig,
+    /// MCP servers whose tools the agent may call (user config only).
+    pub mcp: McpConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

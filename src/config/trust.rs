@@ -1,8 +1,8 @@
 //! Trust for a repository's `.triage.toml`. A cloned repository is someone else's text:
 //! it may state facts about itself (what to index, how its history names pull requests,
 //! where its runbooks are, extra redaction patterns), but nothing that changes where data
-//! goes or what may run (`llm.*`, `embed.*`, `kube.*`, `memory.uri` and storage options,
-//! `agent.*` beyond redaction patterns, `tui.*`) until the user runs `triage trust` in
+//! goes or what may run (`llm.*`, `embed.*`, `kube.*`, `mcp.*`, `memory.uri` and storage
+//! options, `agent.*` beyond redaction patterns, `tui.*`) until the user runs `triage trust` in
 //! it. Trust is recorded with the file's hash, like direnv: a changed file is untrusted
 //! again.
 

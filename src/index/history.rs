@@ -111,7 +111,14 @@ pub fn scan_with(
         })
         .collect::<Result<_>>()?;
     let mailmap = repo.open_mailmap();
-    let cutoff = now - i64::from(cfg.max_age_days) * 86_400;
+    // Age is counted back from the newest commit (or now, if that is in the future), so
+    // a checkout of an old revision sees the history that was recent then.
+    let head_time = repo
+        .find_commit(head_id)
+        .ok()
+        .and_then(|c| c.time().ok())
+        .map_or(now, |t| t.seconds);
+    let cutoff = head_time.min(now) - i64::from(cfg.max_age_days) * 86_400;
     let mut cache = repo
         .diff_resource_cache_for_tree_diff()
         .map_err(|e| anyhow::anyhow!("cannot prepare tree diffs: {e}"))?;

@@ -3,16 +3,21 @@
 
 pub mod chunk;
 pub mod embed;
+pub mod fusion;
 pub mod graph;
 pub mod history;
 pub mod lang;
+pub mod learn;
 pub mod llm_questions;
 pub mod localize;
 pub mod pipeline;
+pub mod profile;
 pub mod questions;
 pub mod rerank;
 pub mod search;
+pub mod signals;
 pub mod store;
+pub mod store_query;
 pub mod syntax;
 pub mod walk;
 

@@ -45,6 +45,9 @@ pub struct IndexSummary {
     pub warnings: Vec<String>,
     pub history: Option<HistorySummary>,
     pub graph: Option<super::graph::GraphStats>,
+    /// When the ranking weights were fitted in this run: on what, and what moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learned: Option<super::profile::FitReport>,
     /// With `--llm-questions`: what the model wrote.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm_questions: Option<super::llm_questions::LlmQuestionsSummary>,
@@ -354,6 +357,16 @@ pub async fn run_index(
         store.set_in_progress(false)?;
     }
     summary.timings_ms.insert("fts", ms(t));
+
+    // --- what the repository's own history says about ranking
+    let t = Instant::now();
+    if loc.is_git && (history_changed || store.load_profile()?.weights.is_none()) {
+        match super::learn::refresh(&store, &loc.root).await {
+            Ok(fit) => summary.learned = fit,
+            Err(e) => summary.warnings.push(format!("ranking not fitted: {e:#}")),
+        }
+    }
+    summary.timings_ms.insert("learn", ms(t));
 
     // --- embeddings, after the lexical index is committed
     let t = Instant::now();

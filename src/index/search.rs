@@ -6,29 +6,16 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::Result;
-use arrow_array::RecordBatch;
-use futures::TryStreamExt;
-use lancedb::index::scalar::FullTextSearchQuery;
-use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde::Serialize;
 
 use super::embed::Embedder;
-use super::store::{Store, f32_col, in_list, opt_str, str_col, u32_col};
+use super::store::Store;
+use super::store_query::ChunkMatch;
 
 /// Rank constant of reciprocal rank fusion.
 const RRF_K: f32 = 60.0;
 /// Candidates taken from each retriever.
 const CANDIDATES: usize = 100;
-pub const CHUNK_COLUMNS: [&str; 7] = [
-    "id",
-    "path",
-    "symbol",
-    "kind",
-    "start_line",
-    "end_line",
-    "text",
-];
-
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchResult {
     pub query: String,
@@ -81,7 +68,7 @@ pub async fn search(
     let mut cands: HashMap<String, Candidate> = HashMap::new();
     let words = query_words(query);
 
-    if store.chunks.count_rows(None).await? == 0 {
+    if store.count_chunks().await? == 0 {
         notes.push("the index is empty".into());
         return Ok(SearchResult {
             query: query.to_string(),
@@ -94,19 +81,7 @@ pub async fn search(
 
     // The three lookups are independent: run them side by side, then fuse in a fixed
     // order (full text, vectors, symbols) so the result does not depend on timing.
-    let full_text = async {
-        let batches: Vec<RecordBatch> = store
-            .chunks
-            .query()
-            .full_text_search(FullTextSearchQuery::new(query.to_string()))
-            .select(Select::columns(&CHUNK_COLUMNS))
-            .limit(CANDIDATES)
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
-        anyhow::Ok(batches)
-    };
+    let full_text = store.chunks_matching(query, CANDIDATES);
     let vectors = async {
         let mut notes = Vec::new();
         let hits = match embedder {
@@ -119,7 +94,7 @@ pub async fn search(
                 }
                 let v = embedder.embed(vec![query.to_string()]).await?;
                 match v.into_iter().next() {
-                    Some(v) => Some(store.nearest_chunks(v, &CHUNK_COLUMNS, CANDIDATES).await?),
+                    Some(v) => Some(store.nearest_chunks(v, CANDIDATES).await?),
                     None => None,
                 }
             }
@@ -140,55 +115,43 @@ pub async fn search(
         if idents.is_empty() {
             return anyhow::Ok(Vec::new());
         }
-        store
-            .symbol_rows(
-                &format!("{} AND role = 'def'", in_list("name_lc", &idents)),
-                Some(200),
-            )
-            .await
+        store.symbols_named(&idents, true, 200).await
     };
     let (fts, (vector_hits, vector_notes), symbol_rows) =
         tokio::try_join!(full_text, vectors, symbols)?;
 
-    let mut rank = 0;
-    for b in &fts {
-        for_each_row(b, |id, c| {
-            rank += 1;
-            let matched: Vec<&str> = words
-                .iter()
-                .filter(|w| {
-                    c.text_lc.contains(w.as_str()) || c.path.to_lowercase().contains(w.as_str())
-                })
-                .map(String::as_str)
-                .collect();
-            let e = cands.entry(id).or_insert(c);
-            e.score += 1.0 / (RRF_K + rank as f32);
-            if !matched.is_empty() {
-                e.reasons
-                    .push(format!("text: {} (bm25 #{rank})", matched.join(", ")));
-            } else {
-                e.reasons.push(format!("text match (bm25 #{rank})"));
-            }
-        })?;
+    for (i, m) in fts.into_iter().enumerate() {
+        let rank = i + 1;
+        let (id, c) = candidate(m);
+        let matched: Vec<&str> = words
+            .iter()
+            .filter(|w| {
+                c.text_lc.contains(w.as_str()) || c.path.to_lowercase().contains(w.as_str())
+            })
+            .map(String::as_str)
+            .collect();
+        let e = cands.entry(id).or_insert(c);
+        e.score += 1.0 / (RRF_K + rank as f32);
+        if !matched.is_empty() {
+            e.reasons
+                .push(format!("text: {} (bm25 #{rank})", matched.join(", ")));
+        } else {
+            e.reasons.push(format!("text match (bm25 #{rank})"));
+        }
     }
 
     notes.extend(vector_notes);
     let mut mode = "lexical";
     if let Some(hits) = vector_hits {
         mode = "hybrid";
-        let mut rank = 0;
-        for b in &hits {
-            let dist = f32_col(b, "_distance").cloned();
-            let mut row = 0;
-            for_each_row(b, |id, c| {
-                rank += 1;
-                let sim = dist.as_ref().map(|d| 1.0 - d.value(row)).unwrap_or(0.0);
-                row += 1;
-                let e = cands.entry(id).or_insert(c);
-                e.score += 1.0 / (RRF_K + rank as f32);
-                e.reasons
-                    .push(format!("semantic: similarity {sim:.2} (#{rank})"));
-            })?;
+        for (i, m) in hits.into_iter().enumerate() {
+            let rank = i + 1;
+            let sim = m.distance.map(|d| 1.0 - d).unwrap_or(0.0);
+            let (id, c) = candidate(m);
+            let e = cands.entry(id).or_insert(c);
+            e.score += 1.0 / (RRF_K + rank as f32);
+            e.reasons
+                .push(format!("semantic: similarity {sim:.2} (#{rank})"));
         }
     }
 
@@ -305,29 +268,20 @@ pub async fn search(
     })
 }
 
-fn for_each_row(b: &RecordBatch, mut f: impl FnMut(String, Candidate)) -> Result<()> {
-    let id = str_col(b, "id")?;
-    let path = str_col(b, "path")?;
-    let symbol = str_col(b, "symbol")?;
-    let kind = str_col(b, "kind")?;
-    let text = str_col(b, "text")?;
-    let (s, e) = (u32_col(b, "start_line")?, u32_col(b, "end_line")?);
-    for i in 0..b.num_rows() {
-        f(
-            id.value(i).to_string(),
-            Candidate {
-                path: path.value(i).to_string(),
-                symbol: opt_str(symbol, i),
-                kind: kind.value(i).to_string(),
-                start_line: s.value(i),
-                end_line: e.value(i),
-                text_lc: text.value(i).to_lowercase(),
-                score: 0.0,
-                reasons: Vec::new(),
-            },
-        );
-    }
-    Ok(())
+fn candidate(m: ChunkMatch) -> (String, Candidate) {
+    (
+        m.id,
+        Candidate {
+            path: m.path,
+            symbol: m.symbol,
+            kind: m.kind,
+            start_line: m.start_line,
+            end_line: m.end_line,
+            text_lc: m.text.to_lowercase(),
+            score: 0.0,
+            reasons: Vec::new(),
+        },
+    )
 }
 
 /// Lower-cased words of the query, identifiers split into their parts, for explaining

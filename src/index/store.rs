@@ -832,27 +832,6 @@ impl Store {
         Ok(())
     }
 
-    /// The `limit` chunks nearest to `vector` (cosine), among chunks that have one.
-    pub async fn nearest_chunks(
-        &self,
-        vector: Vec<f32>,
-        columns: &[&str],
-        limit: usize,
-    ) -> Result<Vec<RecordBatch>> {
-        Ok(self
-            .chunks
-            .vector_search(vector)?
-            .column("vector")
-            .distance_type(lancedb::DistanceType::Cosine)
-            .only_if("vector IS NOT NULL")
-            .select(Select::columns(columns))
-            .limit(limit)
-            .execute()
-            .await?
-            .try_collect()
-            .await?)
-    }
-
     /// Chunks still waiting for a vector (full rows, to be written back with one).
     pub async fn pending_vectors(&self, limit: usize) -> Result<Vec<RecordBatch>> {
         Ok(self

@@ -816,7 +816,7 @@ fn checked(what: impl Fn() -> ReadError, parts: &[(NameKind, Option<&str>)]) -> 
 }
 
 /// rustls needs a process-wide crypto provider when more than one is compiled in.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Err only when another thread installed one first, which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();

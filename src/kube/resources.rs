@@ -112,6 +112,42 @@ pub const PVCS: ResourceType = rt(
     true,
     &["pvc"],
 );
+pub const SERVICEACCOUNTS: ResourceType = rt(
+    "",
+    "v1",
+    "serviceaccounts",
+    "serviceaccount",
+    "ServiceAccount",
+    true,
+    &["sa"],
+);
+pub const PVS: ResourceType = rt(
+    "",
+    "v1",
+    "persistentvolumes",
+    "persistentvolume",
+    "PersistentVolume",
+    false,
+    &["pv"],
+);
+pub const STORAGECLASSES: ResourceType = rt(
+    "storage.k8s.io",
+    "v1",
+    "storageclasses",
+    "storageclass",
+    "StorageClass",
+    false,
+    &["sc"],
+);
+pub const NETWORKPOLICIES: ResourceType = rt(
+    "networking.k8s.io",
+    "v1",
+    "networkpolicies",
+    "networkpolicy",
+    "NetworkPolicy",
+    true,
+    &["netpol"],
+);
 pub const EVENTS: ResourceType = rt("", "v1", "events", "event", "Event", true, &["ev"]);
 pub const DEPLOYMENTS: ResourceType = rt(
     "apps",
@@ -191,10 +227,13 @@ pub const ENDPOINTSLICES: ResourceType = rt(
 pub const OBJECT_TYPES: &[ResourceType] = &[
     NAMESPACES,
     NODES,
+    PVS,
+    STORAGECLASSES,
     PODS,
     SERVICES,
     CONFIGMAPS,
     SECRETS,
+    SERVICEACCOUNTS,
     PVCS,
     DEPLOYMENTS,
     STATEFULSETS,
@@ -203,6 +242,7 @@ pub const OBJECT_TYPES: &[ResourceType] = &[
     JOBS,
     CRONJOBS,
     INGRESSES,
+    NETWORKPOLICIES,
     HPAS,
     ENDPOINTSLICES,
 ];
@@ -211,10 +251,13 @@ pub const OBJECT_TYPES: &[ResourceType] = &[
 pub const SERVED_TYPES: &[ResourceType] = &[
     NAMESPACES,
     NODES,
+    PVS,
+    STORAGECLASSES,
     PODS,
     SERVICES,
     CONFIGMAPS,
     SECRETS,
+    SERVICEACCOUNTS,
     PVCS,
     EVENTS,
     DEPLOYMENTS,
@@ -224,6 +267,7 @@ pub const SERVED_TYPES: &[ResourceType] = &[
     JOBS,
     CRONJOBS,
     INGRESSES,
+    NETWORKPOLICIES,
     HPAS,
     ENDPOINTSLICES,
 ];
@@ -299,6 +343,9 @@ mod tests {
         assert_eq!(resolve("Deployment"), Some(&DEPLOYMENTS));
         assert_eq!(resolve("deploy"), Some(&DEPLOYMENTS));
         assert_eq!(resolve("hpa"), Some(&HPAS));
+        assert_eq!(resolve("netpol"), Some(&NETWORKPOLICIES));
+        assert_eq!(resolve("sc"), Some(&STORAGECLASSES));
+        assert_eq!(by_key("v1/persistentvolumes"), Some(&PVS));
         assert_eq!(resolve("deployments.apps"), Some(&DEPLOYMENTS));
         assert_eq!(resolve("widgets"), None);
         assert_eq!(by_key("batch/v1/cronjobs"), Some(&CRONJOBS));

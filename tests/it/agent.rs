@@ -59,6 +59,7 @@ pub(crate) async fn start(mut config: Config, cluster: bool) -> Setup {
     } else {
         None
     };
+    let external_tools = triage::mcp::McpHub::from_config(&config, Some(&loc.root));
     let handle = session::start(SessionConfig {
         repo_root: Some(loc.root.clone()),
         index_dir: Some(loc.index_dir.clone()),
@@ -73,6 +74,7 @@ pub(crate) async fn start(mut config: Config, cluster: bool) -> Setup {
         trace_dir: Some(state.path().join("sessions")),
         audit_path: Some(state.path().join("audit.jsonl")),
         exec_env: Vec::new(),
+        external_tools,
     })
     .unwrap();
     Setup {
@@ -990,7 +992,7 @@ async fn approvals_run_only_what_the_user_approved_and_everything_is_audited() {
     }
 }
 
-async fn next_event(h: &mut SessionHandle) -> Event {
+pub(crate) async fn next_event(h: &mut SessionHandle) -> Event {
     tokio::time::timeout(Duration::from_secs(10), h.events.recv())
         .await
         .expect("an event")

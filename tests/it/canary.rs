@@ -397,6 +397,7 @@ async fn no_planted_secret_reaches_a_model_an_embedding_endpoint_a_trace_or_the_
         trace_dir: Some(state.path().join("sessions")),
         audit_path: Some(state.path().join("audit.jsonl")),
         exec_env: Vec::new(),
+        external_tools: None,
     })
     .unwrap();
     handle

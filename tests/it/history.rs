@@ -449,6 +449,22 @@ fn eval_mines_a_suite_and_scores_it_without_leaking_later_history() {
     gold.sort();
     assert_eq!(gold, vec!["checkout/api.py", "checkout/payments.py"]);
     assert!(!lines[0]["query"].as_str().unwrap().contains("(#12)"));
+    // The split follows the fix commit's id; the changed lines are recorded per file.
+    let fix = lines[0]["fix"].as_str().unwrap();
+    let split = if u32::from_str_radix(&fix[..1], 16).unwrap() < 8 {
+        "tune"
+    } else {
+        "held-out"
+    };
+    assert_eq!(lines[0]["split"], split, "{lines:?}");
+    for g in &gold {
+        assert!(
+            lines[0]["gold_lines"][g]
+                .as_array()
+                .is_some_and(|r| !r.is_empty()),
+            "{g}: {lines:?}"
+        );
+    }
 
     let evidence = f.root().join("evidence.jsonl");
     let out = triage(
@@ -472,6 +488,14 @@ fn eval_mines_a_suite_and_scores_it_without_leaking_later_history() {
         assert!(r["summary"].get(key).is_some(), "{key}: {r:#}");
     }
     assert_eq!(r["summary"]["n"], 1);
+    // The default signals are scored beside BM25, over all and per split.
+    assert_eq!(r["summary"]["signals"]["history"], true, "{r:#}");
+    assert_eq!(r["baseline"]["summary"]["n"], 1, "{r:#}");
+    assert_eq!(
+        r["baseline"]["summary"]["signals"]["structure"], false,
+        "{r:#}"
+    );
+    assert_eq!(r["by_split"][split]["n"], 1, "{r:#}");
     let inst = &r["instances"][0];
     assert!(
         inst["gold_ranks"]

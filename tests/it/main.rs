@@ -14,6 +14,8 @@ mod kube_guard;
 mod kube_kubectl;
 mod learning;
 mod llm_server;
+mod mcp;
+mod mcp_agent;
 mod memory;
 mod rerank;
 mod search;

@@ -101,8 +101,11 @@ async fn the_model_reorders_the_candidates_and_names_functions_from_skeletons() 
     let body = std::fs::read_to_string(f.root().join(&first)).unwrap();
     let body_line = body
         .lines()
+        // A line inside a function (indented), not a top-level constant, which the
+        // skeleton shows as a definition.
+        .filter(|l| l.starts_with(char::is_whitespace))
         .map(str::trim)
-        .find(|l| l.starts_with("return ") || l.contains(" = ") && !l.starts_with("def "))
+        .find(|l| l.starts_with("return ") || l.contains(" = "))
         .unwrap();
     assert!(
         !sent.contains(body_line),
@@ -161,11 +164,24 @@ async fn a_failing_or_garbled_model_leaves_the_offline_ranking_with_a_warning() 
 #[tokio::test]
 async fn eval_localize_scores_the_offline_ranking_and_the_models_side_by_side() {
     let f = indexed_shop().await;
-    let offline = triage(&["issue", "--json", "--top", "3", ISSUE], f.root());
+    let offline = triage(
+        &[
+            "issue",
+            "--json",
+            "--top",
+            "3",
+            "--signals",
+            "fulltext,structure",
+            ISSUE,
+        ],
+        f.root(),
+    );
     let offline: Value = serde_json::from_slice(&offline.stdout).unwrap();
     let second = paths(&offline["files"])[1].clone();
-    // Gold is the offline second; the model puts it first.
-    let suite = f.root().join("suite.jsonl");
+    // Gold is the offline second; the model puts it first. The suite lives outside the
+    // repository, so it is not indexed with it.
+    let suite_dir = tempfile::tempdir().unwrap();
+    let suite = suite_dir.path().join("suite.jsonl");
     std::fs::write(
         &suite,
         serde_json::json!({"repo": f.root(), "query": ISSUE, "gold_files": [second]}).to_string(),

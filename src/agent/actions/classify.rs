@@ -155,6 +155,18 @@ pub(super) fn read(
     }
 }
 
+impl Classification {
+    /// A write its caller decided on (a tool call rather than a command line, such as an
+    /// MCP tool not marked read-only): approving it for the session covers this exact
+    /// call only.
+    pub fn write_call(call: &str, reason: impl Into<String>) -> Self {
+        Classification {
+            family: format!("call {}", super::normalize(call)),
+            ..write(ActionKind::Shell, reason)
+        }
+    }
+}
+
 pub(super) fn write(kind: ActionKind, reason: impl Into<String>) -> Classification {
     Classification {
         class: ActionClass::Write,

@@ -129,7 +129,8 @@ pub async fn execute(
     })
 }
 
-fn kill_tree(child: &mut tokio::process::Child) {
+/// Kill `child` and its process group (set up with `process_group(0)`).
+pub fn kill_tree(child: &mut tokio::process::Child) {
     #[cfg(unix)]
     if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
         // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative

@@ -3,14 +3,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use arrow_array::{Array, Int64Array, RecordBatch};
-use futures::TryStreamExt;
-use lancedb::index::scalar::FullTextSearchQuery;
-use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde_json::{Value, json};
 
 use super::{ToolContext, ToolError, ToolOutput, ToolSpec, quote, req_str, str_arg, u64_arg};
-use crate::index::store::str_col;
+use crate::index::store_query::{CommitFilter, CommitRecord};
 use crate::protocol::{Evidence, EvidenceKind};
 
 /// Lines of diff `git_show` returns per file before it summarises the rest.
@@ -137,76 +133,15 @@ fn day(t: i64) -> String {
 
 async fn commit_rows(
     ctx: &ToolContext,
-    filter: Option<String>,
+    filter: &CommitFilter,
     fts: Option<&str>,
     limit: usize,
-) -> Result<Vec<RecordBatch>, ToolError> {
+) -> Result<Vec<CommitRecord>, ToolError> {
     let store = ctx.store().await?;
-    let mut q = store.commits.query();
-    if let Some(f) = filter {
-        q = q.only_if(f);
-    }
-    if let Some(text) = fts {
-        q = q.full_text_search(FullTextSearchQuery::new(text.to_string()));
-    }
-    let rows = q
-        .select(Select::columns(&[
-            "id", "time", "author", "summary", "pr", "files",
-        ]))
-        .limit(limit)
-        .execute()
-        .await
-        .map_err(anyhow::Error::from)?
-        .try_collect()
-        .await
-        .map_err(anyhow::Error::from)?;
-    Ok(rows)
+    Ok(store.commits_matching(fts, filter, limit).await?)
 }
 
-struct CommitRow {
-    id: String,
-    time: i64,
-    author: String,
-    summary: String,
-    pr: Option<i64>,
-    files: Vec<String>,
-}
-
-fn commits_of(rows: &[RecordBatch]) -> Result<Vec<CommitRow>, ToolError> {
-    let mut out = Vec::new();
-    for b in rows {
-        let (id, author, summary, files) = (
-            str_col(b, "id")?,
-            str_col(b, "author")?,
-            str_col(b, "summary")?,
-            str_col(b, "files")?,
-        );
-        let time = b
-            .column_by_name("time")
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
-        let pr = b
-            .column_by_name("pr")
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
-        for i in 0..b.num_rows() {
-            out.push(CommitRow {
-                id: id.value(i).to_string(),
-                time: time.map_or(0, |t| t.value(i)),
-                author: author.value(i).to_string(),
-                summary: summary.value(i).to_string(),
-                pr: pr.and_then(|p| (!p.is_null(i)).then(|| p.value(i))),
-                files: files
-                    .value(i)
-                    .split('\n')
-                    .filter(|f| !f.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn commit_line(c: &CommitRow) -> String {
+fn commit_line(c: &CommitRecord) -> String {
     let pr = c.pr.map(|p| format!(" (PR #{p})")).unwrap_or_default();
     format!(
         "{} {} {}{pr}: {}",
@@ -220,23 +155,16 @@ fn commit_line(c: &CommitRow) -> String {
 async fn git_log(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
     let max = u64_arg(args, "max").unwrap_or(15).clamp(1, 50) as usize;
     let path = str_arg(args, "path").map(|p| p.trim_start_matches("./").trim_end_matches('/'));
-    let mut filters = Vec::new();
+    let mut filter = CommitFilter {
+        touching: path.map(str::to_string),
+        ..Default::default()
+    };
     if let Some(days) = u64_arg(args, "since_days") {
         let now = ctx.now().timestamp();
-        let cutoff = now - (days as i64) * 86_400;
-        filters.push(format!("time >= {cutoff} AND time <= {now}"));
+        filter.since = Some(now - (days as i64) * 86_400);
+        filter.before = Some(now + 1);
     }
-    if let Some(p) = path {
-        filters.push(format!("files LIKE '%{}%'", p.replace('\'', "''")));
-    }
-    let rows = commit_rows(
-        ctx,
-        (!filters.is_empty()).then(|| filters.join(" AND ")),
-        None,
-        5_000,
-    )
-    .await?;
-    let mut commits = commits_of(&rows)?;
+    let mut commits = commit_rows(ctx, &filter, None, 5_000).await?;
     if let Some(p) = path {
         // LIKE matched substrings; keep exact files and files under the directory.
         let dir = format!("{p}/");
@@ -281,8 +209,7 @@ async fn similar_past_changes(ctx: &ToolContext, args: &Value) -> Result<ToolOut
     let query = req_str(args, "text")?;
     let max = u64_arg(args, "max").unwrap_or(8).clamp(1, 20) as usize;
     let query: String = query.chars().take(2_000).collect();
-    let rows = commit_rows(ctx, None, Some(&query), max).await?;
-    let commits = commits_of(&rows)?;
+    let commits = commit_rows(ctx, &CommitFilter::default(), Some(&query), max).await?;
     let mut text = String::new();
     for c in &commits {
         let _ = writeln!(text, "{}", commit_line(c));

@@ -1,0 +1,174 @@
+//! Tools from outside triage (the MCP servers in the user's config), offered to the model
+//! beside triage's own. The agent sees them through [`ExternalTools`], which the layer
+//! above provides, so it never starts servers itself.
+//!
+//! A tool its source marks read-only runs like any of triage's tools: live in the tools
+//! pane, capped, redacted before the model sees it. Any other tool is an action: calling
+//! it only proposes it (classified write, with the reason), and it runs after the user
+//! approves it, like a command, with the decision and the result in the audit log.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use super::actions::{Classification, ExecOutput};
+use super::exec::Exec;
+use super::llm::{FunctionDefinition, ToolDefinition};
+use super::tools::{ToolError, ToolOutput};
+use crate::protocol::{ActionId, ProposedAction};
+
+/// A tool another program serves.
+#[derive(Debug, Clone)]
+pub struct ExternalTool {
+    /// The name the model calls, namespaced by its source (`mcp__metrics__query`).
+    pub name: String,
+    pub description: String,
+    /// JSON schema of its arguments.
+    pub parameters: Value,
+    /// Whether its source marks it read-only; anything else needs the user's approval.
+    pub read_only: bool,
+    pub timeout: Duration,
+    /// Where it comes from, for the approval dialog (`MCP server metrics, tool restart`).
+    pub origin: String,
+}
+
+/// Tools served by other programs. Implemented above the agent (MCP servers).
+pub trait ExternalTools: Send + Sync {
+    /// Start the sources (once; later calls wait for the first). Returns one message per
+    /// source that failed to start; the session reports each and goes on without it.
+    fn start(&self) -> BoxFuture<'_, Vec<String>>;
+    /// The tools on offer, once started.
+    fn tools(&self) -> BoxFuture<'_, Vec<ExternalTool>>;
+    /// Call a tool by its namespaced name.
+    fn call<'a>(
+        &'a self,
+        name: &'a str,
+        args: &'a Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+    /// What a person would type to make the same call, for the tools pane and approvals.
+    fn command(&self, name: &str, args: &Value) -> String;
+}
+
+/// Calls of external tools waiting for the user's decision, by action id.
+#[derive(Default)]
+pub struct PendingCalls(Mutex<HashMap<ActionId, (String, Value)>>);
+
+impl PendingCalls {
+    pub fn insert(&self, action: ActionId, name: String, args: Value) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(action, (name, args));
+        }
+    }
+
+    pub fn contains(&self, action: ActionId) -> bool {
+        self.0.lock().is_ok_and(|m| m.contains_key(&action))
+    }
+
+    pub fn take(&self, action: ActionId) -> Option<(String, Value)> {
+        self.0.lock().ok().and_then(|mut m| m.remove(&action))
+    }
+}
+
+/// The model's view of the external tools.
+pub async fn definitions(exec: &Exec<'_>) -> Vec<ToolDefinition> {
+    let Some(ext) = exec.shared.external.as_ref() else {
+        return Vec::new();
+    };
+    ext.tools()
+        .await
+        .into_iter()
+        .map(|t| ToolDefinition {
+            kind: "function",
+            function: FunctionDefinition {
+                description: if t.read_only {
+                    t.description
+                } else {
+                    format!(
+                        "{} (Changes things: calling it only proposes it to the engineer, who decides whether it runs.)",
+                        t.description
+                    )
+                },
+                name: t.name,
+                parameters: t.parameters,
+            },
+        })
+        .collect()
+}
+
+/// The external tool called `name`, when the session has one.
+pub async fn find(exec: &Exec<'_>, name: &str) -> Option<ExternalTool> {
+    let ext = exec.shared.external.as_ref()?;
+    ext.tools().await.into_iter().find(|t| t.name == name)
+}
+
+/// A call of a tool that is not read-only: propose it as a write action.
+pub fn propose(exec: &mut Exec<'_>, tool: &ExternalTool, args: Value) -> String {
+    let Some(ext) = exec.shared.external.as_ref() else {
+        return "error: external tools are not available".into();
+    };
+    let command = ext.command(&tool.name, &args);
+    let reason = format!(
+        "{} is not marked read-only by its server (readOnlyHint), so it is treated as a write",
+        tool.origin
+    );
+    let rationale = format!("the agent called {} ({})", tool.name, tool.origin);
+    let proposal = match exec.shared.actions.lock() {
+        Ok(mut q) => q.propose_classified(
+            &command,
+            &rationale,
+            Classification::write_call(&command, reason),
+        ),
+        Err(_) => return "error: could not record the proposal".into(),
+    };
+    exec.shared
+        .external_calls
+        .insert(proposal.id, tool.name.clone(), args);
+    let id = proposal.id;
+    let preapproved = proposal.preapproved_by.is_some();
+    exec.emit(crate::protocol::Event::ActionProposed { action: proposal });
+    // The same call approved earlier for the session runs without asking again.
+    if preapproved {
+        exec.shared.approve_for_session(id);
+    }
+    format!(
+        "{} changes things, so it was proposed as action {id} (write); the engineer decides whether it runs. Do not assume it ran.",
+        tool.name
+    )
+}
+
+/// Run an approved call, in the shape of a command's output for events and the audit.
+pub async fn run_approved(
+    ext: &dyn ExternalTools,
+    proposal: &ProposedAction,
+    name: &str,
+    args: &Value,
+    timeout: Duration,
+) -> Result<ExecOutput, String> {
+    let started = Instant::now();
+    let result = tokio::time::timeout(timeout, ext.call(name, args)).await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let (exit_code, stdout, stderr, timed_out) = match result {
+        Ok(Ok(out)) => (Some(0), out.text, String::new(), false),
+        Ok(Err(e)) => (Some(1), String::new(), format!("{e}"), false),
+        Err(_) => (
+            None,
+            String::new(),
+            format!(
+                "[no answer from {} after {} ms: timeout]",
+                proposal.command,
+                timeout.as_millis()
+            ),
+            true,
+        ),
+    };
+    Ok(ExecOutput {
+        exit_code,
+        stdout,
+        stderr,
+        duration_ms,
+        timed_out,
+    })
+}

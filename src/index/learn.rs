@@ -1,0 +1,454 @@
+//! Learning the fusion from the repository's own history: past fix commits are
+//! replayed as issues (their message, with the changed files' names removed, as the
+//! issue; the source files they changed as the answer; history and fix counts as of
+//! before each), and the weights that rank those answers best are kept. Run at index
+//! time when enough new commits arrived; what was learned is in the profile.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::LazyLock;
+
+use anyhow::Result;
+use regex::Regex;
+
+use super::fusion::{Weights, fuse};
+use super::lang::Lang;
+use super::localize::{Signals, gather, parse_issue};
+use super::profile::{FitReport, FixCounts, RepoProfile, Role, StoredProfile};
+use super::store::Store;
+use super::store_query::{CommitFilter, CommitRecord};
+
+/// Past fixes replayed per fit (the newest).
+const PAST_FIXES: usize = 80;
+/// Fewer than this and the defaults stand.
+const MIN_PAST_FIXES: usize = 8;
+/// Refit after this many new commits.
+const REFIT_EVERY: usize = 20;
+/// Read at most this many commits (the history walk keeps fewer by default).
+const ALL_COMMITS: usize = 1_000_000;
+/// Commits that change more files than this are reorganisations, not fixes.
+const MAX_FILES: usize = 20;
+
+static FIX_RE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(fix(e[sd])?|bug|crash(es|ed)?|error|fail(s|ed|ure)?|regression|broken|wrong|incorrect|panic)\b").ok()
+});
+
+/// Whether a commit message describes a fix.
+pub fn is_fix(summary: &str, body: &str) -> bool {
+    FIX_RE
+        .as_ref()
+        .is_some_and(|re| re.is_match(summary) || re.is_match(body))
+}
+
+/// The commit message as an issue reporter could have written it: no trailers, no
+/// trailing `(#123)`, and no names of the files the fix changed (a reporter seldom
+/// knows them; a committer always does).
+pub fn issue_text(summary: &str, body: &str, gold: &[String]) -> String {
+    let body: Vec<&str> = body
+        .lines()
+        .filter(|l| !is_trailer(l.trim_start()))
+        .collect();
+    let mut text = format!("{}\n\n{}", strip_pr_suffix(summary), body.join("\n"));
+    // `fix(response): …`, `binding: …`: commit conventions that name the area changed.
+    if let Some(re) = PREFIX_RE.as_ref() {
+        text = re
+            .replace_all(&text, |c: &regex::Captures| {
+                let names_gold = |w: &str| {
+                    let w = w.to_lowercase();
+                    gold.iter().any(|g| {
+                        g.to_lowercase()
+                            .split(['/', '.'])
+                            .any(|part| part.trim_start_matches('_') == w)
+                    })
+                };
+                let kind = &c[2];
+                let scope = c.get(3).map(|m| m.as_str()).unwrap_or("");
+                if CONVENTIONAL.contains(&kind.to_lowercase().as_str()) || names_gold(kind) {
+                    c[1].to_string()
+                } else if !scope.is_empty() && names_gold(scope) {
+                    format!("{}{kind}: ", &c[1])
+                } else {
+                    c[0].to_string()
+                }
+            })
+            .into_owned();
+    }
+    for g in gold {
+        let base = g.rsplit('/').next().unwrap_or(g);
+        for name in [g.as_str(), base] {
+            let pattern = format!(r"(^|[^\w./-])(?:[\w.-]*/)*{}\b", regex::escape(name));
+            if let Ok(re) = Regex::new(&pattern) {
+                text = re.replace_all(&text, "$1").into_owned();
+            }
+        }
+    }
+    text.trim().to_string()
+}
+
+/// A `kind(scope)!: ` or `area: ` prefix at the start of a line.
+static PREFIX_RE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?m)^([*\s-]*)([\w.-]+)(?:\(([^)\n]*)\))?!?: ").ok());
+
+/// Conventional-commit types.
+const CONVENTIONAL: &[&str] = &[
+    "fix", "feat", "chore", "refactor", "perf", "docs", "test", "tests", "build", "ci", "style",
+    "revert", "bugfix", "hotfix",
+];
+
+fn strip_pr_suffix(summary: &str) -> String {
+    let mut s = summary.trim_end();
+    if s.ends_with(')')
+        && let Some(open) = s.rfind("(#")
+        && s[open + 2..s.len() - 1].chars().all(|c| c.is_ascii_digit())
+    {
+        s = s[..open].trim_end();
+    }
+    s.to_string()
+}
+
+fn is_trailer(line: &str) -> bool {
+    [
+        "Signed-off-by:",
+        "Co-authored-by:",
+        "Co-Authored-By:",
+        "Reviewed-by:",
+        "Change-Id:",
+        "Reviewed-on:",
+    ]
+    .iter()
+    .any(|t| line.starts_with(t))
+}
+
+/// A commit's message as (summary, body); a GitHub merge's summary is its PR title.
+fn message(c: &CommitRecord) -> Option<(&str, &str)> {
+    if c.summary.starts_with("Merge pull request") {
+        let (title, rest) = c.body.split_once('\n').unwrap_or((c.body.as_str(), ""));
+        return (!title.trim().is_empty()).then_some((title.trim(), rest));
+    }
+    (!c.summary.starts_with("Merge ")).then_some((c.summary.as_str(), c.body.as_str()))
+}
+
+/// One past fix replayed as an issue.
+#[derive(Debug, Clone)]
+pub struct PastFix {
+    pub query: String,
+    pub gold: Vec<String>,
+    pub time: i64,
+}
+
+/// The newest past fixes that changed one to five indexed source files.
+pub fn past_fixes(commits: &[CommitRecord], profile: &RepoProfile, limit: usize) -> Vec<PastFix> {
+    let indexed: HashSet<&str> = profile.paths().iter().map(String::as_str).collect();
+    let mut sorted: Vec<&CommitRecord> = commits.iter().collect();
+    sorted.sort_by_key(|c| std::cmp::Reverse(c.time));
+    let mut out = Vec::new();
+    for c in sorted {
+        if out.len() >= limit {
+            break;
+        }
+        let Some((summary, body)) = message(c) else {
+            continue;
+        };
+        if !is_fix(summary, body) {
+            continue;
+        }
+        let gold: Vec<String> = c
+            .files
+            .iter()
+            .filter(|f| indexed.contains(f.as_str()))
+            .filter(|f| Lang::detect(Path::new(f)).is_some_and(|l| l.grammar().is_some()))
+            .filter(|f| profile.role(f) == Role::Source)
+            .cloned()
+            .collect();
+        if gold.is_empty() || gold.len() > 5 {
+            continue;
+        }
+        let query = issue_text(summary, body, &gold);
+        if query.split_whitespace().count() < 6 {
+            continue;
+        }
+        out.push(PastFix {
+            query,
+            gold,
+            time: c.time,
+        });
+    }
+    out
+}
+
+/// How many fix commits (before `before`, when given) changed each file.
+pub fn fix_counts(commits: &[CommitRecord], before: Option<i64>) -> HashMap<String, u32> {
+    let mut out: HashMap<String, u32> = HashMap::new();
+    for c in commits {
+        if before.is_some_and(|t| c.time >= t) || c.files.len() > MAX_FILES {
+            continue;
+        }
+        if message(c).is_some_and(|(s, b)| is_fix(s, b)) {
+            for f in &c.files {
+                *out.entry(f.clone()).or_default() += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Recompute the profile after an index run: fix counts always, the weights when
+/// `REFIT_EVERY` commits arrived since the last fit. Returns the fit when one ran.
+pub async fn refresh(store: &Store, root: &Path) -> Result<Option<FitReport>> {
+    let mut stored = store.load_profile()?;
+    let commits = store
+        .commits_matching(None, &CommitFilter::default(), ALL_COMMITS)
+        .await?;
+    let paths = store.file_paths().await?;
+    stored.gitattributes = std::fs::read_to_string(root.join(".gitattributes")).unwrap_or_default();
+    stored.fix_counts = fix_counts(&commits, None);
+    let due = stored.weights.is_none()
+        || commits.len() < stored.fitted_at_commits
+        || commits.len() >= stored.fitted_at_commits + REFIT_EVERY;
+    let mut report = None;
+    if due {
+        let profile = RepoProfile::new(paths, &stored.gitattributes);
+        let (weights, fit) = fit(store, &profile, &commits).await?;
+        stored.weights = Some(weights);
+        stored.fitted_at_commits = commits.len();
+        stored.fit = Some(fit.clone());
+        report = Some(fit);
+    }
+    store.save_profile(&stored)?;
+    Ok(report)
+}
+
+/// One weight the fit may move, and the values it tries.
+struct Knob {
+    name: &'static str,
+    values: &'static [f32],
+    get: fn(&Weights) -> f32,
+    set: fn(&mut Weights, f32),
+}
+
+const KNOBS: &[Knob] = &[
+    Knob {
+        name: "symbols",
+        values: &[1.0, 2.0, 4.0],
+        get: |w| w.symbols,
+        set: |w, v| w.symbols = v,
+    },
+    Knob {
+        name: "history",
+        values: &[0.0, 0.25, 0.5, 1.0, 2.0],
+        get: |w| w.history,
+        set: |w, v| w.history = v,
+    },
+    Knob {
+        name: "path_words",
+        values: &[0.0, 0.25, 0.5, 1.0],
+        get: |w| w.path_words,
+        set: |w, v| w.path_words = v,
+    },
+    Knob {
+        name: "questions",
+        values: &[0.0, 0.35, 0.7],
+        get: |w| w.questions,
+        set: |w, v| w.questions = v,
+    },
+    Knob {
+        name: "prior",
+        values: &[0.0, 0.5, 1.0, 2.0],
+        get: |w| w.prior,
+        set: |w, v| w.prior = v,
+    },
+    Knob {
+        name: "secondary",
+        values: &[0.1, 0.3, 0.6],
+        get: |w| w.secondary,
+        set: |w, v| w.secondary = v,
+    },
+    Knob {
+        name: "transfer",
+        values: &[0.0, 0.25, 0.5, 1.0],
+        get: |w| w.transfer,
+        set: |w, v| w.transfer = v,
+    },
+];
+
+/// Fit the weights on the newest past fixes by coordinate ascent from the defaults
+/// (a value must beat the current one by a whole instance's worth to move it).
+pub async fn fit(
+    store: &Store,
+    profile: &RepoProfile,
+    commits: &[CommitRecord],
+) -> Result<(Weights, FitReport)> {
+    let past = past_fixes(commits, profile, PAST_FIXES);
+    let defaults = Weights::default();
+    let mut report = FitReport {
+        commits: commits.len(),
+        past_fixes: past.len(),
+        ..Default::default()
+    };
+    if past.len() < MIN_PAST_FIXES {
+        return Ok((defaults, report));
+    }
+    let signals = Signals {
+        vectors: false,
+        ..Signals::default()
+    };
+    let mut replay = Vec::new();
+    for p in &past {
+        let parsed = parse_issue(&p.query);
+        let hits = gather(
+            store,
+            None,
+            &p.query,
+            &parsed,
+            signals,
+            Some(p.time),
+            profile,
+        )
+        .await?;
+        let fixes = FixCounts::from_counts(fix_counts(commits, Some(p.time)), profile);
+        replay.push((hits, fixes, &p.gold));
+    }
+    let score = |w: &Weights| -> (f32, f32) {
+        let (mut acc5, mut mrr) = (0.0, 0.0);
+        for (hits, fixes, gold) in &replay {
+            let ranked = fuse(hits, w, profile, fixes);
+            let ranks: Vec<Option<usize>> = gold
+                .iter()
+                .map(|g| ranked.iter().position(|f| &f.path == g).map(|r| r + 1))
+                .collect();
+            if ranks.iter().all(|r| r.is_some_and(|r| r <= 5)) {
+                acc5 += 1.0;
+            }
+            if let Some(best) = ranks.iter().flatten().min() {
+                mrr += 1.0 / *best as f32;
+            }
+        }
+        let n = replay.len() as f32;
+        (acc5 / n, mrr / n)
+    };
+    let objective = |s: (f32, f32)| s.0 + s.1;
+    let step = 1.0 / replay.len() as f32;
+    let mut best = defaults;
+    let mut best_score = score(&best);
+    (report.default_acc5, report.default_mrr) = best_score;
+    for _ in 0..2 {
+        for knob in KNOBS {
+            for &v in knob.values {
+                let mut w = best;
+                (knob.set)(&mut w, v);
+                let s = score(&w);
+                if objective(s) > objective(best_score) + step {
+                    best = w;
+                    best_score = s;
+                }
+            }
+        }
+    }
+    (report.fitted_acc5, report.fitted_mrr) = best_score;
+    report.changed = KNOBS
+        .iter()
+        .filter(|k| (k.get)(&best) != (k.get)(&defaults))
+        .map(|k| format!("{} {}→{}", k.name, (k.get)(&defaults), (k.get)(&best)))
+        .collect();
+    Ok((best, report))
+}
+
+impl StoredProfile {
+    /// The weights to rank with: fitted, or the defaults.
+    pub fn weights(&self) -> Weights {
+        self.weights.unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(summary: &str, body: &str, files: &[&str], time: i64) -> CommitRecord {
+        CommitRecord {
+            id: format!("{time:040}"),
+            time,
+            author: String::new(),
+            summary: summary.into(),
+            body: body.into(),
+            pr: None,
+            files: files.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_query_loses_trailers_pr_numbers_and_the_gold_file_names() {
+        let gold = vec!["httpx/_models.py".to_string(), "src/cart.rs".to_string()];
+        let q = issue_text(
+            "Fix header casing in _models.py (#123)",
+            "The cart total in src/cart.rs and ./src/cart.rs was wrong.\nSigned-off-by: A <a@b>",
+            &gold,
+        );
+        assert!(!q.contains("_models.py"), "{q}");
+        assert!(!q.contains("cart.rs"), "{q}");
+        assert!(!q.contains("#123"), "{q}");
+        assert!(!q.contains("Signed-off-by"), "{q}");
+        assert!(q.starts_with("Fix header casing in"), "{q}");
+        assert!(q.contains("The cart total in"), "{q}");
+        let q = issue_text("Fix shopping_cart.rs parsing bug", "", &gold);
+        assert!(q.contains("shopping_cart.rs"), "{q}");
+        // Commit conventions that name the changed area go; other prefixes stay.
+        let gold = vec!["lib/response.js".to_string(), "binding/form.go".to_string()];
+        let q = issue_text(
+            "fix(response): set Content-Length once",
+            "* fix(respond): keep it\n* test(res.send): cover it\nNote: this matters",
+            &gold,
+        );
+        assert!(q.starts_with("set Content-Length once"), "{q}");
+        assert!(q.contains("* keep it"), "{q}");
+        assert!(q.contains("Note: this matters"), "{q}");
+        let q = issue_text("binding: form parsing drops empty values", "", &gold);
+        assert_eq!(q, "form parsing drops empty values");
+        let q = issue_text("router: panic on empty path", "", &gold);
+        assert_eq!(q, "router: panic on empty path");
+    }
+
+    #[test]
+    fn past_fixes_are_source_changes_and_merges_speak_through_their_pr_title() {
+        let profile = RepoProfile::new(
+            ["pkg/cart.py", "tests/test_cart.py", "docs/cart.md"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            "",
+        );
+        let commits = vec![
+            commit(
+                "Fix the cart total when a coupon expires",
+                "",
+                &["pkg/cart.py", "tests/test_cart.py"],
+                30,
+            ),
+            commit(
+                "Merge pull request #7 from a/b",
+                "Fix crash on an empty cart in checkout",
+                &["pkg/cart.py"],
+                20,
+            ),
+            commit(
+                "Fix typo in the docs for carts today",
+                "",
+                &["docs/cart.md"],
+                10,
+            ),
+            commit(
+                "Add coupons to the cart and the checkout",
+                "",
+                &["pkg/cart.py"],
+                5,
+            ),
+        ];
+        let past = past_fixes(&commits, &profile, 10);
+        assert_eq!(past.len(), 2, "{past:?}");
+        assert_eq!(past[0].gold, vec!["pkg/cart.py"]);
+        assert!(past[1].query.starts_with("Fix crash on an empty cart"));
+        let counts = fix_counts(&commits, Some(25));
+        assert_eq!(counts.get("pkg/cart.py"), Some(&1));
+        assert_eq!(counts.get("docs/cart.md"), Some(&1));
+    }
+}
