@@ -5,6 +5,9 @@
 //!
 //! Run: `cargo bench --bench memory` (add `--profile dev` to reuse the debug build).
 
+// A measurement harness: a failed setup step may panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use triage::memory::{Memory, MemoryKind, RecallQuery, Scope};

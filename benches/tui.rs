@@ -3,6 +3,9 @@
 //!
 //! `cargo bench --bench tui` (release); results are quoted in the README.
 
+// A measurement harness: a failed setup step may panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};

@@ -1,220 +1,20 @@
-//! `triage ask` and `triage sessions`: the same Events the TUI renders, printed as human
-//! text or as JSONL (one object per line with a `type` field).
+//! The same Events the TUI renders, printed as human text or as JSONL (one object per
+//! line with a `type` field): `triage ask`, the headless demo and `triage sessions show`.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::agent::llm::LlmClient;
-use crate::agent::session::{self, SessionConfig};
-use crate::cli::{AskArgs, ClusterArgs, GlobalArgs, SessionsArgs, SessionsCommand};
-use crate::config::LoadedConfig;
-use crate::kube::source::ClusterSource;
+use crate::agent::open::Opened;
+use crate::agent::session;
 use crate::protocol::{Decision, Event, Op, ToolStatus, TurnStatus, confidence_label};
 
-/// Everything a session needs, resolved from the command line: repo, index, config,
-/// cluster, model.
-pub struct Resolved {
-    pub session: SessionConfig,
-    /// The replay server's kubeconfig, kept alive for approved kubectl commands.
-    pub _kubeconfig: Option<tempfile::NamedTempFile>,
-}
-
-/// Resolve repo, config, cluster and model the way every interactive command does.
-pub async fn resolve(
-    global: &GlobalArgs,
-    cluster: &ClusterArgs,
-    write: bool,
-    index: bool,
-) -> Result<Resolved> {
-    let loc =
-        crate::repo::RepoLocation::resolve(global.repo.as_deref(), global.index_dir.as_deref())
-            .ok();
-    let mut config: LoadedConfig = crate::config::load(
-        global.config.as_deref(),
-        loc.as_ref().map(|l| l.root.as_path()),
-    )?;
-    if write {
-        config.config.agent.read_only = false;
-    }
-    let (repo_root, index_dir) = match &loc {
-        Some(l) if l.is_git => (Some(l.root.clone()), Some(l.index_dir.clone())),
-        _ => (None, None),
-    };
-    if let Some(l) = loc.as_ref().filter(|l| l.is_git && index) {
-        let (indexed, _) = refresh_repo(l, &config.config).await;
-        if let Err(e) = indexed {
-            tracing::warn!("cannot update the index: {e:#}");
-        }
-    }
-    let conn = connect_cluster(cluster, &config.config.kube).await;
-    let llm = LlmClient::from_config(&config.config.llm)?;
-    Ok(Resolved {
-        session: session_config(repo_root, index_dir, config, &conn, llm),
-        _kubeconfig: conn.kubeconfig,
-    })
-}
-
-/// Before a session: bring a missing or stale index up to date (lexically: fast) and the
-/// repository's runbooks into memory. Neither is fatal; the caller reports the results.
-pub async fn refresh_repo(
-    loc: &crate::repo::RepoLocation,
-    config: &crate::config::Config,
-) -> (
-    Result<crate::index::IndexSummary>,
-    std::result::Result<crate::memory::runbooks::SyncReport, String>,
-) {
-    let opts = crate::index::pipeline::IndexOptions {
-        embed: false,
-        rebuild: false,
-        progress: false,
-    };
-    let indexed = crate::index::pipeline::run_index(loc, config, &opts).await;
-    let runbooks = crate::memory::sync_repo_runbooks(&config.memory, &loc.root).await;
-    (indexed, runbooks)
-}
-
-/// The cluster a session reads, and the kubeconfig approved kubectl commands use.
-pub struct ClusterConnection {
-    pub source: Option<Arc<ClusterSource>>,
-    /// A context name or `replay:<file>`.
-    pub label: Option<String>,
-    /// Why there is no cluster, for the agent's tools.
-    pub note: Option<String>,
-    /// The connection error, when a cluster was configured but could not be reached.
-    pub error: Option<String>,
-    /// Points kubectl at the replay server; kept alive as long as the session.
-    pub kubeconfig: Option<tempfile::NamedTempFile>,
-}
-
-/// Connect to the cluster the arguments (or the kubeconfig) name. Never fatal: without a
-/// cluster the session still works on the repository.
-pub async fn connect_cluster(
-    cluster: &ClusterArgs,
-    cfg: &crate::config::KubeConfig,
-) -> ClusterConnection {
-    let wants_cluster = cluster.replay.is_some()
-        || cluster.context.is_some()
-        || std::env::var_os("KUBECONFIG").is_some()
-        || dirs::home_dir().is_some_and(|h| h.join(".kube/config").is_file());
-    if !wants_cluster {
-        return ClusterConnection {
-            source: None,
-            label: None,
-            note: Some("no Kubernetes context configured".to_string()),
-            error: None,
-            kubeconfig: None,
-        };
-    }
-    match ClusterSource::connect(cluster, cfg).await {
-        Ok(src) => {
-            let label = match &cluster.replay {
-                Some(p) => format!("replay:{}", p.display()),
-                None => src.context().unwrap_or("cluster").to_string(),
-            };
-            let kubeconfig = src.replay_server().and_then(|server| {
-                replay_kubeconfig(&server.url(), src.default_scope().namespace())
-                    .map_err(|e| tracing::warn!("cannot write the replay kubeconfig: {e:#}"))
-                    .ok()
-            });
-            ClusterConnection {
-                source: Some(Arc::new(src)),
-                label: Some(label),
-                note: None,
-                error: None,
-                kubeconfig,
-            }
-        }
-        Err(e) => ClusterConnection {
-            source: None,
-            label: None,
-            note: Some(format!("no cluster: {e}")),
-            error: Some(e.to_string()),
-            kubeconfig: None,
-        },
-    }
-}
-
-/// A session's configuration: repository, config, the connected cluster and the model,
-/// with traces and the audit log in their default places.
-pub fn session_config(
-    repo_root: Option<PathBuf>,
-    index_dir: Option<PathBuf>,
-    config: LoadedConfig,
-    conn: &ClusterConnection,
-    llm: Option<LlmClient>,
-) -> SessionConfig {
-    let exec_env = conn
-        .kubeconfig
-        .iter()
-        .map(|k| ("KUBECONFIG".to_string(), k.path().display().to_string()))
-        .collect();
-    let external_tools = crate::mcp::McpHub::from_config(&config.config, repo_root.as_deref());
-    SessionConfig {
-        external_tools,
-        repo_root,
-        index_dir,
-        config,
-        cluster: conn.source.clone(),
-        cluster_label: conn.label.clone(),
-        cluster_note: conn.note.clone(),
-        llm,
-        trace_dir: crate::trace::sessions_dir().ok(),
-        audit_path: crate::agent::audit::AuditLog::default_path(),
-        exec_env,
-    }
-}
-
-/// A kubeconfig that points kubectl at the replay server, for approved read commands.
-pub fn replay_kubeconfig(server: &str, namespace: Option<&str>) -> Result<tempfile::NamedTempFile> {
-    let mut f = tempfile::Builder::new()
-        .prefix("triage-replay-")
-        .suffix(".kubeconfig")
-        .tempfile()?;
-    writeln!(
-        f,
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: replay\n  cluster:\n    server: {server}\ncontexts:\n- name: replay\n  context:\n    cluster: replay\n    user: replay\n    namespace: {}\ncurrent-context: replay\nusers:\n- name: replay\n  user: {{}}",
-        namespace.unwrap_or("default")
-    )?;
-    Ok(f)
-}
-
-pub async fn cmd_ask(global: &GlobalArgs, args: &AskArgs) -> Result<ExitCode> {
-    let question = args.question.join(" ");
-    anyhow::ensure!(
-        !question.trim().is_empty(),
-        "ask what? e.g. triage ask \"checkout-api 5xx since 14:05\""
-    );
-    let resolved = resolve(global, &args.cluster, args.write, true).await?;
-    ask(resolved, question, args.json).await
-}
-
-/// The demo, headless: its first question through the offline planner.
-pub async fn cmd_demo_headless(
-    global: &GlobalArgs,
-    demo: &crate::demo::Demo,
-    json: bool,
-) -> Result<ExitCode> {
-    let global = GlobalArgs {
-        repo: Some(demo.repo.clone()),
-        ..global.clone()
-    };
-    let cluster = ClusterArgs {
-        replay: Some(demo.snapshot.clone()),
-        ..ClusterArgs::default()
-    };
-    let mut resolved = resolve(&global, &cluster, false, true).await?;
-    // The demo is offline by design, even where a model is configured.
-    resolved.session.llm = None;
-    ask(resolved, crate::demo::FIRST_QUESTION.to_string(), json).await
-}
-
-async fn ask(resolved: Resolved, question: String, json: bool) -> Result<ExitCode> {
+/// Run one question through the session and print its Events until the turn ends; the
+/// exit code says how it ended (0 answered, 3 out of budget, 1 otherwise).
+pub async fn ask(opened: Opened, question: String, json: bool) -> Result<ExitCode> {
     let args = AskJson { json };
-    let mut handle = session::start(resolved.session)?;
+    let mut handle = session::start(opened.session)?;
     handle.ops.send(Op::Submit { text: question })?;
     // Logs, commit messages and model text never reach the terminal as escape sequences.
     let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
@@ -234,7 +34,7 @@ async fn ask(resolved: Resolved, question: String, json: bool) -> Result<ExitCod
         }
     }
     let _ = handle.ops.send(Op::Shutdown);
-    drop(resolved._kubeconfig);
+    drop(opened.kubeconfig);
     if !args.json
         && let Some(p) = &handle.trace_path
     {
@@ -310,11 +110,6 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             summary.trim_start_matches("error: "),
             if *truncated { ", truncated" } else { "" }
         ),
-        Event::MemoryHit {
-            memory, score, why, ..
-        } => {
-            writeln!(out, "  memory {memory} ({score:.2}): {why}")
-        }
         Event::CheckpointSaved { checkpoint: c } => writeln!(
             out,
             "  ◆ {} [{} {:.2}] {}",
@@ -331,6 +126,31 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             out,
             "  forked from checkpoint {checkpoint} (the previous branch is kept as branch {kept_branch})"
         ),
+        Event::ActionProposed { .. } | Event::ActionDecided { .. } | Event::ActionOutput { .. } => {
+            print_action(out, ev)
+        }
+        Event::MemoryHit { .. } | Event::MemoryProposed { .. } | Event::MemoryUpdated { .. } => {
+            print_memory(out, ev)
+        }
+        Event::FeedbackQueued { text, .. } => writeln!(out, "  feedback queued: {text}"),
+        Event::FeedbackApplied { id } => writeln!(out, "  feedback {id} applied"),
+        Event::BudgetUpdate { .. } => Ok(()),
+        Event::Error {
+            kind,
+            message,
+            recoverable,
+        } => writeln!(
+            out,
+            "  {} ({kind:?}): {message}",
+            if *recoverable { "warning" } else { "error" }
+        ),
+        Event::TurnComplete { .. } => print_turn_end(out, ev),
+    }
+}
+
+/// An action proposed, decided or run.
+fn print_action(out: &mut impl Write, ev: &Event) -> std::io::Result<()> {
+    match ev {
         Event::ActionProposed { action: a } => writeln!(
             out,
             "  ? action {} [{}] {}\n      why: {}{}",
@@ -368,8 +188,18 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             "  action {action} exited {}\n{stdout}{stderr}",
             exit_code.map_or("?".to_string(), |c| c.to_string())
         ),
-        Event::FeedbackQueued { text, .. } => writeln!(out, "  feedback queued: {text}"),
-        Event::FeedbackApplied { id } => writeln!(out, "  feedback {id} applied"),
+        _ => Ok(()),
+    }
+}
+
+/// A memory recalled, proposed or changed.
+fn print_memory(out: &mut impl Write, ev: &Event) -> std::io::Result<()> {
+    match ev {
+        Event::MemoryHit {
+            memory, score, why, ..
+        } => {
+            writeln!(out, "  memory {memory} ({score:.2}): {why}")
+        }
         Event::MemoryProposed {
             memory,
             kind,
@@ -386,105 +216,24 @@ pub fn print_human(out: &mut impl Write, ev: &Event, streamed: &mut bool) -> std
             status,
             detail,
         } => writeln!(out, "  memory {memory} {status}: {detail}"),
-        Event::BudgetUpdate { .. } => Ok(()),
-        Event::Error {
-            kind,
-            message,
-            recoverable,
-        } => writeln!(
-            out,
-            "  {} ({kind:?}): {message}",
-            if *recoverable { "warning" } else { "error" }
-        ),
-        Event::TurnComplete { status, answer } => match answer {
-            Some(a) => writeln!(
-                out,
-                "\n[{:?}] confidence {} ({:.2}), {} evidence items",
-                status,
-                confidence_label(a.confidence),
-                a.confidence,
-                a.evidence.len()
-            ),
-            None => writeln!(out, "\n[{status:?}] no answer"),
-        },
+        _ => Ok(()),
     }
 }
 
-pub fn cmd_sessions(args: &SessionsArgs) -> Result<ExitCode> {
-    let dir: PathBuf = crate::trace::sessions_dir()?;
-    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
-    match &args.command {
-        SessionsCommand::List { json } => {
-            let sessions = crate::trace::list(&dir)?;
-            if *json {
-                serde_json::to_writer_pretty(&mut out, &sessions)?;
-                writeln!(out)?;
-            } else if sessions.is_empty() {
-                writeln!(out, "no sessions in {}", dir.display())?;
-            } else {
-                for s in sessions {
-                    writeln!(
-                        out,
-                        "{}  {:<10} {:<8} {}",
-                        s.id,
-                        s.status.as_deref().unwrap_or("-"),
-                        s.model.as_deref().unwrap_or("offline"),
-                        s.first_request.as_deref().unwrap_or("")
-                    )?;
-                }
-            }
-        }
-        SessionsCommand::Show { id } => {
-            let path = crate::trace::find(&dir, id)?;
-            let records = crate::trace::read_records(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let mut streamed = false;
-            for r in records {
-                match r.body {
-                    crate::trace::RecordBody::Event { event } => {
-                        print_human(&mut out, &event, &mut streamed)?
-                    }
-                    crate::trace::RecordBody::Op { op } => {
-                        writeln!(out, "{} > {}", r.t, serde_json::to_string(&op)?)?
-                    }
-                    crate::trace::RecordBody::Meta {
-                        session,
-                        repo,
-                        model,
-                        index,
-                        config_digest,
-                        ..
-                    } => writeln!(
-                        out,
-                        "session {session} · repo {} · model {} · index {index} · config {config_digest}",
-                        repo.as_deref().unwrap_or("-"),
-                        model.as_deref().unwrap_or("offline"),
-                    )?,
-                    crate::trace::RecordBody::LlmRequest {
-                        model, messages, ..
-                    } => writeln!(
-                        out,
-                        "  [llm request to {model}: {} messages]",
-                        messages.as_array().map_or(0, Vec::len)
-                    )?,
-                    crate::trace::RecordBody::LlmResponse {
-                        prompt_tokens,
-                        completion_tokens,
-                        ..
-                    } => writeln!(
-                        out,
-                        "  [llm response: {prompt_tokens}+{completion_tokens} tokens]"
-                    )?,
-                    crate::trace::RecordBody::ToolIo { .. } => {}
-                }
-            }
-        }
-        SessionsCommand::Export { id } => {
-            let path = crate::trace::find(&dir, id)?;
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            out.write_all(text.as_bytes())?;
-        }
+/// How the turn ended, and with what confidence.
+fn print_turn_end(out: &mut impl Write, ev: &Event) -> std::io::Result<()> {
+    let Event::TurnComplete { status, answer } = ev else {
+        return Ok(());
+    };
+    match answer {
+        Some(a) => writeln!(
+            out,
+            "\n[{:?}] confidence {} ({:.2}), {} evidence items",
+            status,
+            confidence_label(a.confidence),
+            a.confidence,
+            a.evidence.len()
+        ),
+        None => writeln!(out, "\n[{status:?}] no answer"),
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -3,16 +3,14 @@
 //! Data flows one way: sources (repo index, cluster, memory) → agent → events → views.
 
 pub mod agent;
-pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod eval;
-pub mod eval_incidents;
-pub mod eval_mine;
-pub mod eval_score;
 pub mod headless;
 pub mod index;
 pub mod kube;
+pub mod llm;
 pub mod logging;
 pub mod mcp;
 pub mod memory;

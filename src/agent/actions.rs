@@ -11,6 +11,8 @@ use crate::protocol::{ActionClass, ActionId, ApprovalScope, Decision, Op, Propos
 
 mod classify;
 mod exec;
+mod git;
+mod kubectl;
 mod programs;
 pub mod remembered;
 mod shell;
@@ -258,6 +260,208 @@ fn op_name(op: &Op) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn class_of(command: &str) -> (ActionClass, String) {
+        let allowlist = [
+            "curl -sf http://localhost:9090/metrics".to_string(),
+            "jq".to_string(),
+        ];
+        let c = classify(command, &allowlist);
+        (c.class, c.reason)
+    }
+
+    #[test]
+    #[allow(clippy::too_many_lines)] // one table of commands and their expected class
+    fn classifier_table() {
+        use ActionClass::{Read as R, Write as W};
+        let table: &[(&str, ActionClass, &str)] = &[
+            ("kubectl get pods -n shop", R, "get only reads"),
+            ("kubectl -n shop get pods -o wide", R, "get only reads"),
+            ("kubectl --context prod -A get deploy", R, "get only reads"),
+            (
+                "kubectl --kubeconfig /tmp/kc --namespace=shop describe pod web-0",
+                R,
+                "describe",
+            ),
+            (
+                "kubectl logs deploy/checkout-api --since=10m -c app",
+                R,
+                "logs",
+            ),
+            ("kubectl top pods", R, "top"),
+            ("kubectl explain deployment.spec", R, "explain"),
+            ("kubectl api-resources", R, "api-resources"),
+            ("kubectl version", R, "version"),
+            ("kubectl cluster-info", R, "cluster-info"),
+            ("kubectl events -n shop", R, "events"),
+            ("kubectl auth can-i delete pods", R, "auth can-i"),
+            ("kubectl diff -f deploy.yaml", R, "diff"),
+            ("kubectl config view --minify", R, "config view"),
+            ("kubectl config get-contexts", R, "config get-contexts"),
+            (
+                "kubectl config current-context",
+                R,
+                "config current-context",
+            ),
+            (
+                "kubectl --context prod rollout status deploy/x",
+                R,
+                "rollout status",
+            ),
+            (
+                "kubectl rollout history deploy/checkout-api",
+                R,
+                "rollout history",
+            ),
+            (
+                "kubectl -n shop rollout undo deploy/checkout-api",
+                W,
+                "rollout undo changes the cluster",
+            ),
+            (
+                "kubectl rollout -n shop restart deploy/web",
+                W,
+                "rollout restart",
+            ),
+            ("kubectl rollout pause deploy/web", W, "rollout pause"),
+            (
+                "kubectl scale deploy/web --replicas=0",
+                W,
+                "scale changes the cluster",
+            ),
+            ("kubectl delete pod web-0", W, "delete"),
+            ("kubectl apply -f fix.yaml", W, "apply"),
+            (
+                "kubectl apply -f fix.yaml --dry-run=server",
+                R,
+                "--dry-run changes nothing",
+            ),
+            ("kubectl apply -f fix.yaml --dry-run=none", W, "apply"),
+            ("kubectl edit deploy/web", W, "editor"),
+            ("kubectl patch deploy web -p '{\"spec\":{}}'", W, "patch"),
+            ("kubectl label pod web-0 tier=db", W, "label"),
+            ("kubectl set image deploy/web app=web:1.2", W, "set"),
+            (
+                "kubectl exec -it web-0 -- cat /etc/hosts",
+                W,
+                "runs a command inside a container",
+            ),
+            ("kubectl cp web-0:/tmp/dump ./dump", W, "copies files"),
+            (
+                "kubectl port-forward svc/web 8080:80",
+                W,
+                "opens network access",
+            ),
+            ("kubectl drain node-1 --ignore-daemonsets", W, "evicts"),
+            ("kubectl cordon node-1", W, "cordon"),
+            (
+                "kubectl config use-context prod",
+                W,
+                "changes the local kubeconfig",
+            ),
+            (
+                "kubectl certificate approve csr-1",
+                W,
+                "certificate approve",
+            ),
+            ("kubectl debug node/node-1 -it --image=busybox", W, "debug"),
+            (
+                "kubectl frobnicate pods",
+                W,
+                "unknown kubectl verb `frobnicate`",
+            ),
+            ("kubectl -- delete pod web-0", W, "`--` before any verb"),
+            ("/usr/local/bin/kubectl get pods", R, "get only reads"),
+            ("KUBECONFIG=/tmp/kc kubectl get pods", R, "get only reads"),
+            (
+                "kubectl get pods | xargs kubectl delete",
+                W,
+                "shell operators (`|`)",
+            ),
+            ("kubectl get pods -l 'app in (a|b)'", R, "get only reads"),
+            (
+                "kubectl get pods && kubectl delete pod x",
+                W,
+                "shell operators (`&&`)",
+            ),
+            ("kubectl get pods > pods.txt", W, "shell operators (`>`)"),
+            (
+                "kubectl delete pod $(kubectl get pods -o name)",
+                W,
+                "shell operators (`$(`)",
+            ),
+            ("echo `whoami`", W, "shell operators"),
+            ("cat a; rm -rf b", W, "shell operators (`;`)"),
+            ("git log --oneline -20 -- src/", R, "`git log` only reads"),
+            ("git show HEAD~1", R, "`git show`"),
+            ("git blame src/main.rs", R, "`git blame`"),
+            ("git status", R, "`git status`"),
+            (
+                "git diff --output=/tmp/x HEAD",
+                W,
+                "not a built-in read command",
+            ),
+            (
+                "git push origin main",
+                W,
+                "`git` is not a built-in read command",
+            ),
+            ("git apply fix.diff", W, "applies a patch"),
+            ("patch -p1 -i fix.diff", W, "applies a patch"),
+            ("cat /var/log/app.log", R, "`cat` only reads"),
+            ("tail -n 100 app.log", R, "`tail`"),
+            ("rg -n timeout src/", R, "`rg`"),
+            ("rg --pre ./evil.sh x", W, "not a built-in read command"),
+            ("ls -la", R, "`ls`"),
+            ("wc -l app.log", R, "`wc`"),
+            (
+                "curl -sf http://localhost:9090/metrics",
+                R,
+                "agent.shell_allowlist entry `curl -sf http://localhost:9090/metrics`",
+            ),
+            (
+                "curl -sf http://localhost:9090/metrics -H 'Accept: text/plain'",
+                R,
+                "allowlist entry",
+            ),
+            (
+                "curl -sf http://localhost:9090/metricsX",
+                W,
+                "matches no agent.shell_allowlist entry",
+            ),
+            (
+                "curl -X POST http://localhost:9090/-/reload",
+                W,
+                "`curl` is not a built-in read command",
+            ),
+            ("jq .items data.json", R, "allowlist entry `jq`"),
+            ("rm -rf /tmp/x", W, "`rm` is not a built-in read command"),
+            (
+                "triage search 'checkout timeout'",
+                R,
+                "triage commands only read",
+            ),
+            ("", W, "empty command"),
+            ("echo 'unclosed", W, "cannot parse"),
+        ];
+        assert!(table.len() >= 30);
+        for (command, class, reason) in table {
+            let (got, why) = class_of(command);
+            assert_eq!(got, *class, "{command}: {why}");
+            assert!(why.contains(reason), "{command}: {why:?} lacks {reason:?}");
+        }
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(
+            classify("kubectl get pods | wc -l", &[]).kind,
+            ActionKind::Kubectl
+        );
+        assert_eq!(classify("git apply x.diff", &[]).kind, ActionKind::Patch);
+        assert_eq!(classify("patch -p1 < x.diff", &[]).kind, ActionKind::Patch);
+        assert_eq!(classify("git log", &[]).kind, ActionKind::Shell);
+    }
 
     fn approve(action: ActionId, scope: ApprovalScope) -> Op {
         Op::Approve { action, scope }

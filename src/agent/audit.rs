@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::actions::ExecOutput;
-use crate::agent::redact::Redactor;
+use crate::llm::redact::Redactor;
 use crate::protocol::{ActionClass, ActionId, Decision, ProposedAction};
 
 /// Bytes of each output stream kept in a record.

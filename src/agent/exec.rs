@@ -6,14 +6,16 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::llm::ChatMessage;
-use super::session::Shared;
-use super::tools::{self, ToolOutput};
+use super::external::tool::ExternalTools;
+use super::shared::Shared;
+use super::tools::{self, ToolError, ToolOutput};
+use crate::llm::chat::ChatMessage;
 use crate::protocol::{
-    Budget, BudgetUsage, CallId, Checkpoint, CheckpointId, Event, Evidence, Playbook,
+    Answer, Budget, BudgetUsage, CallId, Checkpoint, CheckpointId, Event, Evidence, Playbook,
     ProposedAction, Stage, ToolStatus,
 };
 use crate::trace::RecordBody;
@@ -280,7 +282,7 @@ impl<'a> Exec<'a> {
                 external.iter().any(|t| t.name == call.name),
             ) {
                 (Some(ext), true) => ext.command(&call.name, &call.args),
-                _ => tools::human_command(&call.name, &call.args),
+                _ => tools::registry::human_command(&call.name, &call.args),
             };
             self.inv.steps.push(command.clone());
             self.emit(Event::ToolCallStarted {
@@ -293,78 +295,25 @@ impl<'a> Exec<'a> {
         }
         self.inv.usage.tool_calls += runnable.len() as u32;
         let shared = self.shared;
-        type CallFuture<'f> =
-            std::pin::Pin<Box<dyn std::future::Future<Output = (usize, CallResult)> + Send + 'f>>;
-        let mut futs: Vec<CallFuture<'_>> = Vec::new();
-        for &i in &runnable {
+        let finished_ref = &finished;
+        let futs = runnable.iter().map(|&i| {
             let call = &calls[i];
-            let finished = &finished;
-            futs.push(Box::pin(async move {
-                let t0 = Instant::now();
-                let ext_tool = external.iter().find(|t| t.name == call.name);
-                let timeout = specs
-                    .iter()
-                    .find(|s| s.name == call.name)
-                    .map(|s| s.timeout)
-                    .or(ext_tool.map(|t| t.timeout))
-                    .unwrap_or(Duration::from_secs(20));
-                let run: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> =
-                    match (ext_tool, &shared.external) {
-                        (Some(_), Some(ext)) => ext.call(&call.name, &call.args),
-                        _ => Box::pin(tools::run(&shared.tools, &call.name, &call.args)),
-                    };
-                let res = tokio::time::timeout(timeout, run).await;
-                let duration_ms = t0.elapsed().as_millis() as u64;
-                let (status, output, text, truncated) = match res {
-                    Ok(Ok(out)) => {
-                        let (text, truncated) = tools::cap_output(&out.text, cap);
-                        (ToolStatus::Ok, Ok(out), text, truncated)
-                    }
-                    Ok(Err(e)) => {
-                        let text = format!("error: {e}");
-                        (ToolStatus::Error, Err(text.clone()), text, false)
-                    }
-                    Err(_) => {
-                        let text = format!(
-                            "error: {} timed out after {} s",
-                            call.name,
-                            timeout.as_secs()
-                        );
-                        (ToolStatus::TimedOut, Err(text.clone()), text, false)
-                    }
-                };
-                let summary = match &output {
-                    Ok(o) => o.summary.clone(),
-                    Err(e) => e.clone(),
-                };
-                shared.emit(Event::ToolCallFinished {
-                    call: call.id.clone(),
-                    tool: call.name.clone(),
-                    status,
-                    duration_ms,
-                    summary,
-                    truncated,
-                });
-                shared.record(RecordBody::ToolIo {
-                    call: call.id.clone(),
-                    tool: call.name.clone(),
-                    arguments: call.args.clone(),
-                    output: text.clone(),
-                });
-                if let Ok(mut f) = finished.lock() {
+            let ext_tool = external.iter().find(|t| t.name == call.name);
+            let timeout = specs
+                .iter()
+                .find(|s| s.name == call.name)
+                .map(|s| s.timeout)
+                .or(ext_tool.map(|t| t.timeout))
+                .unwrap_or(Duration::from_secs(20));
+            let ext = ext_tool.and(shared.external.as_deref());
+            async move {
+                let result = run_call(shared, call, ext, timeout, cap).await;
+                if let Ok(mut f) = finished_ref.lock() {
                     f.insert(call.id.clone());
                 }
-                (
-                    i,
-                    CallResult {
-                        id: call.id.clone(),
-                        name: call.name.clone(),
-                        output,
-                        text,
-                    },
-                )
-            }));
-        }
+                (i, result)
+            }
+        });
         let done = tokio::select! {
             done = futures::future::join_all(futs) => done,
             _ = self.cancel.cancelled() => {
@@ -385,29 +334,35 @@ impl<'a> Exec<'a> {
             }
         };
         for (i, mut r) in done {
-            if r.name == "recall_memory"
-                && let Ok(out) = &r.output
-            {
-                for h in out.data.as_array().into_iter().flatten() {
-                    self.emit(Event::MemoryHit {
-                        memory: h["memory"]["id"].as_str().unwrap_or_default().to_string(),
-                        kind: h["memory"]["kind"].as_str().unwrap_or_default().to_string(),
-                        score: h["score"].as_f64().unwrap_or(0.0) as f32,
-                        why: h["why"].as_str().unwrap_or_default().to_string(),
-                        used: false,
-                    });
-                }
-            }
-            if let Ok(out) = &mut r.output {
-                for e in &mut out.evidence {
-                    e.call = Some(r.id.clone());
-                }
-                self.inv.evidence.extend(out.evidence.iter().cloned());
-            }
+            self.take_result(&mut r);
             results[i] = Some(r);
         }
         self.emit_budget();
         Ok(results.into_iter().flatten().collect())
+    }
+
+    /// What a finished call adds to the investigation: memory hits shown as such, and its
+    /// evidence, tied to the call.
+    fn take_result(&mut self, r: &mut CallResult) {
+        if r.name == "recall_memory"
+            && let Ok(out) = &r.output
+        {
+            for h in out.data.as_array().into_iter().flatten() {
+                self.emit(Event::MemoryHit {
+                    memory: h["memory"]["id"].as_str().unwrap_or_default().to_string(),
+                    kind: h["memory"]["kind"].as_str().unwrap_or_default().to_string(),
+                    score: h["score"].as_f64().unwrap_or(0.0) as f32,
+                    why: h["why"].as_str().unwrap_or_default().to_string(),
+                    used: false,
+                });
+            }
+        }
+        if let Ok(out) = &mut r.output {
+            for e in &mut out.evidence {
+                e.call = Some(r.id.clone());
+            }
+            self.inv.evidence.extend(out.evidence.iter().cloned());
+        }
     }
 
     pub fn checkpoint(
@@ -474,5 +429,87 @@ impl<'a> Exec<'a> {
             self.shared.approve_for_session(proposal.id);
         }
         Some(proposal)
+    }
+}
+
+/// Run one read-only tool call within its timeout (one of triage's tools, or, with
+/// `external`, the program serving it); emit its finish and record its I/O.
+async fn run_call(
+    shared: &Shared,
+    call: &PlannedCall,
+    external: Option<&dyn ExternalTools>,
+    timeout: Duration,
+    cap: usize,
+) -> CallResult {
+    let t0 = Instant::now();
+    let run: BoxFuture<'_, Result<ToolOutput, ToolError>> = match external {
+        Some(ext) => ext.call(&call.name, &call.args),
+        None => Box::pin(tools::registry::run(&shared.tools, &call.name, &call.args)),
+    };
+    let res = tokio::time::timeout(timeout, run).await;
+    let duration_ms = t0.elapsed().as_millis() as u64;
+    let (status, output, text, truncated) = match res {
+        Ok(Ok(out)) => {
+            let (text, truncated) = tools::cap_output(&out.text, cap);
+            (ToolStatus::Ok, Ok(out), text, truncated)
+        }
+        Ok(Err(e)) => {
+            let text = format!("error: {e}");
+            (ToolStatus::Error, Err(text.clone()), text, false)
+        }
+        Err(_) => {
+            let text = format!(
+                "error: {} timed out after {} s",
+                call.name,
+                timeout.as_secs()
+            );
+            (ToolStatus::TimedOut, Err(text.clone()), text, false)
+        }
+    };
+    let summary = match &output {
+        Ok(o) => o.summary.clone(),
+        Err(e) => e.clone(),
+    };
+    shared.emit(Event::ToolCallFinished {
+        call: call.id.clone(),
+        tool: call.name.clone(),
+        status,
+        duration_ms,
+        summary,
+        truncated,
+    });
+    shared.record(RecordBody::ToolIo {
+        call: call.id.clone(),
+        tool: call.name.clone(),
+        arguments: call.args.clone(),
+        output: text.clone(),
+    });
+    CallResult {
+        id: call.id.clone(),
+        name: call.name.clone(),
+        output,
+        text,
+    }
+}
+
+/// The answer for a finished turn: text, the confidence of the best checkpoint, and the
+/// evidence it rests on.
+pub fn answer_from(exec: &Exec<'_>, text: String, confidence: Option<f32>) -> Answer {
+    let confidence = confidence
+        .or_else(|| exec.inv.best_confidence())
+        .unwrap_or(0.3);
+    let evidence = exec
+        .inv
+        .checkpoints
+        .iter()
+        .rev()
+        .find(|c| c.checkpoint.stage != Stage::Partial)
+        .map(|c| c.checkpoint.evidence.clone())
+        .unwrap_or_default();
+    Answer {
+        text,
+        confidence,
+        evidence,
+        memories: exec.inv.memories_used.clone(),
     }
 }

@@ -1,76 +1,27 @@
 //! Tools from outside triage (the MCP servers in the user's config), offered to the model
-//! beside triage's own. The agent sees them through [`ExternalTools`], which the layer
-//! above provides, so it never starts servers itself.
+//! beside triage's own. The executor sees them through [`ExternalTools`]; [`mcp`] holds
+//! the one source there is, the MCP hub a session is opened with ([`McpHub`]).
 //!
 //! A tool its source marks read-only runs like any of triage's tools: live in the tools
 //! pane, capped, redacted before the model sees it. Any other tool is an action: calling
 //! it only proposes it (classified write, with the reason), and it runs after the user
 //! approves it, like a command, with the decision and the result in the audit log.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+pub mod child;
+pub mod mcp;
+pub mod tool;
+
+pub use mcp::McpHub;
+pub use tool::{ExternalTool, ExternalTools, PendingCalls};
+
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::actions::{Classification, ExecOutput};
 use super::exec::Exec;
-use super::llm::{FunctionDefinition, ToolDefinition};
-use super::tools::{ToolError, ToolOutput};
-use crate::protocol::{ActionId, ProposedAction};
-
-/// A tool another program serves.
-#[derive(Debug, Clone)]
-pub struct ExternalTool {
-    /// The name the model calls, namespaced by its source (`mcp__metrics__query`).
-    pub name: String,
-    pub description: String,
-    /// JSON schema of its arguments.
-    pub parameters: Value,
-    /// Whether its source marks it read-only; anything else needs the user's approval.
-    pub read_only: bool,
-    pub timeout: Duration,
-    /// Where it comes from, for the approval dialog (`MCP server metrics, tool restart`).
-    pub origin: String,
-}
-
-/// Tools served by other programs. Implemented above the agent (MCP servers).
-pub trait ExternalTools: Send + Sync {
-    /// Start the sources (once; later calls wait for the first). Returns one message per
-    /// source that failed to start; the session reports each and goes on without it.
-    fn start(&self) -> BoxFuture<'_, Vec<String>>;
-    /// The tools on offer, once started.
-    fn tools(&self) -> BoxFuture<'_, Vec<ExternalTool>>;
-    /// Call a tool by its namespaced name.
-    fn call<'a>(
-        &'a self,
-        name: &'a str,
-        args: &'a Value,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
-    /// What a person would type to make the same call, for the tools pane and approvals.
-    fn command(&self, name: &str, args: &Value) -> String;
-}
-
-/// Calls of external tools waiting for the user's decision, by action id.
-#[derive(Default)]
-pub struct PendingCalls(Mutex<HashMap<ActionId, (String, Value)>>);
-
-impl PendingCalls {
-    pub fn insert(&self, action: ActionId, name: String, args: Value) {
-        if let Ok(mut m) = self.0.lock() {
-            m.insert(action, (name, args));
-        }
-    }
-
-    pub fn contains(&self, action: ActionId) -> bool {
-        self.0.lock().is_ok_and(|m| m.contains_key(&action))
-    }
-
-    pub fn take(&self, action: ActionId) -> Option<(String, Value)> {
-        self.0.lock().ok().and_then(|mut m| m.remove(&action))
-    }
-}
+use crate::llm::chat::{FunctionDefinition, ToolDefinition};
+use crate::protocol::ProposedAction;
 
 /// The model's view of the external tools.
 pub async fn definitions(exec: &Exec<'_>) -> Vec<ToolDefinition> {

@@ -3,14 +3,13 @@
 
 use serde_json::Value;
 
-use super::exec::{Exec, PlannedCall, Stop};
-use super::llm::{
+use super::exec::{Exec, PlannedCall, Stop, answer_from};
+use super::playbook;
+use super::tools::{PROPOSE_ACTION, SAVE_CHECKPOINT};
+use crate::llm::chat::{
     ChatMessage, Completion, FunctionDefinition, LlmClient, LlmError, Tier, ToolDefinition,
     WireToolCall,
 };
-use super::playbook;
-use super::session::answer_from;
-use super::tools::{PROPOSE_ACTION, SAVE_CHECKPOINT};
 use crate::protocol::{Answer, ErrorKind, Event, Evidence, EvidenceKind, Stage};
 use crate::trace::RecordBody;
 

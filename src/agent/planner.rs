@@ -7,8 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::exec::{Exec, Stop};
-use super::session::answer_from;
+use super::exec::{Exec, Stop, answer_from};
 use crate::memory::Check;
 use crate::protocol::{Answer, Event, Evidence, EvidenceKind, Playbook, Stage, confidence_label};
 
@@ -306,6 +305,7 @@ fn ev(kind: EvidenceKind, reference: impl Into<String>, detail: impl Into<String
     }
 }
 
+#[allow(clippy::too_many_lines)] // the incident playbook's steps in order, one match arm each
 async fn incident_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer>, Stop> {
     match step {
         // Scope: which workload, failing how.
@@ -650,6 +650,7 @@ fn error_query(line: &str) -> String {
 /// When a workload fails at start-up on a setting its log names (`PAYMENTS_TIMEOUT_MS`),
 /// read the Deployment once to see which ConfigMap key feeds that variable, and note it
 /// (with the value the log quotes) for the hypothesis.
+#[allow(clippy::expect_used)] // constant patterns, valid by construction
 async fn trace_env_to_configmap(exec: &mut Exec<'_>, t: &Target) -> Result<(), Stop> {
     use std::sync::LazyLock;
     static ENV: LazyLock<regex::Regex> =
@@ -725,6 +726,7 @@ fn clue_texts(t: &Target, st: &PlannerState) -> Vec<String> {
 
 /// A ConfigMap problem a finding or log line names: (ConfigMap, key, the bad value when
 /// the key is there).
+#[allow(clippy::expect_used)] // constant patterns, valid by construction
 fn config_problem(texts: &[String]) -> Option<(String, String, Option<String>)> {
     use std::sync::LazyLock;
     static MISSING: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -765,6 +767,7 @@ fn config_problem(texts: &[String]) -> Option<(String, String, Option<String>)> 
     None
 }
 
+#[allow(clippy::too_many_lines)] // one rule per finding kind, in priority order
 fn hypothesize(t: &Target, st: &PlannerState) -> Hypothesis {
     let workload = t.kubectl_name();
     let ns = t.ns_flag();
@@ -1082,6 +1085,7 @@ pub async fn verify(
 }
 
 /// The verdict of a check on what the read returned.
+#[allow(clippy::too_many_lines)] // one verdict per kind of check
 pub fn judge(
     t: &Target,
     check: &Check,
@@ -1587,6 +1591,7 @@ fn finish(exec: &mut Exec<'_>, text: String, confidence: Option<f32>) -> Answer 
     answer_from(exec, text, confidence)
 }
 
+#[allow(clippy::too_many_lines)] // the issue playbook's steps in order, one match arm each
 async fn issue_step(exec: &mut Exec<'_>, step: usize) -> Result<Option<Answer>, Stop> {
     match step {
         0 => {

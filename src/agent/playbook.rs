@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn every_playbook_names_only_real_tools() {
-        let specs = crate::agent::tools::specs(&crate::config::Config::default());
+        let specs = crate::agent::tools::registry::specs(&crate::config::Config::default());
         for p in [
             Playbook::Incident,
             Playbook::Issue,

@@ -141,6 +141,25 @@ pub struct Held {
     pub checked: Checked,
 }
 
+/// An unconfirmed memory whose cause held today: its commands are nobody's word, so only
+/// those about the object that was checked, in its namespace, are proposed.
+fn vet_commands(exec: &mut Exec<'_>, hit: &MemoryHit, mut claim: Claim) -> Claim {
+    if claim.actions.is_empty() {
+        return claim;
+    }
+    let (kept, dropped) = super::actions::remembered::vet(&claim.resource, &claim.actions);
+    if !dropped.is_empty() {
+        let why = format!(
+            "{}; its commands not proposed: {}",
+            hit.why,
+            dropped.join("; ")
+        );
+        emit_hit(exec, hit, &why, false);
+    }
+    claim.actions = kept;
+    claim
+}
+
 /// Check recalled corrections, then episodes, best first, with at most [`MAX_CHECKS`]
 /// reads. The first that holds is returned; each one checked has its confirmations or
 /// contradictions updated in the store, and the outcome shown on its `MemoryHit`.
@@ -206,21 +225,11 @@ pub async fn check_recalled(exec: &mut Exec<'_>) -> Result<Option<Held>, Stop> {
             continue;
         };
         let mut m = hit.memory.clone();
-        let mut claim = claim;
-        if checked.confirmed && m.unconfirmed() && !claim.actions.is_empty() {
-            // Its cause held, but its commands are nobody's word: only those about the
-            // object that was checked, in its namespace, are proposed.
-            let (kept, dropped) = super::actions::remembered::vet(&claim.resource, &claim.actions);
-            if !dropped.is_empty() {
-                let why = format!(
-                    "{}; its commands not proposed: {}",
-                    hit.why,
-                    dropped.join("; ")
-                );
-                emit_hit(exec, &hit, &why, false);
-            }
-            claim.actions = kept;
-        }
+        let claim = if checked.confirmed && m.unconfirmed() {
+            vet_commands(exec, &hit, claim)
+        } else {
+            claim
+        };
         if checked.confirmed {
             m.confirm();
             save(exec, &m).await;

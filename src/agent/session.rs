@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,14 +13,15 @@ use tokio_util::sync::CancellationToken;
 use super::actions::{ApprovalQueue, DecisionOutcome, NextStep};
 use super::audit::{AuditLog, AuditRecord};
 use super::exec::{Exec, Investigation, Stop};
-use super::external::{ExternalTools, PendingCalls};
-use super::llm::LlmClient;
-use super::redact::Redactor;
-use super::tools::{ToolContext, ToolSpec};
+use super::external::tool::{ExternalTools, PendingCalls};
+use super::shared::{Learned, Shared};
+use super::tools::ToolContext;
 use super::{llm_loop, planner, playbook};
 use crate::config::{AgentConfig, LoadedConfig};
 use crate::kube::source::ClusterSource;
-use crate::protocol::{Answer, Budget, Decision, ErrorKind, Event, Op, Stage, TurnStatus};
+use crate::llm::chat::LlmClient;
+use crate::llm::redact::Redactor;
+use crate::protocol::{Budget, Decision, ErrorKind, Event, Op, TurnStatus};
 use crate::trace::{RecordBody, TraceWriter};
 
 /// What a session runs against.
@@ -60,99 +61,6 @@ impl SessionHandle {
     }
 }
 
-/// State every turn and the router share.
-pub struct Shared {
-    pub id: String,
-    pub tools: ToolContext,
-    pub specs: Vec<ToolSpec>,
-    pub llm: Option<LlmClient>,
-    pub redactor: Arc<Redactor>,
-    pub agent: AgentConfig,
-    pub feedback: Mutex<VecDeque<(u64, String)>>,
-    pub observations: Mutex<Vec<String>>,
-    pub actions: Mutex<ApprovalQueue>,
-    /// Tools other programs serve, and the calls of them waiting for a decision.
-    pub external: Option<Arc<dyn ExternalTools>>,
-    pub external_calls: PendingCalls,
-    learned: Mutex<super::learn::Learned>,
-    events: mpsc::UnboundedSender<Event>,
-    /// The session's own op queue, for decisions an earlier approval already made
-    /// (weak: the session ends when the view drops its sender).
-    own_ops: mpsc::WeakUnboundedSender<Op>,
-    trace: Option<TraceWriter>,
-    audit: Option<AuditLog>,
-    exec_env: Vec<(String, String)>,
-    feedback_seq: AtomicU64,
-    call_seq: AtomicU64,
-}
-
-impl Shared {
-    pub fn emit(&self, event: Event) {
-        if let Some(t) = &self.trace {
-            t.write(RecordBody::Event {
-                event: event.clone(),
-            });
-        }
-        let _ = self.events.send(event);
-    }
-
-    /// Approve a proposal that an approval for the session already covers; it is decided
-    /// in order with the user's own decisions, and audited as pre-approved.
-    pub fn approve_for_session(&self, action: crate::protocol::ActionId) {
-        if let Some(ops) = self.own_ops.upgrade() {
-            let _ = ops.send(Op::Approve {
-                action,
-                scope: crate::protocol::ApprovalScope::Session,
-            });
-        }
-    }
-
-    /// The next tool-call number of the session, from 1.
-    pub fn next_call_seq(&self) -> u64 {
-        self.call_seq.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// What the session learned about its last investigation.
-    pub fn learned(&self) -> super::learn::Learned {
-        self.learned.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-
-    pub fn record(&self, body: RecordBody) {
-        if let Some(t) = &self.trace {
-            t.write(body);
-        }
-    }
-
-    /// An audit record as it may be stored: redacted, unless the user keeps raw output.
-    fn at_rest(&self, record: AuditRecord) -> AuditRecord {
-        if self.agent.keep_raw_output {
-            record
-        } else {
-            record.redacted(&self.redactor)
-        }
-    }
-
-    fn audit(&self, record: &AuditRecord) {
-        if let Some(a) = &self.audit
-            && let Err(e) = a.append(record)
-        {
-            self.emit(Event::Error {
-                kind: ErrorKind::Action,
-                message: format!("cannot write the audit log: {e}"),
-                recoverable: true,
-            });
-        }
-    }
-
-    fn queue_feedback(&self, text: String) {
-        let id = self.feedback_seq.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Ok(mut q) = self.feedback.lock() {
-            q.push_back((id, text.clone()));
-        }
-        self.emit(Event::FeedbackQueued { id, text });
-    }
-}
-
 /// Start a session task.
 pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
     let id = crate::trace::new_session_id();
@@ -175,7 +83,7 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
     let model = cfg
         .llm
         .as_ref()
-        .map(|l| l.model(super::llm::Tier::Main).to_string());
+        .map(|l| l.model(crate::llm::chat::Tier::Main).to_string());
     if let Some(t) = &trace {
         t.write(RecordBody::Meta {
             session: id.clone(),
@@ -208,7 +116,7 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
     let (op_tx, op_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         id: id.clone(),
-        specs: super::tools::specs(&cfg.config.config),
+        specs: super::tools::registry::specs(&cfg.config.config),
         tools,
         llm: cfg.llm,
         redactor,
@@ -281,22 +189,29 @@ fn budget_of(a: &AgentConfig) -> Budget {
 
 type Turn = tokio::task::JoinHandle<Investigation>;
 
+/// The session's investigations, as the router keeps them.
+#[derive(Default)]
+struct Turns {
+    /// The last investigation, between turns.
+    idle: Option<Investigation>,
+    /// Branches left behind by forks, oldest first.
+    branches: Vec<Investigation>,
+    running: Option<(Turn, CancellationToken)>,
+}
+
 async fn router(
     shared: Arc<Shared>,
     mut ops: mpsc::UnboundedReceiver<Op>,
     repo_root: Option<PathBuf>,
 ) {
-    let mut idle: Option<Investigation> = None;
-    // Branches left behind by forks, oldest first.
-    let mut branches: Vec<Investigation> = Vec::new();
-    let mut running: Option<(Turn, CancellationToken)> = None;
+    let mut turns = Turns::default();
     loop {
         let op = tokio::select! {
             op = ops.recv() => op,
-            inv = wait_turn(&mut running), if running.is_some() => {
-                running = None;
+            inv = wait_turn(&mut turns.running), if turns.running.is_some() => {
+                turns.running = None;
                 match inv {
-                    Ok(inv) => idle = Some(inv),
+                    Ok(inv) => turns.idle = Some(inv),
                     Err(e) => shared.emit(Event::Error {
                         kind: ErrorKind::Internal,
                         message: format!("the investigation task failed: {e}"),
@@ -308,108 +223,39 @@ async fn router(
         };
         let Some(op) = op else { break };
         shared.record(RecordBody::Op { op: op.clone() });
+        if !turns.handle(&shared, op, repo_root.as_deref()) {
+            break;
+        }
+    }
+    if let Some((turn, cancel)) = turns.running {
+        cancel.cancel();
+        let _ = turn.await;
+    }
+}
+
+impl Turns {
+    /// Carry out one op; false when the session should end.
+    fn handle(
+        &mut self,
+        shared: &Arc<Shared>,
+        op: Op,
+        repo_root: Option<&std::path::Path>,
+    ) -> bool {
         match op {
-            Op::Shutdown => break,
-            Op::Submit { text } if running.is_some() => shared.queue_feedback(text),
-            Op::Submit { text } => {
-                let (pb, reason) = playbook::route(&text);
-                let inv = match idle.take() {
-                    // A follow-up keeps the conversation (and its budget) going.
-                    Some(mut prev) if shared.llm.is_some() && !prev.messages.is_empty() => {
-                        prev.request = text.clone();
-                        prev.exhausted = false;
-                        prev.messages
-                            .push(super::llm::ChatMessage::user(text.clone()));
-                        prev
-                    }
-                    _ => Investigation::new(pb, text.clone(), budget_of(&shared.agent)),
-                };
-                shared.emit(Event::PlaybookChosen {
-                    playbook: inv.playbook,
-                    reason,
-                });
-                running = Some(spawn_turn(shared.clone(), inv));
-            }
+            Op::Shutdown => return false,
+            Op::Submit { text } if self.running.is_some() => shared.queue_feedback(text),
+            Op::Submit { text } => self.submit(shared, text),
             Op::Feedback { text } => shared.queue_feedback(text),
             Op::Cancel => {
-                if let Some((_, cancel)) = &running {
+                if let Some((_, cancel)) = &self.running {
                     cancel.cancel();
                 }
             }
-            Op::Continue => match idle.take() {
-                Some(mut inv) if running.is_none() => {
-                    let base = budget_of(&shared.agent);
-                    inv.limit = Budget {
-                        tokens: inv.usage.tokens() + base.tokens,
-                        tool_calls: inv.usage.tool_calls + base.tool_calls,
-                        wall_secs: inv.usage.wall_ms / 1000 + base.wall_secs,
-                    };
-                    inv.exhausted = false;
-                    if inv
-                        .messages
-                        .last()
-                        .is_some_and(|m| m.role != super::llm::Role::User)
-                    {
-                        inv.messages.push(super::llm::ChatMessage::user(
-                            "Continue the investigation from where it stopped.",
-                        ));
-                    }
-                    running = Some(spawn_turn(shared.clone(), inv));
-                }
-                other => {
-                    idle = other;
-                    shared.emit(Event::Error {
-                        kind: ErrorKind::Budget,
-                        message: "nothing to continue: no stopped investigation".into(),
-                        recoverable: true,
-                    });
-                }
-            },
-            Op::Rewind { checkpoint } => match (&mut idle, &running) {
-                (Some(inv), None) if inv.has_checkpoint(checkpoint) => {
-                    inv.rewind(checkpoint);
-                    shared.emit(Event::Rewound { checkpoint });
-                }
-                _ => shared.emit(Event::Error {
-                    kind: ErrorKind::Internal,
-                    message: format!(
-                        "cannot rewind to checkpoint {checkpoint}: {}",
-                        if running.is_some() {
-                            "cancel the running investigation first"
-                        } else {
-                            "no such checkpoint"
-                        }
-                    ),
-                    recoverable: true,
-                }),
-            },
-            Op::Fork { checkpoint } => match (&idle, &running) {
-                (Some(inv), None) if inv.has_checkpoint(checkpoint) => {
-                    let mut branch = inv.clone();
-                    branch.rewind(checkpoint);
-                    if let Some(old) = idle.replace(branch) {
-                        branches.push(old);
-                    }
-                    shared.emit(Event::Forked {
-                        checkpoint,
-                        kept_branch: branches.len(),
-                    });
-                }
-                _ => shared.emit(Event::Error {
-                    kind: ErrorKind::Internal,
-                    message: format!(
-                        "cannot fork from checkpoint {checkpoint}: {}",
-                        if running.is_some() {
-                            "cancel the running investigation first"
-                        } else {
-                            "no such checkpoint"
-                        }
-                    ),
-                    recoverable: true,
-                }),
-            },
+            Op::Continue => self.resume(shared),
+            Op::Rewind { checkpoint } => self.rewind(shared, checkpoint),
+            Op::Fork { checkpoint } => self.fork(shared, checkpoint),
             op @ (Op::Approve { .. } | Op::Reject { .. } | Op::EditAction { .. }) => {
-                decide(&shared, &op, repo_root.as_deref());
+                decide(shared, &op, repo_root);
             }
             Op::Remember { text } => {
                 let shared = shared.clone();
@@ -430,10 +276,103 @@ async fn router(
                 tokio::spawn(async move { super::learn::rate(&shared, helpful).await });
             }
         }
+        true
     }
-    if let Some((turn, cancel)) = running {
-        cancel.cancel();
-        let _ = turn.await;
+
+    fn submit(&mut self, shared: &Arc<Shared>, text: String) {
+        let (pb, reason) = playbook::route(&text);
+        let inv = match self.idle.take() {
+            // A follow-up keeps the conversation (and its budget) going.
+            Some(mut prev) if shared.llm.is_some() && !prev.messages.is_empty() => {
+                prev.request = text.clone();
+                prev.exhausted = false;
+                prev.messages
+                    .push(crate::llm::chat::ChatMessage::user(text.clone()));
+                prev
+            }
+            _ => Investigation::new(pb, text.clone(), budget_of(&shared.agent)),
+        };
+        shared.emit(Event::PlaybookChosen {
+            playbook: inv.playbook,
+            reason,
+        });
+        self.running = Some(spawn_turn(shared.clone(), inv));
+    }
+
+    /// `continue`: the stopped investigation gets another budget on top of what it used.
+    fn resume(&mut self, shared: &Arc<Shared>) {
+        match self.idle.take() {
+            Some(mut inv) if self.running.is_none() => {
+                let base = budget_of(&shared.agent);
+                inv.limit = Budget {
+                    tokens: inv.usage.tokens() + base.tokens,
+                    tool_calls: inv.usage.tool_calls + base.tool_calls,
+                    wall_secs: inv.usage.wall_ms / 1000 + base.wall_secs,
+                };
+                inv.exhausted = false;
+                if inv
+                    .messages
+                    .last()
+                    .is_some_and(|m| m.role != crate::llm::chat::Role::User)
+                {
+                    inv.messages.push(crate::llm::chat::ChatMessage::user(
+                        "Continue the investigation from where it stopped.",
+                    ));
+                }
+                self.running = Some(spawn_turn(shared.clone(), inv));
+            }
+            other => {
+                self.idle = other;
+                shared.emit(Event::Error {
+                    kind: ErrorKind::Budget,
+                    message: "nothing to continue: no stopped investigation".into(),
+                    recoverable: true,
+                });
+            }
+        }
+    }
+
+    fn rewind(&mut self, shared: &Shared, checkpoint: u64) {
+        match (&mut self.idle, &self.running) {
+            (Some(inv), None) if inv.has_checkpoint(checkpoint) => {
+                inv.rewind(checkpoint);
+                shared.emit(Event::Rewound { checkpoint });
+            }
+            _ => self.refuse(shared, "rewind to", checkpoint),
+        }
+    }
+
+    /// Continue from a checkpoint on a new branch; the current one is kept.
+    fn fork(&mut self, shared: &Shared, checkpoint: u64) {
+        match (&self.idle, &self.running) {
+            (Some(inv), None) if inv.has_checkpoint(checkpoint) => {
+                let mut branch = inv.clone();
+                branch.rewind(checkpoint);
+                if let Some(old) = self.idle.replace(branch) {
+                    self.branches.push(old);
+                }
+                shared.emit(Event::Forked {
+                    checkpoint,
+                    kept_branch: self.branches.len(),
+                });
+            }
+            _ => self.refuse(shared, "fork from", checkpoint),
+        }
+    }
+
+    fn refuse(&self, shared: &Shared, what: &str, checkpoint: u64) {
+        shared.emit(Event::Error {
+            kind: ErrorKind::Internal,
+            message: format!(
+                "cannot {what} checkpoint {checkpoint}: {}",
+                if self.running.is_some() {
+                    "cancel the running investigation first"
+                } else {
+                    "no such checkpoint"
+                }
+            ),
+            recoverable: true,
+        });
     }
 }
 
@@ -493,14 +432,12 @@ async fn run_turn(shared: &Shared, inv: &mut Investigation, cancel: &Cancellatio
     };
     exec.emit_budget();
     if status == TurnStatus::Answered {
-        let episode = record_episode(&exec).await;
+        let episode = super::learn::record_episode(&exec).await;
         let last_memory = exec.inv.planner.from_memory.clone().or(episode);
-        if let Ok(mut l) = shared.learned.lock() {
-            *l = super::learn::Learned {
-                scope: super::learn::suggested_scope(exec.inv),
-                last_memory,
-            };
-        }
+        shared.set_learned(Learned {
+            scope: super::learn::suggested_scope(exec.inv),
+            last_memory,
+        });
     }
     exec.emit(Event::TurnComplete { status, answer });
     if status == TurnStatus::Answered {
@@ -508,111 +445,28 @@ async fn run_turn(shared: &Shared, inv: &mut Investigation, cancel: &Cancellatio
     }
 }
 
-/// A finished investigation becomes an episodic memory on its own: the trigger, its
-/// scope, the hypothesis it reached, the suggested action and what it cost. Only
-/// investigations that reached a hypothesis are kept; the outcome is unknown until a
-/// later investigation confirms it, so the episode's confidence is discounted.
-async fn record_episode(exec: &Exec<'_>) -> Option<String> {
-    let inv = &*exec.inv;
-    // An answer a memory gave was recorded on that memory.
-    if inv.planner.from_memory.is_some() {
-        return None;
-    }
-    let hypothesis = inv
-        .checkpoints
-        .iter()
-        .rev()
-        .map(|c| &c.checkpoint)
-        .find(|c| c.stage == Stage::Hypothesis)?;
-    let verified = inv
-        .checkpoints
-        .iter()
-        .rev()
-        .map(|c| &c.checkpoint)
-        .find(|c| c.stage == Stage::Verified)
-        .map(|c| c.summary.clone());
-    let Ok(store) = exec.shared.tools.memory().await else {
-        return None;
+/// An edit of a proposed tool call (another program's tool, not a command line) is
+/// refused with an error saying what to do instead; true when `op` was one.
+fn refuse_tool_call_edit(shared: &Shared, op: &Op) -> bool {
+    let Op::EditAction { action, .. } = op else {
+        return false;
     };
-    let best = inv.best_confidence().unwrap_or(hypothesis.confidence);
-    let suggested = inv
-        .checkpoints
-        .iter()
-        .rev()
-        .map(|c| &c.checkpoint)
-        .find(|c| c.stage == Stage::SuggestedAction)
-        .map(|c| c.summary.clone());
-    let scope = super::learn::suggested_scope(inv);
-    let cut = |s: &str| -> String {
-        let s = s.split(" (log:").next().unwrap_or(s);
-        s.chars().take(160).collect()
-    };
-    let request = inv.request.lines().next().unwrap_or("").trim().to_string();
-    let mut text = format!(
-        "{request} → {} (confidence {best:.2})",
-        cut(&hypothesis.summary)
-    );
-    if let Some(v) = verified {
-        text.push_str(&format!("; checked: {}", cut(&v)));
+    if !shared.external_calls.contains(*action) {
+        return false;
     }
-    if let Some(s) = suggested {
-        text.push_str(&format!("; {}", cut(&s)));
-    }
-    text.push_str(&format!(
-        "; {} tool calls, {} ms",
-        inv.usage.tool_calls, inv.usage.wall_ms
-    ));
-    let mut m = crate::memory::Memory::new(
-        crate::memory::MemoryKind::Episodic,
-        text,
-        scope,
-        &format!("session:{}", exec.shared.id),
-    );
-    // What the offline planner concluded, in a form the next investigation can check
-    // with one read.
-    if let (Some(t), Some(h)) = (&inv.planner.target, &inv.planner.hypothesis)
-        && h.check != crate::memory::Check::None
-    {
-        m.claim = Some(crate::memory::Claim {
-            resource: t.reference(),
-            hypothesis: cut(&h.text),
-            check: h.check.clone(),
-            actions: h.actions.clone(),
-            expected: false,
-        });
-    }
-    // One episode per alert and workload: the same investigation again (at another
-    // time of day) replaces it.
-    let key: String = request
-        .to_lowercase()
-        .chars()
-        .filter(|c| !c.is_ascii_digit())
-        .collect();
-    m.id = format!(
-        "ep-{}",
-        &blake3::hash(format!("{}\n{key}", m.scope.service.as_deref().unwrap_or("")).as_bytes())
-            .to_hex()[..8]
-    );
-    m.confidence = (best * 0.8).clamp(0.05, 0.9);
-    if let Err(e) = store.upsert(std::slice::from_ref(&m)).await {
-        tracing::warn!("cannot record the episode: {e}");
-        return None;
-    }
-    Some(m.id)
+    shared.emit(Event::Error {
+        kind: ErrorKind::Action,
+        message: format!(
+            "action {action} is a tool call, not a command line, and cannot be edited; reject it with the change you want as the reason"
+        ),
+        recoverable: true,
+    });
+    true
 }
 
 /// An approval decision: emit it, audit it, and run an approved command.
 fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
-    if let Op::EditAction { action, .. } = op
-        && shared.external_calls.contains(*action)
-    {
-        shared.emit(Event::Error {
-            kind: ErrorKind::Action,
-            message: format!(
-                "action {action} is a tool call, not a command line, and cannot be edited; reject it with the change you want as the reason"
-            ),
-            recoverable: true,
-        });
+    if refuse_tool_call_edit(shared, op) {
         return;
     }
     let (proposal, outcome) = match shared.actions.lock() {
@@ -711,26 +565,4 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
             duration_ms: out.duration_ms,
         });
     });
-}
-
-/// The answer for a finished turn: text, the confidence of the best checkpoint, and the
-/// evidence it rests on.
-pub fn answer_from(exec: &Exec<'_>, text: String, confidence: Option<f32>) -> Answer {
-    let confidence = confidence
-        .or_else(|| exec.inv.best_confidence())
-        .unwrap_or(0.3);
-    let evidence = exec
-        .inv
-        .checkpoints
-        .iter()
-        .rev()
-        .find(|c| c.checkpoint.stage != Stage::Partial)
-        .map(|c| c.checkpoint.evidence.clone())
-        .unwrap_or_default();
-    Answer {
-        text,
-        confidence,
-        evidence,
-        memories: exec.inv.memories_used.clone(),
-    }
 }

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Config, ConfigError, LoadedConfig, trust, user_config_path};
+use super::trust;
+use super::types::{Config, ConfigError, LoadedConfig, user_config_path};
 
 /// Load and merge every layer. `explicit` replaces the user config file when given.
 /// Warnings (an untrusted repository file and the keys it could not set) go to stderr

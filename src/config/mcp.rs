@@ -110,8 +110,15 @@ impl McpConfig {
 mod tests {
     use super::*;
 
+    /// A config layer with only an `[mcp]` table, as the whole config reads it.
+    #[derive(Deserialize)]
+    struct Layer {
+        #[serde(default)]
+        mcp: McpConfig,
+    }
+
     fn parse(text: &str) -> Result<McpConfig, String> {
-        let c: crate::config::Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let c: Layer = toml::from_str(text).map_err(|e| e.to_string())?;
         c.mcp.validate().map(|_| c.mcp)
     }
 
@@ -150,17 +157,5 @@ mod tests {
         assert!(err.contains("http://"), "{err}");
         let err = parse("[[mcp.servers]]\nname = \"a\"\ncomand = \"x\"\n").unwrap_err();
         assert!(err.contains("comand"), "{err}");
-    }
-
-    #[test]
-    fn a_repository_layer_adds_no_server_until_trusted() {
-        let layer: toml::Table =
-            "[[mcp.servers]]\nname = \"x\"\ncommand = \"sh\"\n[index]\nmax_file_size = 5\n"
-                .parse()
-                .unwrap();
-        let (facts, gated) = crate::config::trust::split(layer);
-        assert!(!facts.contains_key("mcp"));
-        assert!(facts.contains_key("index"));
-        assert_eq!(gated[0].0, "mcp.servers");
     }
 }

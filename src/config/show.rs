@@ -3,8 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::LoadedConfig;
-use super::trust::TrustState;
+use super::types::{LoadedConfig, TrustState};
 
 /// Keys whose values may be credentials: shown as set or not, never printed.
 fn hidden(key: &str) -> bool {

@@ -11,15 +11,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// What the trust list says about one repository file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TrustState {
-    Trusted,
-    /// Never trusted.
-    Untrusted,
-    /// Trusted once, with other content: it changed since.
-    Changed,
-}
+pub use super::types::TrustState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
@@ -126,7 +118,7 @@ fn repo_key(root: &Path) -> String {
 impl TrustList {
     /// `<config dir>/trusted.toml`.
     pub fn default_path() -> Option<PathBuf> {
-        super::config_dir().map(|d| d.join("trusted.toml"))
+        super::types::config_dir().map(|d| d.join("trusted.toml"))
     }
 
     /// Load the list at the default path (empty when absent).
@@ -309,5 +301,17 @@ context = "prod"
             let mode = std::fs::metadata(list.path()).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_repository_layer_adds_no_server_until_trusted() {
+        let layer: toml::Table =
+            "[[mcp.servers]]\nname = \"x\"\ncommand = \"sh\"\n[index]\nmax_file_size = 5\n"
+                .parse()
+                .unwrap();
+        let (facts, gated) = split(layer);
+        assert!(!facts.contains_key("mcp"));
+        assert!(facts.contains_key("index"));
+        assert_eq!(gated[0].0, "mcp.servers");
     }
 }

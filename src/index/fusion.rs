@@ -6,54 +6,12 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-
-use super::localize::{RankedFile, RankedSymbol};
+pub use super::profile::Weights;
 use super::profile::{FixCounts, RepoProfile, Role};
+use super::ranking::{RankedFile, RankedSymbol};
 use super::signals::Hit;
 
 const RRF_K: f32 = 60.0;
-
-/// What each signal's list counts for, and how the repository's own knowledge bends
-/// the fused score.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Weights {
-    pub frames: f32,
-    pub paths: f32,
-    pub symbols: f32,
-    pub fulltext: f32,
-    pub questions: f32,
-    pub llm_questions: f32,
-    pub vectors: f32,
-    pub history: f32,
-    pub path_words: f32,
-    /// Exponent of the past-fixes prior (0: off).
-    pub prior: f32,
-    /// Multiplier for tests, docs, changelogs, vendored and generated files.
-    pub secondary: f32,
-    /// Share of a test or doc file's score passed to the source files it exercises.
-    pub transfer: f32,
-}
-
-impl Default for Weights {
-    /// Used until a repository's history has been fitted (or when it has none).
-    fn default() -> Self {
-        Weights {
-            frames: 4.0,
-            paths: 3.0,
-            symbols: 2.0,
-            fulltext: 1.0,
-            questions: 0.7,
-            llm_questions: 0.7,
-            vectors: 0.5,
-            history: 0.5,
-            path_words: 0.5,
-            prior: 0.5,
-            secondary: 0.3,
-            transfer: 0.5,
-        }
-    }
-}
 
 /// Every signal's list for one issue (an empty list for a signal that is off).
 #[derive(Debug, Clone, Default)]

@@ -230,6 +230,7 @@ async fn referenced_defs(
 
 /// Recompute the history edges (after new commits).
 #[tracing::instrument(level = "debug", skip_all)]
+#[allow(clippy::too_many_lines)] // one pass over the commits builds every history edge kind
 pub async fn rebuild_history(
     store: &Store,
     max_files_per_commit: usize,

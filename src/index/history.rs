@@ -36,15 +36,7 @@ pub struct HistoryScan {
     pub notes: Vec<String>,
 }
 
-/// PR number patterns tried on the summary, then the body: GitHub merge commits,
-/// squash merges `(#123)`, GitLab `See merge request group/proj!123`.
-pub fn default_pr_patterns() -> Vec<String> {
-    vec![
-        r"Merge pull request #(\d+)".into(),
-        r"\(#(\d+)\)\s*$".into(),
-        r"See merge request [\w./-]*!(\d+)".into(),
-    ]
-}
+pub use crate::config::default_pr_patterns;
 
 pub fn pr_number(patterns: &[Regex], summary: &str, body: &str) -> Option<u64> {
     for text in [summary, body] {

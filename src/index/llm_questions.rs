@@ -19,9 +19,9 @@ use serde::Serialize;
 
 use super::questions::QuestionRow;
 use super::store::{Store, str_col, u32_col};
-use crate::agent::llm::{LlmClient, LlmError, Tier, json_object};
-use crate::agent::redact::Redactor;
 use crate::config::LlmConfig;
+use crate::llm::chat::{LlmClient, LlmError, Tier, json_object};
+use crate::llm::redact::Redactor;
 
 const CACHE: &str = "llm_questions";
 /// Lines of each definition shown to the model.
@@ -72,6 +72,7 @@ async fn rows(q: impl ExecutableQuery) -> Result<Vec<RecordBatch>> {
 
 /// Write model questions for every definition that lacks them, within the budget
 /// (`questions_batch`, `questions_max_requests`, `questions_max_tokens` of `cfg`).
+#[allow(clippy::too_many_lines)] // the batch loop with its budget, cache and resume bookkeeping
 pub async fn run(
     store: &Store,
     llm: &LlmClient,

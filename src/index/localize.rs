@@ -10,14 +10,15 @@ use anyhow::Result;
 use regex::Regex;
 use serde::Serialize;
 
-use super::embed::Embedder;
 use super::fusion::{SignalHits, fuse};
 use super::graph::FileGraph;
 use super::profile::{FixCounts, RepoProfile, Role};
+pub use super::ranking::{Frame, IssueParse, RankedFile, RankedSymbol};
 use super::search::query_words;
 use super::signals;
 use super::store::{Store, SymbolRow};
 use super::store_query::QuestionSource;
+use crate::llm::embed::Embedder;
 
 /// Longest issue text sent to full-text search (stack traces can be huge).
 const MAX_QUERY_CHARS: usize = 4000;
@@ -111,45 +112,12 @@ impl Signals {
     }
 }
 
-/// A stack frame found in the issue text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Frame {
-    pub path: String,
-    pub line: Option<u32>,
-    pub function: Option<String>,
-}
-
-/// What was parsed exactly from the issue before any fuzzy matching.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct IssueParse {
-    pub paths: Vec<String>,
-    pub frames: Vec<Frame>,
-    pub symbols: Vec<String>,
-    pub errors: Vec<String>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct IssueResult {
     pub files: Vec<RankedFile>,
     pub parsed: IssueParse,
     pub signals: Signals,
     pub elapsed_ms: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RankedFile {
-    pub path: String,
-    pub score: f32,
-    pub reasons: Vec<String>,
-    pub symbols: Vec<RankedSymbol>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RankedSymbol {
-    pub name: String,
-    pub kind: String,
-    pub start_line: u32,
-    pub end_line: u32,
 }
 
 static FRAME_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {

@@ -11,11 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::chunk::{Chunk, Chunker};
-use super::embed::{Embedder, embed_text};
 use super::store::{ChunkRow, FileRow, FileState, OpenState, Store, SymbolRow};
 use super::syntax::SyntaxEngine;
 use super::walk::{self, FileContent, SkipReason, WalkedFile};
 use crate::config::Config;
+use crate::llm::embed::{EmbedSpec, Embedder, embed_text};
 use crate::repo::RepoLocation;
 
 /// Files written per commit: a kill loses at most this much work.
@@ -104,6 +104,7 @@ enum Outcome {
     Skipped(SkipReason, String),
 }
 
+#[allow(clippy::too_many_lines)] // the index run's phases, in order
 pub async fn run_index(
     loc: &RepoLocation,
     config: &Config,
@@ -129,7 +130,8 @@ pub async fn run_index(
     engine.check_overrides()?;
 
     // An embedding endpoint that is down must not block the lexical index.
-    let spec = match EmbedSpec::resolve(config, &loc.index_dir).await {
+    let known = super::store::stored_embedder(&loc.index_dir);
+    let spec = match EmbedSpec::resolve(&config.embed, known.as_ref()).await {
         Ok(spec) => spec,
         Err(e) if config.embed.provider == crate::config::EmbedProvider::Openai => {
             summary
@@ -736,82 +738,4 @@ async fn embed_pending(
     }
     bar.finish_and_clear();
     Ok(())
-}
-
-/// The embedder an index is built for, known without loading the model.
-pub struct EmbedSpec {
-    pub meta: super::store::EmbedderMeta,
-    source: EmbedSource,
-}
-
-enum EmbedSource {
-    Local(std::path::PathBuf),
-    OpenAi(crate::config::EmbedConfig),
-}
-
-impl EmbedSpec {
-    pub async fn resolve(
-        config: &Config,
-        index_dir: &std::path::Path,
-    ) -> Result<Option<EmbedSpec>> {
-        use crate::config::EmbedProvider;
-        let cfg = &config.embed;
-        match cfg.provider {
-            EmbedProvider::None => Ok(None),
-            EmbedProvider::Openai => {
-                let id = format!("openai:{}", cfg.model);
-                // The vector size is learned from the endpoint once, then kept in meta.
-                let dim = match super::store::stored_embedder(index_dir).filter(|m| m.id == id) {
-                    Some(m) => m.dim,
-                    None => super::embed::OpenAiEmbedder::connect(cfg, None).await?.dim,
-                };
-                Ok(Some(EmbedSpec {
-                    meta: super::store::EmbedderMeta { id, dim },
-                    source: EmbedSource::OpenAi(cfg.clone()),
-                }))
-            }
-            EmbedProvider::Local | EmbedProvider::Auto => {
-                let Some(dir) = super::embed::find_model_dir(cfg) else {
-                    if cfg.provider == EmbedProvider::Local {
-                        // Let the loader produce the detailed error.
-                        return Err(Self::local_error(cfg));
-                    }
-                    return Ok(None);
-                };
-                let meta = super::embed::local_meta(&dir)?;
-                Ok(Some(EmbedSpec {
-                    meta,
-                    source: EmbedSource::Local(dir),
-                }))
-            }
-        }
-    }
-
-    fn local_error(cfg: &crate::config::EmbedConfig) -> anyhow::Error {
-        anyhow::anyhow!(
-            "embed.provider = \"local\" but no model folder was found (looked in {}); set \
-             TRIAGE_EMBED_MODEL or embed.model_dir to a folder with tokenizer.json, config.json \
-             and model.safetensors",
-            super::embed::candidate_dirs(cfg)
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    }
-
-    pub async fn load(&self) -> Result<Embedder> {
-        match &self.source {
-            EmbedSource::Local(dir) => {
-                let dir = dir.clone();
-                let model = tokio::task::spawn_blocking(move || super::embed::load_local(&dir))
-                    .await
-                    .context("model loading failed")??;
-                Ok(Embedder::Local(std::sync::Arc::new(model)))
-            }
-            EmbedSource::OpenAi(cfg) => Ok(Embedder::OpenAi(std::sync::Arc::new(
-                super::embed::OpenAiEmbedder::connect(cfg, Some(self.meta.dim)).await?,
-            ))),
-        }
-    }
 }

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::localize::{RankedFile, RankedSymbol};
 use super::store::{Store, str_col, u32_col};
-use crate::agent::llm::{LlmClient, Tier};
-use crate::agent::redact::Redactor;
+use crate::llm::chat::{LlmClient, Tier};
+use crate::llm::redact::Redactor;
 
 /// Characters of issue text sent (stack traces can be huge).
 const MAX_ISSUE_CHARS: usize = 6000;
@@ -182,6 +182,7 @@ const SYSTEM: &str = "You help an engineer find the files an issue is about. You
 
 /// Rerank `offline` (best first) with the model. `Err` says why the offline ranking
 /// stands.
+#[allow(clippy::too_many_lines)] // the prompt, the model call and reading its order
 pub async fn rerank(
     store: &Store,
     llm: &LlmClient,
@@ -309,7 +310,7 @@ pub async fn rerank(
 
 /// The reply's JSON object (models wrap it in prose or code fences at times).
 fn parse_reply(content: &str) -> Result<Reply, String> {
-    let Some(json) = crate::agent::llm::json_object(content) else {
+    let Some(json) = crate::llm::chat::json_object(content) else {
         return Err(format!(
             "the model did not reply with JSON: {:?}",
             content.chars().take(120).collect::<String>()

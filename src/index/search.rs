@@ -8,9 +8,9 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::embed::Embedder;
 use super::store::Store;
 use super::store_query::ChunkMatch;
+use crate::llm::embed::Embedder;
 
 /// Rank constant of reciprocal rank fusion.
 const RRF_K: f32 = 60.0;
@@ -57,6 +57,7 @@ struct Candidate {
     reasons: Vec<String>,
 }
 
+#[allow(clippy::too_many_lines)] // the retrievers and their fusion in one place
 pub async fn search(
     store: &Store,
     embedder: Option<&Embedder>,

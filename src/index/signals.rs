@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 
-use super::embed::Embedder;
-use super::localize::{IssueParse, RankedSymbol};
+use super::ranking::{IssueParse, RankedSymbol};
 use super::store::Store;
 use super::store_query::{ChunkMatch, CommitFilter, QuestionSource};
+use crate::llm::embed::Embedder;
 
 /// Chunks read per full-text or question query.
 pub const CANDIDATES: usize = 60;

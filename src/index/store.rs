@@ -48,11 +48,7 @@ pub struct Meta {
     pub history_head: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EmbedderMeta {
-    pub id: String,
-    pub dim: usize,
-}
+pub use crate::llm::embed::EmbedderMeta;
 
 /// Stored state of one file, to decide what a run must redo.
 #[derive(Debug, Clone, PartialEq)]
@@ -1050,7 +1046,7 @@ pub struct VectorReuse {
 impl VectorReuse {
     /// The hash of a chunk's embedding input (path, symbol and text).
     fn key(path: &str, symbol: Option<&str>, text: &str) -> [u8; 32] {
-        let input = crate::index::embed::embed_text(path, symbol, text);
+        let input = crate::llm::embed::embed_text(path, symbol, text);
         *blake3::hash(input.as_bytes()).as_bytes()
     }
 

@@ -132,6 +132,7 @@ struct Origins {
 
 /// Load `context` (default: `current-context`) from these files, merged like kubectl.
 /// Errors name the file and the field.
+#[allow(clippy::too_many_lines)] // kubectl's merge rules, field by field
 pub async fn load_kubeconfig_files(
     files: &[PathBuf],
     context: Option<&str>,

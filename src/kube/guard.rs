@@ -218,6 +218,59 @@ fn query_keys(shape: Shape) -> &'static [&'static str] {
     }
 }
 
+/// `name` as a namespace in a path.
+fn ns_ok(ns: &str) -> Result<(), String> {
+    if is_label(ns) {
+        Ok(())
+    } else {
+        Err(format!("{ns:?} is not a namespace name"))
+    }
+}
+
+/// `name` as an object name in a path.
+fn name_ok(name: &str) -> Result<(), String> {
+    if is_subdomain(name) {
+        Ok(())
+    } else {
+        Err(format!("{name:?} is not an object name"))
+    }
+}
+
+/// A type read in a namespace.
+fn namespaced(t: &resources::ResourceType) -> Result<(), String> {
+    if t.namespaced {
+        Ok(())
+    } else {
+        Err(format!("{} are not namespaced", t.plural))
+    }
+}
+
+/// A type read by name across the cluster.
+fn cluster_wide(t: &resources::ResourceType) -> Result<(), String> {
+    if t.namespaced {
+        Err(format!(
+            "{} are read in a namespace, not by name across the cluster",
+            t.plural
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A subresource that acts on the cluster rather than reading it.
+fn acting_subresource(sub: &str) -> bool {
+    matches!(
+        sub,
+        "exec"
+            | "attach"
+            | "portforward"
+            | "proxy"
+            | "eviction"
+            | "binding"
+            | "ephemeralcontainers"
+    )
+}
+
 /// The shape of a decoded path, and the type it reads (none for discovery); or why it is
 /// not one triage uses.
 pub fn shape_of(path: &str) -> Result<(Shape, Option<&'static resources::ResourceType>), String> {
@@ -251,37 +304,6 @@ pub fn shape_of(path: &str) -> Result<(Shape, Option<&'static resources::Resourc
         resources::by_path(group, version, plural)
             .ok_or_else(|| format!("{plural} in {group}/{version} is not a type triage reads"))
     };
-    let ns_ok = |ns: &str| {
-        if is_label(ns) {
-            Ok(())
-        } else {
-            Err(format!("{ns:?} is not a namespace name"))
-        }
-    };
-    let name_ok = |name: &str| {
-        if is_subdomain(name) {
-            Ok(())
-        } else {
-            Err(format!("{name:?} is not an object name"))
-        }
-    };
-    let namespaced = |t: &resources::ResourceType| {
-        if t.namespaced {
-            Ok(())
-        } else {
-            Err(format!("{} are not namespaced", t.plural))
-        }
-    };
-    let cluster = |t: &resources::ResourceType| {
-        if t.namespaced {
-            Err(format!(
-                "{} are read in a namespace, not by name across the cluster",
-                t.plural
-            ))
-        } else {
-            Ok(())
-        }
-    };
     match rest {
         [plural] => Ok((Shape::List, Some(find(plural)?))),
         ["namespaces", ns, plural] => {
@@ -312,27 +334,16 @@ pub fn shape_of(path: &str) -> Result<(Shape, Option<&'static resources::Resourc
         [plural, name] => {
             name_ok(name)?;
             let t = find(plural)?;
-            cluster(t)?;
+            cluster_wide(t)?;
             Ok((Shape::Get, Some(t)))
         }
         [plural, name, "status"] => {
             name_ok(name)?;
             let t = find(plural)?;
-            cluster(t)?;
+            cluster_wide(t)?;
             Ok((Shape::Status, Some(t)))
         }
-        [.., sub]
-            if matches!(
-                *sub,
-                "exec"
-                    | "attach"
-                    | "portforward"
-                    | "proxy"
-                    | "eviction"
-                    | "binding"
-                    | "ephemeralcontainers"
-            ) =>
-        {
+        [.., sub] if acting_subresource(sub) => {
             Err(format!("the `{sub}` subresource acts on the cluster"))
         }
         _ => Err("it is not a path shape triage reads (list, get, log, status, discovery)".into()),

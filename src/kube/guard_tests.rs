@@ -65,6 +65,7 @@ fn the_shapes_triage_uses_pass() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one table of refused requests and their reasons
 fn everything_else_is_refused_with_the_reason() {
     use Method as M;
     // The reproduction: a namespace that carried a path and a query.
@@ -242,6 +243,7 @@ impl Rng {
 /// Random paths built from real segments and hostile ones: whatever passes has only
 /// segments that are plain names, of a served type, with known query keys.
 #[test]
+#[allow(clippy::too_many_lines)] // the generator, its segments and the property in one place
 fn random_paths_never_pass_with_a_segment_that_could_leave_its_place() {
     const SEGS: &[&str] = &[
         "api",

@@ -313,6 +313,7 @@ fn rel_string(p: &Path) -> String {
 }
 
 /// Map the workloads of a graph to files of the repository at `repo_root`.
+#[allow(clippy::too_many_lines)] // every linking signal (images, names, paths) in one pass
 pub fn link_workloads(repo_root: &Path, graph: &Graph) -> Vec<WorkloadLink> {
     let terms: Vec<Terms> = graph.workloads().map(|w| terms_for(graph, w)).collect();
     if terms.is_empty() {

@@ -9,7 +9,6 @@
 //! - [`link_workloads`] maps workloads to the files of the repository and their recent
 //!   commits.
 
-pub mod cli;
 pub mod client;
 pub mod cron;
 pub mod error;
@@ -38,5 +37,5 @@ pub use record::record;
 pub use replay::{Fault, RecordedRequest, ReplayOptions, ReplayServer};
 pub use scan::{Analysis, ScanReport, analyze_snapshot, scan};
 pub use snapshot::Snapshot;
-pub use source::{ClusterSource, ClusterStatus, EventSummary, Scope};
+pub use source::{ClusterChoice, ClusterSource, ClusterStatus, EventSummary, Scope};
 pub use state::ResourceRef;

@@ -96,6 +96,7 @@ fn is_truncated(text: &str, lines: i64, bytes: i64) -> bool {
 }
 
 /// Read everything in `scope` into a snapshot.
+#[allow(clippy::too_many_lines)] // one read per resource type, in order
 pub async fn record(source: &ClusterSource, scope: &Scope) -> Result<Snapshot, KubeError> {
     let client = source.client();
     let concurrency = client.options().concurrency.max(1);
@@ -248,7 +249,7 @@ pub async fn record(source: &ClusterSource, scope: &Scope) -> Result<Snapshot, K
         }
     }
     snap.sanitize();
-    match crate::agent::redact::Redactor::from_env(&crate::config::AgentConfig::default()) {
+    match crate::llm::redact::Redactor::from_env(&crate::config::AgentConfig::default()) {
         Ok(redactor) => snap.redact(&redactor),
         // The built-in rules are tested to compile; without them nothing is kept.
         Err(e) => {

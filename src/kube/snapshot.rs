@@ -252,7 +252,7 @@ impl Snapshot {
     /// Scrub what a recording must not keep at rest: container environment values
     /// (whole for secret-looking names, secret formats in the others) and secrets in log
     /// tails. Names, hosts and structure stay, so the analysis works the same.
-    pub fn redact(&mut self, redactor: &crate::agent::redact::Redactor) {
+    pub fn redact(&mut self, redactor: &crate::llm::redact::Redactor) {
         for items in self.objects.values_mut() {
             for item in items.iter_mut() {
                 for env in env_lists(item) {

@@ -14,8 +14,18 @@ use super::replay::{ReplayOptions, ReplayServer};
 use super::resources::{self, ResourceType};
 use super::snapshot::Snapshot;
 use super::state::ResourceRef;
-use crate::cli::ClusterArgs;
 use crate::config::KubeConfig;
+
+/// Which cluster to read: a kubeconfig context (default: the current one) or a recorded
+/// snapshot, and a namespace (default: the context's) or all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterChoice {
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+    /// A snapshot file to serve and read instead of a live cluster.
+    pub replay: Option<PathBuf>,
+}
 
 /// Which namespaces to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -148,9 +158,9 @@ impl std::fmt::Debug for ClusterSource {
 }
 
 impl ClusterSource {
-    /// Connect as the command line and the config say: `--replay FILE`, else the
-    /// kubeconfig (`--context`, `-n`, `-A`), else the in-cluster service account.
-    pub async fn connect(args: &ClusterArgs, cfg: &KubeConfig) -> Result<Self, KubeError> {
+    /// Connect as the choice and the config say: a replay file, else the kubeconfig
+    /// (context, namespace, all namespaces), else the in-cluster service account.
+    pub async fn connect(args: &ClusterChoice, cfg: &KubeConfig) -> Result<Self, KubeError> {
         let options = ClientOptions::from(cfg);
         if let Some(file) = &args.replay {
             let mut source = Self::replay_file(file, options).await?;

@@ -11,9 +11,9 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 
 use super::server::{IndexStatus, ServeState, Sources, TriageServer};
-use crate::agent::redact::Redactor;
 use crate::config::Config;
 use crate::kube::source::ClusterSource;
+use crate::llm::redact::Redactor;
 use crate::repo::RepoLocation;
 
 /// How clients reach the server.

@@ -19,12 +19,10 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::agent::redact::Redactor;
-use crate::agent::tools::{
-    self, PROPOSE_ACTION, SAVE_CHECKPOINT, ToolContext, ToolError, ToolSpec,
-};
+use crate::agent::tools::{self, ToolContext, ToolError, ToolSpec};
 use crate::config::Config;
 use crate::kube::source::ClusterSource;
+use crate::llm::redact::Redactor;
 
 const INDEX_URI: &str = "triage://index";
 const SCAN_URI: &str = "triage://cluster/scan";
@@ -132,7 +130,7 @@ impl ServeState {
         let deadline = tokio::time::Instant::now() + spec.timeout;
         let timed_out = || format!("{name} timed out after {} s", spec.timeout.as_secs());
         let ctx = self.ctx();
-        let first = tokio::time::timeout_at(deadline, tools::run(&ctx, name, args)).await;
+        let first = tokio::time::timeout_at(deadline, tools::registry::run(&ctx, name, args)).await;
         let result = match first {
             Err(_) => return Err(self.redact(&timed_out())),
             // The index was missing when the server started: wait for the first build
@@ -155,7 +153,12 @@ impl ServeState {
                             .to_string(),
                     );
                 }
-                match tokio::time::timeout_at(deadline, tools::run(&self.ctx(), name, args)).await {
+                match tokio::time::timeout_at(
+                    deadline,
+                    tools::registry::run(&self.ctx(), name, args),
+                )
+                .await
+                {
                     Ok(r) => r,
                     Err(_) => return Err(self.redact(&timed_out())),
                 }
@@ -193,12 +196,12 @@ impl ServeState {
     }
 }
 
-/// The agent's read tools: every tool but the ones the session handles itself, which
-/// steer an investigation.
+/// The registry's read tools: every entry that runs a read (the ones the session
+/// handles itself steer an investigation and are not served).
 pub fn served_specs(config: &Config) -> Vec<ToolSpec> {
-    tools::specs(config)
+    tools::registry::specs(config)
         .into_iter()
-        .filter(|s| s.name != SAVE_CHECKPOINT && s.name != PROPOSE_ACTION)
+        .filter(|s| tools::registry::find(s.name).is_some_and(|t| t.run.is_some()))
         .collect()
 }
 
@@ -421,7 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn the_agent_read_tools_are_served_and_nothing_that_steers() {
+    fn the_registry_read_tools_are_served_and_nothing_that_steers() {
         let names: Vec<&str> = served_specs(&Config::default())
             .iter()
             .map(|s| s.name)
@@ -435,8 +438,8 @@ mod tests {
         ] {
             assert!(names.contains(&served), "{served}: {names:?}");
         }
-        assert!(!names.contains(&PROPOSE_ACTION));
-        assert!(!names.contains(&SAVE_CHECKPOINT));
+        assert!(!names.contains(&tools::PROPOSE_ACTION));
+        assert!(!names.contains(&tools::SAVE_CHECKPOINT));
         for s in served_specs(&Config::default()) {
             let t = tool_of(&s);
             let a = t.annotations.unwrap();

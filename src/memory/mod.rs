@@ -6,7 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-pub mod cli;
 pub mod runbooks;
 mod store;
 
@@ -389,10 +388,8 @@ pub async fn open(config: &crate::config::Config) -> Result<MemoryStore, MemoryE
     if !config.memory.vectors {
         return Ok(store);
     }
-    // The index directory only tells an OpenAI endpoint's known vector size; memories
-    // learn it from the endpoint.
-    let nowhere = std::path::Path::new("");
-    match crate::index::pipeline::EmbedSpec::resolve(config, nowhere).await {
+    // Memories learn an endpoint's vector size from the endpoint.
+    match crate::llm::embed::EmbedSpec::resolve(&config.embed, None).await {
         Ok(Some(spec)) => Ok(store.with_vectors(spec)),
         Ok(None) => Ok(store),
         Err(e) => {

@@ -77,8 +77,8 @@ pub struct MemoryStore {
     db: Connection,
     table: Table,
     /// The embedder for memory vectors, when one is configured (loaded on first use).
-    vectors: Option<crate::index::pipeline::EmbedSpec>,
-    embedder: tokio::sync::OnceCell<Option<crate::index::embed::Embedder>>,
+    vectors: Option<crate::llm::embed::EmbedSpec>,
+    embedder: tokio::sync::OnceCell<Option<crate::llm::embed::Embedder>>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -184,12 +184,12 @@ impl MemoryStore {
 
     /// Recall by meaning too: memories get vectors from this embedder (loaded on first
     /// use), and a recall adds their cosine similarity to the query.
-    pub fn with_vectors(mut self, spec: crate::index::pipeline::EmbedSpec) -> Self {
+    pub fn with_vectors(mut self, spec: crate::llm::embed::EmbedSpec) -> Self {
         self.vectors = Some(spec);
         self
     }
 
-    async fn embedder(&self) -> Option<&crate::index::embed::Embedder> {
+    async fn embedder(&self) -> Option<&crate::llm::embed::Embedder> {
         let spec = self.vectors.as_ref()?;
         self.embedder
             .get_or_init(|| async {
@@ -553,6 +553,7 @@ impl MemoryStore {
     }
 
     /// Active memories that match the query's scope or words, best first, with why.
+    #[allow(clippy::too_many_lines)] // scope, word and vector matches and their scoring
     pub async fn recall(&self, q: &RecallQuery, top: usize) -> Result<Vec<MemoryHit>, MemoryError> {
         let all = self.list().await?;
         let mut text_rank: std::collections::HashMap<String, usize> = Default::default();

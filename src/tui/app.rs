@@ -3,8 +3,11 @@
 //! [`App::render`]. Keys become [`UiOutput`]s; nothing here does I/O.
 
 mod keys;
-pub use keys::MEMORIES;
+mod model;
 mod render;
+
+pub use crate::tui::overlays::preview::MEMORIES;
+pub use model::App;
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -13,27 +16,11 @@ use ratatui::layout::Rect;
 use crate::protocol::Event;
 use crate::tui::event::{AppEvent, UiOutput};
 use crate::tui::keymap::{Action, Keymap};
-use crate::tui::layout::{self, Areas};
 use crate::tui::overlays::{ApprovalOverlay, Overlay};
 use crate::tui::panes::composer::Composer;
-use crate::tui::panes::{Ctx, PaneId, ViewState};
+use crate::tui::panes::{PaneId, ViewState};
 use crate::tui::state::{AppState, NoticeLevel, StatusInfo};
 use crate::tui::theme::Theme;
-
-#[derive(Clone)]
-pub struct App {
-    pub state: AppState,
-    pub view: ViewState,
-    keymap: Keymap,
-    theme: Theme,
-    composer: Composer,
-    overlay: Option<Overlay>,
-    /// The terminal's size, for page lengths (the run loop keeps it current).
-    size: Rect,
-    dirty: bool,
-    /// A key that needs a second press (quit during a run, rewind), and what it targets.
-    armed: Option<(Action, u64)>,
-}
 
 impl App {
     pub fn new(keymap: Keymap, theme: Theme, status: StatusInfo) -> Self {
@@ -233,51 +220,5 @@ impl App {
     /// Draw everything. Pure: reads state, writes the frame.
     pub fn render(&self, frame: &mut Frame) {
         render::render(self, frame);
-    }
-
-    fn ctx(&self) -> Ctx<'_> {
-        Ctx {
-            state: &self.state,
-            view: &self.view,
-            theme: &self.theme,
-            keymap: &self.keymap,
-        }
-    }
-
-    fn areas_for(&self, area: Rect) -> Areas {
-        let width = area.width;
-        layout::compute(area, &self.view, self.composer.height(width))
-    }
-
-    fn areas(&self) -> Areas {
-        self.areas_for(self.size)
-    }
-
-    fn active_input(&mut self) -> Option<&mut crate::tui::widgets::text_input::TextInput> {
-        match &mut self.overlay {
-            Some(Overlay::Approval(a)) => a.input_mut(),
-            Some(Overlay::Remember(r)) => r.edit.as_mut(),
-            Some(Overlay::Palette(p)) => Some(&mut p.input),
-            Some(Overlay::Filter(f)) => Some(&mut f.input),
-            Some(_) => None,
-            None if self.view.focus == PaneId::Composer => Some(&mut self.composer.input),
-            None => None,
-        }
-    }
-
-    /// After a text field changed: live filters and palette selection follow it.
-    fn after_edit(&mut self) {
-        match &mut self.overlay {
-            Some(Overlay::Filter(f)) => {
-                let text = f.input.text().to_string();
-                self.view.filters.insert(f.pane, text);
-                self.view.selected.remove(&f.pane);
-                if f.pane == PaneId::Transcript {
-                    self.view.transcript_top = None;
-                }
-            }
-            Some(Overlay::Palette(p)) => p.edited(),
-            _ => {}
-        }
     }
 }

@@ -56,6 +56,13 @@ pub enum UiOutput {
     Quit,
 }
 
+impl UiOutput {
+    /// Shut the agent down, then leave.
+    pub fn quit() -> Vec<UiOutput> {
+        vec![UiOutput::Op(Op::Shutdown), UiOutput::Quit]
+    }
+}
+
 /// Commands from the `:` palette (and a few panes) that only the launcher can carry out.
 /// `None` arguments mean "show me the choices".
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,17 +12,17 @@ use tokio::sync::mpsc;
 use super::event::{AppCommand, AppEvent, PreviewContent, Request};
 use super::state::{ClusterState, IndexState, StatusInfo};
 use super::{App, Keymap, Theme};
-use crate::agent::llm::LlmClient;
+use crate::agent::open::{Refresh, Workspace, WorkspaceChoice};
 use crate::agent::session;
-use crate::cli::{ClusterArgs, GlobalArgs};
-use crate::config::LoadedConfig;
+use crate::kube::ClusterChoice;
+use crate::llm::chat::LlmClient;
 use crate::protocol::Op;
 
 /// What to open.
 pub struct Launch {
-    pub global: GlobalArgs,
-    pub cluster: ClusterArgs,
-    pub write: bool,
+    /// Repository, index and config; `write` allows approved write actions.
+    pub workspace: WorkspaceChoice,
+    pub cluster: ClusterChoice,
     /// Text to leave in the composer (the demo's first question).
     pub prefill: Option<String>,
     /// Never use a model (the demo).
@@ -44,28 +44,14 @@ enum Switch {
 }
 
 pub async fn run(launch: Launch) -> Result<ExitCode> {
-    let loc = crate::repo::RepoLocation::resolve(
-        launch.global.repo.as_deref(),
-        launch.global.index_dir.as_deref(),
-    )
-    .ok();
-    let mut config: LoadedConfig = crate::config::load(
-        launch.global.config.as_deref(),
-        loc.as_ref().map(|l| l.root.as_path()),
-    )?;
-    if launch.write {
-        config.config.agent.read_only = false;
-    }
+    let ws = Workspace::resolve(&launch.workspace)?;
+    let (loc, config) = (&ws.loc, &ws.config);
     let config_dir = crate::config::config_dir();
     let keymap = Keymap::load(&config.config.tui.keymap, config_dir.as_deref())?;
     let no_color = Theme::no_color_from_env();
     let theme = Theme::load(&config.config.tui.theme, config_dir.as_deref(), no_color);
-    let llm = if launch.offline {
-        None
-    } else {
-        LlmClient::from_config(&config.config.llm)?
-    };
-    let repo_root = loc.as_ref().filter(|l| l.is_git).map(|l| l.root.clone());
+    let llm = if launch.offline { None } else { ws.llm()? };
+    let repo_root = ws.git().map(|l| l.root.clone());
     let status = StatusInfo {
         repo: loc
             .as_ref()
@@ -89,7 +75,7 @@ pub async fn run(launch: Launch) -> Result<ExitCode> {
         },
         model: llm
             .as_ref()
-            .map(|l| l.model(crate::agent::llm::Tier::Main).to_string()),
+            .map(|l| l.model(crate::llm::chat::Tier::Main).to_string()),
         read_only: config.config.agent.read_only,
     };
     let mut app = App::new(keymap, theme, status.clone());
@@ -111,8 +97,7 @@ pub async fn run(launch: Launch) -> Result<ExitCode> {
 
     let (switch_tx, switch_rx) = mpsc::channel::<Switch>(8);
     let background = tokio::spawn(start_session(
-        loc.clone(),
-        config.clone(),
+        ws.clone(),
         launch.cluster.clone(),
         llm,
         status,
@@ -148,154 +133,172 @@ fn branch_of(root: &Path) -> Option<String> {
 
 /// Index once; then connect, start the session and bridge Ops in and Events out, starting
 /// it again when the palette switches context, namespace, replay or model.
-#[allow(clippy::too_many_arguments)]
 async fn start_session(
-    loc: Option<crate::repo::RepoLocation>,
-    config: LoadedConfig,
-    mut cluster_args: ClusterArgs,
+    ws: Workspace,
+    mut cluster_args: ClusterChoice,
     mut llm: Option<LlmClient>,
     mut status: StatusInfo,
     app_tx: mpsc::Sender<AppEvent>,
     mut op_rx: mpsc::Receiver<Op>,
     mut switch_rx: mpsc::Receiver<Switch>,
 ) {
-    let git = loc.as_ref().filter(|l| l.is_git);
-    if let Some(l) = git {
-        let (indexed, runbooks) = crate::headless::refresh_repo(l, &config.config).await;
-        status.index = match indexed {
-            Ok(s) => IndexState::Ready {
-                files: s.files.indexed,
-                lexical_only: s.embeddings.embedder.is_none(),
-            },
-            Err(e) => {
-                let _ = app_tx
-                    .send(AppEvent::Notice(format!("indexing failed: {e:#}")))
-                    .await;
-                IndexState::Missing
-            }
-        };
-        let _ = app_tx.send(AppEvent::Status(status.clone())).await;
-        match runbooks {
-            Ok(r) if r.added + r.updated + r.removed > 0 => {
-                let _ = app_tx
-                    .send(AppEvent::Notice(format!(
-                        "runbooks: {} added, {} updated, {} removed",
-                        r.added, r.updated, r.removed
-                    )))
-                    .await;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let _ = app_tx
-                    .send(AppEvent::Notice(format!("runbooks not synced: {e}")))
-                    .await;
-            }
-        }
+    if let Some(refresh) = ws.refresh().await {
+        report_refresh(refresh, &mut status, &app_tx).await;
     }
     loop {
-        let (mut handle, kubeconfig) = match open_session(
-            git,
-            &config,
-            &cluster_args,
-            llm.clone(),
-            &mut status,
-            &app_tx,
-        )
-        .await
-        {
-            Some(h) => h,
-            None => return,
+        let Some((mut handle, kubeconfig)) =
+            open_session(&ws, &cluster_args, llm.clone(), &mut status, &app_tx).await
+        else {
+            return;
         };
-        let switch = loop {
-            tokio::select! {
-                op = op_rx.recv() => match op {
-                    Some(op) => {
-                        let stop = matches!(op, Op::Shutdown);
-                        if handle.ops.send(op).is_err() || stop {
-                            break None;
-                        }
-                    }
-                    None => {
-                        let _ = handle.ops.send(Op::Shutdown);
-                        break None;
-                    }
-                },
-                ev = handle.events.recv() => match ev {
-                    Some(ev) => {
-                        if app_tx.send(AppEvent::Agent(ev)).await.is_err() {
-                            let _ = handle.ops.send(Op::Shutdown);
-                            break None;
-                        }
-                    }
-                    None => break None,
-                },
-                sw = switch_rx.recv() => match sw {
-                    Some(sw) => break Some(sw),
-                    None => continue,
-                },
-            }
-        };
+        let switch = bridge(&mut handle, &mut op_rx, &mut switch_rx, &app_tx).await;
         let _ = handle.ops.send(Op::Shutdown);
         handle.join().await;
         drop(kubeconfig);
         let Some(switch) = switch else { return };
-        let notice = match switch {
-            Switch::Context(c) => {
-                cluster_args.replay = None;
-                cluster_args.context = Some(c.clone());
-                status.cluster = ClusterState::Live {
-                    context: c.clone(),
-                    namespace: cluster_args.namespace.clone(),
-                };
-                format!("context is now {c}; a new session started")
-            }
-            Switch::Namespace(ns) => {
-                cluster_args.namespace = Some(ns.clone());
-                cluster_args.all_namespaces = false;
-                format!("namespace is now {ns}; a new session started")
-            }
-            Switch::Replay(file) => {
-                cluster_args.replay = Some(file.clone());
-                status.cluster = ClusterState::Replay {
-                    file: file.display().to_string(),
-                };
-                format!("reading {} now; a new session started", file.display())
-            }
-            Switch::Model(None) => {
-                llm = None;
-                "offline planner; a new session started".to_string()
-            }
-            Switch::Model(Some(name)) => {
-                let mut cfg = config.config.llm.clone();
-                cfg.model = Some(name.clone());
-                match LlmClient::from_config(&cfg) {
-                    Ok(client) => {
-                        llm = client;
-                        format!("model is now {name}; a new session started")
-                    }
-                    Err(e) => format!("cannot use model {name}: {e}"),
-                }
-            }
-        };
+        let notice = apply_switch(switch, &ws, &mut cluster_args, &mut llm, &mut status);
         status.model = llm
             .as_ref()
-            .map(|l| l.model(crate::agent::llm::Tier::Main).to_string());
+            .map(|l| l.model(crate::llm::chat::Tier::Main).to_string());
         let _ = app_tx.send(AppEvent::Status(status.clone())).await;
         let _ = app_tx.send(AppEvent::Notice(notice)).await;
     }
 }
 
-/// Connect to the cluster the arguments name and start a session on it.
+/// The index and runbooks refresh, on the status bar and as notices.
+async fn report_refresh(
+    refresh: Refresh,
+    status: &mut StatusInfo,
+    app_tx: &mpsc::Sender<AppEvent>,
+) {
+    status.index = match refresh.index {
+        Ok(s) => IndexState::Ready {
+            files: s.files.indexed,
+            lexical_only: s.embeddings.embedder.is_none(),
+        },
+        Err(e) => {
+            let _ = app_tx
+                .send(AppEvent::Notice(format!("indexing failed: {e:#}")))
+                .await;
+            IndexState::Missing
+        }
+    };
+    let _ = app_tx.send(AppEvent::Status(status.clone())).await;
+    match refresh.runbooks {
+        Ok(r) if r.added + r.updated + r.removed > 0 => {
+            let _ = app_tx
+                .send(AppEvent::Notice(format!(
+                    "runbooks: {} added, {} updated, {} removed",
+                    r.added, r.updated, r.removed
+                )))
+                .await;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let _ = app_tx
+                .send(AppEvent::Notice(format!("runbooks not synced: {e}")))
+                .await;
+        }
+    }
+}
+
+/// Ops in, Events out, until the session ends (`None`) or the palette switches something.
+async fn bridge(
+    handle: &mut session::SessionHandle,
+    op_rx: &mut mpsc::Receiver<Op>,
+    switch_rx: &mut mpsc::Receiver<Switch>,
+    app_tx: &mpsc::Sender<AppEvent>,
+) -> Option<Switch> {
+    loop {
+        tokio::select! {
+            op = op_rx.recv() => match op {
+                Some(op) => {
+                    let stop = matches!(op, Op::Shutdown);
+                    if handle.ops.send(op).is_err() || stop {
+                        return None;
+                    }
+                }
+                None => {
+                    let _ = handle.ops.send(Op::Shutdown);
+                    return None;
+                }
+            },
+            ev = handle.events.recv() => match ev {
+                Some(ev) => {
+                    if app_tx.send(AppEvent::Agent(ev)).await.is_err() {
+                        let _ = handle.ops.send(Op::Shutdown);
+                        return None;
+                    }
+                }
+                None => return None,
+            },
+            sw = switch_rx.recv() => match sw {
+                Some(sw) => return Some(sw),
+                None => continue,
+            },
+        }
+    }
+}
+
+/// Apply a palette switch to what the next session opens with; the notice says what
+/// changed.
+fn apply_switch(
+    switch: Switch,
+    ws: &Workspace,
+    cluster_args: &mut ClusterChoice,
+    llm: &mut Option<LlmClient>,
+    status: &mut StatusInfo,
+) -> String {
+    match switch {
+        Switch::Context(c) => {
+            cluster_args.replay = None;
+            cluster_args.context = Some(c.clone());
+            status.cluster = ClusterState::Live {
+                context: c.clone(),
+                namespace: cluster_args.namespace.clone(),
+            };
+            format!("context is now {c}; a new session started")
+        }
+        Switch::Namespace(ns) => {
+            cluster_args.namespace = Some(ns.clone());
+            cluster_args.all_namespaces = false;
+            format!("namespace is now {ns}; a new session started")
+        }
+        Switch::Replay(file) => {
+            cluster_args.replay = Some(file.clone());
+            status.cluster = ClusterState::Replay {
+                file: file.display().to_string(),
+            };
+            format!("reading {} now; a new session started", file.display())
+        }
+        Switch::Model(None) => {
+            *llm = None;
+            "offline planner; a new session started".to_string()
+        }
+        Switch::Model(Some(name)) => {
+            let mut cfg = ws.config.config.llm.clone();
+            cfg.model = Some(name.clone());
+            match LlmClient::from_config(&cfg) {
+                Ok(client) => {
+                    *llm = client;
+                    format!("model is now {name}; a new session started")
+                }
+                Err(e) => format!("cannot use model {name}: {e}"),
+            }
+        }
+    }
+}
+
+/// Connect to the chosen cluster and start a session on it.
 async fn open_session(
-    git: Option<&crate::repo::RepoLocation>,
-    config: &LoadedConfig,
-    cluster_args: &ClusterArgs,
+    ws: &Workspace,
+    cluster_args: &ClusterChoice,
     llm: Option<LlmClient>,
     status: &mut StatusInfo,
     app_tx: &mpsc::Sender<AppEvent>,
 ) -> Option<(session::SessionHandle, Option<tempfile::NamedTempFile>)> {
-    let conn = crate::headless::connect_cluster(cluster_args, &config.config.kube).await;
-    if let Some(reason) = &conn.error {
+    let opened = ws.open_session(cluster_args, llm).await;
+    if let Some(reason) = &opened.cluster_error {
         status.cluster = ClusterState::Unreachable {
             context: cluster_args
                 .context
@@ -305,15 +308,8 @@ async fn open_session(
         };
         let _ = app_tx.send(AppEvent::Status(status.clone())).await;
     }
-    let session_cfg = crate::headless::session_config(
-        git.map(|l| l.root.clone()),
-        git.map(|l| l.index_dir.clone()),
-        config.clone(),
-        &conn,
-        llm,
-    );
-    let kubeconfig = conn.kubeconfig;
-    match session::start(session_cfg) {
+    let kubeconfig = opened.kubeconfig;
+    match session::start(opened.session) {
         Ok(h) => Some((h, kubeconfig)),
         Err(e) => {
             let _ = app_tx

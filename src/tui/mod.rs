@@ -9,7 +9,6 @@
 //!    [`AppEvent::Agent`], status updates, preview content), a sender of
 //!    [`crate::protocol::Op`]s for the agent, and a sender of [`Request`]s (palette
 //!    commands and preview reads) for the launcher.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub(crate) mod app;
 pub mod bench;

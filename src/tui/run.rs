@@ -12,7 +12,7 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc::{Receiver, Sender};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::App;
+use super::app::App;
 use super::event::{AppEvent, Request, UiOutput};
 use crate::protocol::Op;
 

@@ -150,6 +150,7 @@ impl AppState {
     }
 
     /// The reducer: fold one agent event into the model.
+    #[allow(clippy::too_many_lines)] // the reducer: one arm per Event
     pub fn apply(&mut self, ev: &Event) {
         match ev {
             Event::SessionStarted {

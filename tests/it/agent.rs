@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use triage::agent::llm::LlmClient;
 use triage::agent::session::{self, SessionConfig, SessionHandle};
 use triage::config::{Config, LoadedConfig};
 use triage::kube::{ClientOptions, ClusterSource};
+use triage::llm::chat::LlmClient;
 use triage::protocol::{
     ActionClass, ApprovalScope, Decision, ErrorKind, Event, Op, Stage, ToolStatus, TurnStatus,
 };
@@ -59,7 +59,7 @@ pub(crate) async fn start(mut config: Config, cluster: bool) -> Setup {
     } else {
         None
     };
-    let external_tools = triage::mcp::McpHub::from_config(&config, Some(&loc.root));
+    let external_tools = triage::agent::external::McpHub::from_config(&config, Some(&loc.root));
     let handle = session::start(SessionConfig {
         repo_root: Some(loc.root.clone()),
         index_dir: Some(loc.index_dir.clone()),
@@ -554,6 +554,7 @@ fn jsonl_events(stdout: &[u8]) -> Vec<Event> {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one investigation checked step by step
 async fn ask_offline_on_the_replayed_incident_finds_the_bad_rollout() {
     let repo = Fixture::shop();
     repo.git_init();
@@ -829,6 +830,7 @@ async fn planted_secrets_never_reach_the_model() {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one approval flow checked step by step
 async fn approvals_run_only_what_the_user_approved_and_everything_is_audited() {
     let server = LlmServer::start(vec![
         llm_server::tool_calls(

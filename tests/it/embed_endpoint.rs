@@ -109,7 +109,7 @@ async fn index_and_search_with_an_openai_compatible_endpoint() {
 
     let store = Store::open(&loc.index_dir).await.unwrap();
     assert_eq!(store.meta.embedder.as_ref().unwrap().dim, DIM);
-    let spec = triage::index::pipeline::EmbedSpec::resolve(&cfg, &loc.index_dir)
+    let spec = triage::llm::embed::EmbedSpec::resolve(&cfg.embed, store.meta.embedder.as_ref())
         .await
         .unwrap()
         .unwrap();

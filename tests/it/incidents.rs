@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use triage::eval_incidents::{
+use triage::eval::incidents::{
     Half, MemoryMode, Options, RepoSpec, Report, Split, load_dir, load_file, run, select,
 };
 use triage::kube::Snapshot;

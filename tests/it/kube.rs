@@ -84,6 +84,7 @@ fn evidence(f: &triage::kube::Finding) -> String {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one assertion block per incident in the snapshot
 async fn kube_scan_of_replayed_shop_finds_each_incident() {
     let source = replay(shop(), Vec::new(), options()).await;
     let report = scan(&source, &shop_scope()).await.unwrap();
@@ -322,6 +323,7 @@ async fn kube_scan_of_replayed_shop_finds_each_incident() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one assertion block per kind of edge
 fn kube_graph_edges_carry_layers_and_observation_times() {
     let snap = shop();
     let analysis = analyze_snapshot(&snap, &AnalyzeOptions::default());
@@ -590,6 +592,7 @@ async fn kube_replay_server_answers_mutations_405_and_logs_them() {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one assertion block per API feature served
 async fn kube_replay_serves_discovery_selectors_pagination_and_logs() {
     let mut opts = options();
     opts.page_size = 5;
@@ -765,10 +768,15 @@ async fn kube_record_then_replay_round_trips_without_secret_data() {
 
 #[tokio::test]
 async fn kube_replay_flag_goes_through_cluster_args() {
-    let args = triage::cli::ClusterArgs {
-        replay: Some(fixture("shop.json")),
-        ..Default::default()
-    };
+    use clap::Parser;
+    let replay = fixture("shop.json");
+    let cli = triage::commands::args::Cli::try_parse_from([
+        "triage".as_ref(),
+        "--replay".as_ref(),
+        replay.as_os_str(),
+    ])
+    .unwrap();
+    let args = cli.cluster.choice();
     let source = ClusterSource::connect(&args, &triage::config::KubeConfig::default())
         .await
         .unwrap();
@@ -781,7 +789,7 @@ async fn kube_replay_flag_goes_through_cluster_args() {
         other => panic!("{other:?}"),
     }
     let all = ClusterSource::connect(
-        &triage::cli::ClusterArgs {
+        &triage::kube::ClusterChoice {
             all_namespaces: true,
             ..args
         },
@@ -824,6 +832,7 @@ fn write(root: &Path, rel: &str, text: &str) {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // a repository built and linked step by step
 async fn kube_links_map_workloads_to_repo_files_and_commits() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();

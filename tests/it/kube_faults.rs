@@ -284,6 +284,7 @@ users:
 ";
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one case per malformed field
 async fn kube_fault_malformed_kubeconfig_names_file_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let good = write_kubeconfig(dir.path(), "good.yaml", GOOD_KUBECONFIG);

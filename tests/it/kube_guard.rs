@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::Method;
 use serde_json::{Value, json};
-use triage::agent::tools::{self, ToolContext};
+use triage::agent::tools::{ToolContext, registry as tools};
 use triage::kube::guard::allowed_read;
 
 use crate::common::*;

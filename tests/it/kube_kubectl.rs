@@ -44,6 +44,7 @@ fn kubectl(bin: &Path, home: &Path, url: &str, args: &[&str]) -> (bool, String, 
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one kubectl command per assertion block
 fn kube_kubectl_reads_a_served_snapshot() {
     let Some(bin) = kubectl_path() else {
         assert!(

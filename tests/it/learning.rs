@@ -144,6 +144,7 @@ async fn a_wrong_memory_is_checked_set_aside_and_retired_without_changing_the_an
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one learning flow checked step by step
 async fn rejections_and_remember_become_proposed_corrections_that_one_op_keeps_or_drops() {
     let mut config = lexical_config();
     config.agent.read_only = true;

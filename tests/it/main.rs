@@ -1,6 +1,10 @@
 //! The one integration test binary (one link step keeps the build fast).
 
+// Test code: a panic here is a failed test, helpers included.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod agent;
+mod architecture;
 mod canary;
 mod common;
 mod embed_endpoint;
@@ -13,6 +17,7 @@ mod kube_faults;
 mod kube_guard;
 mod kube_kubectl;
 mod learning;
+mod llm_questions;
 mod llm_server;
 mod mcp;
 mod mcp_agent;

@@ -128,6 +128,7 @@ fn call_text<'a>(report: &'a Value, tool: &str) -> Vec<(&'a str, bool)> {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one client session checked tool by tool
 async fn another_agent_uses_the_index_the_cluster_and_memory_through_triage_mcp() {
     let repo = Fixture::shop();
     repo.write(

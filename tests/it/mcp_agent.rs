@@ -188,6 +188,7 @@ async fn propose_changes(read_only: bool, marker: &Path) -> (crate::agent::Setup
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one approval flow checked step by step
 async fn a_changing_mcp_tool_is_an_action_refused_read_only_and_run_after_approval() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");

@@ -104,7 +104,7 @@ async fn hybrid_search_uses_vectors_when_present() {
     let cfg = model_config();
     index(&loc, &cfg).await;
     let store = Store::open(&loc.index_dir).await.unwrap();
-    let spec = triage::index::pipeline::EmbedSpec::resolve(&cfg, &loc.index_dir)
+    let spec = triage::llm::embed::EmbedSpec::resolve(&cfg.embed, store.meta.embedder.as_ref())
         .await
         .unwrap()
         .unwrap();

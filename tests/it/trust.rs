@@ -135,6 +135,37 @@ async fn a_linked_index_directory_is_refused() {
     assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
 }
 
+/// The proposal of `command` among `events`.
+fn proposed(events: &[Event], command: &str) -> triage::protocol::ProposedAction {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::ActionProposed { action } if action.command == command => Some(action.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// The audit log records the later `git log` as covered by the first approval.
+fn audit_says_which_approval_covered(path: &std::path::Path, first: u64) {
+    let audit = std::fs::read_to_string(path).unwrap();
+    let records: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["command"] == "git log --oneline -2" && r["preapproved_by"] == first),
+        "{audit}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["command"] == "git log --oneline -1" && r.get("preapproved_by").is_none())
+    );
+}
+
 #[tokio::test]
 async fn approving_for_the_session_covers_later_reads_of_the_same_family_and_says_so() {
     let server = LlmServer::with_script(|n, _| match n {
@@ -217,21 +248,8 @@ async fn approving_for_the_session_covers_later_reads_of_the_same_family_and_say
             break;
         }
     }
-    let proposals: Vec<_> = seen
-        .iter()
-        .filter_map(|e| match e {
-            Event::ActionProposed { action } => Some(action.clone()),
-            _ => None,
-        })
-        .collect();
-    let log2 = proposals
-        .iter()
-        .find(|p| p.command == "git log --oneline -2")
-        .unwrap();
-    let show = proposals
-        .iter()
-        .find(|p| p.command == "git show --stat HEAD")
-        .unwrap();
+    let log2 = proposed(&seen, "git log --oneline -2");
+    let show = proposed(&seen, "git show --stat HEAD");
     assert_eq!(log2.preapproved_by, Some(first.id));
     assert_eq!(show.preapproved_by, None);
     assert!(seen.iter().any(|e| matches!(e, Event::ActionDecided { action, decision: Decision::Approved { scope: ApprovalScope::Session } } if *action == log2.id)));
@@ -241,22 +259,7 @@ async fn approving_for_the_session_covers_later_reads_of_the_same_family_and_say
             .any(|e| matches!(e, Event::ActionDecided { action, .. } if *action == show.id))
     );
 
-    let audit = std::fs::read_to_string(s._state.path().join("audit.jsonl")).unwrap();
-    let records: Vec<Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert!(
-        records
-            .iter()
-            .any(|r| r["command"] == "git log --oneline -2" && r["preapproved_by"] == first.id),
-        "{audit}"
-    );
-    assert!(
-        records
-            .iter()
-            .any(|r| r["command"] == "git log --oneline -1" && r.get("preapproved_by").is_none())
-    );
+    audit_says_which_approval_covered(&s._state.path().join("audit.jsonl"), first.id);
 }
 
 async fn next(s: &mut crate::agent::Setup) -> Event {

@@ -1,4 +1,4 @@
-//! The programs besides kubectl that the classifier understands, as tables: the verbs
+//! The programs besides kubectl and git that the classifier understands, as tables: the verbs
 //! that only read, the flags each takes, and the flags known to write, connect elsewhere
 //! or run code. A program, verb or flag not listed here makes a command a write.
 
@@ -7,13 +7,13 @@ use super::classify::{
 };
 
 /// A verb (one or two words) that only reads: its flags and how many operands it takes.
-struct Verb {
+pub(super) struct Verb {
     words: &'static [&'static str],
     flags: &'static [Flag],
     max_operands: Option<usize>,
 }
 
-const fn verb(words: &'static [&'static str], flags: &'static [Flag]) -> Verb {
+pub(super) const fn verb(words: &'static [&'static str], flags: &'static [Flag]) -> Verb {
     Verb {
         words,
         flags,
@@ -21,7 +21,11 @@ const fn verb(words: &'static [&'static str], flags: &'static [Flag]) -> Verb {
     }
 }
 
-const fn verb_n(words: &'static [&'static str], flags: &'static [Flag], max: usize) -> Verb {
+pub(super) const fn verb_n(
+    words: &'static [&'static str],
+    flags: &'static [Flag],
+    max: usize,
+) -> Verb {
     Verb {
         words,
         flags,
@@ -30,20 +34,20 @@ const fn verb_n(words: &'static [&'static str], flags: &'static [Flag], max: usi
 }
 
 /// A program with subcommands (`helm list`, `git log`, `triage search`).
-struct Tool {
-    name: &'static str,
-    globals: &'static [Flag],
+pub(super) struct Tool {
+    pub name: &'static str,
+    pub globals: &'static [Flag],
     /// Flags that are dangerous before the verb.
-    global_dangers: &'static [Danger],
+    pub global_dangers: &'static [Danger],
     /// Flags that are dangerous after it.
-    dangers: &'static [Danger],
-    verbs: &'static [Verb],
-    syntax: Syntax,
+    pub dangers: &'static [Danger],
+    pub verbs: &'static [Verb],
+    pub syntax: Syntax,
     /// Why a verb that is not listed is a write.
-    effect: &'static str,
+    pub effect: &'static str,
 }
 
-const NO_FLAGS: &[Flag] = &[];
+pub(super) const NO_FLAGS: &[Flag] = &[];
 
 const HELM_GLOBAL: &[Flag] = &[
     ("-n", true),
@@ -197,309 +201,6 @@ const HELM: Tool = Tool {
         combined: false,
     },
     effect: "installs, changes or removes releases, repositories or plugins (or is not a known helm verb)",
-};
-
-const GIT_GLOBAL: &[Flag] = &[
-    ("--no-pager", false),
-    ("-P", false),
-    ("--no-optional-locks", false),
-    ("--literal-pathspecs", false),
-    ("--glob-pathspecs", false),
-    ("--noglob-pathspecs", false),
-    ("--icase-pathspecs", false),
-    ("--no-replace-objects", false),
-    ("-h", false),
-    ("--help", false),
-];
-const GIT_GLOBAL_DANGER: &[Danger] = &[
-    (
-        "-c",
-        "sets configuration that can run programs (a pager, a diff driver, fsmonitor)",
-    ),
-    ("--config-env", "sets configuration that can run programs"),
-    (
-        "-C",
-        "runs git in another directory, whose configuration may run programs",
-    ),
-    (
-        "--git-dir",
-        "reads another repository, whose configuration may run programs",
-    ),
-    ("--work-tree", "points git at another directory"),
-    ("--exec-path", "runs git programs from another directory"),
-    ("-p", "runs a pager program"),
-    ("--paginate", "runs a pager program"),
-];
-const GIT_DANGER: &[Danger] = &[
-    ("--output", "writes a file"),
-    ("--ext-diff", "runs an external diff program"),
-    ("--textconv", "runs text conversion programs"),
-    ("-O", "opens a pager program"),
-    ("--open-files-in-pager", "opens a pager program"),
-    ("--upload-pack", "runs a program"),
-    ("--exec", "runs a program"),
-];
-/// What `log`, `show`, `diff` and friends accept that only formats or filters.
-const GIT_LOG: &[Flag] = &[
-    ("--oneline", false),
-    ("--graph", false),
-    ("--decorate", false),
-    ("--no-decorate", false),
-    ("--stat", false),
-    ("--shortstat", false),
-    ("--numstat", false),
-    ("--name-only", false),
-    ("--name-status", false),
-    ("-p", false),
-    ("--patch", false),
-    ("-u", false),
-    ("--no-patch", false),
-    ("-s", false),
-    ("--format", true),
-    ("--pretty", true),
-    ("--abbrev-commit", false),
-    ("--no-merges", false),
-    ("--merges", false),
-    ("--first-parent", false),
-    ("--all", false),
-    ("--since", true),
-    ("--until", true),
-    ("--after", true),
-    ("--before", true),
-    ("--author", true),
-    ("--committer", true),
-    ("--grep", true),
-    ("-i", false),
-    ("--regexp-ignore-case", false),
-    ("--follow", false),
-    ("-n", true),
-    ("--max-count", true),
-    ("--skip", true),
-    ("--reverse", false),
-    ("--date", true),
-    ("-L", true),
-    ("-S", true),
-    ("-G", true),
-    ("--no-color", false),
-    ("--color", false),
-    ("--word-diff", false),
-    ("-w", false),
-    ("--ignore-all-space", false),
-    ("-b", false),
-    ("--ignore-space-change", false),
-    ("--cached", false),
-    ("--staged", false),
-    ("-M", false),
-    ("--find-renames", false),
-    ("--diff-filter", true),
-    ("--full-history", false),
-    ("--simplify-merges", false),
-    ("--show-signature", false),
-    ("--relative", false),
-    ("--summary", false),
-    ("--raw", false),
-    ("--no-renames", false),
-    ("--exit-code", false),
-    ("--quiet", false),
-    ("-q", false),
-    ("--unified", true),
-    ("-U", true),
-    ("--minimal", false),
-    ("--histogram", false),
-    ("--patience", false),
-    ("--dirstat", false),
-    ("-z", false),
-    ("--left-right", false),
-    ("--cherry-pick", false),
-    ("--boundary", false),
-    ("--topo-order", false),
-    ("--date-order", false),
-    ("--branches", false),
-    ("--tags", false),
-    ("--remotes", false),
-    ("--count", false),
-    ("--no-walk", false),
-    ("-e", false),
-    ("--source", false),
-    ("--use-mailmap", false),
-    ("--abbrev", true),
-    ("--no-abbrev", false),
-    ("--check", false),
-    ("--compact-summary", false),
-    ("--color-moved", false),
-];
-const GIT_BLAME: &[Flag] = &[
-    ("-L", true),
-    ("-w", false),
-    ("-M", false),
-    ("-C", false),
-    ("-e", false),
-    ("--show-email", false),
-    ("-s", false),
-    ("-l", false),
-    ("-t", false),
-    ("--porcelain", false),
-    ("--line-porcelain", false),
-    ("--date", true),
-    ("--since", true),
-    ("--reverse", true),
-    ("--first-parent", false),
-    ("--root", false),
-    ("--abbrev", true),
-];
-const GIT_STATUS: &[Flag] = &[
-    ("-s", false),
-    ("--short", false),
-    ("-b", false),
-    ("--branch", false),
-    ("--porcelain", false),
-    ("--long", false),
-    ("-u", false),
-    ("--untracked-files", true),
-    ("--ignored", false),
-    ("-z", false),
-    ("--show-stash", false),
-    ("-v", false),
-];
-const GIT_REFS: &[Flag] = &[
-    ("--short", false),
-    ("--abbrev-ref", false),
-    ("--verify", false),
-    ("--show-toplevel", false),
-    ("--git-dir", false),
-    ("--is-inside-work-tree", false),
-    ("--tags", false),
-    ("--always", false),
-    ("--long", false),
-    ("--contains", false),
-    ("--heads", false),
-    ("--format", true),
-    ("--sort", true),
-    ("--count", true),
-    ("--points-at", true),
-    ("--merged", true),
-    ("--no-merged", true),
-    ("-s", false),
-    ("--hash", false),
-    ("--symbolic-full-name", false),
-    ("--all", false),
-    ("--exact-match", false),
-    ("--dirty", false),
-    ("--name-only", false),
-    ("--abbrev", true),
-    ("-t", false),
-    ("-p", false),
-    ("-e", false),
-    ("--batch-check", false),
-    ("-v", false),
-    ("-H", false),
-];
-const GIT_LS: &[Flag] = &[
-    ("-r", false),
-    ("-t", false),
-    ("-l", false),
-    ("--long", false),
-    ("--name-only", false),
-    ("-z", false),
-    ("--cached", false),
-    ("--others", false),
-    ("-o", false),
-    ("-m", false),
-    ("--modified", false),
-    ("-d", false),
-    ("--deleted", false),
-    ("--exclude-standard", false),
-    ("-s", false),
-    ("--stage", false),
-    ("--full-name", false),
-    ("--abbrev", true),
-];
-const GIT_GREP: &[Flag] = &[
-    ("-i", false),
-    ("-n", false),
-    ("--line-number", false),
-    ("-l", false),
-    ("-c", false),
-    ("-w", false),
-    ("-v", false),
-    ("-E", false),
-    ("-F", false),
-    ("-P", false),
-    ("-e", true),
-    ("--cached", false),
-    ("-h", false),
-    ("-H", false),
-    ("-A", true),
-    ("-B", true),
-    ("-C", true),
-    ("--max-depth", true),
-    ("--untracked", false),
-    ("--no-index", false),
-    ("-I", false),
-    ("--heading", false),
-    ("--break", false),
-    ("-q", false),
-    ("--all-match", false),
-];
-const GIT_LIST: &[Flag] = &[
-    ("-a", false),
-    ("--all", false),
-    ("-r", false),
-    ("--remotes", false),
-    ("-v", false),
-    ("-vv", false),
-    ("--list", false),
-    ("-l", false),
-    ("--contains", true),
-    ("--merged", true),
-    ("--no-merged", true),
-    ("--sort", true),
-    ("--format", true),
-    ("--show-current", false),
-    ("-n", true),
-    ("--points-at", true),
-    ("--verbose", false),
-];
-const GIT: Tool = Tool {
-    name: "git",
-    globals: GIT_GLOBAL,
-    global_dangers: GIT_GLOBAL_DANGER,
-    dangers: GIT_DANGER,
-    verbs: &[
-        verb(&["log"], GIT_LOG),
-        verb(&["show"], GIT_LOG),
-        verb(&["diff"], GIT_LOG),
-        verb(&["whatchanged"], GIT_LOG),
-        verb(&["shortlog"], GIT_LOG),
-        verb(&["rev-list"], GIT_LOG),
-        verb(&["blame"], GIT_BLAME),
-        verb(&["annotate"], GIT_BLAME),
-        verb_n(&["status"], GIT_STATUS, 16),
-        verb(&["rev-parse"], GIT_REFS),
-        verb(&["describe"], GIT_REFS),
-        verb(&["show-ref"], GIT_REFS),
-        verb(&["for-each-ref"], GIT_REFS),
-        verb(&["name-rev"], GIT_REFS),
-        verb(&["merge-base"], GIT_REFS),
-        verb_n(&["cat-file"], GIT_REFS, 2),
-        verb(&["ls-files"], GIT_LS),
-        verb(&["ls-tree"], GIT_LS),
-        verb(&["grep"], GIT_GREP),
-        verb_n(&["branch"], GIT_LIST, 0),
-        verb_n(&["tag"], GIT_LIST, 0),
-        verb_n(&["remote"], GIT_LIST, 0),
-        verb(&["reflog"], GIT_LOG),
-        verb(&["reflog", "show"], GIT_LOG),
-        verb_n(&["stash", "list"], GIT_LOG, 0),
-        verb_n(&["stash", "show"], GIT_LOG, 1),
-        verb_n(&["count-objects"], GIT_LIST, 0),
-        verb_n(&["version"], NO_FLAGS, 0),
-    ],
-    syntax: Syntax {
-        numeric_short: true,
-        combined: false,
-    },
-    effect: "changes the repository, its configuration or a remote (or is not a known git read)",
 };
 
 const TRIAGE_GLOBAL: &[Flag] = &[
@@ -663,7 +364,7 @@ pub fn classify(program: &str, args: &[&str]) -> Classification {
         "git" if matches!(args.first(), Some(&"apply" | &"am")) => {
             write(ActionKind::Patch, "applies a patch to files")
         }
-        "git" => run_tool(&GIT, args),
+        "git" => run_tool(&super::git::GIT, args),
         "triage" => run_tool(&TRIAGE, args),
         "patch" => write(ActionKind::Patch, "applies a patch to files"),
         "curl" => super::web::curl(args),

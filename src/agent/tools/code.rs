@@ -1,13 +1,10 @@
 //! Tools over the repo index: search, issue ranking, symbols, file reads, the graph.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{
-    ToolContext, ToolError, ToolOutput, ToolSpec, bool_arg, quote, req_str, str_arg, u64_arg,
-};
+use super::{Tool, ToolContext, ToolError, ToolOutput, arg, bool_arg, quote, req_str, u64_arg};
 use crate::index::localize::{Signals, rank_files_for_issue};
 use crate::index::search::search;
 use crate::protocol::{Evidence, EvidenceKind};
@@ -15,80 +12,66 @@ use crate::protocol::{Evidence, EvidenceKind};
 /// Longest file region `read_file` returns at once.
 const MAX_READ_LINES: u64 = 400;
 
-pub fn specs(t: Duration) -> Vec<ToolSpec> {
+pub fn tools() -> Vec<Tool> {
     vec![
-        ToolSpec {
+        Tool {
             name: "search_code",
             description: "Hybrid search of the repository index (full-text over code split on identifiers, symbols, vectors when available). Returns files with matching functions and line ranges.",
             parameters: json!({"type":"object","properties":{
                 "query":{"type":"string","description":"words, identifiers or an error message"},
                 "top":{"type":"integer","minimum":1,"maximum":30}},"required":["query"]}),
-            timeout: t,
+            timeout: None,
+            human: |args| format!("triage search {}", quote(arg(args, "query"))),
+            run: Some(|ctx, args| Box::pin(search_code(ctx, args))),
         },
-        ToolSpec {
+        Tool {
             name: "issue_files",
             description: "Rank the files and functions an issue, stack trace or alert text is most likely about, with reasons (exact paths and frames weigh most).",
             parameters: json!({"type":"object","properties":{
                 "text":{"type":"string"},
                 "top":{"type":"integer","minimum":1,"maximum":30}},"required":["text"]}),
-            timeout: t,
+            timeout: None,
+            human: |_| "triage issue --text-file -".to_string(),
+            run: Some(|ctx, args| Box::pin(issue_files(ctx, args))),
         },
-        ToolSpec {
+        Tool {
             name: "read_file",
             description: "Read a line range of a file in the repository (1-based, inclusive; at most 400 lines).",
             parameters: json!({"type":"object","properties":{
                 "path":{"type":"string"},
                 "start_line":{"type":"integer","minimum":1},
                 "end_line":{"type":"integer","minimum":1}},"required":["path"]}),
-            timeout: t,
+            timeout: None,
+            human: |args| {
+                let path = quote(arg(args, "path"));
+                match (u64_arg(args, "start_line"), u64_arg(args, "end_line")) {
+                    (Some(a), Some(b)) => format!("sed -n {a},{b}p {path}"),
+                    _ => format!("cat {path}"),
+                }
+            },
+            run: Some(|ctx, args| Box::pin(read_file(ctx, args))),
         },
-        ToolSpec {
+        Tool {
             name: "find_symbol",
             description: "Find where a function, type, class or method is defined (and referenced, with `references`).",
             parameters: json!({"type":"object","properties":{
                 "name":{"type":"string"},
                 "references":{"type":"boolean"}},"required":["name"]}),
-            timeout: t,
+            timeout: None,
+            human: |args| format!("triage search {}", quote(arg(args, "name"))),
+            run: Some(|ctx, args| Box::pin(find_symbol(ctx, args))),
         },
-        ToolSpec {
+        Tool {
             name: "related_files",
             description: "Files related to a file through references and co-change in git history (damped multi-hop walk of the knowledge graph).",
             parameters: json!({"type":"object","properties":{
                 "path":{"type":"string"},
                 "top":{"type":"integer","minimum":1,"maximum":30}},"required":["path"]}),
-            timeout: t,
+            timeout: None,
+            human: |args| format!("triage related {}", quote(arg(args, "path"))),
+            run: Some(|ctx, args| Box::pin(related_files(ctx, args))),
         },
     ]
-}
-
-pub fn human_command(name: &str, args: &Value) -> Option<String> {
-    let s = |k| str_arg(args, k).unwrap_or("");
-    Some(match name {
-        "search_code" => format!("triage search {}", quote(s("query"))),
-        "issue_files" => "triage issue --text-file -".to_string(),
-        "read_file" => match (u64_arg(args, "start_line"), u64_arg(args, "end_line")) {
-            (Some(a), Some(b)) => format!("sed -n {a},{b}p {}", quote(s("path"))),
-            _ => format!("cat {}", quote(s("path"))),
-        },
-        "find_symbol" => format!("triage search {}", quote(s("name"))),
-        "related_files" => format!("triage related {}", quote(s("path"))),
-        _ => return None,
-    })
-}
-
-pub async fn run(
-    ctx: &ToolContext,
-    name: &str,
-    args: &Value,
-) -> Option<Result<ToolOutput, ToolError>> {
-    Some(match name {
-        "search_code" => search_code(ctx, args).await,
-        "issue_files" => issue_files(ctx, args).await,
-        "read_file" => read_file(ctx, args).await,
-        "find_symbol" => find_symbol(ctx, args).await,
-        "related_files" => related_files(ctx, args).await,
-        _ => return None,
-    })
 }
 
 fn top_arg(args: &Value, default: u64) -> usize {

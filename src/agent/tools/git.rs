@@ -1,111 +1,93 @@
 //! Tools over git history (gix) and the indexed commits.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{ToolContext, ToolError, ToolOutput, ToolSpec, quote, req_str, str_arg, u64_arg};
+use super::{Tool, ToolContext, ToolError, ToolOutput, arg, quote, req_str, str_arg, u64_arg};
 use crate::index::store_query::{CommitFilter, CommitRecord};
 use crate::protocol::{Evidence, EvidenceKind};
 
 /// Lines of diff `git_show` returns per file before it summarises the rest.
 const DIFF_LINES_PER_FILE: usize = 80;
 
-pub fn specs(t: Duration) -> Vec<ToolSpec> {
+pub fn tools() -> Vec<Tool> {
     vec![
-        ToolSpec {
+        Tool {
             name: "git_log",
             description: "Recent commits (first-parent), optionally only those touching a path, newer than `since_days`. Shows id, date, author, PR and summary.",
             parameters: json!({"type":"object","properties":{
                 "path":{"type":"string","description":"file or directory, relative to the repo root"},
                 "since_days":{"type":"integer","minimum":0},
                 "max":{"type":"integer","minimum":1,"maximum":50}}}),
-            timeout: t,
+            timeout: None,
+            human: |args| {
+                let mut cmd = format!(
+                    "git log --first-parent -n {}",
+                    u64_arg(args, "max").unwrap_or(15)
+                );
+                if let Some(d) = u64_arg(args, "since_days") {
+                    let _ = write!(cmd, " --since='{d} days ago'");
+                }
+                if let Some(p) = str_arg(args, "path") {
+                    let _ = write!(cmd, " -- {}", quote(p));
+                }
+                cmd
+            },
+            run: Some(|ctx, args| Box::pin(git_log(ctx, args))),
         },
-        ToolSpec {
+        Tool {
             name: "git_show",
             description: "One commit: message, author, changed files and the diff (cut per file).",
             parameters: json!({"type":"object","properties":{
                 "commit":{"type":"string"},
                 "path":{"type":"string","description":"only this file's diff"}},"required":["commit"]}),
-            timeout: t,
+            timeout: None,
+            human: |args| match str_arg(args, "path") {
+                Some(p) => format!("git show {} -- {}", quote(arg(args, "commit")), quote(p)),
+                None => format!("git show {}", quote(arg(args, "commit"))),
+            },
+            run: Some(|ctx, args| Box::pin(in_repo(ctx, args, git_show))),
         },
-        ToolSpec {
+        Tool {
             name: "blame",
             description: "Which commit last changed each line of a range of a file.",
             parameters: json!({"type":"object","properties":{
                 "path":{"type":"string"},
                 "start_line":{"type":"integer","minimum":1},
                 "end_line":{"type":"integer","minimum":1}},"required":["path","start_line","end_line"]}),
-            timeout: t,
+            timeout: None,
+            human: |args| {
+                format!(
+                    "git blame -L {},{} {}",
+                    u64_arg(args, "start_line").unwrap_or(1),
+                    u64_arg(args, "end_line").unwrap_or(1),
+                    quote(arg(args, "path"))
+                )
+            },
+            run: Some(|ctx, args| Box::pin(in_repo(ctx, args, blame))),
         },
-        ToolSpec {
+        Tool {
             name: "similar_past_changes",
             description: "Past commits and PRs whose messages match a description, with the files they touched.",
             parameters: json!({"type":"object","properties":{
                 "text":{"type":"string"},
                 "max":{"type":"integer","minimum":1,"maximum":20}},"required":["text"]}),
-            timeout: t,
+            timeout: None,
+            human: |args| format!("git log --grep={}", quote(arg(args, "text"))),
+            run: Some(|ctx, args| Box::pin(similar_past_changes(ctx, args))),
         },
     ]
 }
 
-pub fn human_command(name: &str, args: &Value) -> Option<String> {
-    let s = |k| str_arg(args, k).unwrap_or("");
-    Some(match name {
-        "git_log" => {
-            let mut cmd = format!(
-                "git log --first-parent -n {}",
-                u64_arg(args, "max").unwrap_or(15)
-            );
-            if let Some(d) = u64_arg(args, "since_days") {
-                let _ = write!(cmd, " --since='{d} days ago'");
-            }
-            if let Some(p) = str_arg(args, "path") {
-                let _ = write!(cmd, " -- {}", quote(p));
-            }
-            cmd
-        }
-        "git_show" => match str_arg(args, "path") {
-            Some(p) => format!("git show {} -- {}", quote(s("commit")), quote(p)),
-            None => format!("git show {}", quote(s("commit"))),
-        },
-        "blame" => format!(
-            "git blame -L {},{} {}",
-            u64_arg(args, "start_line").unwrap_or(1),
-            u64_arg(args, "end_line").unwrap_or(1),
-            quote(s("path"))
-        ),
-        "similar_past_changes" => format!("git log --grep={}", quote(s("text"))),
-        _ => return None,
-    })
-}
-
-pub async fn run(
+/// A tool that reads the repository with gix, off the async threads.
+async fn in_repo(
     ctx: &ToolContext,
-    name: &str,
     args: &Value,
-) -> Option<Result<ToolOutput, ToolError>> {
-    Some(match name {
-        "git_log" => git_log(ctx, args).await,
-        "git_show" => {
-            let (root, args) = match ctx.repo_root() {
-                Ok(r) => (r.clone(), args.clone()),
-                Err(e) => return Some(Err(e)),
-            };
-            blocking(move || git_show(&root, &args)).await
-        }
-        "blame" => {
-            let (root, args) = match ctx.repo_root() {
-                Ok(r) => (r.clone(), args.clone()),
-                Err(e) => return Some(Err(e)),
-            };
-            blocking(move || blame(&root, &args)).await
-        }
-        "similar_past_changes" => similar_past_changes(ctx, args).await,
-        _ => return None,
-    })
+    tool: fn(&std::path::Path, &Value) -> Result<ToolOutput, ToolError>,
+) -> Result<ToolOutput, ToolError> {
+    let (root, args) = (ctx.repo_root()?.clone(), args.clone());
+    blocking(move || tool(&root, &args)).await
 }
 
 async fn blocking(
@@ -271,21 +253,56 @@ fn git_show(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolErro
         ),
         Err(_) => (String::new(), 0),
     };
-    let err = |e: &dyn std::fmt::Display| ToolError::Failed(format!("cannot diff {spec}: {e}"));
-    let tree = commit.tree().map_err(|e| err(&e))?;
+    let changes = changed_blobs(&repo, &commit)
+        .map_err(|e| ToolError::Failed(format!("cannot diff {spec}: {e}")))?;
+    let blob = |id: Option<gix::ObjectId>| -> String {
+        id.and_then(|id| repo.find_object(id).ok())
+            .map(|o| String::from_utf8_lossy(&o.data).into_owned())
+            .unwrap_or_default()
+    };
+    let mut text = format!("commit {id}\nAuthor: {author}\nDate:   {}\n\n", day(time));
+    for line in message.trim_end().lines() {
+        let _ = writeln!(text, "    {line}");
+    }
+    text.push('\n');
+    let mut files = Vec::new();
+    for (path, old, new) in &changes {
+        if only.as_ref().is_some_and(|o| o != path) {
+            continue;
+        }
+        files.push(path.clone());
+        write_diff(&mut text, path, &blob(*old), &blob(*new));
+    }
+    let summary_line = message.lines().next().unwrap_or("").to_string();
+    Ok(ToolOutput {
+        summary: format!("{} {} ({} files)", &id[..10], summary_line, changes.len()),
+        text,
+        evidence: vec![Evidence {
+            kind: EvidenceKind::Commit,
+            reference: id[..10].to_string(),
+            detail: summary_line.clone(),
+            call: None,
+        }],
+        data: json!({"id": id, "author": author, "time": time, "message": message, "files": files}),
+    })
+}
+
+/// A changed blob: its path, and the old and new contents' ids.
+type BlobChange = (String, Option<gix::ObjectId>, Option<gix::ObjectId>);
+
+/// The blobs a commit changed against its first parent (or the empty tree).
+fn changed_blobs(
+    repo: &gix::Repository,
+    commit: &gix::Commit<'_>,
+) -> Result<Vec<BlobChange>, Box<dyn std::error::Error + Send + Sync>> {
+    let tree = commit.tree()?;
     let parent_tree = match commit.parent_ids().next() {
-        Some(p) => p
-            .object()
-            .map_err(|e| err(&e))?
-            .into_commit()
-            .tree()
-            .map_err(|e| err(&e))?,
+        Some(p) => p.object()?.into_commit().tree()?,
         None => repo.empty_tree(),
     };
-    let mut changes: Vec<(String, Option<gix::ObjectId>, Option<gix::ObjectId>)> = Vec::new();
+    let mut changes: Vec<BlobChange> = Vec::new();
     parent_tree
-        .changes()
-        .map_err(|e| err(&e))?
+        .changes()?
         .options(|o| {
             o.track_path().track_rewrites(None);
         })
@@ -306,59 +323,33 @@ fn git_show(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolErro
                 changes.push((path, old, new));
             }
             Ok(std::ops::ControlFlow::Continue(()))
-        })
-        .map_err(|e| err(&e))?;
-    let blob = |id: Option<gix::ObjectId>| -> String {
-        id.and_then(|id| repo.find_object(id).ok())
-            .map(|o| String::from_utf8_lossy(&o.data).into_owned())
-            .unwrap_or_default()
-    };
-    let mut text = format!("commit {id}\nAuthor: {author}\nDate:   {}\n\n", day(time));
-    for line in message.trim_end().lines() {
-        let _ = writeln!(text, "    {line}");
+        })?;
+    Ok(changes)
+}
+
+/// One file's unified diff, cut after `DIFF_LINES_PER_FILE` lines.
+fn write_diff(text: &mut String, path: &str, a: &str, b: &str) {
+    if a.contains('\0') || b.contains('\0') {
+        let _ = writeln!(text, "--- {path}: binary file changed");
+        return;
     }
-    text.push('\n');
-    let mut files = Vec::new();
-    for (path, old, new) in &changes {
-        if only.as_ref().is_some_and(|o| o != path) {
-            continue;
-        }
-        files.push(path.clone());
-        let (a, b) = (blob(*old), blob(*new));
-        if a.contains('\0') || b.contains('\0') {
-            let _ = writeln!(text, "--- {path}: binary file changed");
-            continue;
-        }
-        let diff = similar::TextDiff::from_lines(&a, &b);
-        let unified = diff
-            .unified_diff()
-            .context_radius(3)
-            .header(&format!("a/{path}"), &format!("b/{path}"))
-            .to_string();
-        let total = unified.lines().count();
-        for line in unified.lines().take(DIFF_LINES_PER_FILE) {
-            let _ = writeln!(text, "{line}");
-        }
-        if total > DIFF_LINES_PER_FILE {
-            let _ = writeln!(
-                text,
-                "[{} more diff lines in {path}; ask for this path alone]",
-                total - DIFF_LINES_PER_FILE
-            );
-        }
+    let diff = similar::TextDiff::from_lines(a, b);
+    let unified = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
+    let total = unified.lines().count();
+    for line in unified.lines().take(DIFF_LINES_PER_FILE) {
+        let _ = writeln!(text, "{line}");
     }
-    let summary_line = message.lines().next().unwrap_or("").to_string();
-    Ok(ToolOutput {
-        summary: format!("{} {} ({} files)", &id[..10], summary_line, changes.len()),
-        text,
-        evidence: vec![Evidence {
-            kind: EvidenceKind::Commit,
-            reference: id[..10].to_string(),
-            detail: summary_line.clone(),
-            call: None,
-        }],
-        data: json!({"id": id, "author": author, "time": time, "message": message, "files": files}),
-    })
+    if total > DIFF_LINES_PER_FILE {
+        let _ = writeln!(
+            text,
+            "[{} more diff lines in {path}; ask for this path alone]",
+            total - DIFF_LINES_PER_FILE
+        );
+    }
 }
 
 fn blame(root: &std::path::Path, args: &Value) -> Result<ToolOutput, ToolError> {

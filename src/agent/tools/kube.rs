@@ -2,26 +2,27 @@
 //! client's request guard refuses anything else.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{ToolContext, ToolError, ToolOutput, ToolSpec, bool_arg, quote, req_str, str_arg};
+use super::{Tool, ToolContext, ToolError, ToolOutput, arg, bool_arg, quote, req_str, str_arg};
 use crate::kube::names::{self, NameKind};
 use crate::kube::state::ResourceRef;
 use crate::protocol::{Evidence, EvidenceKind};
 
-pub fn specs(t: Duration) -> Vec<ToolSpec> {
+pub fn tools() -> Vec<Tool> {
     vec![
-        ToolSpec {
+        Tool {
             name: "kube_findings",
             description: "Scan the current namespace: crashlooping or OOMKilled pods, failed or recent rollouts, pending pods, services without endpoints, failed jobs, missed CronJobs, node pressure, with evidence and the workloads' files in this repo.",
             parameters: json!({"type":"object","properties":{
                 "workload":{"type":"string","description":"only findings whose resource name contains this"},
                 "refresh":{"type":"boolean"}}}),
-            timeout: t,
+            timeout: None,
+            human: |_| "triage kube scan".to_string(),
+            run: Some(|ctx, args| Box::pin(findings(ctx, args))),
         },
-        ToolSpec {
+        Tool {
             name: "kube_get",
             description: "Get Kubernetes objects (like kubectl get -o json, trimmed): one by name, or a list with an optional label selector. Secret values are never returned.",
             parameters: json!({"type":"object","properties":{
@@ -29,9 +30,20 @@ pub fn specs(t: Duration) -> Vec<ToolSpec> {
                 "name":{"type":"string"},
                 "namespace":{"type":"string"},
                 "selector":{"type":"string"}},"required":["resource"]}),
-            timeout: t,
+            timeout: None,
+            human: |args| {
+                let mut cmd = format!("kubectl get {}", quote(arg(args, "resource")));
+                if let Some(n) = str_arg(args, "name") {
+                    let _ = write!(cmd, " {}", quote(n));
+                }
+                if let Some(sel) = str_arg(args, "selector") {
+                    let _ = write!(cmd, " -l {}", quote(sel));
+                }
+                cmd + &ns_flag(args)
+            },
+            run: Some(|ctx, args| Box::pin(get(ctx, args))),
         },
-        ToolSpec {
+        Tool {
             name: "kube_logs",
             description: "The tail of a pod's container log (use previous=true for the crashed instance).",
             parameters: json!({"type":"object","properties":{
@@ -39,16 +51,35 @@ pub fn specs(t: Duration) -> Vec<ToolSpec> {
                 "container":{"type":"string"},
                 "namespace":{"type":"string"},
                 "previous":{"type":"boolean"}},"required":["pod"]}),
-            timeout: t,
+            timeout: None,
+            human: |args| {
+                let mut cmd = format!("kubectl logs {}", quote(arg(args, "pod")));
+                if let Some(c) = str_arg(args, "container") {
+                    let _ = write!(cmd, " -c {}", quote(c));
+                }
+                if bool_arg(args, "previous") {
+                    cmd.push_str(" --previous");
+                }
+                cmd + &ns_flag(args)
+            },
+            run: Some(|ctx, args| Box::pin(logs(ctx, args))),
         },
-        ToolSpec {
+        Tool {
             name: "kube_events",
             description: "Recent events in the namespace, newest first, optionally only those about one object.",
             parameters: json!({"type":"object","properties":{
                 "namespace":{"type":"string"},
                 "kind":{"type":"string"},
                 "name":{"type":"string"}}}),
-            timeout: t,
+            timeout: None,
+            human: |args| {
+                let mut cmd = "kubectl get events --sort-by=.lastTimestamp".to_string();
+                if let Some(n) = str_arg(args, "name") {
+                    let _ = write!(cmd, " --field-selector involvedObject.name={}", quote(n));
+                }
+                cmd + &ns_flag(args)
+            },
+            run: Some(|ctx, args| Box::pin(events(ctx, args))),
         },
     ]
 }
@@ -57,60 +88,6 @@ fn ns_flag(args: &Value) -> String {
     str_arg(args, "namespace")
         .map(|n| format!(" -n {}", quote(n)))
         .unwrap_or_default()
-}
-
-pub fn human_command(name: &str, args: &Value) -> Option<String> {
-    let s = |k| str_arg(args, k).unwrap_or("");
-    Some(match name {
-        "kube_findings" => "triage kube scan".to_string(),
-        "kube_get" => {
-            let mut cmd = format!("kubectl get {}", quote(s("resource")));
-            if let Some(n) = str_arg(args, "name") {
-                let _ = write!(cmd, " {}", quote(n));
-            }
-            if let Some(sel) = str_arg(args, "selector") {
-                let _ = write!(cmd, " -l {}", quote(sel));
-            }
-            cmd + &ns_flag(args)
-        }
-        "kube_logs" => {
-            let mut cmd = format!("kubectl logs {}", quote(s("pod")));
-            if let Some(c) = str_arg(args, "container") {
-                let _ = write!(cmd, " -c {}", quote(c));
-            }
-            if bool_arg(args, "previous") {
-                cmd.push_str(" --previous");
-            }
-            cmd + &ns_flag(args)
-        }
-        "kube_events" => {
-            let mut cmd = "kubectl get events --sort-by=.lastTimestamp".to_string();
-            if let Some(n) = str_arg(args, "name") {
-                let _ = write!(cmd, " --field-selector involvedObject.name={}", quote(n));
-            }
-            cmd + &ns_flag(args)
-        }
-        _ => return None,
-    })
-}
-
-pub async fn run(
-    ctx: &ToolContext,
-    name: &str,
-    args: &Value,
-) -> Option<Result<ToolOutput, ToolError>> {
-    if name.starts_with("kube_")
-        && let Err(e) = check_arguments(name, args)
-    {
-        return Some(Err(e));
-    }
-    Some(match name {
-        "kube_findings" => findings(ctx, args).await,
-        "kube_get" => get(ctx, args).await,
-        "kube_logs" => logs(ctx, args).await,
-        "kube_events" => events(ctx, args).await,
-        _ => return None,
-    })
 }
 
 async fn findings(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
@@ -247,6 +224,7 @@ fn trim_object(v: &mut Value) {
 }
 
 async fn get(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
+    check_arguments("kube_get", args)?;
     let resource = req_str(args, "resource")?;
     let cluster = ctx.cluster()?;
     let mut value = cluster
@@ -288,6 +266,7 @@ async fn get(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
 }
 
 async fn logs(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
+    check_arguments("kube_logs", args)?;
     let pod = req_str(args, "pod")?;
     let cluster = ctx.cluster()?;
     let previous = bool_arg(args, "previous");
@@ -340,6 +319,7 @@ async fn logs(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> 
 }
 
 async fn events(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
+    check_arguments("kube_events", args)?;
     let cluster = ctx.cluster()?;
     let ns = str_arg(args, "namespace");
     let about = str_arg(args, "name").map(|name| {

@@ -1,16 +1,15 @@
 //! `recall_memory`: what triage learned before, as hypotheses to verify.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{ToolContext, ToolError, ToolOutput, ToolSpec, quote, req_str, str_arg, u64_arg};
+use super::{Tool, ToolContext, ToolError, ToolOutput, arg, quote, req_str, str_arg, u64_arg};
 use crate::memory::{RecallQuery, Scope};
 use crate::protocol::{Evidence, EvidenceKind};
 
-pub fn specs(t: Duration) -> Vec<ToolSpec> {
-    vec![ToolSpec {
+pub fn tools() -> Vec<Tool> {
+    vec![Tool {
         name: "recall_memory",
         description: "Recall what was learned before (runbooks, past investigations, corrections from engineers) that matches this text and scope. Each memory is a hypothesis: verify it with a tool call before relying on it.",
         parameters: json!({"type":"object","properties":{
@@ -18,26 +17,15 @@ pub fn specs(t: Duration) -> Vec<ToolSpec> {
             "service":{"type":"string"},
             "namespace":{"type":"string"},
             "top":{"type":"integer","minimum":1,"maximum":10}},"required":["text"]}),
-        timeout: t,
+        timeout: None,
+        human: |args| {
+            format!(
+                "triage memory list  # matching {}",
+                quote(arg(args, "text"))
+            )
+        },
+        run: Some(|ctx, args| Box::pin(recall(ctx, args))),
     }]
-}
-
-pub fn human_command(name: &str, args: &Value) -> Option<String> {
-    (name == "recall_memory").then(|| {
-        format!(
-            "triage memory list  # matching {}",
-            quote(str_arg(args, "text").unwrap_or(""))
-        )
-    })
-}
-
-pub async fn run(
-    ctx: &ToolContext,
-    name: &str,
-    args: &Value,
-) -> Option<Result<ToolOutput, ToolError>> {
-    (name == "recall_memory").then_some(())?;
-    Some(recall(ctx, args).await)
 }
 
 async fn recall(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {

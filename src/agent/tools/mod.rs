@@ -1,12 +1,14 @@
 //! The agent's tools: each has a JSON schema, a timeout and an output cap, and reports
 //! the command a person would run to see the same thing. Tools only read; actions are
 //! proposed through `propose_action` and run by the session after the user approves.
+//! Each tool is one [`Tool`] entry in the [`registry`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use futures::future::BoxFuture;
+use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::config::Config;
@@ -19,6 +21,26 @@ mod code;
 mod git;
 mod kube;
 mod memory;
+pub mod registry;
+
+/// A tool: everything about it in one entry.
+pub struct Tool {
+    pub name: &'static str,
+    /// What the model reads to decide when to call it.
+    pub description: &'static str,
+    /// The JSON schema of its arguments.
+    pub parameters: Value,
+    /// Its own time limit; `None` takes the configured `agent.tool_timeout_secs`.
+    pub timeout: Option<Duration>,
+    /// The command a person would run to see what the tool saw.
+    pub human: fn(&Value) -> String,
+    /// Read and answer; `None` for the tools the session handles itself.
+    pub run: Option<Run>,
+}
+
+/// How a tool runs: its arguments are a JSON object.
+pub type Run =
+    for<'a> fn(&'a ToolContext, &'a Value) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
 
 /// A tool's description for the model and the tools pane.
 #[derive(Debug, Clone)]
@@ -184,80 +206,9 @@ impl ToolContext {
     }
 }
 
-/// Every tool the model can call, in the order the pane lists them.
-pub fn specs(config: &Config) -> Vec<ToolSpec> {
-    let t = Duration::from_secs(config.agent.tool_timeout_secs.max(1));
-    let mut out = Vec::new();
-    out.extend(code::specs(t));
-    out.extend(git::specs(t));
-    out.extend(kube::specs(t));
-    out.extend(memory::specs(t));
-    out.extend(session_specs(t));
-    out
-}
-
 /// Tools the session handles itself (they change the investigation, not the world).
 pub const SAVE_CHECKPOINT: &str = "save_checkpoint";
 pub const PROPOSE_ACTION: &str = "propose_action";
-
-fn session_specs(t: Duration) -> Vec<ToolSpec> {
-    vec![
-        ToolSpec {
-            name: SAVE_CHECKPOINT,
-            description: "Record progress: the stage reached, a one-line summary, your confidence (0-1) and the evidence (file:lines, commit ids, Kind/ns/name) it rests on.",
-            parameters: json!({"type":"object","properties":{
-                "stage":{"type":"string","enum":["scope_found","evidence_gathered","hypothesis","verified","suggested_action"]},
-                "summary":{"type":"string"},
-                "confidence":{"type":"number","minimum":0,"maximum":1},
-                "evidence":{"type":"array","items":{"type":"string"}}},
-                "required":["stage","summary","confidence"]}),
-            timeout: t,
-        },
-        ToolSpec {
-            name: PROPOSE_ACTION,
-            description: "Suggest a command for the engineer (kubectl, shell, or a patch). It is only shown to them; it runs only if they approve it. Say why.",
-            parameters: json!({"type":"object","properties":{
-                "command":{"type":"string"},
-                "rationale":{"type":"string"}},
-                "required":["command","rationale"]}),
-            timeout: t,
-        },
-    ]
-}
-
-/// The command a person would run to see what a tool saw.
-pub fn human_command(name: &str, args: &Value) -> String {
-    code::human_command(name, args)
-        .or_else(|| git::human_command(name, args))
-        .or_else(|| kube::human_command(name, args))
-        .or_else(|| memory::human_command(name, args))
-        .unwrap_or_else(|| match name {
-            PROPOSE_ACTION => str_arg(args, "command").unwrap_or_default().to_string(),
-            _ => format!("({name})"),
-        })
-}
-
-/// Run a read-only tool.
-pub async fn run(ctx: &ToolContext, name: &str, args: &Value) -> Result<ToolOutput, ToolError> {
-    if !args.is_object() {
-        return Err(ToolError::BadArguments(
-            "arguments must be a JSON object".into(),
-        ));
-    }
-    if let Some(r) = code::run(ctx, name, args).await {
-        return r;
-    }
-    if let Some(r) = git::run(ctx, name, args).await {
-        return r;
-    }
-    if let Some(r) = kube::run(ctx, name, args).await {
-        return r;
-    }
-    if let Some(r) = memory::run(ctx, name, args).await {
-        return r;
-    }
-    Err(ToolError::BadArguments(format!("unknown tool {name}")))
-}
 
 /// Cut `text` to `max` characters on a line boundary, saying so in the text itself.
 pub fn cap_output(text: &str, max: usize) -> (String, bool) {
@@ -288,6 +239,11 @@ pub(crate) fn str_arg<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
+}
+
+/// An argument's text, empty when it is missing (for displayed commands).
+pub(crate) fn arg<'a>(args: &'a Value, key: &str) -> &'a str {
+    str_arg(args, key).unwrap_or("")
 }
 
 pub(crate) fn req_str<'a>(args: &'a Value, key: &str) -> Result<&'a str, ToolError> {
@@ -337,27 +293,5 @@ mod tests {
         let (same, cut) = cap_output("short", 300);
         assert!(!cut);
         assert_eq!(same, "short");
-    }
-
-    #[test]
-    fn every_tool_has_a_schema_and_a_human_command() {
-        let cfg = Config::default();
-        let specs = specs(&cfg);
-        let mut names: Vec<&str> = specs.iter().map(|s| s.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), specs.len(), "duplicate tool names");
-        for s in &specs {
-            assert_eq!(s.parameters["type"], "object", "{}", s.name);
-            let cmd = human_command(
-                s.name,
-                &json!({"query":"q","path":"a.rs","command":"kubectl get pods","resource":"pods","pod":"p","commit":"abc","text":"t"}),
-            );
-            assert!(!cmd.is_empty(), "{}", s.name);
-        }
-        assert_eq!(
-            human_command("search_code", &json!({"query":"db timeout"})),
-            "triage search 'db timeout'"
-        );
     }
 }

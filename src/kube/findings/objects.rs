@@ -4,14 +4,16 @@ use chrono::Duration;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 
+use super::context::{Ctx, ago};
+use super::finding::{Finding, FindingKind, Severity};
 use super::pods::pod_name;
-use super::{Ctx, Finding, FindingKind, Severity, ago};
 use crate::kube::cron::Schedule;
 use crate::kube::graph::{Layer, NodeDetail, Relation, pod_ready};
 use crate::kube::resources;
 use crate::kube::state::{ResourceRef, opt_time};
 use crate::kube::table::human_duration;
 
+#[allow(clippy::too_many_lines)] // one analyzer per workload condition
 pub(super) fn workload_findings(ctx: &Ctx) -> Vec<Finding> {
     let mut out = Vec::new();
     let now = ctx.now;
@@ -454,6 +456,7 @@ pub(super) fn node_findings(ctx: &Ctx) -> Vec<Finding> {
     out
 }
 
+#[allow(clippy::too_many_lines)] // one analyzer per storage and batch condition
 pub(super) fn storage_and_batch_findings(ctx: &Ctx) -> Vec<Finding> {
     let mut out = Vec::new();
     let now = ctx.now;

@@ -3,9 +3,12 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
-use k8s_openapi::api::core::v1::{Container, ContainerStatus, Event, Pod};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerStateTerminated, ContainerStatus, Event, Pod, PodStatus,
+};
 
-use super::{Ctx, Finding, FindingKind, Severity, ago, one_line};
+use super::context::{Ctx, ago, one_line};
+use super::finding::{Finding, FindingKind, Severity};
 use crate::kube::state::{ResourceRef, opt_time};
 use crate::kube::table::human_duration;
 
@@ -42,37 +45,67 @@ pub(super) fn quantity(c: Option<&Container>, which: &str, res: &str) -> Option<
     map?.get(res).map(|q| q.0.clone())
 }
 
-fn pod_issues<'a>(ctx: &Ctx<'a>, p: &'a Pod) -> Vec<PodIssue<'a>> {
-    let mut out = Vec::new();
-    let ns = pod_ns(p);
-    let name = pod_name(p);
-    let now = ctx.now;
-    let Some(status) = p.status.as_ref() else {
-        return out;
-    };
-    let statuses: Vec<&ContainerStatus> = status
-        .init_container_statuses
-        .iter()
-        .flatten()
-        .chain(status.container_statuses.iter().flatten())
-        .collect();
-    let describe = format!("kubectl describe pod -n {ns} {name}");
-    let mut crashlooping: Vec<&str> = Vec::new();
-    for cs in &statuses {
-        let c = cs.name.as_str();
+/// The pod an analyzer looks at, with what every check of it needs.
+struct At<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    pod: &'a Pod,
+    ns: &'a str,
+    name: &'a str,
+    describe: String,
+}
+
+impl<'a> At<'_, 'a> {
+    fn issue(
+        &self,
+        kind: FindingKind,
+        severity: Severity,
+        container: &str,
+        detail: String,
+        evidence: Vec<String>,
+    ) -> PodIssue<'a> {
+        PodIssue {
+            kind,
+            severity,
+            pod: self.pod,
+            container: container.to_string(),
+            detail,
+            evidence,
+            command: self.describe.clone(),
+        }
+    }
+
+    /// The pod's events with one of these reasons, as evidence lines.
+    fn events(&self, max: usize, reasons: &[&str]) -> Vec<String> {
+        self.ctx
+            .event_lines("Pod", Some(self.ns), self.name, max, |e| {
+                e.reason.as_deref().is_some_and(|r| reasons.contains(&r))
+            })
+    }
+}
+
+/// One container's status, read once for every check.
+struct ContainerView<'a> {
+    cs: &'a ContainerStatus,
+    name: &'a str,
+    wait_reason: &'a str,
+    wait_msg: &'a str,
+    /// The previous instance's termination.
+    last: Option<&'a ContainerStateTerminated>,
+    /// The current termination, if the container is not running.
+    now: Option<&'a ContainerStateTerminated>,
+    /// `lastState.terminated: …` as an evidence line.
+    last_line: Option<String>,
+    spec: Option<&'a Container>,
+}
+
+impl<'a> ContainerView<'a> {
+    fn new(at: &At<'_, 'a>, cs: &'a ContainerStatus) -> Self {
         let state = cs.state.as_ref();
         let waiting = state.and_then(|s| s.waiting.as_ref());
-        let wait_reason = waiting
-            .and_then(|w| w.reason.as_deref())
-            .unwrap_or_default();
-        let wait_msg = waiting
-            .and_then(|w| w.message.as_deref())
-            .unwrap_or_default();
         let last = cs.last_state.as_ref().and_then(|l| l.terminated.as_ref());
-        let term_now = state.and_then(|s| s.terminated.as_ref());
         let last_line = last.map(|t| {
             let when = opt_time(t.finished_at.as_ref())
-                .map(|f| format!(" finishedAt={} ({})", f.to_rfc3339(), ago(now, f)))
+                .map(|f| format!(" finishedAt={} ({})", f.to_rfc3339(), ago(at.ctx.now, f)))
                 .unwrap_or_default();
             format!(
                 "lastState.terminated: reason={} exitCode={}{when}",
@@ -80,189 +113,240 @@ fn pod_issues<'a>(ctx: &Ctx<'a>, p: &'a Pod) -> Vec<PodIssue<'a>> {
                 t.exit_code
             )
         });
-        let spec = container_spec(p, c);
-
-        if wait_reason == "CrashLoopBackOff" {
-            crashlooping.push(c);
-            let mut ev = vec![format!(
-                "pod {name}: container {c} state.waiting.reason=CrashLoopBackOff restartCount={}",
-                cs.restart_count
-            )];
-            ev.extend(last_line.clone());
-            if !wait_msg.is_empty() {
-                ev.push(format!(
-                    "state.waiting.message: {}",
-                    one_line(wait_msg, 300)
-                ));
-            }
-            ev.extend(ctx.event_lines("Pod", Some(ns), name, 2, |e| {
-                matches!(
-                    e.reason.as_deref(),
-                    Some("BackOff" | "Unhealthy" | "Killing")
-                )
-            }));
-            ev.extend(ctx.log_excerpt(ns, name, c, true));
-            let exit = last
-                .map(|t| {
-                    format!(
-                        "; last exit {} (code {})",
-                        t.reason.as_deref().unwrap_or("?"),
-                        t.exit_code
-                    )
-                })
-                .unwrap_or_default();
-            out.push(PodIssue {
-                kind: FindingKind::CrashLoopBackOff,
-                severity: Severity::Critical,
-                pod: p,
-                container: c.to_string(),
-                detail: format!(
-                    "container {c} is crash-looping ({} restarts{exit})",
-                    cs.restart_count
-                ),
-                evidence: ev,
-                command: format!("kubectl logs -n {ns} {name} -c {c} --previous"),
-            });
-        }
-
-        let oom = [last, term_now]
-            .into_iter()
-            .flatten()
-            .find(|t| t.reason.as_deref() == Some("OOMKilled"));
-        if let Some(t) = oom {
-            let limit = quantity(spec, "limits", "memory");
-            let mut ev = vec![format!(
-                "pod {name}: container {c} terminated with reason=OOMKilled exitCode={} restartCount={}",
-                t.exit_code, cs.restart_count
-            )];
-            if let Some(f) = opt_time(t.finished_at.as_ref()) {
-                ev.push(format!("killed at {} ({})", f.to_rfc3339(), ago(now, f)));
-            }
-            ev.push(format!(
-                "resources: memory limit {}, request {}",
-                limit.clone().unwrap_or_else(|| "none".into()),
-                quantity(spec, "requests", "memory").unwrap_or_else(|| "none".into())
-            ));
-            ev.extend(ctx.log_excerpt(ns, name, c, true));
-            out.push(PodIssue {
-                kind: FindingKind::OomKilled,
-                severity: Severity::Error,
-                pod: p,
-                container: c.to_string(),
-                detail: match &limit {
-                    Some(l) => format!("container {c} was OOMKilled (memory limit {l})"),
-                    None => {
-                        format!("container {c} was OOMKilled (no memory limit; the node ran out)")
-                    }
-                },
-                evidence: ev,
-                command: describe.clone(),
-            });
-        }
-
-        if matches!(
-            wait_reason,
-            "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "ErrImageNeverPull"
-        ) {
-            let image = spec
-                .and_then(|s| s.image.clone())
-                .unwrap_or_else(|| cs.image.clone());
-            let mut ev = vec![format!(
-                "pod {name}: container {c} state.waiting.reason={wait_reason} image={image}"
-            )];
-            if !wait_msg.is_empty() {
-                ev.push(format!(
-                    "state.waiting.message: {}",
-                    one_line(wait_msg, 300)
-                ));
-            }
-            ev.extend(ctx.event_lines("Pod", Some(ns), name, 2, |e| {
-                matches!(
-                    e.reason.as_deref(),
-                    Some("Failed" | "BackOff" | "InspectFailed" | "ErrImageNeverPull")
-                )
-            }));
-            out.push(PodIssue {
-                kind: FindingKind::ImagePullBackOff,
-                severity: Severity::Error,
-                pod: p,
-                container: c.to_string(),
-                detail: format!("cannot pull image {image} ({wait_reason})"),
-                evidence: ev,
-                command: describe.clone(),
-            });
-        }
-
-        if matches!(
-            wait_reason,
-            "CreateContainerConfigError" | "CreateContainerError" | "RunContainerError"
-        ) {
-            let mut ev = vec![format!(
-                "pod {name}: container {c} state.waiting.reason={wait_reason}"
-            )];
-            if !wait_msg.is_empty() {
-                ev.push(format!(
-                    "state.waiting.message: {}",
-                    one_line(wait_msg, 300)
-                ));
-            }
-            ev.extend(ctx.event_lines("Pod", Some(ns), name, 2, |e| {
-                e.reason.as_deref() == Some("Failed")
-            }));
-            out.push(PodIssue {
-                kind: FindingKind::ContainerConfigError,
-                severity: Severity::Error,
-                pod: p,
-                container: c.to_string(),
-                detail: format!(
-                    "container {c} cannot start: {wait_reason}: {}",
-                    one_line(wait_msg, 160)
-                ),
-                evidence: ev,
-                command: describe.clone(),
-            });
-        }
-
-        // Restarts without a crash loop or OOM: a spike if recent.
-        if wait_reason != "CrashLoopBackOff"
-            && oom.is_none()
-            && cs.restart_count >= ctx.opts.restart_spike_threshold
-            && let Some(t) = last
-            && let Some(f) = opt_time(t.finished_at.as_ref())
-            && now - f <= ctx.opts.restart_spike_window
-        {
-            let mut ev = vec![format!(
-                "pod {name}: container {c} restartCount={}",
-                cs.restart_count
-            )];
-            ev.extend(last_line.clone());
-            ev.extend(ctx.event_lines("Pod", Some(ns), name, 2, |e| {
-                matches!(
-                    e.reason.as_deref(),
-                    Some("Unhealthy" | "Killing" | "BackOff")
-                )
-            }));
-            ev.extend(ctx.log_excerpt(ns, name, c, true));
-            out.push(PodIssue {
-                kind: FindingKind::RestartSpike,
-                severity: Severity::Warning,
-                pod: p,
-                container: c.to_string(),
-                detail: format!(
-                    "container {c} restarted {} times, last {} ({})",
-                    cs.restart_count,
-                    ago(now, f),
-                    t.reason.as_deref().unwrap_or("?")
-                ),
-                evidence: ev,
-                command: format!("kubectl logs -n {ns} {name} -c {c} --previous"),
-            });
+        Self {
+            cs,
+            name: cs.name.as_str(),
+            wait_reason: waiting
+                .and_then(|w| w.reason.as_deref())
+                .unwrap_or_default(),
+            wait_msg: waiting
+                .and_then(|w| w.message.as_deref())
+                .unwrap_or_default(),
+            last,
+            now: state.and_then(|s| s.terminated.as_ref()),
+            last_line,
+            spec: container_spec(at.pod, &cs.name),
         }
     }
 
-    // Probes: failures the kubelet reported as events, by container.
+    /// `state.waiting.message: …`, when there is one.
+    fn wait_message(&self) -> Option<String> {
+        (!self.wait_msg.is_empty())
+            .then(|| format!("state.waiting.message: {}", one_line(self.wait_msg, 300)))
+    }
+
+    /// The termination that was an OOM kill, now or last time.
+    fn oom(&self) -> Option<&'a ContainerStateTerminated> {
+        [self.last, self.now]
+            .into_iter()
+            .flatten()
+            .find(|t| t.reason.as_deref() == Some("OOMKilled"))
+    }
+}
+
+fn pod_issues<'a>(ctx: &Ctx<'a>, p: &'a Pod) -> Vec<PodIssue<'a>> {
+    let Some(status) = p.status.as_ref() else {
+        return Vec::new();
+    };
+    let (ns, name) = (pod_ns(p), pod_name(p));
+    let at = At {
+        ctx,
+        pod: p,
+        ns,
+        name,
+        describe: format!("kubectl describe pod -n {ns} {name}"),
+    };
+    let mut out = Vec::new();
+    let mut crashlooping: Vec<&str> = Vec::new();
+    for cs in status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten())
+    {
+        let c = ContainerView::new(&at, cs);
+        if let Some(issue) = crash_loop(&at, &c) {
+            crashlooping.push(c.name);
+            out.push(issue);
+        }
+        out.extend(oom_killed(&at, &c));
+        out.extend(image_pull(&at, &c));
+        out.extend(config_error(&at, &c));
+        out.extend(restart_spike(&at, &c));
+    }
+    out.extend(probe_failures(&at));
+    let not_ready = not_ready(&at, status, &out, &crashlooping);
+    out.extend(not_ready);
+    let pending = pending(&at, status, &out);
+    out.extend(pending);
+    out
+}
+
+fn crash_loop<'a>(at: &At<'_, 'a>, c: &ContainerView<'a>) -> Option<PodIssue<'a>> {
+    if c.wait_reason != "CrashLoopBackOff" {
+        return None;
+    }
+    let (ns, name, cname) = (at.ns, at.name, c.name);
+    let mut ev = vec![format!(
+        "pod {name}: container {cname} state.waiting.reason=CrashLoopBackOff restartCount={}",
+        c.cs.restart_count
+    )];
+    ev.extend(c.last_line.clone());
+    ev.extend(c.wait_message());
+    ev.extend(at.events(2, &["BackOff", "Unhealthy", "Killing"]));
+    ev.extend(at.ctx.log_excerpt(ns, name, cname, true));
+    let exit = c
+        .last
+        .map(|t| {
+            format!(
+                "; last exit {} (code {})",
+                t.reason.as_deref().unwrap_or("?"),
+                t.exit_code
+            )
+        })
+        .unwrap_or_default();
+    let mut issue = at.issue(
+        FindingKind::CrashLoopBackOff,
+        Severity::Critical,
+        cname,
+        format!(
+            "container {cname} is crash-looping ({} restarts{exit})",
+            c.cs.restart_count
+        ),
+        ev,
+    );
+    issue.command = format!("kubectl logs -n {ns} {name} -c {cname} --previous");
+    Some(issue)
+}
+
+fn oom_killed<'a>(at: &At<'_, 'a>, c: &ContainerView<'a>) -> Option<PodIssue<'a>> {
+    let t = c.oom()?;
+    let (name, cname) = (at.name, c.name);
+    let limit = quantity(c.spec, "limits", "memory");
+    let mut ev = vec![format!(
+        "pod {name}: container {cname} terminated with reason=OOMKilled exitCode={} restartCount={}",
+        t.exit_code, c.cs.restart_count
+    )];
+    if let Some(f) = opt_time(t.finished_at.as_ref()) {
+        ev.push(format!(
+            "killed at {} ({})",
+            f.to_rfc3339(),
+            ago(at.ctx.now, f)
+        ));
+    }
+    ev.push(format!(
+        "resources: memory limit {}, request {}",
+        limit.clone().unwrap_or_else(|| "none".into()),
+        quantity(c.spec, "requests", "memory").unwrap_or_else(|| "none".into())
+    ));
+    ev.extend(at.ctx.log_excerpt(at.ns, name, cname, true));
+    let detail = match &limit {
+        Some(l) => format!("container {cname} was OOMKilled (memory limit {l})"),
+        None => format!("container {cname} was OOMKilled (no memory limit; the node ran out)"),
+    };
+    Some(at.issue(FindingKind::OomKilled, Severity::Error, cname, detail, ev))
+}
+
+fn image_pull<'a>(at: &At<'_, 'a>, c: &ContainerView<'a>) -> Option<PodIssue<'a>> {
+    let reason = c.wait_reason;
+    if !matches!(
+        reason,
+        "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "ErrImageNeverPull"
+    ) {
+        return None;
+    }
+    let image = c
+        .spec
+        .and_then(|s| s.image.clone())
+        .unwrap_or_else(|| c.cs.image.clone());
+    let mut ev = vec![format!(
+        "pod {}: container {} state.waiting.reason={reason} image={image}",
+        at.name, c.name
+    )];
+    ev.extend(c.wait_message());
+    ev.extend(at.events(
+        2,
+        &["Failed", "BackOff", "InspectFailed", "ErrImageNeverPull"],
+    ));
+    let detail = format!("cannot pull image {image} ({reason})");
+    Some(at.issue(
+        FindingKind::ImagePullBackOff,
+        Severity::Error,
+        c.name,
+        detail,
+        ev,
+    ))
+}
+
+fn config_error<'a>(at: &At<'_, 'a>, c: &ContainerView<'a>) -> Option<PodIssue<'a>> {
+    let reason = c.wait_reason;
+    if !matches!(
+        reason,
+        "CreateContainerConfigError" | "CreateContainerError" | "RunContainerError"
+    ) {
+        return None;
+    }
+    let mut ev = vec![format!(
+        "pod {}: container {} state.waiting.reason={reason}",
+        at.name, c.name
+    )];
+    ev.extend(c.wait_message());
+    ev.extend(at.events(2, &["Failed"]));
+    let detail = format!(
+        "container {} cannot start: {reason}: {}",
+        c.name,
+        one_line(c.wait_msg, 160)
+    );
+    Some(at.issue(
+        FindingKind::ContainerConfigError,
+        Severity::Error,
+        c.name,
+        detail,
+        ev,
+    ))
+}
+
+/// Restarts without a crash loop or OOM: a spike if recent.
+fn restart_spike<'a>(at: &At<'_, 'a>, c: &ContainerView<'a>) -> Option<PodIssue<'a>> {
+    let opts = &at.ctx.opts;
+    let t = c.last?;
+    let f = opt_time(t.finished_at.as_ref())?;
+    if c.wait_reason == "CrashLoopBackOff"
+        || c.oom().is_some()
+        || c.cs.restart_count < opts.restart_spike_threshold
+        || at.ctx.now - f > opts.restart_spike_window
+    {
+        return None;
+    }
+    let (ns, name, cname) = (at.ns, at.name, c.name);
+    let mut ev = vec![format!(
+        "pod {name}: container {cname} restartCount={}",
+        c.cs.restart_count
+    )];
+    ev.extend(c.last_line.clone());
+    ev.extend(at.events(2, &["Unhealthy", "Killing", "BackOff"]));
+    ev.extend(at.ctx.log_excerpt(ns, name, cname, true));
+    let detail = format!(
+        "container {cname} restarted {} times, last {} ({})",
+        c.cs.restart_count,
+        ago(at.ctx.now, f),
+        t.reason.as_deref().unwrap_or("?")
+    );
+    let mut issue = at.issue(
+        FindingKind::RestartSpike,
+        Severity::Warning,
+        cname,
+        detail,
+        ev,
+    );
+    issue.command = format!("kubectl logs -n {ns} {name} -c {cname} --previous");
+    Some(issue)
+}
+
+/// Probe failures the kubelet reported as events, by probe and container.
+fn probe_failures<'a>(at: &At<'_, 'a>) -> Vec<PodIssue<'a>> {
     let mut probes: BTreeMap<(String, String), Vec<&Event>> = BTreeMap::new();
-    for e in ctx.events_for("Pod", Some(ns), name) {
+    for e in at.ctx.events_for("Pod", Some(at.ns), at.name) {
         if e.reason.as_deref() != Some("Unhealthy") {
             continue;
         }
@@ -284,145 +368,152 @@ fn pod_issues<'a>(ctx: &Ctx<'a>, p: &'a Pod) -> Vec<PodIssue<'a>> {
             .or_default()
             .push(e);
     }
-    for ((probe, c), events) in probes {
-        let ev: Vec<String> = std::iter::once(format!(
-            "pod {name}: {probe} probe failures reported for container {c}"
-        ))
-        .chain(events.iter().take(2).map(|e| ctx.event_line(e)))
-        .collect();
-        out.push(PodIssue {
-            kind: FindingKind::ProbeFailing,
-            severity: Severity::Warning,
-            pod: p,
-            container: c.clone(),
-            detail: format!("{} probe failing for container {c}", probe.to_lowercase()),
-            evidence: ev,
-            command: describe.clone(),
-        });
-    }
-    // Running but not ready for a while, with a readiness probe and no probe events.
+    probes
+        .into_iter()
+        .map(|((probe, c), events)| {
+            let ev: Vec<String> = std::iter::once(format!(
+                "pod {}: {probe} probe failures reported for container {c}",
+                at.name
+            ))
+            .chain(events.iter().take(2).map(|e| at.ctx.event_line(e)))
+            .collect();
+            let detail = format!("{} probe failing for container {c}", probe.to_lowercase());
+            at.issue(FindingKind::ProbeFailing, Severity::Warning, &c, detail, ev)
+        })
+        .collect()
+}
+
+/// Running but not ready for a while, with a readiness probe and no probe events.
+fn not_ready<'a>(
+    at: &At<'_, 'a>,
+    status: &PodStatus,
+    found: &[PodIssue<'a>],
+    crashlooping: &[&str],
+) -> Vec<PodIssue<'a>> {
+    let now = at.ctx.now;
+    let mut out = Vec::new();
     for cs in status.container_statuses.iter().flatten() {
         let started = cs
             .state
             .as_ref()
             .and_then(|s| s.running.as_ref())
             .and_then(|r| opt_time(r.started_at.as_ref()));
-        let has_probe = container_spec(p, &cs.name).is_some_and(|c| c.readiness_probe.is_some());
+        let has_probe =
+            container_spec(at.pod, &cs.name).is_some_and(|c| c.readiness_probe.is_some());
+        let reported = |issues: &[PodIssue<'a>]| {
+            issues
+                .iter()
+                .any(|i| i.kind == FindingKind::ProbeFailing && i.container == cs.name)
+        };
         if let Some(started) = started
             && !cs.ready
             && has_probe
             && now - started > Duration::minutes(2)
-            && !out
-                .iter()
-                .any(|i| i.kind == FindingKind::ProbeFailing && i.container == cs.name)
+            && !reported(found)
+            && !reported(&out)
             && !crashlooping.contains(&cs.name.as_str())
         {
-            out.push(PodIssue {
-                kind: FindingKind::ProbeFailing,
-                severity: Severity::Warning,
-                pod: p,
-                container: cs.name.clone(),
-                detail: format!("container {} is running but not ready", cs.name),
-                evidence: vec![format!(
-                    "pod {name}: container {} running since {} ({}), ready=false",
-                    cs.name,
-                    started.to_rfc3339(),
-                    ago(now, started)
-                )],
-                command: describe.clone(),
-            });
+            let evidence = vec![format!(
+                "pod {}: container {} running since {} ({}), ready=false",
+                at.name,
+                cs.name,
+                started.to_rfc3339(),
+                ago(now, started)
+            )];
+            let detail = format!("container {} is running but not ready", cs.name);
+            out.push(at.issue(
+                FindingKind::ProbeFailing,
+                Severity::Warning,
+                &cs.name,
+                detail,
+                evidence,
+            ));
         }
     }
+    out
+}
 
-    // Pending: unschedulable, or stuck before its containers start.
-    if status.phase.as_deref() == Some("Pending") && p.metadata.deletion_timestamp.is_none() {
-        let created = opt_time(p.metadata.creation_timestamp.as_ref()).unwrap_or(now);
-        let age = now - created;
-        let severity = if age > ctx.opts.pending_grace {
+/// Pending: unschedulable, or stuck before its containers start.
+fn pending<'a>(
+    at: &At<'_, 'a>,
+    status: &PodStatus,
+    found: &[PodIssue<'a>],
+) -> Option<PodIssue<'a>> {
+    let (p, name, now) = (at.pod, at.name, at.ctx.now);
+    if status.phase.as_deref() != Some("Pending") || p.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let created = opt_time(p.metadata.creation_timestamp.as_ref()).unwrap_or(now);
+    let age = now - created;
+    let sched = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False");
+    let other_issue = found.iter().any(|i| {
+        matches!(
+            i.kind,
+            FindingKind::ImagePullBackOff
+                | FindingKind::ContainerConfigError
+                | FindingKind::CrashLoopBackOff
+        )
+    });
+    if let Some(cond) = sched {
+        let severity = if age > at.ctx.opts.pending_grace {
             Severity::Error
         } else {
             Severity::Warning
         };
-        let sched = status
-            .conditions
-            .iter()
-            .flatten()
-            .find(|c| c.type_ == "PodScheduled" && c.status == "False");
-        let other_issue = out.iter().any(|i| {
-            matches!(
-                i.kind,
-                FindingKind::ImagePullBackOff
-                    | FindingKind::ContainerConfigError
-                    | FindingKind::CrashLoopBackOff
-            )
-        });
-        if let Some(cond) = sched {
-            let msg = cond.message.clone().unwrap_or_default();
-            let mut ev = vec![format!(
-                "pod {name}: phase=Pending for {}, condition PodScheduled=False reason={}",
-                human_duration(age.num_seconds()),
-                cond.reason.as_deref().unwrap_or("?")
-            )];
-            if !msg.is_empty() {
-                ev.push(format!("scheduler: {}", one_line(&msg, 400)));
-            }
-            ev.extend(ctx.event_lines("Pod", Some(ns), name, 2, |e| {
-                e.reason.as_deref() == Some("FailedScheduling")
-            }));
-            let requests: Vec<String> = p
-                .spec
-                .iter()
-                .flat_map(|s| s.containers.iter())
-                .map(|c| {
-                    format!(
-                        "{}: cpu {}, memory {}",
-                        c.name,
-                        quantity(Some(c), "requests", "cpu").unwrap_or_else(|| "-".into()),
-                        quantity(Some(c), "requests", "memory").unwrap_or_else(|| "-".into())
-                    )
-                })
-                .collect();
-            if !requests.is_empty() {
-                ev.push(format!("requests: {}", requests.join("; ")));
-            }
-            let reason = if msg.is_empty() {
-                cond.reason.clone().unwrap_or_default()
-            } else {
-                one_line(&msg, 200)
-            };
-            out.push(PodIssue {
-                kind: FindingKind::Pending,
-                severity,
-                pod: p,
-                container: String::new(),
-                detail: format!("pod cannot be scheduled: {reason}"),
-                evidence: ev,
-                command: describe.clone(),
-            });
-        } else if !other_issue && age > ctx.opts.pending_grace {
-            let mut ev = vec![format!(
-                "pod {name}: phase=Pending for {} on node {}",
-                human_duration(age.num_seconds()),
-                p.spec
-                    .as_ref()
-                    .and_then(|s| s.node_name.as_deref())
-                    .unwrap_or("?")
-            )];
-            ev.extend(ctx.event_lines("Pod", Some(ns), name, 3, |e| {
-                e.type_.as_deref() == Some("Warning")
-            }));
-            out.push(PodIssue {
-                kind: FindingKind::Pending,
-                severity: Severity::Warning,
-                pod: p,
-                container: String::new(),
-                detail: "pod is scheduled but its containers have not started".into(),
-                evidence: ev,
-                command: describe.clone(),
-            });
+        let msg = cond.message.clone().unwrap_or_default();
+        let mut ev = vec![format!(
+            "pod {name}: phase=Pending for {}, condition PodScheduled=False reason={}",
+            human_duration(age.num_seconds()),
+            cond.reason.as_deref().unwrap_or("?")
+        )];
+        if !msg.is_empty() {
+            ev.push(format!("scheduler: {}", one_line(&msg, 400)));
         }
+        ev.extend(at.events(2, &["FailedScheduling"]));
+        let requests: Vec<String> = p
+            .spec
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .map(|c| {
+                format!(
+                    "{}: cpu {}, memory {}",
+                    c.name,
+                    quantity(Some(c), "requests", "cpu").unwrap_or_else(|| "-".into()),
+                    quantity(Some(c), "requests", "memory").unwrap_or_else(|| "-".into())
+                )
+            })
+            .collect();
+        if !requests.is_empty() {
+            ev.push(format!("requests: {}", requests.join("; ")));
+        }
+        let reason = if msg.is_empty() {
+            cond.reason.clone().unwrap_or_default()
+        } else {
+            one_line(&msg, 200)
+        };
+        let detail = format!("pod cannot be scheduled: {reason}");
+        return Some(at.issue(FindingKind::Pending, severity, "", detail, ev));
     }
-    out
+    if other_issue || age <= at.ctx.opts.pending_grace {
+        return None;
+    }
+    let mut ev = vec![format!(
+        "pod {name}: phase=Pending for {} on node {}",
+        human_duration(age.num_seconds()),
+        p.spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .unwrap_or("?")
+    )];
+    ev.extend(at.ctx.event_lines("Pod", Some(at.ns), name, 3, |e| {
+        e.type_.as_deref() == Some("Warning")
+    }));
+    let detail = "pod is scheduled but its containers have not started".to_string();
+    Some(at.issue(FindingKind::Pending, Severity::Warning, "", detail, ev))
 }
 
 /// Group pod issues by (kind, workload, container) into findings.

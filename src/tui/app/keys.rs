@@ -3,23 +3,19 @@
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 
-use super::App;
-use crate::protocol::{ApprovalScope, Op, TurnStatus};
+use super::model::App;
+use crate::protocol::{Op, TurnStatus};
 use crate::tui::event::UiOutput;
 use crate::tui::keymap::{Action, Context, KeySpec};
-use crate::tui::overlays::palette::PaletteResult;
+use crate::tui::overlays::preview::MEMORIES;
 use crate::tui::overlays::{
-    ApprovalMode, ApprovalOverlay, FilterOverlay, HelpOverlay, Overlay, PaletteOverlay,
-    PreviewOverlay, RememberOverlay,
+    ApprovalOverlay, FilterOverlay, HelpOverlay, Outcome, Overlay, PaletteOverlay, PreviewOverlay,
+    RememberOverlay,
 };
 use crate::tui::panes::{self, PaneId};
-use crate::tui::state::{NoticeLevel, RunState, SentDecision};
-use crate::tui::widgets::text_input::TextInput;
+use crate::tui::state::{NoticeLevel, RunState};
 
 type Out = Vec<UiOutput>;
-
-/// The preview "path" of the memory browser.
-pub const MEMORIES: &str = "memories";
 
 pub(super) fn handle_key(app: &mut App, key: KeyEvent) -> Out {
     if key.kind == KeyEventKind::Release {
@@ -51,18 +47,7 @@ pub(super) fn handle_key(app: &mut App, key: KeyEvent) -> Out {
 /// The contexts a key is looked up in before `global`, and whether printable keys type.
 pub(super) fn key_contexts(app: &App) -> (Vec<Context>, bool) {
     match &app.overlay {
-        Some(Overlay::Approval(a)) => match a.mode {
-            ApprovalMode::Choose => (vec![Context::Approval], false),
-            _ => (vec![Context::Prompt, Context::Input], true),
-        },
-        Some(Overlay::Remember(r)) => match r.edit {
-            None => (vec![Context::Approval], false),
-            Some(_) => (vec![Context::Prompt, Context::Input], true),
-        },
-        Some(Overlay::Help(_)) => (vec![Context::Help], false),
-        Some(Overlay::Palette(_)) => (vec![Context::Palette, Context::Input], true),
-        Some(Overlay::Filter(_)) => (vec![Context::Filter, Context::Input], true),
-        Some(Overlay::Preview(_)) => (vec![Context::Preview], false),
+        Some(o) => o.contexts(),
         None if app.view.focus == PaneId::Composer => {
             (vec![Context::Composer, Context::Input], true)
         }
@@ -83,12 +68,7 @@ fn dispatch(app: &mut App, action: Action, armed: Option<(Action, u64)>) -> Out 
         return out;
     }
     let handled = match &app.overlay {
-        Some(Overlay::Approval(_)) => approval(app, action),
-        Some(Overlay::Remember(_)) => remember(app, action),
-        Some(Overlay::Help(_)) => help(app, action),
-        Some(Overlay::Palette(_)) => palette(app, action),
-        Some(Overlay::Filter(_)) => filter(app, action),
-        Some(Overlay::Preview(_)) => preview(app, action),
+        Some(_) => dialog(app, action),
         None if app.view.focus == PaneId::Composer => composer(app, action),
         None => pane(app, action, armed),
     };
@@ -153,7 +133,9 @@ fn edit(app: &mut App, action: Action) -> Option<Out> {
     Some(Vec::new())
 }
 
-fn approval(app: &mut App, action: Action) -> Option<Out> {
+/// A key on the open dialog, carried out here where it reaches beyond the dialog.
+fn dialog(app: &mut App, action: Action) -> Option<Out> {
+    // A decision too soon after the dialog opened, or on a command it cannot show whole.
     if let Some(Overlay::Approval(ov)) = &app.overlay {
         let now = std::time::Instant::now();
         let refused =
@@ -163,276 +145,46 @@ fn approval(app: &mut App, action: Action) -> Option<Out> {
             return Some(Vec::new());
         }
     }
-    let Some(Overlay::Approval(ov)) = &mut app.overlay else {
-        return None;
+    let help_lines = match &app.overlay {
+        Some(Overlay::Help(h)) => crate::tui::overlays::help::line_count(&app.ctx(), h),
+        _ => 0,
     };
-    let id = ov.action;
-    match (&mut ov.mode, action) {
-        (ApprovalMode::Choose, Action::ApproveOnce | Action::ApproveSession) => {
-            let scope = if action == Action::ApproveOnce {
-                ApprovalScope::Once
-            } else {
-                ApprovalScope::Session
-            };
+    let outcome = match app.overlay.as_mut()? {
+        Overlay::Approval(ov) => ov.handle(action, &mut app.state, &app.keymap),
+        Overlay::Remember(ov) => ov.handle(action, &mut app.state, &app.keymap),
+        Overlay::Help(h) => {
+            let page = usize::from(app.size.height.saturating_sub(6)).max(1);
+            h.handle(action, page, help_lines)
+        }
+        Overlay::Palette(p) => p.handle(action, &mut app.state),
+        Overlay::Filter(f) => f.handle(action, &mut app.view),
+        Overlay::Preview(p) => {
+            let page = usize::from(app.size.height.saturating_mul(8) / 10)
+                .saturating_sub(3)
+                .max(1);
+            p.handle(action, page)
+        }
+    };
+    match outcome {
+        Outcome::Pass => None,
+        Outcome::Stay => Some(Vec::new()),
+        Outcome::Close(out) => {
             app.overlay = None;
-            if let Some(row) = app.state.action_mut(id) {
-                row.sent = Some(SentDecision::Approve(scope));
-            }
-            Some(vec![UiOutput::Op(Op::Approve { action: id, scope })])
+            Some(out)
         }
-        (ApprovalMode::Choose, Action::Reject) => {
-            ov.mode = ApprovalMode::Reason(TextInput::single_line());
-            Some(Vec::new())
-        }
-        (ApprovalMode::Choose, Action::EditAction) => {
-            let cmd = app
-                .state
-                .action(id)
-                .map(|a| a.proposal.command.clone())
-                .unwrap_or_default();
-            if let Some(Overlay::Approval(ov)) = &mut app.overlay {
-                ov.mode = ApprovalMode::Edit(TextInput::single_line().with_text(&cmd));
-            }
-            Some(Vec::new())
-        }
-        (ApprovalMode::Choose, Action::Defer | Action::Close) => {
-            app.overlay = None;
-            let key = app
-                .keymap
-                .hint(&[Context::Global], Action::Decide)
-                .map(|k| format!("press {k} or "))
-                .unwrap_or_default();
-            app.state.notify(
-                NoticeLevel::Info,
-                format!("action #{id} waits: {key}open it in the actions pane to decide"),
-            );
-            Some(Vec::new())
-        }
-        (ApprovalMode::Reason(input), Action::Submit) => {
-            let reason = input.text().trim().to_string();
-            app.overlay = None;
-            if let Some(row) = app.state.action_mut(id) {
-                row.sent = Some(SentDecision::Reject(reason.clone()));
-            }
-            Some(vec![UiOutput::Op(Op::Reject { action: id, reason })])
-        }
-        (ApprovalMode::Edit(input), Action::Submit) => {
-            let command = input.text().trim().to_string();
-            let original = app.state.action(id).map(|a| a.proposal.command.as_str());
-            if command.is_empty() || Some(command.as_str()) == original {
-                app.state.notify(
-                    NoticeLevel::Warning,
-                    "the command is unchanged: edit it, or Esc to go back",
-                );
-                return Some(Vec::new());
-            }
-            app.overlay = None;
-            if let Some(row) = app.state.action_mut(id) {
-                row.sent = Some(SentDecision::Edit(command.clone()));
-            }
-            Some(vec![UiOutput::Op(Op::EditAction {
-                action: id,
-                command,
-            })])
-        }
-        (ApprovalMode::Reason(_) | ApprovalMode::Edit(_), Action::Close) => {
-            ov.mode = ApprovalMode::Choose;
-            Some(Vec::new())
-        }
-        (_, Action::Help) => {
-            let contexts = help_contexts(app);
-            // Help replaces the dialog; the action stays pending.
+        Outcome::Help(contexts) => {
             app.overlay = Some(Overlay::Help(HelpOverlay::new(contexts)));
             Some(Vec::new())
         }
-        // Focus moves and zoom make no sense under a dialog.
-        (
-            _,
-            Action::FocusNext | Action::FocusPrev | Action::Zoom | Action::Palette | Action::Decide,
-        ) => Some(Vec::new()),
-        _ => None,
-    }
-}
-
-fn remember(app: &mut App, action: Action) -> Option<Out> {
-    let Some(Overlay::Remember(ov)) = &mut app.overlay else {
-        return None;
-    };
-    let memory = ov.memory.clone();
-    match (&ov.edit, action) {
-        (None, Action::ApproveOnce | Action::ApproveSession) => {
-            app.overlay = None;
-            Some(vec![UiOutput::Op(Op::ConfirmMemory { memory, text: None })])
+        Outcome::MemoryBrowser(out) => {
+            app.overlay = Some(Overlay::Preview(PreviewOverlay::new(
+                MEMORIES.to_string(),
+                1,
+                1,
+            )));
+            Some(out)
         }
-        (None, Action::EditAction) => {
-            let text = app
-                .state
-                .proposals
-                .iter()
-                .find(|p| p.memory == memory)
-                .map(|p| p.text.clone())
-                .unwrap_or_default();
-            ov.edit = Some(TextInput::multi_line().with_text(text.trim_end()));
-            Some(Vec::new())
-        }
-        (None, Action::Reject) => {
-            app.overlay = None;
-            Some(vec![UiOutput::Op(Op::DiscardMemory { memory })])
-        }
-        (None, Action::Defer | Action::Close) => {
-            app.overlay = None;
-            let key = app
-                .keymap
-                .hint(&[Context::Global], Action::Decide)
-                .map(|k| format!(": press {k} to decide"))
-                .unwrap_or_default();
-            app.state.notify(
-                NoticeLevel::Info,
-                format!("memory {memory} waits (kept as proposed){key}"),
-            );
-            Some(Vec::new())
-        }
-        (Some(input), Action::Submit) => {
-            let text = input.text().trim().to_string();
-            app.overlay = None;
-            Some(vec![UiOutput::Op(Op::ConfirmMemory {
-                memory,
-                text: Some(text),
-            })])
-        }
-        (Some(_), Action::Close) => {
-            ov.edit = None;
-            Some(Vec::new())
-        }
-        (
-            _,
-            Action::FocusNext | Action::FocusPrev | Action::Zoom | Action::Palette | Action::Decide,
-        ) => Some(Vec::new()),
-        _ => None,
-    }
-}
-
-fn scroll_overlay(scroll: &mut usize, action: Action, page: usize, max: usize) -> bool {
-    match action {
-        Action::ScrollDown | Action::SelectNext => *scroll = (*scroll + 1).min(max),
-        Action::ScrollUp | Action::SelectPrev => *scroll = scroll.saturating_sub(1),
-        Action::PageDown => *scroll = (*scroll + page).min(max),
-        Action::PageUp => *scroll = scroll.saturating_sub(page),
-        Action::ScrollTop => *scroll = 0,
-        Action::ScrollBottom => *scroll = max,
-        _ => return false,
-    }
-    true
-}
-
-fn help(app: &mut App, action: Action) -> Option<Out> {
-    let page = usize::from(app.size.height.saturating_sub(6)).max(1);
-    let total = match &app.overlay {
-        Some(Overlay::Help(h)) => crate::tui::overlays::help::line_count(&app.ctx(), h),
-        _ => return None,
-    };
-    let Some(Overlay::Help(h)) = &mut app.overlay else {
-        return None;
-    };
-    let max = total.saturating_sub(page);
-    if scroll_overlay(&mut h.scroll, action, page, max) {
-        return Some(Vec::new());
-    }
-    match action {
-        Action::Close | Action::Help => {
-            app.overlay = None;
-            Some(Vec::new())
-        }
-        Action::FocusNext | Action::FocusPrev | Action::Zoom => Some(Vec::new()),
-        _ => None,
-    }
-}
-
-fn palette(app: &mut App, action: Action) -> Option<Out> {
-    let Some(Overlay::Palette(p)) = &mut app.overlay else {
-        return None;
-    };
-    match action {
-        Action::SelectNext | Action::HistoryNext => p.select_next(),
-        Action::SelectPrev | Action::HistoryPrev => p.select_prev(),
-        Action::Complete => p.complete(),
-        Action::Close => app.overlay = None,
-        Action::Submit => {
-            let result = p.run();
-            app.overlay = None;
-            return Some(match result {
-                PaletteResult::Command(c) => {
-                    // The memory browser opens at once and fills when the list arrives.
-                    if matches!(c, crate::tui::event::AppCommand::Memory { .. }) {
-                        app.overlay = Some(Overlay::Preview(PreviewOverlay::new(
-                            MEMORIES.to_string(),
-                            1,
-                            1,
-                        )));
-                    }
-                    vec![UiOutput::Command(c)]
-                }
-                PaletteResult::Quit => quit_now(),
-                PaletteResult::Unknown(text) => {
-                    app.state.notify(
-                        NoticeLevel::Warning,
-                        format!("no command \"{text}\": try ctx, ns, model, replay, index, memory, forget, sessions, theme, quit"),
-                    );
-                    Vec::new()
-                }
-            });
-        }
-        Action::FocusNext | Action::FocusPrev | Action::Zoom | Action::Palette => {}
-        _ => return None,
-    }
-    Some(Vec::new())
-}
-
-fn filter(app: &mut App, action: Action) -> Option<Out> {
-    let Some(Overlay::Filter(f)) = &app.overlay else {
-        return None;
-    };
-    let pane = f.pane;
-    match action {
-        Action::Submit => {
-            app.overlay = None;
-            if app.view.filter(pane).is_none() {
-                app.view.filters.remove(&pane);
-            }
-        }
-        Action::Close => {
-            app.overlay = None;
-            app.view.filters.remove(&pane);
-            app.view.selected.remove(&pane);
-        }
-        Action::FocusNext | Action::FocusPrev | Action::Zoom | Action::Palette => {}
-        _ => return None,
-    }
-    Some(Vec::new())
-}
-
-fn preview(app: &mut App, action: Action) -> Option<Out> {
-    let page = usize::from(app.size.height.saturating_mul(8) / 10)
-        .saturating_sub(3)
-        .max(1);
-    let Some(Overlay::Preview(p)) = &mut app.overlay else {
-        return None;
-    };
-    let max = p.line_count().saturating_sub(page);
-    if scroll_overlay(&mut p.scroll, action, page, max) {
-        return Some(Vec::new());
-    }
-    match action {
-        Action::Close => {
-            app.overlay = None;
-            Some(Vec::new())
-        }
-        Action::Preview => {
-            let (cp, next) = (p.checkpoint, p.evidence_index + 1);
-            Some(open_preview(app, cp, next))
-        }
-        Action::FocusNext | Action::FocusPrev | Action::Zoom => Some(Vec::new()),
-        _ => None,
+        Outcome::Evidence { checkpoint, index } => Some(open_preview(app, checkpoint, index)),
     }
 }
 
@@ -541,14 +293,14 @@ fn global(app: &mut App, action: Action, armed: Option<(Action, u64)>) -> Out {
                 );
                 return Vec::new();
             }
-            return quit_now();
+            return UiOutput::quit();
         }
         Action::Interrupt => {
             if app.state.is_running() {
                 app.state.notify(NoticeLevel::Info, "cancelling the run…");
                 return vec![UiOutput::Op(Op::Cancel)];
             }
-            return quit_now();
+            return UiOutput::quit();
         }
         Action::CancelRun => {
             if app.state.is_running() {
@@ -614,10 +366,6 @@ fn global(app: &mut App, action: Action, armed: Option<(Action, u64)>) -> Out {
         _ => {}
     }
     Vec::new()
-}
-
-fn quit_now() -> Out {
-    vec![UiOutput::Op(Op::Shutdown), UiOutput::Quit]
 }
 
 fn focus(app: &mut App, pane: PaneId) {

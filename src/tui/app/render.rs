@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::App;
+use super::model::App;
 use crate::tui::layout;
 use crate::tui::overlays::{self, Overlay};
 use crate::tui::panes::{self, Ctx, PaneId};

@@ -12,11 +12,14 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 
-use super::{hint_line, render_dialog};
-use crate::protocol::{ActionClass, ActionId};
-use crate::tui::keymap::{Action, Context};
+use super::dialog::{hint_line, render_dialog};
+use super::outcome::Outcome;
+use crate::protocol::{ActionClass, ActionId, ApprovalScope, Op, ProposedAction};
+use crate::tui::event::UiOutput;
+use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::panes::Ctx;
 use crate::tui::panes::actions::class_badge;
+use crate::tui::state::{AppState, NoticeLevel, SentDecision};
 use crate::tui::widgets::rich::{RichLine, RichSpan, WrapMode, wrap_lines};
 use crate::tui::widgets::text_input::TextInput;
 
@@ -72,6 +75,100 @@ impl ApprovalOverlay {
         match &mut self.mode {
             ApprovalMode::Choose => None,
             ApprovalMode::Reason(t) | ApprovalMode::Edit(t) => Some(t),
+        }
+    }
+
+    /// The keymap contexts for the current mode, and whether printable keys type.
+    pub fn contexts(&self) -> (Vec<Context>, bool) {
+        match self.mode {
+            ApprovalMode::Choose => (vec![Context::Approval], false),
+            _ => (vec![Context::Prompt, Context::Input], true),
+        }
+    }
+
+    /// A key on the dialog: decide (the actions pane shows what was sent), type why or
+    /// the edited command, or leave it for later.
+    pub fn handle(&mut self, action: Action, state: &mut AppState, keymap: &Keymap) -> Outcome {
+        let id = self.action;
+        match (&mut self.mode, action) {
+            (ApprovalMode::Choose, Action::ApproveOnce | Action::ApproveSession) => {
+                let scope = if action == Action::ApproveOnce {
+                    ApprovalScope::Once
+                } else {
+                    ApprovalScope::Session
+                };
+                if let Some(row) = state.action_mut(id) {
+                    row.sent = Some(SentDecision::Approve(scope));
+                }
+                Outcome::Close(vec![UiOutput::Op(Op::Approve { action: id, scope })])
+            }
+            (ApprovalMode::Choose, Action::Reject) => {
+                self.mode = ApprovalMode::Reason(TextInput::single_line());
+                Outcome::Stay
+            }
+            (ApprovalMode::Choose, Action::EditAction) => {
+                let cmd = state
+                    .action(id)
+                    .map(|a| a.proposal.command.clone())
+                    .unwrap_or_default();
+                self.mode = ApprovalMode::Edit(TextInput::single_line().with_text(&cmd));
+                Outcome::Stay
+            }
+            (ApprovalMode::Choose, Action::Defer | Action::Close) => {
+                let key = keymap
+                    .hint(&[Context::Global], Action::Decide)
+                    .map(|k| format!("press {k} or "))
+                    .unwrap_or_default();
+                state.notify(
+                    NoticeLevel::Info,
+                    format!("action #{id} waits: {key}open it in the actions pane to decide"),
+                );
+                Outcome::Close(Vec::new())
+            }
+            (ApprovalMode::Reason(input), Action::Submit) => {
+                let reason = input.text().trim().to_string();
+                if let Some(row) = state.action_mut(id) {
+                    row.sent = Some(SentDecision::Reject(reason.clone()));
+                }
+                Outcome::Close(vec![UiOutput::Op(Op::Reject { action: id, reason })])
+            }
+            (ApprovalMode::Edit(input), Action::Submit) => {
+                let command = input.text().trim().to_string();
+                let original = state.action(id).map(|a| a.proposal.command.as_str());
+                if command.is_empty() || Some(command.as_str()) == original {
+                    state.notify(
+                        NoticeLevel::Warning,
+                        "the command is unchanged: edit it, or Esc to go back",
+                    );
+                    return Outcome::Stay;
+                }
+                if let Some(row) = state.action_mut(id) {
+                    row.sent = Some(SentDecision::Edit(command.clone()));
+                }
+                Outcome::Close(vec![UiOutput::Op(Op::EditAction {
+                    action: id,
+                    command,
+                })])
+            }
+            (ApprovalMode::Reason(_) | ApprovalMode::Edit(_), Action::Close) => {
+                self.mode = ApprovalMode::Choose;
+                Outcome::Stay
+            }
+            (_, Action::Help) => {
+                let (mut contexts, _) = self.contexts();
+                contexts.push(Context::Global);
+                Outcome::Help(contexts)
+            }
+            // Focus moves and zoom make no sense under a dialog.
+            (
+                _,
+                Action::FocusNext
+                | Action::FocusPrev
+                | Action::Zoom
+                | Action::Palette
+                | Action::Decide,
+            ) => Outcome::Stay,
+            _ => Outcome::Pass,
         }
     }
 }
@@ -136,16 +233,80 @@ fn dialog<'a>(ctx: &Ctx, ov: &'a ApprovalOverlay, area: Rect) -> Option<Dialog<'
     let width = area.width.saturating_sub(4).clamp(20, 88).min(area.width);
     let inner_w = width.saturating_sub(4).max(1);
 
-    // Head: the command and its class. Always shown first.
-    let command = wrap_lines(
+    let (mut head, command_rows) = head_lines(ctx, p, inner_w);
+    let mut mid = middle_lines(ctx, p, inner_w);
+    let (mut foot, mut input) = foot_lines(ctx, ov, inner_w);
+
+    let avail = usize::from(area.height.saturating_sub(2));
+    let mut hidden = 0;
+    if head.len() + mid.len() + foot.len() > avail {
+        let keep = avail.saturating_sub(head.len() + foot.len());
+        mid.truncate(keep);
+        if let Some(last) = mid.last_mut() {
+            *last = Line::from(Span::styled(
+                "… (the actions pane shows the rest)",
+                ctx.style("ui.text.dim"),
+            ));
+        }
+        if head.len() + foot.len() > avail {
+            hidden = cut_command(
+                ctx,
+                &mut head,
+                command_rows,
+                avail.saturating_sub(foot.len()),
+            );
+        }
+        if foot.len() > avail {
+            // Keep the input and the keys; drop the question above them.
+            let drop = (foot.len() - avail).min(input.map_or(0, |(at, _, _)| at));
+            foot.drain(..drop);
+            input = input.map(|(at, rows, t)| (at - drop, rows, t));
+        }
+    }
+    let input_at = input.map(|(at, rows, t)| (head.len() + mid.len() + at, rows, t));
+    let lines: Vec<Line<'static>> = head.into_iter().chain(mid).chain(foot).collect();
+    Some(Dialog {
+        width,
+        lines,
+        input_at,
+        hidden_command_rows: hidden,
+    })
+}
+
+/// The command itself does not fit in `rows`: say so on its last visible row, never cut
+/// it silently (approving is refused until it fits). Returns the hidden command rows.
+fn cut_command(
+    ctx: &Ctx,
+    head: &mut Vec<Line<'static>>,
+    command_rows: usize,
+    rows: usize,
+) -> usize {
+    let keep = rows.max(1);
+    if command_rows < keep {
+        head.truncate(keep);
+        return 0;
+    }
+    let shown = keep - 1;
+    let hidden = command_rows - shown;
+    head.truncate(shown);
+    head.push(Line::from(Span::styled(
+        format!("⚠ {hidden} more lines of the command are not shown: enlarge the window"),
+        ctx.style("action.blocked"),
+    )));
+    hidden
+}
+
+/// Head: the command, its class and what approving for the session covers. Always shown
+/// first. Also returns how many rows the command itself takes.
+fn head_lines(ctx: &Ctx, p: &ProposedAction, inner_w: u16) -> (Vec<Line<'static>>, usize) {
+    let mut head = wrap_lines(
         &[RichLine::plain(p.command.clone(), "action.command")
             .with_prefix(vec![RichSpan::new("$ ", "tool.command")])
             .wrap(WrapMode::Char)],
         ctx.theme,
         inner_w,
     );
-    let command_rows = command.len();
-    let mut head = command;
+    let command_rows = head.len();
     head.push(Line::default());
     // The class badge is a styled span of its own; the reason follows it.
     let mut class_line = RichLine::plain(p.class_reason.clone(), "ui.text");
@@ -169,8 +330,11 @@ fn dialog<'a>(ctx: &Ctx, ov: &'a ApprovalOverlay, area: Rect) -> Option<Dialog<'
         ctx.theme,
         inner_w,
     ));
+    (head, command_rows)
+}
 
-    // Middle: what happens if approved, then why. Cut from the end when space is short.
+/// Middle: what happens if approved, then why. Cut from the end when space is short.
+fn middle_lines(ctx: &Ctx, p: &ProposedAction, inner_w: u16) -> Vec<Line<'static>> {
     let mut mid_rich = Vec::new();
     let refused = p
         .refused
@@ -200,9 +364,18 @@ fn dialog<'a>(ctx: &Ctx, ov: &'a ApprovalOverlay, area: Rect) -> Option<Dialog<'
             .with_prefix(vec![RichSpan::new("Why: ", "ui.text.strong")]),
     );
     mid_rich.push(RichLine::blank());
-    let mut mid = wrap_lines(&mid_rich, ctx.theme, inner_w);
+    wrap_lines(&mid_rich, ctx.theme, inner_w)
+}
 
-    // Foot: the keys, or the question and its input. Never cut.
+/// A text field in the dialog: the row it starts at, its rows, the field.
+type Field<'a> = Option<(usize, usize, &'a TextInput)>;
+
+/// Foot: the keys, or the question and its input. Never cut.
+fn foot_lines<'a>(
+    ctx: &Ctx,
+    ov: &'a ApprovalOverlay,
+    inner_w: u16,
+) -> (Vec<Line<'static>>, Field<'a>) {
     let keys = |c: Context, a: Action| ctx.keymap.hint(&[c], a);
     let mut foot = Vec::new();
     let mut input = None;
@@ -246,49 +419,5 @@ fn dialog<'a>(ctx: &Ctx, ov: &'a ApprovalOverlay, area: Rect) -> Option<Dialog<'
             ));
         }
     }
-
-    let avail = usize::from(area.height.saturating_sub(2));
-    let mut hidden = 0;
-    if head.len() + mid.len() + foot.len() > avail {
-        let keep = avail.saturating_sub(head.len() + foot.len());
-        mid.truncate(keep);
-        if let Some(last) = mid.last_mut() {
-            *last = Line::from(Span::styled(
-                "… (the actions pane shows the rest)",
-                ctx.style("ui.text.dim"),
-            ));
-        }
-        if head.len() + foot.len() > avail {
-            // The command itself does not fit: say so on its last visible row, never cut
-            // it silently. Approving is refused until it fits.
-            let keep = avail.saturating_sub(foot.len()).max(1);
-            if command_rows < keep {
-                head.truncate(keep);
-            } else {
-                let shown = keep - 1;
-                hidden = command_rows - shown;
-                head.truncate(shown);
-                head.push(Line::from(Span::styled(
-                    format!(
-                        "⚠ {hidden} more lines of the command are not shown: enlarge the window"
-                    ),
-                    ctx.style("action.blocked"),
-                )));
-            }
-        }
-        if foot.len() > avail {
-            // Keep the input and the keys; drop the question above them.
-            let drop = (foot.len() - avail).min(input.map_or(0, |(at, _, _)| at));
-            foot.drain(..drop);
-            input = input.map(|(at, rows, t)| (at - drop, rows, t));
-        }
-    }
-    let input_at = input.map(|(at, rows, t)| (head.len() + mid.len() + at, rows, t));
-    let lines: Vec<Line<'static>> = head.into_iter().chain(mid).chain(foot).collect();
-    Some(Dialog {
-        width,
-        lines,
-        input_at,
-        hidden_command_rows: hidden,
-    })
+    (foot, input)
 }

@@ -6,9 +6,10 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
-use super::hint_line;
+use super::dialog::hint_line;
+use super::outcome::Outcome;
 use crate::tui::keymap::{Action, Context};
-use crate::tui::panes::{Ctx, PaneId};
+use crate::tui::panes::{Ctx, PaneId, ViewState};
 use crate::tui::widgets::text_input::TextInput;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +23,27 @@ impl FilterOverlay {
         Self {
             pane,
             input: TextInput::single_line().with_text(current.unwrap_or("")),
+        }
+    }
+
+    /// A key on the filter line: Enter keeps the filter (an empty one is dropped), Esc
+    /// clears it.
+    pub fn handle(&self, action: Action, view: &mut ViewState) -> Outcome {
+        let pane = self.pane;
+        match action {
+            Action::Submit => {
+                if view.filter(pane).is_none() {
+                    view.filters.remove(&pane);
+                }
+                Outcome::Close(Vec::new())
+            }
+            Action::Close => {
+                view.filters.remove(&pane);
+                view.selected.remove(&pane);
+                Outcome::Close(Vec::new())
+            }
+            Action::FocusNext | Action::FocusPrev | Action::Zoom | Action::Palette => Outcome::Stay,
+            _ => Outcome::Pass,
         }
     }
 }

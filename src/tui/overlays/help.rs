@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 use unicode_width::UnicodeWidthStr;
 
-use super::{centered, popup_block, title};
-use crate::tui::keymap::{Context, Keymap};
+use super::dialog::{centered, popup_block, scroll, title};
+use super::outcome::Outcome;
+use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::panes::Ctx;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +23,19 @@ impl HelpOverlay {
         Self {
             contexts,
             scroll: 0,
+        }
+    }
+
+    /// A key on the help screen of `lines` lines, `page` of them visible: scroll, or
+    /// close.
+    pub fn handle(&mut self, action: Action, page: usize, lines: usize) -> Outcome {
+        if scroll(&mut self.scroll, action, page, lines.saturating_sub(page)) {
+            return Outcome::Stay;
+        }
+        match action {
+            Action::Close | Action::Help => Outcome::Close(Vec::new()),
+            Action::FocusNext | Action::FocusPrev | Action::Zoom => Outcome::Stay,
+            _ => Outcome::Pass,
         }
     }
 }

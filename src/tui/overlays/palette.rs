@@ -6,10 +6,12 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
-use super::{hint_line, popup_block, title};
-use crate::tui::event::AppCommand;
+use super::dialog::{hint_line, popup_block, title};
+use super::outcome::Outcome;
+use crate::tui::event::{AppCommand, UiOutput};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::panes::Ctx;
+use crate::tui::state::{AppState, NoticeLevel};
 use crate::tui::widgets::text_input::TextInput;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +187,35 @@ impl PaletteOverlay {
             "theme" => AppCommand::Theme { name: arg },
             _ => return PaletteResult::Quit,
         })
+    }
+
+    /// A key in the palette: move through the matches, complete, run, or close.
+    pub fn handle(&mut self, action: Action, state: &mut AppState) -> Outcome {
+        match action {
+            Action::SelectNext | Action::HistoryNext => self.select_next(),
+            Action::SelectPrev | Action::HistoryPrev => self.select_prev(),
+            Action::Complete => self.complete(),
+            Action::Close => return Outcome::Close(Vec::new()),
+            Action::Submit => {
+                return match self.run() {
+                    PaletteResult::Command(c @ AppCommand::Memory { .. }) => {
+                        Outcome::MemoryBrowser(vec![UiOutput::Command(c)])
+                    }
+                    PaletteResult::Command(c) => Outcome::Close(vec![UiOutput::Command(c)]),
+                    PaletteResult::Quit => Outcome::Close(UiOutput::quit()),
+                    PaletteResult::Unknown(text) => {
+                        state.notify(
+                            NoticeLevel::Warning,
+                            format!("no command \"{text}\": try ctx, ns, model, replay, index, memory, forget, sessions, theme, quit"),
+                        );
+                        Outcome::Close(Vec::new())
+                    }
+                };
+            }
+            Action::FocusNext | Action::FocusPrev | Action::Zoom | Action::Palette => {}
+            _ => return Outcome::Pass,
+        }
+        Outcome::Stay
     }
 }
 

@@ -7,12 +7,17 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
-use super::{centered, popup_block, title};
+use super::dialog::{centered, popup_block, scroll, title};
+use super::outcome::Outcome;
 use crate::protocol::CheckpointId;
 use crate::tui::event::PreviewContent;
+use crate::tui::keymap::Action;
 use crate::tui::panes::Ctx;
 use crate::tui::widgets::highlight::{HlState, Lang, highlight_line};
 use crate::tui::widgets::rich::{RichLine, RichSpan, WrapMode, wrap_line};
+
+/// The preview "path" of the memory browser.
+pub const MEMORIES: &str = "memories";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreviewOverlay {
@@ -58,6 +63,24 @@ impl PreviewOverlay {
         match &self.content {
             Some(PreviewContent { text: Ok(t), .. }) => t.lines().count(),
             _ => 0,
+        }
+    }
+
+    /// A key on the preview, `page` lines visible: scroll, close, or show the next file
+    /// of the checkpoint's evidence.
+    pub fn handle(&mut self, action: Action, page: usize) -> Outcome {
+        let max = self.line_count().saturating_sub(page);
+        if scroll(&mut self.scroll, action, page, max) {
+            return Outcome::Stay;
+        }
+        match action {
+            Action::Close => Outcome::Close(Vec::new()),
+            Action::Preview => Outcome::Evidence {
+                checkpoint: self.checkpoint,
+                index: self.evidence_index + 1,
+            },
+            Action::FocusNext | Action::FocusPrev | Action::Zoom => Outcome::Stay,
+            _ => Outcome::Pass,
         }
     }
 }

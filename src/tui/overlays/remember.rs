@@ -7,9 +7,13 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::Line;
 
-use super::{hint_line, render_dialog};
-use crate::tui::keymap::{Action, Context};
+use super::dialog::{hint_line, render_dialog};
+use super::outcome::Outcome;
+use crate::protocol::Op;
+use crate::tui::event::UiOutput;
+use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::panes::Ctx;
+use crate::tui::state::{AppState, NoticeLevel};
 use crate::tui::widgets::rich::{RichLine, RichSpan, wrap_lines};
 use crate::tui::widgets::text_input::TextInput;
 
@@ -23,6 +27,70 @@ pub struct RememberOverlay {
 impl RememberOverlay {
     pub fn new(memory: String) -> Self {
         Self { memory, edit: None }
+    }
+
+    /// The keymap contexts (deciding, or editing the text), and whether printable keys
+    /// type.
+    pub fn contexts(&self) -> (Vec<Context>, bool) {
+        match self.edit {
+            None => (vec![Context::Approval], false),
+            Some(_) => (vec![Context::Prompt, Context::Input], true),
+        }
+    }
+
+    /// A key on the dialog: keep the memory (as proposed or edited), discard it, or
+    /// leave it for later.
+    pub fn handle(&mut self, action: Action, state: &mut AppState, keymap: &Keymap) -> Outcome {
+        let memory = self.memory.clone();
+        match (&self.edit, action) {
+            (None, Action::ApproveOnce | Action::ApproveSession) => {
+                Outcome::Close(vec![UiOutput::Op(Op::ConfirmMemory { memory, text: None })])
+            }
+            (None, Action::EditAction) => {
+                let text = state
+                    .proposals
+                    .iter()
+                    .find(|p| p.memory == memory)
+                    .map(|p| p.text.clone())
+                    .unwrap_or_default();
+                self.edit = Some(TextInput::multi_line().with_text(text.trim_end()));
+                Outcome::Stay
+            }
+            (None, Action::Reject) => {
+                Outcome::Close(vec![UiOutput::Op(Op::DiscardMemory { memory })])
+            }
+            (None, Action::Defer | Action::Close) => {
+                let key = keymap
+                    .hint(&[Context::Global], Action::Decide)
+                    .map(|k| format!(": press {k} to decide"))
+                    .unwrap_or_default();
+                state.notify(
+                    NoticeLevel::Info,
+                    format!("memory {memory} waits (kept as proposed){key}"),
+                );
+                Outcome::Close(Vec::new())
+            }
+            (Some(input), Action::Submit) => {
+                let text = input.text().trim().to_string();
+                Outcome::Close(vec![UiOutput::Op(Op::ConfirmMemory {
+                    memory,
+                    text: Some(text),
+                })])
+            }
+            (Some(_), Action::Close) => {
+                self.edit = None;
+                Outcome::Stay
+            }
+            (
+                _,
+                Action::FocusNext
+                | Action::FocusPrev
+                | Action::Zoom
+                | Action::Palette
+                | Action::Decide,
+            ) => Outcome::Stay,
+            _ => Outcome::Pass,
+        }
     }
 }
 

@@ -33,6 +33,7 @@ fn seg(ctx: &Ctx, text: String, scope: &str, priority: u8) -> Segment {
     }
 }
 
+#[allow(clippy::too_many_lines)] // one segment per status field, in display order
 fn segments(ctx: &Ctx) -> Vec<Segment> {
     let st = &ctx.state.status;
     let mut out = Vec::new();

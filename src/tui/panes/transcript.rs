@@ -18,6 +18,7 @@ use crate::tui::widgets::rich::{RichLine, RichSpan, WrapMode, wrap_line};
 const COLLAPSED_OUTPUT_LINES: usize = 3;
 
 /// Width-independent lines for one entry.
+#[allow(clippy::too_many_lines)] // one arm per kind of transcript entry
 pub fn entry_lines(ctx: &Ctx, entry: &Entry) -> Vec<RichLine> {
     let state = ctx.state;
     let mut out = Vec::new();

@@ -1,0 +1,277 @@
+//! The report of an eval run: one row per scenario, a summary per split, a table per
+//! family, as JSON or text. Each piece is a small function so more summaries can join.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::scenario::{Expected, Family};
+use super::split::{Half, Split};
+
+/// How memory is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryMode {
+    /// No memories at all.
+    Off,
+    /// The scenario's prior memories, a first pass, then the repeat pass.
+    Warm,
+}
+
+/// One run of one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub correct: bool,
+    /// The stated cause names the culprit.
+    pub culprit: bool,
+    /// The stated cause states the expected cause.
+    pub cause: bool,
+    /// Why it was scored wrong.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub misses: Vec<String>,
+    pub status: String,
+    pub tool_calls: u32,
+    pub tokens: u64,
+    pub wall_ms: u64,
+    pub confidence: Option<f32>,
+    /// The answer's first lines (heading and cause).
+    pub answer: String,
+    /// Memories the answer relied on.
+    pub memories_used: Vec<String>,
+    /// Memories checked and found wrong.
+    pub memories_rejected: Vec<String>,
+    pub write_actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
+    /// The half of the split it belongs to (none without a split file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<Half>,
+    pub expected: Expected,
+    /// The scored run: the only run with `--memory off`, the repeat with `warm`.
+    #[serde(flatten)]
+    pub run: RunResult,
+    /// With `--memory warm`: the first run, with only the prior memories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_pass: Option<RunResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub scenarios: usize,
+    /// Right answers (culprit, cause, no unwanted change) over scenarios.
+    pub accuracy: f64,
+    /// Answers naming the culprit, over scenarios.
+    pub culprit: f64,
+    /// Answers stating the cause, over scenarios.
+    pub cause: f64,
+    pub tool_calls: u32,
+    pub tokens: u64,
+    pub wall_ms: u64,
+}
+
+impl Summary {
+    pub fn of<'a>(runs: impl Iterator<Item = &'a RunResult>) -> Self {
+        let mut s = Summary::default();
+        let (mut correct, mut culprit, mut cause) = (0usize, 0usize, 0usize);
+        for r in runs {
+            s.scenarios += 1;
+            correct += usize::from(r.correct);
+            culprit += usize::from(r.culprit);
+            cause += usize::from(r.cause);
+            s.tool_calls += r.tool_calls;
+            s.tokens += r.tokens;
+            s.wall_ms += r.wall_ms;
+        }
+        let rate = |n: usize| {
+            if s.scenarios == 0 {
+                0.0
+            } else {
+                n as f64 / s.scenarios as f64
+            }
+        };
+        s.accuracy = rate(correct);
+        s.culprit = rate(culprit);
+        s.cause = rate(cause);
+        s
+    }
+}
+
+/// One family's results in one half.
+#[derive(Debug, Clone, Serialize)]
+pub struct FamilyRow {
+    pub family: String,
+    pub split: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub memory: MemoryMode,
+    /// `offline` (the planner) or the model's name.
+    pub agent: String,
+    pub split: Split,
+    /// Every scenario run.
+    pub summary: Summary,
+    /// Per half of the split (`tune`, `holdout`), when the directory has one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub splits: BTreeMap<String, Summary>,
+    pub families: Vec<FamilyRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_pass: Option<Summary>,
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+impl Report {
+    pub fn new(
+        memory: MemoryMode,
+        agent: String,
+        split: Split,
+        scenarios: Vec<ScenarioResult>,
+    ) -> Self {
+        let first_pass = (memory == MemoryMode::Warm)
+            .then(|| Summary::of(scenarios.iter().filter_map(|r| r.first_pass.as_ref())));
+        Report {
+            memory,
+            agent,
+            split,
+            summary: Summary::of(scenarios.iter().map(|r| &r.run)),
+            splits: split_summaries(&scenarios),
+            families: family_rows(&scenarios),
+            first_pass,
+            scenarios,
+        }
+    }
+}
+
+/// A summary per half, for the halves that have scenarios.
+pub fn split_summaries(results: &[ScenarioResult]) -> BTreeMap<String, Summary> {
+    [Half::Tune, Half::Holdout]
+        .into_iter()
+        .filter(|h| results.iter().any(|r| r.split == Some(*h)))
+        .map(|h| {
+            let runs = results
+                .iter()
+                .filter(|r| r.split == Some(h))
+                .map(|r| &r.run);
+            (h.as_str().to_string(), Summary::of(runs))
+        })
+        .collect()
+}
+
+/// A summary per family and half (`all` for scenarios outside a split).
+pub fn family_rows(results: &[ScenarioResult]) -> Vec<FamilyRow> {
+    let mut groups: BTreeMap<(String, String), Vec<&RunResult>> = BTreeMap::new();
+    for r in results {
+        let family = r.family.map_or("unclassified", Family::as_str).to_string();
+        let half = r.split.map_or("all", Half::as_str).to_string();
+        groups.entry((family, half)).or_default().push(&r.run);
+    }
+    groups
+        .into_iter()
+        .map(|((family, split), runs)| FamilyRow {
+            family,
+            split,
+            summary: Summary::of(runs.into_iter()),
+        })
+        .collect()
+}
+
+/// The text report.
+pub fn print(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "agent: {}, memory: {:?}, split: {:?}",
+        r.agent, r.memory, r.split
+    )?;
+    print_scenarios(out, &r.scenarios)?;
+    print_summaries(out, r)?;
+    print_families(out, &r.families)
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn print_scenarios(out: &mut impl Write, results: &[ScenarioResult]) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<32} {:<7} {:<17} {:<5} {:<7} {:<5} {:>4} {:>5} {:>6}  misses",
+        "scenario", "split", "family", "right", "culprit", "cause", "conf", "calls", "ms"
+    )?;
+    for s in results {
+        writeln!(
+            out,
+            "{:<32} {:<7} {:<17} {:<5} {:<7} {:<5} {:>4} {:>5} {:>6}  {}",
+            s.name,
+            s.split.map_or("-", Half::as_str),
+            s.family.map_or("-", Family::as_str),
+            if s.run.correct { "ok" } else { "MISS" },
+            yes_no(s.run.culprit),
+            yes_no(s.run.cause),
+            s.run
+                .confidence
+                .map_or("-".to_string(), |c| format!("{c:.2}")),
+            s.run.tool_calls,
+            s.run.wall_ms,
+            s.run.misses.join("; ")
+        )?;
+    }
+    Ok(())
+}
+
+fn summary_line(out: &mut impl Write, label: &str, s: &Summary) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{label}: {} scenarios, accuracy {:.2} (culprit {:.2}, cause {:.2}), {} tool calls, {} tokens, {} ms",
+        s.scenarios, s.accuracy, s.culprit, s.cause, s.tool_calls, s.tokens, s.wall_ms
+    )
+}
+
+fn print_summaries(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    for (half, s) in &r.splits {
+        summary_line(out, half, s)?;
+    }
+    if let Some(f) = &r.first_pass {
+        summary_line(out, "first pass", f)?;
+    }
+    let label = if r.first_pass.is_some() {
+        "repeat"
+    } else {
+        "total"
+    };
+    summary_line(out, label, &r.summary)
+}
+
+fn print_families(out: &mut impl Write, rows: &[FamilyRow]) -> std::io::Result<()> {
+    writeln!(out, "by family (right / culprit / cause of n):")?;
+    let mut by_family: BTreeMap<&str, Vec<&FamilyRow>> = BTreeMap::new();
+    for row in rows {
+        by_family.entry(&row.family).or_default().push(row);
+    }
+    for (family, rows) in by_family {
+        let cells: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                let s = &row.summary;
+                let n = s.scenarios as f64;
+                format!(
+                    "{} {}/{}/{} of {}",
+                    row.split,
+                    (s.accuracy * n).round(),
+                    (s.culprit * n).round(),
+                    (s.cause * n).round(),
+                    s.scenarios
+                )
+            })
+            .collect();
+        writeln!(out, "  {family:<18} {}", cells.join("   "))?;
+    }
+    Ok(())
+}
