@@ -16,7 +16,8 @@ pub async fn ask(opened: Opened, question: String, json: bool) -> Result<ExitCod
     let args = AskJson { json };
     let mut handle = session::start(opened.session)?;
     handle.ops.send(Op::Submit { text: question })?;
-    let mut out = std::io::stdout().lock();
+    // Logs, commit messages and model text never reach the terminal as escape sequences.
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     let mut status = None;
     let mut streamed = false;
     while let Some(ev) = handle.events.recv().await {

@@ -16,6 +16,7 @@ pub mod mcp;
 pub mod memory;
 pub mod protocol;
 pub mod repo;
+pub mod term_safe;
 pub mod tls;
 pub mod trace;
 pub mod tui;

@@ -51,5 +51,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Man { out_dir }) => commands::manual::man(out_dir.as_deref()),
         Some(Command::Mcp(args)) => commands::mcp::run(global, cluster, &args).await,
         Some(Command::Watch(args)) => commands::watch::run(global, cluster, &args).await,
+        Some(Command::Trust(args)) => commands::trust::run(global, &args),
+        Some(Command::Config(_)) => commands::config::run(global),
     }
 }

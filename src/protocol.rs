@@ -63,7 +63,8 @@ pub enum Op {
 pub enum ApprovalScope {
     /// This action only.
     Once,
-    /// This action and any identical command for the rest of the session.
+    /// This action and, for the rest of the session, later proposals of the same family:
+    /// reads with the same program and verb, or the identical write.
     Session,
 }
 
@@ -327,6 +328,17 @@ pub struct ProposedAction {
     pub rationale: String,
     /// Whether read-only mode will refuse it if approved.
     pub blocked_by_read_only: bool,
+    /// Why it can never run (shell syntax, an environment assignment, hidden characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// What approving it for the session covers: a read's program and verb
+    /// (`kubectl get pods`), or a write's exact command.
+    #[serde(default)]
+    pub family: String,
+    /// The action whose approval for the session covers this one; it is then approved
+    /// without asking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preapproved_by: Option<ActionId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

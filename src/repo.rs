@@ -37,6 +37,19 @@ impl RepoLocation {
             Some(p) => p.to_path_buf(),
             None => root.join(".triage"),
         };
+        // A repository could ship `.triage` as a link to somewhere else in the user's
+        // home: triage never writes through one.
+        if let Ok(meta) = std::fs::symlink_metadata(&index_dir)
+            && meta.file_type().is_symlink()
+        {
+            let target = std::fs::read_link(&index_dir)
+                .map(|t| t.display().to_string())
+                .unwrap_or_else(|_| "?".into());
+            anyhow::bail!(
+                "{} is a symbolic link (to {target}); triage does not write through links: remove it or pass --index-dir",
+                index_dir.display()
+            );
+        }
         Ok(Self {
             root,
             is_git,

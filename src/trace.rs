@@ -1,12 +1,14 @@
 //! Lineage: every session appends a JSONL trace under the XDG state dir (`sessions/`):
 //! its Ops and Events, each model request and response (redacted), tool inputs and
 //! outputs, the index version and a config digest. Any answer can be traced back to what
-//! produced it.
+//! produced it. Traces are `0600` files in a `0700` directory, and every record passes
+//! the session's scrubber (the same redaction model requests get) before it is written,
+//! unless the user asked to keep raw output.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -29,7 +31,12 @@ pub enum TraceError {
     },
     #[error("no state directory: set XDG_STATE_HOME or HOME")]
     NoStateDir,
+    #[error(transparent)]
+    Private(#[from] crate::config::private::PrivateError),
 }
+
+/// What every record goes through before it is written: secrets out.
+pub type Scrubber = Arc<dyn Fn(&Value) -> Value + Send + Sync>;
 
 /// One line of a trace.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +116,7 @@ pub fn sessions_dir() -> Result<PathBuf, TraceError> {
 pub struct TraceWriter {
     path: PathBuf,
     file: Mutex<File>,
+    scrub: Option<Scrubber>,
 }
 
 impl std::fmt::Debug for TraceWriter {
@@ -122,20 +130,19 @@ impl std::fmt::Debug for TraceWriter {
 impl TraceWriter {
     pub fn create(dir: &Path, session: &str) -> Result<Self, TraceError> {
         let path = dir.join(format!("{session}.jsonl"));
-        let err = |source| TraceError::Write {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(err)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(err)?;
+        crate::config::private::create_dir(dir)?;
+        let file = crate::config::private::open_append(&path)?;
         Ok(Self {
             path,
             file: Mutex::new(file),
+            scrub: None,
         })
+    }
+
+    /// Pass every record through `scrub` before it is written.
+    pub fn scrubbed_by(mut self, scrub: Scrubber) -> Self {
+        self.scrub = Some(scrub);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -149,7 +156,13 @@ impl TraceWriter {
             t: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             body,
         };
-        let Ok(mut line) = serde_json::to_string(&record) else {
+        let Ok(mut value) = serde_json::to_value(&record) else {
+            return;
+        };
+        if let Some(scrub) = &self.scrub {
+            value = scrub(&value);
+        }
+        let Ok(mut line) = serde_json::to_string(&value) else {
             return;
         };
         line.push('\n');

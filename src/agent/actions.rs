@@ -4,31 +4,22 @@
 //! The agent only ever proposes. Nothing here runs a command the user did not approve,
 //! once or for the session; read-only mode refuses writes even when approved.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::config::AgentConfig;
 use crate::protocol::{ActionClass, ActionId, ApprovalScope, Decision, Op, ProposedAction};
 
+mod classify;
 mod exec;
+mod git;
+mod kubectl;
+mod programs;
+pub mod remembered;
 mod shell;
+mod web;
+pub use classify::{ActionKind, Classification, classify, unsafe_syntax};
 pub use exec::{ExecError, ExecOutput, OUTPUT_CAP, execute, kill_tree};
-use shell::{is_assignment, shell_operator};
-
-/// What a command is, by the program it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActionKind {
-    Kubectl,
-    Shell,
-    Patch,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Classification {
-    pub class: ActionClass,
-    /// One line a person can check: which rule decided, and why.
-    pub reason: String,
-    pub kind: ActionKind,
-}
+pub use web::internal_host;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
@@ -40,281 +31,6 @@ pub enum ActionError {
     NotADecision(&'static str),
     #[error("the edit of action {0} is empty; reject the action instead")]
     EmptyEdit(ActionId),
-}
-
-fn read(kind: ActionKind, reason: impl Into<String>) -> Classification {
-    Classification {
-        class: ActionClass::Read,
-        reason: reason.into(),
-        kind,
-    }
-}
-
-fn write(kind: ActionKind, reason: impl Into<String>) -> Classification {
-    Classification {
-        class: ActionClass::Write,
-        reason: reason.into(),
-        kind,
-    }
-}
-
-/// Decide whether `command` reads or writes. Unknown means write: a read misfiled as a
-/// write costs one approval, the reverse could cost production.
-pub fn classify(command: &str, shell_allowlist: &[String]) -> Classification {
-    let trimmed = command.trim();
-    if trimmed.is_empty() {
-        return write(ActionKind::Shell, "empty command, treated as a write");
-    }
-    let argv = match shell_words::split(trimmed) {
-        Ok(argv) => argv,
-        Err(e) => {
-            return write(
-                ActionKind::Shell,
-                format!("cannot parse the command ({e}), treated as a write"),
-            );
-        }
-    };
-    // `KUBECONFIG=… kubectl get pods` is the same command as far as reads go.
-    let words: Vec<&str> = argv
-        .iter()
-        .map(String::as_str)
-        .skip_while(|w| is_assignment(w))
-        .collect();
-    let program = words.first().map_or("", |p| program_name(p));
-    let kind = match program {
-        "kubectl" => ActionKind::Kubectl,
-        "patch" => ActionKind::Patch,
-        "git" if words.get(1) == Some(&"apply") => ActionKind::Patch,
-        _ => ActionKind::Shell,
-    };
-    if let Some(op) = shell_operator(trimmed) {
-        return write(
-            kind,
-            format!(
-                "shell operators (`{op}`) can chain, redirect or substitute commands; treated as a write"
-            ),
-        );
-    }
-    match (kind, words.as_slice()) {
-        (ActionKind::Patch, _) => write(kind, "applies a patch to files"),
-        (ActionKind::Kubectl, [_, args @ ..]) => classify_kubectl(args),
-        (_, []) => write(kind, "only variable assignments, treated as a write"),
-        (_, [_, args @ ..]) => classify_shell(program, &words, args, shell_allowlist),
-    }
-}
-
-/// `/usr/local/bin/kubectl` is kubectl.
-fn program_name(word: &str) -> &str {
-    word.rsplit('/').next().unwrap_or(word)
-}
-
-fn classify_shell(
-    program: &str,
-    words: &[&str],
-    args: &[&str],
-    shell_allowlist: &[String],
-) -> Classification {
-    let kind = ActionKind::Shell;
-    if program == "triage" {
-        return read(kind, "triage commands only read");
-    }
-    for entry in shell_allowlist {
-        let Ok(prefix) = shell_words::split(entry) else {
-            continue;
-        };
-        if !prefix.is_empty()
-            && prefix.len() <= words.len()
-            && prefix.iter().zip(words).all(|(p, w)| p == w)
-        {
-            return read(
-                kind,
-                format!("matches agent.shell_allowlist entry `{entry}`"),
-            );
-        }
-    }
-    let sub = args.first().copied().unwrap_or("");
-    let builtin = match program {
-        "cat" | "head" | "tail" | "grep" | "ls" | "wc" => Some(program.to_string()),
-        // `rg --pre CMD` runs CMD on every file.
-        "rg" if !args.iter().any(|a| a.starts_with("--pre")) => Some("rg".into()),
-        // `--output FILE` makes these write a file.
-        "git"
-            if matches!(sub, "log" | "show" | "blame" | "diff" | "status")
-                && !args.iter().any(|a| a.starts_with("--output")) =>
-        {
-            Some(format!("git {sub}"))
-        }
-        _ => None,
-    };
-    match builtin {
-        Some(name) => read(kind, format!("`{name}` only reads (built-in read command)")),
-        None => write(
-            kind,
-            format!(
-                "`{program}` is not a built-in read command and matches no agent.shell_allowlist entry; treated as a write"
-            ),
-        ),
-    }
-}
-
-/// kubectl global flags that take a value as the next word (`-n shop`).
-const KUBECTL_VALUE_FLAGS: &[&str] = &[
-    "-n",
-    "--namespace",
-    "--context",
-    "--kubeconfig",
-    "--cluster",
-    "--user",
-    "-s",
-    "--server",
-    "--token",
-    "--as",
-    "--as-group",
-    "--as-uid",
-    "--request-timeout",
-    "--cache-dir",
-    "--certificate-authority",
-    "--client-certificate",
-    "--client-key",
-    "--tls-server-name",
-    "-v",
-    "--v",
-    "--vmodule",
-    "--log-file",
-    "-o",
-    "--output",
-    "-l",
-    "--selector",
-    "-c",
-    "--container",
-    "--profile",
-    "--profile-output",
-    "-f",
-    "--filename",
-    "-k",
-    "--kustomize",
-];
-
-/// Positional words (verb, subcommand, names), skipping flags and their values.
-fn kubectl_positionals<'a>(args: &[&'a str]) -> Vec<&'a str> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i];
-        i += 1;
-        if a == "--" {
-            // What follows `--` belongs to the container (`exec … -- sh`), not kubectl.
-            break;
-        }
-        if a.starts_with('-') && a.len() > 1 {
-            if !a.contains('=') && KUBECTL_VALUE_FLAGS.contains(&a) {
-                i += 1;
-            }
-            continue;
-        }
-        out.push(a);
-    }
-    out
-}
-
-/// Verbs that accept `--dry-run=client|server`, which makes them change nothing.
-const KUBECTL_DRY_RUN_VERBS: &[&str] = &[
-    "apply",
-    "create",
-    "delete",
-    "patch",
-    "replace",
-    "scale",
-    "set",
-    "label",
-    "annotate",
-    "expose",
-    "run",
-    "autoscale",
-    "taint",
-    "drain",
-    "cordon",
-    "uncordon",
-    "rollout",
-];
-
-fn classify_kubectl(args: &[&str]) -> Classification {
-    let kind = ActionKind::Kubectl;
-    let positionals = kubectl_positionals(args);
-    let Some(&verb) = positionals.first() else {
-        if args.contains(&"--") {
-            return write(
-                kind,
-                "kubectl with `--` before any verb, treated as a write",
-            );
-        }
-        return read(kind, "kubectl without a verb only prints help");
-    };
-    let sub = positionals.get(1).copied().unwrap_or("");
-    let reads = |what: &str| read(kind, format!("kubectl {what} only reads"));
-    let changes = |what: &str, effect: &str| write(kind, format!("kubectl {what} {effect}"));
-    let dry_run = args
-        .iter()
-        .any(|a| matches!(*a, "--dry-run=client" | "--dry-run=server"));
-    if dry_run && KUBECTL_DRY_RUN_VERBS.contains(&verb) {
-        return read(
-            kind,
-            format!("kubectl {verb} with --dry-run changes nothing"),
-        );
-    }
-    match verb {
-        "get" | "describe" | "logs" | "top" | "explain" | "api-resources" | "api-versions"
-        | "version" | "cluster-info" | "events" | "diff" | "wait" | "kustomize" | "help"
-        | "completion" | "options" => reads(verb),
-        "auth" => match sub {
-            "can-i" | "whoami" => reads(&format!("auth {sub}")),
-            _ => changes(
-                format!("auth {sub}").trim_end(),
-                "may change RBAC; treated as a write",
-            ),
-        },
-        "config" => match sub {
-            "view" | "get-contexts" | "current-context" | "get-clusters" | "get-users" => {
-                reads(&format!("config {sub}"))
-            }
-            _ => changes(
-                format!("config {sub}").trim_end(),
-                "changes the local kubeconfig",
-            ),
-        },
-        "rollout" => match sub {
-            "history" | "status" => reads(&format!("rollout {sub}")),
-            "restart" | "undo" | "pause" | "resume" => {
-                changes(&format!("rollout {sub}"), "changes the cluster")
-            }
-            _ => changes(
-                format!("rollout {sub}").trim_end(),
-                "is not a known rollout subcommand; treated as a write",
-            ),
-        },
-        "exec" => changes(verb, "runs a command inside a container"),
-        "attach" => changes(verb, "attaches to a running container's input"),
-        "cp" => changes(verb, "copies files into or out of a container"),
-        "port-forward" | "proxy" => changes(
-            verb,
-            "opens network access into the cluster from this machine",
-        ),
-        "debug" => changes(verb, "starts a debugging container or node pod"),
-        "edit" => changes(verb, "opens an editor and saves changes to the cluster"),
-        "drain" => changes(verb, "evicts every pod from a node"),
-        "certificate" => changes(
-            format!("certificate {sub}").trim_end(),
-            "decides a certificate signing request",
-        ),
-        "scale" | "autoscale" | "delete" | "apply" | "create" | "replace" | "patch" | "label"
-        | "annotate" | "set" | "run" | "expose" | "cordon" | "uncordon" | "taint" => {
-            changes(verb, "changes the cluster")
-        }
-        _ => write(
-            kind,
-            format!("unknown kubectl verb `{verb}`, treated as a write"),
-        ),
-    }
 }
 
 /// The form of a command that session approvals compare: words re-quoted canonically,
@@ -353,7 +69,8 @@ pub struct ApprovalQueue {
     next_id: ActionId,
     pending: BTreeMap<ActionId, ProposedAction>,
     decided: HashSet<ActionId>,
-    session_approved: HashSet<String>,
+    /// Families approved for the session, and the action whose approval did it.
+    session_approved: HashMap<String, ActionId>,
 }
 
 impl ApprovalQueue {
@@ -364,7 +81,7 @@ impl ApprovalQueue {
             next_id: 1,
             pending: BTreeMap::new(),
             decided: HashSet::new(),
-            session_approved: HashSet::new(),
+            session_approved: HashMap::new(),
         }
     }
 
@@ -380,10 +97,11 @@ impl ApprovalQueue {
         classify(command, &self.shell_allowlist)
     }
 
-    /// Classify `command` and queue it for a decision.
+    /// Classify `command` and queue it for a decision. A proposal in a family the user
+    /// approved for the session says which approval covers it.
     pub fn propose(&mut self, command: &str, rationale: &str) -> ProposedAction {
         let c = self.classify(command);
-        self.propose_classified(command, rationale, c.class, c.reason)
+        self.propose_classified(command, rationale, c)
     }
 
     /// Queue an action whose class its caller decided (a tool call that is not a
@@ -392,18 +110,25 @@ impl ApprovalQueue {
         &mut self,
         command: &str,
         rationale: &str,
-        class: ActionClass,
-        class_reason: String,
+        c: Classification,
     ) -> ProposedAction {
         let id = self.next_id;
         self.next_id += 1;
+        let blocked_by_read_only = self.read_only && c.class == ActionClass::Write;
+        let preapproved_by = match (&c.refused, blocked_by_read_only) {
+            (None, false) => self.session_approved.get(&c.family).copied(),
+            _ => None,
+        };
         let action = ProposedAction {
             id,
             command: command.trim().to_string(),
-            class,
-            class_reason,
+            class: c.class,
+            class_reason: c.reason,
             rationale: rationale.to_string(),
-            blocked_by_read_only: self.read_only && class == ActionClass::Write,
+            blocked_by_read_only,
+            refused: c.refused,
+            family: c.family,
+            preapproved_by,
         };
         self.pending.insert(id, action.clone());
         action
@@ -417,12 +142,14 @@ impl ApprovalQueue {
         self.pending.get(&id)
     }
 
-    /// Whether the user approved this exact command for the session, so a new proposal
-    /// of it can be approved without asking again. Never true for a write in read-only
-    /// mode.
+    /// Whether a proposal of `command` now would be approved without asking: its family
+    /// was approved for the session. Never true for a write in read-only mode, nor for a
+    /// command that cannot run.
     pub fn is_preapproved(&self, command: &str) -> bool {
-        self.session_approved.contains(&normalize(command))
-            && !(self.read_only && self.classify(command).class == ActionClass::Write)
+        let c = self.classify(command);
+        c.refused.is_none()
+            && !(self.read_only && c.class == ActionClass::Write)
+            && self.session_approved.contains_key(&c.family)
     }
 
     /// Apply the user's `Approve`, `Reject` or `EditAction` to a pending proposal.
@@ -472,6 +199,10 @@ impl ApprovalQueue {
     }
 
     fn approve(&mut self, action: &ProposedAction, scope: ApprovalScope) -> (Decision, NextStep) {
+        if let Some(why) = &action.refused {
+            let why = format!("`{}` cannot be run safely: {why}", action.command);
+            return (Decision::Refused { why }, NextStep::Skip);
+        }
         if self.read_only && action.class == ActionClass::Write {
             let why = format!(
                 "`{}` is a write ({}) and triage is in read-only mode: run with --write, or set agent.read_only = false in config",
@@ -487,8 +218,11 @@ impl ApprovalQueue {
                 NextStep::Skip,
             );
         }
-        if scope == ApprovalScope::Session {
-            self.session_approved.insert(normalize(&action.command));
+        if scope == ApprovalScope::Session && !action.family.is_empty() {
+            let by = action.preapproved_by.unwrap_or(action.id);
+            self.session_approved
+                .entry(action.family.clone())
+                .or_insert(by);
         }
         (
             Decision::Approved { scope },
@@ -526,208 +260,6 @@ fn op_name(op: &Op) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn class_of(command: &str) -> (ActionClass, String) {
-        let allowlist = [
-            "curl -sf http://localhost:9090/metrics".to_string(),
-            "jq".to_string(),
-        ];
-        let c = classify(command, &allowlist);
-        (c.class, c.reason)
-    }
-
-    #[test]
-    #[allow(clippy::too_many_lines)] // one table of commands and their expected class
-    fn classifier_table() {
-        use ActionClass::{Read as R, Write as W};
-        let table: &[(&str, ActionClass, &str)] = &[
-            ("kubectl get pods -n shop", R, "get only reads"),
-            ("kubectl -n shop get pods -o wide", R, "get only reads"),
-            ("kubectl --context prod -A get deploy", R, "get only reads"),
-            (
-                "kubectl --kubeconfig /tmp/kc --namespace=shop describe pod web-0",
-                R,
-                "describe",
-            ),
-            (
-                "kubectl logs deploy/checkout-api --since=10m -c app",
-                R,
-                "logs",
-            ),
-            ("kubectl top pods", R, "top"),
-            ("kubectl explain deployment.spec", R, "explain"),
-            ("kubectl api-resources", R, "api-resources"),
-            ("kubectl version", R, "version"),
-            ("kubectl cluster-info", R, "cluster-info"),
-            ("kubectl events -n shop", R, "events"),
-            ("kubectl auth can-i delete pods", R, "auth can-i"),
-            ("kubectl diff -f deploy.yaml", R, "diff"),
-            ("kubectl config view --minify", R, "config view"),
-            ("kubectl config get-contexts", R, "config get-contexts"),
-            (
-                "kubectl config current-context",
-                R,
-                "config current-context",
-            ),
-            (
-                "kubectl --context prod rollout status deploy/x",
-                R,
-                "rollout status",
-            ),
-            (
-                "kubectl rollout history deploy/checkout-api",
-                R,
-                "rollout history",
-            ),
-            (
-                "kubectl -n shop rollout undo deploy/checkout-api",
-                W,
-                "rollout undo changes the cluster",
-            ),
-            (
-                "kubectl rollout -n shop restart deploy/web",
-                W,
-                "rollout restart",
-            ),
-            ("kubectl rollout pause deploy/web", W, "rollout pause"),
-            (
-                "kubectl scale deploy/web --replicas=0",
-                W,
-                "scale changes the cluster",
-            ),
-            ("kubectl delete pod web-0", W, "delete"),
-            ("kubectl apply -f fix.yaml", W, "apply"),
-            (
-                "kubectl apply -f fix.yaml --dry-run=server",
-                R,
-                "--dry-run changes nothing",
-            ),
-            ("kubectl apply -f fix.yaml --dry-run=none", W, "apply"),
-            ("kubectl edit deploy/web", W, "editor"),
-            ("kubectl patch deploy web -p '{\"spec\":{}}'", W, "patch"),
-            ("kubectl label pod web-0 tier=db", W, "label"),
-            ("kubectl set image deploy/web app=web:1.2", W, "set"),
-            (
-                "kubectl exec -it web-0 -- cat /etc/hosts",
-                W,
-                "runs a command inside a container",
-            ),
-            ("kubectl cp web-0:/tmp/dump ./dump", W, "copies files"),
-            (
-                "kubectl port-forward svc/web 8080:80",
-                W,
-                "opens network access",
-            ),
-            ("kubectl drain node-1 --ignore-daemonsets", W, "evicts"),
-            ("kubectl cordon node-1", W, "cordon"),
-            (
-                "kubectl config use-context prod",
-                W,
-                "changes the local kubeconfig",
-            ),
-            (
-                "kubectl certificate approve csr-1",
-                W,
-                "certificate approve",
-            ),
-            ("kubectl debug node/node-1 -it --image=busybox", W, "debug"),
-            (
-                "kubectl frobnicate pods",
-                W,
-                "unknown kubectl verb `frobnicate`",
-            ),
-            ("kubectl -- delete pod web-0", W, "`--` before any verb"),
-            ("/usr/local/bin/kubectl get pods", R, "get only reads"),
-            ("KUBECONFIG=/tmp/kc kubectl get pods", R, "get only reads"),
-            (
-                "kubectl get pods | xargs kubectl delete",
-                W,
-                "shell operators (`|`)",
-            ),
-            ("kubectl get pods -l 'app in (a|b)'", R, "get only reads"),
-            (
-                "kubectl get pods && kubectl delete pod x",
-                W,
-                "shell operators (`&&`)",
-            ),
-            ("kubectl get pods > pods.txt", W, "shell operators (`>`)"),
-            (
-                "kubectl delete pod $(kubectl get pods -o name)",
-                W,
-                "shell operators (`$(`)",
-            ),
-            ("echo `whoami`", W, "shell operators"),
-            ("cat a; rm -rf b", W, "shell operators (`;`)"),
-            ("git log --oneline -20 -- src/", R, "`git log` only reads"),
-            ("git show HEAD~1", R, "`git show`"),
-            ("git blame src/main.rs", R, "`git blame`"),
-            ("git status", R, "`git status`"),
-            (
-                "git diff --output=/tmp/x HEAD",
-                W,
-                "not a built-in read command",
-            ),
-            (
-                "git push origin main",
-                W,
-                "`git` is not a built-in read command",
-            ),
-            ("git apply fix.diff", W, "applies a patch"),
-            ("patch -p1 -i fix.diff", W, "applies a patch"),
-            ("cat /var/log/app.log", R, "`cat` only reads"),
-            ("tail -n 100 app.log", R, "`tail`"),
-            ("rg -n timeout src/", R, "`rg`"),
-            ("rg --pre ./evil.sh x", W, "not a built-in read command"),
-            ("ls -la", R, "`ls`"),
-            ("wc -l app.log", R, "`wc`"),
-            (
-                "curl -sf http://localhost:9090/metrics",
-                R,
-                "agent.shell_allowlist entry `curl -sf http://localhost:9090/metrics`",
-            ),
-            (
-                "curl -sf http://localhost:9090/metrics -H 'Accept: text/plain'",
-                R,
-                "allowlist entry",
-            ),
-            (
-                "curl -sf http://localhost:9090/metricsX",
-                W,
-                "matches no agent.shell_allowlist entry",
-            ),
-            (
-                "curl -X POST http://localhost:9090/-/reload",
-                W,
-                "`curl` is not a built-in read command",
-            ),
-            ("jq .items data.json", R, "allowlist entry `jq`"),
-            ("rm -rf /tmp/x", W, "`rm` is not a built-in read command"),
-            (
-                "triage search 'checkout timeout'",
-                R,
-                "triage commands only read",
-            ),
-            ("", W, "empty command"),
-            ("echo 'unclosed", W, "cannot parse"),
-        ];
-        assert!(table.len() >= 30);
-        for (command, class, reason) in table {
-            let (got, why) = class_of(command);
-            assert_eq!(got, *class, "{command}: {why}");
-            assert!(why.contains(reason), "{command}: {why:?} lacks {reason:?}");
-        }
-    }
-
-    #[test]
-    fn kinds() {
-        assert_eq!(
-            classify("kubectl get pods | wc -l", &[]).kind,
-            ActionKind::Kubectl
-        );
-        assert_eq!(classify("git apply x.diff", &[]).kind, ActionKind::Patch);
-        assert_eq!(classify("patch -p1 < x.diff", &[]).kind, ActionKind::Patch);
-        assert_eq!(classify("git log", &[]).kind, ActionKind::Shell);
-    }
 
     fn approve(action: ActionId, scope: ApprovalScope) -> Op {
         Op::Approve { action, scope }

@@ -3,7 +3,7 @@
 //! with a single `write`, so several triage processes can share it and their records
 //! interleave as whole lines.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -60,6 +60,13 @@ pub struct AuditRecord {
     pub command: String,
     pub class: ActionClass,
     pub decision: Decision,
+    /// Approved without a question: the action whose approval for the session covered
+    /// this one's family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preapproved_by: Option<ActionId>,
+    /// What an approval for the session covers (`kubectl get pods`, or the exact write).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub family: String,
     /// Present on the record written after an approved command ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<AuditExecution>,
@@ -85,6 +92,8 @@ impl AuditRecord {
             command: action.command.clone(),
             class: action.class,
             decision: decision.clone(),
+            preapproved_by: action.preapproved_by,
+            family: action.family.clone(),
             execution: None,
         }
     }
@@ -138,23 +147,20 @@ impl AuditLog {
         crate::config::state_dir().map(|d| d.join("audit.jsonl"))
     }
 
-    /// Open (creating it and its directory if needed) the log at `path` for appending.
+    /// Open (creating it and its directory if needed) the log at `path` for appending:
+    /// a `0600` file in a `0700` directory.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, AuditError> {
         let path = path.into();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| AuditError::CreateDir {
+            crate::config::private::create_dir(dir).map_err(|e| AuditError::CreateDir {
                 path: dir.to_path_buf(),
-                source,
+                source: std::io::Error::other(e.to_string()),
             })?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|source| AuditError::Open {
-                path: path.clone(),
-                source,
-            })?;
+        let file = crate::config::private::open_append(&path).map_err(|e| AuditError::Open {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
         Ok(Self {
             path,
             file: Mutex::new(file),
@@ -218,6 +224,9 @@ mod tests {
             class_reason: "test".into(),
             rationale: "test".into(),
             blocked_by_read_only: false,
+            refused: None,
+            family: String::new(),
+            preapproved_by: None,
         }
     }
 

@@ -432,6 +432,9 @@ impl<'a> Exec<'a> {
         self.emit(Event::ActionProposed {
             action: proposal.clone(),
         });
+        if proposal.preapproved_by.is_some() {
+            self.shared.approve_for_session(proposal.id);
+        }
         Some(proposal)
     }
 }

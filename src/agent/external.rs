@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::actions::ExecOutput;
+use super::actions::{Classification, ExecOutput};
 use super::exec::Exec;
 use crate::llm::chat::{FunctionDefinition, ToolDefinition};
-use crate::protocol::{ActionClass, ProposedAction};
+use crate::protocol::ProposedAction;
 
 /// The model's view of the external tools.
 pub async fn definitions(exec: &Exec<'_>) -> Vec<ToolDefinition> {
@@ -67,14 +67,23 @@ pub fn propose(exec: &mut Exec<'_>, tool: &ExternalTool, args: Value) -> String 
     );
     let rationale = format!("the agent called {} ({})", tool.name, tool.origin);
     let proposal = match exec.shared.actions.lock() {
-        Ok(mut q) => q.propose_classified(&command, &rationale, ActionClass::Write, reason),
+        Ok(mut q) => q.propose_classified(
+            &command,
+            &rationale,
+            Classification::write_call(&command, reason),
+        ),
         Err(_) => return "error: could not record the proposal".into(),
     };
     exec.shared
         .external_calls
         .insert(proposal.id, tool.name.clone(), args);
     let id = proposal.id;
+    let preapproved = proposal.preapproved_by.is_some();
     exec.emit(crate::protocol::Event::ActionProposed { action: proposal });
+    // The same call approved earlier for the session runs without asking again.
+    if preapproved {
+        exec.shared.approve_for_session(id);
+    }
     format!(
         "{} changes things, so it was proposed as action {id} (write); the engineer decides whether it runs. Do not assume it ran.",
         tool.name

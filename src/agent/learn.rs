@@ -178,6 +178,7 @@ pub async fn confirm(shared: &Shared, id: &str, text: Option<String>) {
             m.text = t.trim().to_string();
         }
         m.status = MemoryStatus::Active;
+        m.reviewed = true;
         m.updated = chrono::Utc::now().timestamp();
         store.upsert(std::slice::from_ref(&m)).await?;
         Ok::<_, crate::memory::MemoryError>(m)

@@ -106,22 +106,32 @@ pub async fn at_start(exec: &mut Exec<'_>) {
     exec.inv.recalled = hits;
 }
 
+/// Why a memory matched, with a warning when nobody has confirmed it.
+fn marked(h: &MemoryHit, why: &str) -> String {
+    if h.memory.unconfirmed() {
+        format!("{why} (unconfirmed: nobody has confirmed this memory)")
+    } else {
+        why.to_string()
+    }
+}
+
 fn emit_hit(exec: &Exec<'_>, h: &MemoryHit, why: &str, used: bool) {
     exec.emit(Event::MemoryHit {
         memory: h.memory.id.clone(),
         kind: h.memory.kind.as_str().to_string(),
         score: h.score,
-        why: why.to_string(),
+        why: marked(h, why),
         used,
     });
 }
 
 /// A memory as evidence: its id and first line.
 pub fn evidence(m: &Memory) -> Evidence {
+    let unconfirmed = if m.unconfirmed() { ", unconfirmed" } else { "" };
     Evidence {
         kind: EvidenceKind::Memory,
         reference: m.id.clone(),
-        detail: format!("{} ({})", m.title(), m.source),
+        detail: format!("{} ({}{unconfirmed})", m.title(), m.source),
         call: None,
     }
 }
@@ -131,6 +141,25 @@ pub struct Held {
     pub memory: Memory,
     pub claim: Claim,
     pub checked: Checked,
+}
+
+/// An unconfirmed memory whose cause held today: its commands are nobody's word, so only
+/// those about the object that was checked, in its namespace, are proposed.
+fn vet_commands(exec: &mut Exec<'_>, hit: &MemoryHit, mut claim: Claim) -> Claim {
+    if claim.actions.is_empty() {
+        return claim;
+    }
+    let (kept, dropped) = super::actions::remembered::vet(&claim.resource, &claim.actions);
+    if !dropped.is_empty() {
+        let why = format!(
+            "{}; its commands not proposed: {}",
+            hit.why,
+            dropped.join("; ")
+        );
+        emit_hit(exec, hit, &why, false);
+    }
+    claim.actions = kept;
+    claim
 }
 
 /// Check recalled corrections, then episodes, best first, with at most [`MAX_CHECKS`]
@@ -198,6 +227,11 @@ pub async fn check_recalled(exec: &mut Exec<'_>) -> Result<Option<Held>, Stop> {
             continue;
         };
         let mut m = hit.memory.clone();
+        let claim = if checked.confirmed && m.unconfirmed() {
+            vet_commands(exec, &hit, claim)
+        } else {
+            claim
+        };
         if checked.confirmed {
             m.confirm();
             save(exec, &m).await;
@@ -363,9 +397,14 @@ pub fn as_context(hits: &[MemoryHit]) -> Option<String> {
     );
     for h in hits {
         s.push_str(&format!(
-            "- {} [{} · confidence {:.2} · confirmed {} · contradicted {} · scope {}]: {}\n",
+            "- {} [{}{} · confidence {:.2} · checks held {} · contradicted {} · scope {}]: {}\n",
             h.memory.id,
             h.memory.kind.as_str(),
+            if h.memory.unconfirmed() {
+                " · unconfirmed"
+            } else {
+                ""
+            },
             h.memory.confidence,
             h.memory.confirmations,
             h.memory.contradictions,

@@ -65,9 +65,14 @@ impl SessionHandle {
 pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
     let id = crate::trace::new_session_id();
     let agent = cfg.config.config.agent.clone();
-    let redactor = Redactor::from_env(&agent)?;
+    let redactor = Arc::new(Redactor::from_env(&agent)?);
     let trace = match &cfg.trace_dir {
-        Some(dir) => Some(TraceWriter::create(dir, &id)?),
+        Some(dir) if agent.keep_raw_output => Some(TraceWriter::create(dir, &id)?),
+        Some(dir) => {
+            let r = redactor.clone();
+            let scrub: crate::trace::Scrubber = Arc::new(move |v| r.redact_json(v));
+            Some(TraceWriter::create(dir, &id)?.scrubbed_by(scrub))
+        }
         None => None,
     };
     let trace_path = trace.as_ref().map(|t| t.path().to_path_buf());
@@ -126,6 +131,7 @@ pub fn start(cfg: SessionConfig) -> anyhow::Result<SessionHandle> {
         observations: Mutex::new(Vec::new()),
         learned: Mutex::new(Default::default()),
         events: ev_tx,
+        own_ops: op_tx.downgrade(),
         trace,
         audit,
         exec_env: cfg.exec_env,
@@ -493,7 +499,7 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
         decision: outcome.decision.clone(),
     });
     let record = AuditRecord::decided(&shared.id, &proposal, &outcome.decision);
-    shared.audit(&record.clone().redacted(&shared.redactor));
+    shared.audit(&shared.at_rest(record.clone()));
     if let Decision::Rejected { reason } = &outcome.decision {
         shared.queue_feedback(format!("I rejected `{}`: {reason}", proposal.command));
         // The reason is a rule worth keeping: proposed, for one key to confirm.
@@ -541,7 +547,7 @@ fn decide(shared: &Arc<Shared>, op: &Op, repo_root: Option<&std::path::Path>) {
                 return;
             }
         };
-        shared.audit(&record.with_execution(&out).redacted(&shared.redactor));
+        shared.audit(&shared.at_rest(record.with_execution(&out)));
         if let Ok(mut obs) = shared.observations.lock() {
             obs.push(format!(
                 "The engineer approved and ran `{command}` (exit {}):\n{}{}",

@@ -16,7 +16,7 @@ use crate::config::AgentConfig;
 use crate::llm::chat::LlmClient;
 use crate::llm::redact::Redactor;
 use crate::memory::Scope;
-use crate::protocol::{ErrorKind, Event};
+use crate::protocol::{ActionId, ApprovalScope, ErrorKind, Event, Op};
 use crate::trace::{RecordBody, TraceWriter};
 
 /// What the session learned about the last investigation, for suggestions.
@@ -34,7 +34,7 @@ pub struct Shared {
     pub tools: ToolContext,
     pub specs: Vec<ToolSpec>,
     pub llm: Option<LlmClient>,
-    pub redactor: Redactor,
+    pub redactor: std::sync::Arc<Redactor>,
     pub agent: AgentConfig,
     pub feedback: Mutex<VecDeque<(u64, String)>>,
     pub observations: Mutex<Vec<String>>,
@@ -44,6 +44,9 @@ pub struct Shared {
     pub external_calls: PendingCalls,
     pub(super) learned: Mutex<Learned>,
     pub(super) events: mpsc::UnboundedSender<Event>,
+    /// The session's own op queue, for decisions an earlier approval already made
+    /// (weak: the session ends when the view drops its sender).
+    pub(super) own_ops: mpsc::WeakUnboundedSender<Op>,
     pub(super) trace: Option<TraceWriter>,
     pub(super) audit: Option<AuditLog>,
     pub(super) exec_env: Vec<(String, String)>,
@@ -59,6 +62,17 @@ impl Shared {
             });
         }
         let _ = self.events.send(event);
+    }
+
+    /// Approve a proposal that an approval for the session already covers; it is decided
+    /// in order with the user's own decisions, and audited as pre-approved.
+    pub fn approve_for_session(&self, action: ActionId) {
+        if let Some(ops) = self.own_ops.upgrade() {
+            let _ = ops.send(Op::Approve {
+                action,
+                scope: ApprovalScope::Session,
+            });
+        }
     }
 
     /// The next tool-call number of the session, from 1.
@@ -80,6 +94,15 @@ impl Shared {
     pub fn record(&self, body: RecordBody) {
         if let Some(t) = &self.trace {
             t.write(body);
+        }
+    }
+
+    /// An audit record as it may be stored: redacted, unless the user keeps raw output.
+    pub fn at_rest(&self, record: AuditRecord) -> AuditRecord {
+        if self.agent.keep_raw_output {
+            record
+        } else {
+            record.redacted(&self.redactor)
         }
     }
 

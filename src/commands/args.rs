@@ -123,6 +123,10 @@ pub enum Command {
     /// On call: receive Alertmanager webhooks, investigate in the background, notify
     /// only above a confidence threshold
     Watch(WatchArgs),
+    /// Trust this repository's .triage.toml: its model, cluster, memory and agent settings
+    Trust(TrustArgs),
+    /// The effective configuration and where each key came from
+    Config(ConfigArgs),
     /// Serve triage's read-only tools to other agents over the Model Context Protocol
     Mcp(McpArgs),
     /// Check the setup: config, index, embedding model, cluster, model endpoint
@@ -238,6 +242,16 @@ pub enum ModelCommand {
     /// Say which embedding model triage uses and where it looked
     Path,
 }
+
+#[derive(Debug, Clone, Args)]
+pub struct TrustArgs {
+    /// Withdraw trust instead: only the file's repository facts apply again
+    #[arg(long)]
+    pub revoke: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {}
 
 #[derive(Debug, Clone, Args)]
 pub struct AskArgs {

@@ -28,7 +28,7 @@ pub async fn run(global: &GlobalArgs, args: &IndexArgs) -> Result<ExitCode> {
         summary.llm_questions =
             Some(llm_questions::run(&store, &llm, &redactor, &cfg.config.llm).await?);
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;

@@ -37,7 +37,7 @@ pub async fn run(global: &GlobalArgs, args: &IssueArgs) -> Result<ExitCode> {
     }
     let result =
         localize::rank_files_for_issue(&store, embedder.as_ref(), &text, args.top, signals).await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &result)?;
         writeln!(out)?;
@@ -86,7 +86,7 @@ async fn issue_with_model(
             )
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(
             &mut out,

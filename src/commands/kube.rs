@@ -113,7 +113,7 @@ async fn scan_cmd(
     if graph {
         report.graph = Some(report.full_graph.clone());
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
@@ -223,7 +223,7 @@ async fn events_cmd(
         None => None,
     };
     let events = source.kube_events(ns.as_deref(), about.as_ref()).await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     for e in events {
         writeln!(
             out,
@@ -270,7 +270,7 @@ async fn serve(file: &Path, port: u16) -> anyhow::Result<()> {
     let server = ReplayServer::start(snapshot, options).await?;
     let url = server.url();
     {
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
         writeln!(out, "serving {summary} on {url}")?;
         writeln!(out, "try: kubectl --server {url} get pods -A")?;
         out.flush()?;

@@ -17,6 +17,8 @@ fn apply_edit(
     status: Option<&str>,
     confidence: Option<f32>,
 ) -> Result<()> {
+    // A person looked at it and changed it: it counts as confirmed.
+    m.reviewed = true;
     if let Some(t) = text {
         m.text = t.to_string();
     }
@@ -56,6 +58,27 @@ pub async fn run(global: &GlobalArgs, args: &MemoryArgs) -> Result<ExitCode> {
     run_in(args, &config.config, root.as_deref()).await
 }
 
+/// One memory in `triage memory list`: whether anyone confirmed it, and its first line.
+fn list_line(out: &mut impl Write, m: &Memory) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}  {:<10} {:<8} {:<11} {:.2}  checked +{} -{}  {}  [{}]",
+        m.id,
+        m.kind.as_str(),
+        m.status.as_str(),
+        if m.unconfirmed() {
+            "unconfirmed"
+        } else {
+            "confirmed"
+        },
+        m.confidence,
+        m.confirmations,
+        m.contradictions,
+        m.text.lines().next().unwrap_or(""),
+        m.scope
+    )
+}
+
 async fn run_in(
     args: &MemoryArgs,
     config: &crate::config::Config,
@@ -64,7 +87,7 @@ async fn run_in(
     let uri = crate::memory::configured_uri(&config.memory)
         .context("no data directory for memories: set memory.uri in config")?;
     let store = crate::memory::open(config).await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     match &args.command {
         MemoryCommand::List { json } => print_list(&mut out, &store.list().await?, &uri, *json)?,
         MemoryCommand::Show { id } => {
@@ -213,18 +236,7 @@ fn print_list(out: &mut impl Write, all: &[Memory], uri: &str, json: bool) -> Re
     }
     if !json {
         for m in all {
-            writeln!(
-                out,
-                "{}  {:<10} {:<8} {:.2}  checked +{} -{}  {}  [{}]",
-                m.id,
-                m.kind.as_str(),
-                m.status.as_str(),
-                m.confidence,
-                m.confirmations,
-                m.contradictions,
-                m.text.lines().next().unwrap_or(""),
-                m.scope
-            )?;
+            list_line(out, m)?;
         }
     }
     Ok(())

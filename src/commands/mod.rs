@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod ask;
+pub mod config;
 pub mod doctor;
 pub mod duration;
 pub mod eval;
@@ -19,6 +20,7 @@ pub mod related;
 pub mod search;
 pub mod sessions;
 pub mod stdin;
+pub mod trust;
 pub mod tui;
 pub mod watch;
 

@@ -18,7 +18,7 @@ pub async fn run(global: &GlobalArgs, args: &RelatedArgs) -> Result<ExitCode> {
     );
     let graph = graph::FileGraph::load(&store).await?;
     let related = graph.related(path, args.hops.max(1), args.top);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if args.json {
         let files: Vec<serde_json::Value> = related
             .iter()

@@ -14,7 +14,7 @@ pub async fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitCode> {
     let embedder = embedder_for(&store, &cfg.config).await?;
     let query = args.query.join(" ");
     let result = search(&store, embedder.as_ref(), &query, args.top).await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     if args.json {
         serde_json::to_writer_pretty(&mut out, &result)?;
         writeln!(out)?;

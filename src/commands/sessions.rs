@@ -10,7 +10,7 @@ use super::args::{SessionsArgs, SessionsCommand};
 
 pub fn run(args: &SessionsArgs) -> Result<ExitCode> {
     let dir: PathBuf = crate::trace::sessions_dir()?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term_safe::SafeWriter::new(std::io::stdout().lock());
     match &args.command {
         SessionsCommand::List { json } => {
             let sessions = crate::trace::list(&dir)?;

@@ -1,11 +1,11 @@
 //! `[mcp]`: Model Context Protocol servers whose tools the agent may call.
 //!
 //! A server runs code on this machine (a command) or receives the agent's arguments (a
-//! URL), so only the user's own config file may name one: a repository's `.triage.toml`
-//! is not trusted to add servers, and its `[mcp]` section is ignored with a warning.
+//! URL), so a repository's `.triage.toml` adds none until the user trusts that file
+//! (`triage trust`): until then its `[mcp]` section is ignored with a warning naming it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -106,16 +106,6 @@ impl McpConfig {
     }
 }
 
-/// Drop `[mcp]` from a layer that is not the user's own, saying so.
-pub(super) fn strip_untrusted(layer: &mut toml::Table, path: &Path) {
-    if layer.remove("mcp").is_some() {
-        tracing::warn!(
-            "ignoring [mcp] in {}: a repository's config cannot add MCP servers; add them to your user config",
-            path.display()
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,16 +157,5 @@ mod tests {
         assert!(err.contains("http://"), "{err}");
         let err = parse("[[mcp.servers]]\nname = \"a\"\ncomand = \"x\"\n").unwrap_err();
         assert!(err.contains("comand"), "{err}");
-    }
-
-    #[test]
-    fn a_repository_layer_cannot_add_servers() {
-        let mut layer: toml::Table =
-            "[[mcp.servers]]\nname = \"x\"\ncommand = \"sh\"\n[index]\nmax_file_size = 5\n"
-                .parse()
-                .unwrap();
-        strip_untrusted(&mut layer, Path::new("/repo/.triage.toml"));
-        assert!(!layer.contains_key("mcp"));
-        assert!(layer.contains_key("index"));
     }
 }

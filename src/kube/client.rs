@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 
 use super::error::{KubeError, ReadError, ReadErrorKind, chain_text};
 use super::guard::RequestGuard;
+use super::names::{self, NameKind};
 use super::resources::{self, ResourceType};
 use crate::config::KubeConfig;
 
@@ -604,6 +605,9 @@ impl KubeClient {
         let ns = if t.namespaced { namespace } else { None };
         let resource = resource_name(t);
         let what = || ReadError::new("list", &resource, ns, None);
+        if let Some(e) = checked(what, &[(NameKind::Namespace, ns)]) {
+            return Err(e);
+        }
         let path = t.list_path(ns);
         let mut out = ListResult::default();
         let mut token: Option<String> = None;
@@ -671,9 +675,20 @@ impl KubeClient {
         let ns = if t.namespaced { namespace } else { None };
         let resource = resource_name(t);
         let what = || ReadError::new("get", &resource, ns, Some(name));
-        let req = Request::new(t.list_path(ns))
-            .get(name, &Default::default())
-            .map_err(|e| what().with(ReadErrorKind::Other, None, e.to_string()))?;
+        if let Some(e) = checked(
+            what,
+            &[(NameKind::Namespace, ns), (NameKind::Object, Some(name))],
+        ) {
+            return Err(e);
+        }
+        let request = Request::new(t.list_path(ns));
+        // A Secret's values are never fetched: its metadata is all triage reads.
+        let req = if *t == resources::SECRETS {
+            request.get_metadata(name, &Default::default())
+        } else {
+            request.get(name, &Default::default())
+        }
+        .map_err(|e| what().with(ReadErrorKind::Other, None, e.to_string()))?;
         let text = self.run(what, self.client.request_text(req)).await?;
         serde_json::from_str(&text).map_err(|e| {
             what().with(
@@ -693,6 +708,16 @@ impl KubeClient {
         previous: bool,
     ) -> Result<String, ReadError> {
         let what = || ReadError::new("get", "pods/log", Some(namespace), Some(pod));
+        if let Some(e) = checked(
+            what,
+            &[
+                (NameKind::Namespace, Some(namespace)),
+                (NameKind::Object, Some(pod)),
+                (NameKind::Container, container),
+            ],
+        ) {
+            return Err(e);
+        }
         let lp = LogParams {
             container: container.map(str::to_string),
             previous,
@@ -718,6 +743,9 @@ impl KubeClient {
         let ns = if t.namespaced { namespace } else { None };
         let resource = resource_name(t);
         let what = || ReadError::new("watch", &resource, ns, None);
+        if let Some(e) = checked(what, &[(NameKind::Namespace, ns)]) {
+            return Err(e);
+        }
         let wp = WatchParams::default().timeout(timeout_secs);
         let req = Request::new(t.list_path(ns))
             .watch(&wp, resource_version)
@@ -781,6 +809,15 @@ impl KubeClient {
             )),
         }
     }
+}
+
+/// Every name that goes into a request path is a valid Kubernetes name, or nothing is
+/// requested.
+fn checked(what: impl Fn() -> ReadError, parts: &[(NameKind, Option<&str>)]) -> Option<ReadError> {
+    parts.iter().find_map(|(kind, value)| {
+        let m = names::check(*kind, (*value)?).err()?;
+        Some(what().with(ReadErrorKind::Refused, None, m))
+    })
 }
 
 /// rustls needs a process-wide crypto provider when more than one is compiled in.

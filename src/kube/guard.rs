@@ -1,7 +1,10 @@
-//! The request guard: a tower layer on the Kubernetes client that lets through reads
-//! (get, list, watch, logs, discovery) and nothing else, unless the request is part of an
-//! action the user approved. Every client triage builds has it as its outermost layer, so
-//! it sees each request before authentication and before anything leaves the process.
+//! The request guard: a tower layer on the Kubernetes client that lets through only the
+//! requests triage itself makes, by allowlist: `GET` of discovery, `/version`, list and
+//! get of the served types, a pod's `log` and an object's `status`, with the query keys
+//! those use; Secrets only as metadata. The path is decoded before it is checked, and any
+//! other request is refused with an error that names it, unless it is part of an action
+//! the user approved. Every client triage builds has the guard as its outermost layer,
+//! so it sees each request before authentication and before anything leaves the process.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,12 +15,17 @@ use std::task::{Context, Poll};
 use http::{Method, Request};
 use tower::{BoxError, Layer, Service};
 
+use super::names::{is_label, is_subdomain};
+use super::resources;
+
 /// A request the guard stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{method} {path} is not a read and no approved action covers it")]
+#[error("{method} {path} was refused: {why}")]
 pub struct GuardRefused {
     pub method: String,
+    /// The path and query as the request had them.
     pub path: String,
+    pub why: String,
 }
 
 /// A change the user approved: the exact requests (method and path, without the query)
@@ -94,12 +102,21 @@ impl RequestGuard {
         }
     }
 
-    /// Decide on one request.
-    pub fn check(&self, method: &Method, path: &str) -> Result<(), GuardRefused> {
-        if is_read(method, path) {
-            self.state.passed.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
-        }
+    /// Decide on one request: its method, path with query, and `Accept` header.
+    pub fn check(
+        &self,
+        method: &Method,
+        path_and_query: &str,
+        accept: Option<&str>,
+    ) -> Result<(), GuardRefused> {
+        let why = match allowed_read(method, path_and_query, accept) {
+            Ok(()) => {
+                self.state.passed.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            Err(why) => why,
+        };
+        let path = path_and_query.split('?').next().unwrap_or("");
         let approved = self
             .state
             .approved
@@ -112,9 +129,10 @@ impl RequestGuard {
         }
         let refused = GuardRefused {
             method: method.to_string(),
-            path: path.to_string(),
+            path: path_and_query.to_string(),
+            why,
         };
-        tracing::warn!(method = %method, path, "kube guard: refused a request that is not a read");
+        tracing::warn!(method = %method, path = path_and_query, why = %refused.why, "kube guard: refused");
         if let Ok(mut list) = self.state.refused.lock() {
             list.push(refused.clone());
         }
@@ -136,28 +154,246 @@ impl RequestGuard {
     }
 }
 
-/// Whether a request only reads: GET or HEAD, and not one of the subresources that act on
-/// a running container or tunnel to it (exec, attach, portforward, proxy).
-pub fn is_read(method: &Method, path: &str) -> bool {
-    if method != Method::GET && method != Method::HEAD {
-        return false;
+/// `%XX` decoded (and `+` as a space when `plus` is set); `None` for a broken escape.
+fn percent_decode(s: &str, plus: bool) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' if plus => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
     }
-    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let rest: &[&str] = match segs.as_slice() {
-        ["api", _version, rest @ ..] => rest,
-        ["apis", _group, _version, rest @ ..] => rest,
-        // Discovery (/api, /apis, /apis/<group>), /version, /openapi, /healthz …
-        _ => return true,
+    String::from_utf8(out).ok()
+}
+
+/// What a read path is, once its shape is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Discovery,
+    List,
+    Get,
+    Log,
+    Status,
+}
+
+/// Query keys each shape may carry.
+fn query_keys(shape: Shape) -> &'static [&'static str] {
+    match shape {
+        Shape::Discovery => &[],
+        Shape::List => &[
+            "limit",
+            "continue",
+            "labelSelector",
+            "fieldSelector",
+            "resourceVersion",
+            "resourceVersionMatch",
+            "watch",
+            "timeoutSeconds",
+            "allowWatchBookmarks",
+            "sendInitialEvents",
+        ],
+        Shape::Get | Shape::Status => &["resourceVersion"],
+        Shape::Log => &[
+            "container",
+            "previous",
+            "tailLines",
+            "limitBytes",
+            "timestamps",
+            "sinceSeconds",
+            "sinceTime",
+        ],
+    }
+}
+
+/// `name` as a namespace in a path.
+fn ns_ok(ns: &str) -> Result<(), String> {
+    if is_label(ns) {
+        Ok(())
+    } else {
+        Err(format!("{ns:?} is not a namespace name"))
+    }
+}
+
+/// `name` as an object name in a path.
+fn name_ok(name: &str) -> Result<(), String> {
+    if is_subdomain(name) {
+        Ok(())
+    } else {
+        Err(format!("{name:?} is not an object name"))
+    }
+}
+
+/// A type read in a namespace.
+fn namespaced(t: &resources::ResourceType) -> Result<(), String> {
+    if t.namespaced {
+        Ok(())
+    } else {
+        Err(format!("{} are not namespaced", t.plural))
+    }
+}
+
+/// A type read by name across the cluster.
+fn cluster_wide(t: &resources::ResourceType) -> Result<(), String> {
+    if t.namespaced {
+        Err(format!(
+            "{} are read in a namespace, not by name across the cluster",
+            t.plural
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A subresource that acts on the cluster rather than reading it.
+fn acting_subresource(sub: &str) -> bool {
+    matches!(
+        sub,
+        "exec"
+            | "attach"
+            | "portforward"
+            | "proxy"
+            | "eviction"
+            | "binding"
+            | "ephemeralcontainers"
+    )
+}
+
+/// The shape of a decoded path, and the type it reads (none for discovery); or why it is
+/// not one triage uses.
+pub fn shape_of(path: &str) -> Result<(Shape, Option<&'static resources::ResourceType>), String> {
+    let segs: Vec<&str> = path.split('/').skip(1).collect();
+    if !path.starts_with('/') || segs.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+        return Err("it is not a plain absolute path".into());
+    }
+    let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
+        ["version"] | ["api"] | ["apis"] | ["api", "v1"] => return Ok((Shape::Discovery, None)),
+        ["apis", group] | ["apis", group, _]
+            if resources::groups().iter().any(|(g, _)| g == group) =>
+        {
+            return match segs.get(2) {
+                Some(v)
+                    if !resources::groups()
+                        .iter()
+                        .any(|(g, gv)| g == group && gv == v) =>
+                {
+                    Err(format!(
+                        "API group version {group}/{v} is not one triage reads"
+                    ))
+                }
+                _ => Ok((Shape::Discovery, None)),
+            };
+        }
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return Err("it is not an API path triage reads".into()),
     };
-    let rest = match rest {
-        ["namespaces", _ns, tail @ ..] if !tail.is_empty() => tail,
-        other => other,
+    let find = |plural: &str| {
+        resources::by_path(group, version, plural)
+            .ok_or_else(|| format!("{plural} in {group}/{version} is not a type triage reads"))
     };
     match rest {
-        ["proxy", ..] => false,
-        [_plural, _name, sub, ..] => !matches!(*sub, "exec" | "attach" | "portforward" | "proxy"),
-        _ => true,
+        [plural] => Ok((Shape::List, Some(find(plural)?))),
+        ["namespaces", ns, plural] => {
+            ns_ok(ns)?;
+            let t = find(plural)?;
+            namespaced(t)?;
+            Ok((Shape::List, Some(t)))
+        }
+        ["namespaces", ns, plural, name] => {
+            ns_ok(ns)?;
+            name_ok(name)?;
+            let t = find(plural)?;
+            namespaced(t)?;
+            Ok((Shape::Get, Some(t)))
+        }
+        ["namespaces", ns, "pods", name, "log"] if group.is_empty() => {
+            ns_ok(ns)?;
+            name_ok(name)?;
+            Ok((Shape::Log, Some(&resources::PODS)))
+        }
+        ["namespaces", ns, plural, name, "status"] => {
+            ns_ok(ns)?;
+            name_ok(name)?;
+            let t = find(plural)?;
+            namespaced(t)?;
+            Ok((Shape::Status, Some(t)))
+        }
+        [plural, name] => {
+            name_ok(name)?;
+            let t = find(plural)?;
+            cluster_wide(t)?;
+            Ok((Shape::Get, Some(t)))
+        }
+        [plural, name, "status"] => {
+            name_ok(name)?;
+            let t = find(plural)?;
+            cluster_wide(t)?;
+            Ok((Shape::Status, Some(t)))
+        }
+        [.., sub] if acting_subresource(sub) => {
+            Err(format!("the `{sub}` subresource acts on the cluster"))
+        }
+        _ => Err("it is not a path shape triage reads (list, get, log, status, discovery)".into()),
     }
+}
+
+/// Whether a request is one of the reads triage makes; the reason when it is not.
+pub fn allowed_read(
+    method: &Method,
+    path_and_query: &str,
+    accept: Option<&str>,
+) -> Result<(), String> {
+    if method != Method::GET {
+        return Err(format!("{method} is not a read; triage only sends GET"));
+    }
+    let (raw_path, raw_query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let path = percent_decode(raw_path, false).ok_or("the path has a broken %-escape")?;
+    if path != raw_path {
+        return Err(format!(
+            "the path is percent-encoded (it decodes to {path}); names triage reads never need encoding"
+        ));
+    }
+    let (shape, t) = shape_of(&path)?;
+    let allowed = query_keys(shape);
+    for pair in raw_query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(k, true).ok_or("the query has a broken %-escape")?;
+        let value = percent_decode(v, true).ok_or("the query has a broken %-escape")?;
+        if !allowed.contains(&key.as_str()) {
+            return Err(format!("the query key `{key}` is not one triage uses here"));
+        }
+        if matches!(
+            key.as_str(),
+            "watch" | "previous" | "timestamps" | "allowWatchBookmarks" | "sendInitialEvents"
+        ) && value != "true"
+            && value != "false"
+        {
+            return Err(format!("`{key}={value}` is not a boolean"));
+        }
+    }
+    // Secret values never leave the cluster: Secrets are read as metadata only.
+    if t == Some(&resources::SECRETS)
+        && !accept.is_some_and(|a| a.contains("as=PartialObjectMetadata"))
+    {
+        return Err("Secrets are read as metadata only (their values are never fetched)".into());
+    }
+    Ok(())
 }
 
 impl<S> Layer<S> for RequestGuard {
@@ -194,7 +430,15 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        match self.guard.check(req.method(), req.uri().path()) {
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+        let accept = req
+            .headers()
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        match self.guard.check(req.method(), &path, accept) {
             Ok(()) => {
                 let fut = self.inner.call(req);
                 Box::pin(async move { fut.await.map_err(Into::into) })
@@ -205,81 +449,5 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_pass_and_writes_do_not() {
-        assert!(is_read(&Method::GET, "/api/v1/namespaces/shop/pods"));
-        assert!(is_read(
-            &Method::GET,
-            "/api/v1/namespaces/shop/pods/web-0/log"
-        ));
-        assert!(is_read(&Method::GET, "/apis/apps/v1/deployments"));
-        assert!(is_read(&Method::GET, "/apis"));
-        assert!(is_read(&Method::GET, "/version"));
-        assert!(is_read(&Method::GET, "/api/v1/namespaces/shop"));
-        assert!(is_read(
-            &Method::GET,
-            "/api/v1/namespaces/shop/services/proxy"
-        ));
-        assert!(!is_read(
-            &Method::GET,
-            "/api/v1/namespaces/shop/pods/web-0/exec"
-        ));
-        assert!(!is_read(
-            &Method::GET,
-            "/api/v1/namespaces/shop/pods/web-0/portforward"
-        ));
-        assert!(!is_read(
-            &Method::GET,
-            "/api/v1/namespaces/shop/services/web/proxy/x"
-        ));
-        assert!(!is_read(
-            &Method::DELETE,
-            "/api/v1/namespaces/shop/pods/web-0"
-        ));
-        assert!(!is_read(&Method::POST, "/api/v1/namespaces/shop/pods"));
-        assert!(!is_read(
-            &Method::PATCH,
-            "/apis/apps/v1/namespaces/shop/deployments/web"
-        ));
-    }
-
-    /// The shapes a kube-rs watcher sends (`triage watch` keeps its picture with them):
-    /// a paginated list, then `GET <collection>?watch=true&resourceVersion=…` on the same
-    /// collection path, namespaced or cluster-wide, metadata-only for Secrets.
-    #[test]
-    fn watcher_lists_and_watches_pass() {
-        for path in [
-            "/api/v1/namespaces/shop/pods",
-            "/api/v1/namespaces/shop/events",
-            "/api/v1/namespaces/shop/secrets",
-            "/apis/apps/v1/namespaces/shop/deployments",
-            "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
-            "/api/v1/nodes",
-            "/api/v1/pods",
-        ] {
-            assert!(is_read(&Method::GET, path), "{path}");
-        }
-    }
-
-    #[test]
-    fn approval_covers_exact_request_while_alive() {
-        let guard = RequestGuard::new();
-        let path = "/api/v1/namespaces/shop/pods/web-0";
-        assert!(guard.check(&Method::DELETE, path).is_err());
-        {
-            let _ok =
-                guard.approve(ApprovedAction::new("delete web-0").allow(Method::DELETE, path));
-            assert!(guard.check(&Method::DELETE, path).is_ok());
-            assert!(
-                guard
-                    .check(&Method::DELETE, "/api/v1/namespaces/shop/pods/web-1")
-                    .is_err()
-            );
-        }
-        assert!(guard.check(&Method::DELETE, path).is_err());
-        assert_eq!(guard.refused().len(), 3);
-    }
-}
+#[path = "guard_tests.rs"]
+mod tests;

@@ -19,6 +19,7 @@ pub mod guard;
 pub mod links;
 pub mod live;
 pub mod logs;
+pub mod names;
 pub mod record;
 pub mod replay;
 pub mod replay_watch;

@@ -222,6 +222,16 @@ pub async fn record(source: &ClusterSource, scope: &Scope) -> Result<Snapshot, K
     snap.logs = logs;
     snap.errors.extend(errors);
     snap.sanitize();
+    match crate::llm::redact::Redactor::from_env(&crate::config::AgentConfig::default()) {
+        Ok(redactor) => snap.redact(&redactor),
+        // The built-in rules are tested to compile; without them nothing is kept.
+        Err(e) => {
+            return Err(KubeError::Snapshot {
+                path: std::path::PathBuf::from("<recording>"),
+                problem: format!("cannot redact the recording: {e}"),
+            });
+        }
+    }
     tracing::debug!(
         objects = snap.object_count(),
         logs = snap.logs.len(),

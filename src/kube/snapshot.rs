@@ -238,18 +238,73 @@ impl Snapshot {
         Ok(())
     }
 
-    /// Write the snapshot as JSON.
+    /// Write the snapshot as JSON, readable by its owner only (`0600`).
     pub fn save(&self, path: &Path) -> Result<(), KubeError> {
         let err = |source| KubeError::SnapshotWrite {
             path: path.to_path_buf(),
             source,
         };
         let text = serde_json::to_string_pretty(self).map_err(|e| err(std::io::Error::other(e)))?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(err)?;
-        }
-        std::fs::write(path, text + "\n").map_err(err)
+        crate::config::private::write(path, (text + "\n").as_bytes())
+            .map_err(|e| err(std::io::Error::other(e.to_string())))
     }
+
+    /// Scrub what a recording must not keep at rest: container environment values
+    /// (whole for secret-looking names, secret formats in the others) and secrets in log
+    /// tails. Names, hosts and structure stay, so the analysis works the same.
+    pub fn redact(&mut self, redactor: &crate::llm::redact::Redactor) {
+        for items in self.objects.values_mut() {
+            for item in items.iter_mut() {
+                for env in env_lists(item) {
+                    *env = redactor.redact_json(env);
+                }
+            }
+        }
+        for logs in self.logs.values_mut() {
+            for text in [&mut logs.current, &mut logs.previous]
+                .into_iter()
+                .flatten()
+            {
+                *text = redactor.redact(text).text;
+            }
+        }
+    }
+}
+
+/// The `env` lists of every container in an object: a pod's, or a workload's pod
+/// template's (CronJobs nest one more level).
+fn env_lists(item: &mut Value) -> Vec<&mut Value> {
+    let pointer = [
+        "/spec",
+        "/spec/template/spec",
+        "/spec/jobTemplate/spec/template/spec",
+    ]
+    .into_iter()
+    .find(|p| {
+        item.pointer(p)
+            .is_some_and(|s| s.get("containers").is_some())
+    });
+    let Some(spec) = pointer
+        .and_then(|p| item.pointer_mut(p))
+        .and_then(Value::as_object_mut)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, list) in spec.iter_mut() {
+        if !matches!(
+            key.as_str(),
+            "containers" | "initContainers" | "ephemeralContainers"
+        ) {
+            continue;
+        }
+        for c in list.as_array_mut().into_iter().flatten() {
+            if let Some(env) = c.get_mut("env") {
+                out.push(env);
+            }
+        }
+    }
+    out
 }
 
 fn check_object(item: &Value, t: &ResourceType) -> Result<(), String> {

@@ -262,9 +262,11 @@ impl LocalModel {
     }
 }
 
-/// An OpenAI-compatible `/embeddings` endpoint.
+/// An OpenAI-compatible `/embeddings` endpoint. Text leaves the machine here, so it is
+/// redacted first, like every model request.
 pub struct OpenAiEmbedder {
     client: async_openai::Client<async_openai::config::OpenAIConfig>,
+    redactor: crate::llm::redact::Redactor,
     pub model: String,
     pub dim: usize,
 }
@@ -288,8 +290,11 @@ impl OpenAiEmbedder {
             .timeout(std::time::Duration::from_secs(120))
             .build()
             .context("cannot build the HTTP client")?;
+        let redactor =
+            crate::llm::redact::Redactor::from_env(&crate::config::AgentConfig::default())?;
         let mut me = Self {
             client: async_openai::Client::with_config(config).with_http_client(http),
+            redactor,
             model: cfg.model.clone(),
             dim: 0,
         };
@@ -318,6 +323,7 @@ impl OpenAiEmbedder {
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
         use async_openai::types::embeddings::CreateEmbeddingRequestArgs;
         let n = texts.len();
+        let texts: Vec<String> = texts.iter().map(|t| self.redactor.redact(t).text).collect();
         let req = CreateEmbeddingRequestArgs::default()
             .model(self.model.clone())
             .input(texts)

@@ -17,6 +17,7 @@ use regex::{Captures, Regex, RegexSet};
 use crate::config::AgentConfig;
 
 mod k8s;
+pub mod table;
 
 /// A configured pattern that does not compile.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,8 @@ pub enum RedactError {
         kind: &'static str,
         source: regex::Error,
     },
+    #[error("the secret rule table is broken: {0}")]
+    Table(String),
 }
 
 /// Redacted text and how many secrets were replaced in it.
@@ -48,6 +51,8 @@ pub struct Redactor {
     env: Option<EnvSecrets>,
     placeholder: Regex,
     secret_key: Regex,
+    /// `"name": "X", "value": "…"` pairs in JSON text (either order).
+    env_pair: Regex,
     vault: Mutex<Vault>,
 }
 
@@ -76,6 +81,8 @@ enum Check {
     /// Every match is a secret of this kind: the `secret` group if there is one, else the
     /// whole match.
     Kind(&'static str),
+    /// The same, for a rule from the table.
+    Named(String),
     /// The match must pass a test, which also picks the span and the kind.
     With(fn(&Captures<'_>, &str) -> Option<Found>),
 }
@@ -357,6 +364,16 @@ impl Redactor {
             sources.push(pattern);
             rules.push(Rule { regex, check });
         }
+        for rule in table::rules().map_err(RedactError::Table)? {
+            let pattern = ascii_boundaries(&rule.regex);
+            let regex = Regex::new(&pattern)
+                .map_err(|e| RedactError::Table(format!("rule {}: {e}", rule.kind)))?;
+            sources.push(pattern);
+            rules.push(Rule {
+                regex,
+                check: Check::Named(rule.kind),
+            });
+        }
         for (index, pattern) in config.redact_patterns.iter().enumerate() {
             let regex = Regex::new(pattern).map_err(|source| RedactError::BadPattern {
                 index,
@@ -386,12 +403,20 @@ impl Redactor {
                     source,
                 }
             })?;
+        let env_pair = Regex::new(
+            r#"\\?"name\\?"\s*:\s*\\?"(?P<n1>[A-Za-z0-9_.-]+)\\?"\s*,\s*\\?"value\\?"\s*:\s*\\?"(?P<v1>[^"\\]*)|\\?"value\\?"\s*:\s*\\?"(?P<v2>[^"\\]*)\\?"\s*,\s*\\?"name\\?"\s*:\s*\\?"(?P<n2>[A-Za-z0-9_.-]+)"#,
+        )
+        .map_err(|source| RedactError::BuiltIn {
+            kind: "env-pair",
+            source,
+        })?;
         Ok(Self {
             rules,
             prefilter,
             env: None,
             placeholder,
             secret_key,
+            env_pair,
             vault: Mutex::new(Vault::default()),
         })
     }
@@ -491,6 +516,11 @@ impl Redactor {
             }
             Value::Object(map) => {
                 let is_secret = map.get("kind").and_then(Value::as_str) == Some("Secret");
+                // `{"name": "DB_PASSWORD", "value": "…"}`: a container's environment.
+                let env_secret = map
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(secret_env_name);
                 let mut out = serde_json::Map::with_capacity(map.len());
                 for (key, v) in map {
                     let redacted = match v {
@@ -507,6 +537,9 @@ impl Redactor {
                             if self.secret_key.is_match(key) && plausible_quoted(s) =>
                         {
                             self.whole(v, kind_for_key(key))
+                        }
+                        Value::String(_) if env_secret && key == "value" => {
+                            self.whole(v, "env-value")
                         }
                         _ => self.redact_json(v),
                     };
@@ -539,6 +572,15 @@ impl Redactor {
                 rank,
             }));
         }
+        spans.extend(
+            k8s::env_spans(text, &self.env_pair, secret_env_name)
+                .into_iter()
+                .map(|range| Span {
+                    range,
+                    kind: Cow::Borrowed("env-value"),
+                    rank,
+                }),
+        );
         for index in self.prefilter.matches(text).iter() {
             let Some(rule) = self.rules.get(index) else {
                 continue;
@@ -546,17 +588,14 @@ impl Redactor {
             rank = index + 1;
             for caps in rule.regex.captures_iter(text) {
                 let found = match &rule.check {
-                    Check::Kind(kind) => span_of(&caps).map(|r| (*kind, r)),
-                    Check::With(test) => test(&caps, text),
+                    Check::Kind(kind) => span_of(&caps).map(|r| (Cow::Borrowed(*kind), r)),
+                    Check::Named(kind) => span_of(&caps).map(|r| (Cow::Owned(kind.clone()), r)),
+                    Check::With(test) => test(&caps, text).map(|(k, r)| (Cow::Borrowed(k), r)),
                 };
                 if let Some((kind, range)) = found
                     && !range.is_empty()
                 {
-                    spans.push(Span {
-                        range,
-                        kind: Cow::Borrowed(kind),
-                        rank,
-                    });
+                    spans.push(Span { range, kind, rank });
                 }
             }
         }
@@ -619,6 +658,20 @@ fn secret_env_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_table_rule_example_is_redacted() {
+        let r = redactor();
+        for rule in table::rules().unwrap() {
+            let out = r.redact(&rule.example);
+            assert!(
+                out.count >= 1 && out.text.contains("[REDACTED:"),
+                "{}: {:?}",
+                rule.kind,
+                out.text
+            );
+        }
+    }
 
     fn redactor() -> Redactor {
         Redactor::new(&AgentConfig::default()).unwrap()
@@ -1037,5 +1090,42 @@ stringData:
         assert_eq!(out.count, 1);
         // Generous for an unoptimised test build on a busy machine; a real run is ~ms.
         assert!(elapsed < std::time::Duration::from_secs(1), "{elapsed:?}");
+    }
+
+    #[test]
+    fn secret_named_container_env_values_in_yaml_json_and_escaped_json() {
+        let r = redactor();
+        let yaml = "    env:\n    - name: DB_PASSWORD\n      value: plainvalue-one\n    - name: LOG_LEVEL\n      value: debug\n    - name: STRIPE_KEY\n      valueFrom:\n        secretKeyRef: {name: s, key: k}\n";
+        let out = r.redact(yaml);
+        assert!(!out.text.contains("plainvalue-one"), "{}", out.text);
+        assert!(out.text.contains("value: debug"), "{}", out.text);
+        assert!(out.text.contains("secretKeyRef"), "{}", out.text);
+        let json = r#"{"env":[{"name":"STRIPE_KEY","value":"plainvalue-two"},{"value":"plainvalue-three","name":"API_TOKEN"},{"name":"MODE","value":"fast"}]}"#;
+        let out = r.redact(json);
+        for v in ["plainvalue-two", "plainvalue-three"] {
+            assert!(!out.text.contains(v), "{}", out.text);
+        }
+        assert!(out.text.contains(r#""value":"fast""#), "{}", out.text);
+        // The same spec quoted inside a string (a last-applied annotation).
+        let escaped = serde_json::to_string(json).unwrap();
+        let out = r.redact(&escaped);
+        for v in ["plainvalue-two", "plainvalue-three"] {
+            assert!(!out.text.contains(v), "{}", out.text);
+        }
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        let out = r.redact_json(&value);
+        assert_eq!(out["env"][2]["value"], "fast");
+        assert!(
+            out["env"][0]["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("[REDACTED:")
+        );
+        assert!(
+            out["env"][1]["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("[REDACTED:")
+        );
     }
 }

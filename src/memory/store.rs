@@ -125,9 +125,12 @@ impl MemoryStore {
             });
         }
         if !uri.contains("://") {
-            std::fs::create_dir_all(uri).map_err(|e| MemoryError::Open {
-                uri: uri.to_string(),
-                message: e.to_string(),
+            // Memories hold what investigations saw: private to the user.
+            crate::config::private::tighten_tree(std::path::Path::new(uri)).map_err(|e| {
+                MemoryError::Open {
+                    uri: uri.to_string(),
+                    message: e.to_string(),
+                }
             })?;
         }
         // Other processes (another triage, `triage memory`) write here too: every read
@@ -457,6 +460,12 @@ impl MemoryStore {
         let refs: Vec<&Memory> = memories.iter().collect();
         if let Err(e) = self.write_vectors(&refs).await {
             tracing::warn!("memory vectors: {e}");
+        }
+        // The files LanceDB just wrote follow the umask; make them private too.
+        if !self.uri.contains("://")
+            && let Err(e) = crate::config::private::tighten_tree(std::path::Path::new(&self.uri))
+        {
+            tracing::warn!("memory files: {e}");
         }
         Ok(())
     }

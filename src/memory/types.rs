@@ -153,6 +153,14 @@ pub struct Memory {
     /// correction may not, and is then checked by the names it mentions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
+    /// A person confirmed it (kept it when it was proposed, or edited it). Memories a
+    /// person wrote (`source: user`) count as confirmed; synced runbooks, episodes the
+    /// agent wrote and imports do not until someone does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reviewed: bool,
+    /// The repository a synced runbook came from (its canonical path on this machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
 }
 
 /// What an episode or correction asserts: the object, the cause, and the read that
@@ -253,7 +261,15 @@ impl Memory {
             confirmations: 0,
             contradictions: 0,
             claim: None,
+            reviewed: false,
+            repo: None,
         }
+    }
+
+    /// Whether no person has confirmed it: it is shown as unconfirmed, and what it
+    /// suggests is checked before it is proposed.
+    pub fn unconfirmed(&self) -> bool {
+        !(self.reviewed || self.source == "user" || self.source.starts_with("user:"))
     }
 
     /// A check today agreed with it: more confidence, one more use.

@@ -59,6 +59,16 @@ impl App {
         self.overlay.as_ref()
     }
 
+    /// Let an open approval dialog take decisions at once, as if it had been open for a
+    /// while (tests drive keys faster than a person).
+    pub fn settle_dialog(&mut self) {
+        if let Some(Overlay::Approval(a)) = &mut self.overlay {
+            *a = a
+                .clone()
+                .aged(crate::tui::overlays::approval::DECISION_DELAY);
+        }
+    }
+
     pub fn composer_text(&self) -> &str {
         self.composer.input.text()
     }
@@ -161,7 +171,9 @@ impl App {
                 // Open the dialog only when nobody is typing: a `y` meant for the
                 // composer must never approve anything.
                 let typing = !self.composer.input.is_empty() && self.view.focus == PaneId::Composer;
-                if self.overlay.is_none() && !typing {
+                if action.preapproved_by.is_some() {
+                    // Approved for the session already: it runs without a question.
+                } else if self.overlay.is_none() && !typing {
                     self.overlay = Some(Overlay::Approval(ApprovalOverlay::new(action.id)));
                 } else {
                     let key = self

@@ -79,6 +79,11 @@ pub async fn run(launch: Launch) -> Result<ExitCode> {
         read_only: config.config.agent.read_only,
     };
     let mut app = App::new(keymap, theme, status.clone());
+    // An untrusted repository config stays in view, not only on the screen the TUI hides.
+    if let Some(w) = config.warnings.first() {
+        app.state
+            .notify(crate::tui::state::NoticeLevel::Warning, w.clone());
+    }
     if let Some(text) = &launch.prefill {
         app.handle_paste(text);
     }

@@ -615,6 +615,9 @@ mod tests {
                 class_reason: "rollout undo changes the cluster".into(),
                 rationale: "bad rollout".into(),
                 blocked_by_read_only: true,
+                refused: None,
+                family: String::new(),
+                preapproved_by: None,
             },
         });
         assert_eq!(s.pending_actions().count(), 1);

@@ -65,7 +65,7 @@ pub(crate) async fn start(mut config: Config, cluster: bool) -> Setup {
         index_dir: Some(loc.index_dir.clone()),
         config: LoadedConfig {
             config,
-            sources: Vec::new(),
+            ..LoadedConfig::default()
         },
         cluster_label: cluster.as_ref().map(|_| "replay:shop.json".to_string()),
         cluster,

@@ -1,6 +1,7 @@
 //! A loopback OpenAI-compatible chat server that speaks SSE, scripted per test: content
 //! and tool-call deltas split across chunks, usage, and faults (429 with Retry-After,
-//! 500, a cut stream, garbage). It logs every request body as received.
+//! 500, a cut stream, garbage). It also answers `/embeddings` with small deterministic
+//! vectors. It logs every request body as received.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -78,6 +79,7 @@ impl LlmServer {
                     axum::Json(json!({"object": "list", "data": [{"id": "scripted", "object": "model", "max_model_len": 32768}]}))
                 }),
             )
+            .route("/v1/embeddings", post(embeddings))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -95,6 +97,50 @@ impl LlmServer {
     }
 }
 
+/// Embedding requests are logged too (their `body` has `input`), and answered with an
+/// 8-dimensional vector per input derived from its bytes.
+async fn embeddings(State(st): State<ServerState>, headers: HeaderMap, body: String) -> Response {
+    let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    {
+        let mut raw = String::new();
+        for (k, v) in &headers {
+            raw.push_str(&format!("{k}: {}\n", v.to_str().unwrap_or("")));
+        }
+        raw.push_str(&body);
+        st.log.lock().unwrap().push(Logged {
+            at: Instant::now(),
+            raw,
+            body: parsed.clone(),
+        });
+    }
+    let inputs: Vec<String> = match &parsed["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .map(|v| v.as_str().unwrap_or("").to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut v = [0.0f32; 8];
+            for (j, b) in t.bytes().enumerate() {
+                v[(j + b as usize) % 8] += 1.0;
+            }
+            v[0] += 1.0;
+            json!({"index": i, "object": "embedding", "embedding": v})
+        })
+        .collect();
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"object": "list", "data": data}).to_string(),
+        ))
+        .unwrap()
+}
+
 async fn chat(State(st): State<ServerState>, headers: HeaderMap, body: String) -> Response {
     let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let n = {
@@ -109,7 +155,8 @@ async fn chat(State(st): State<ServerState>, headers: HeaderMap, body: String) -
             raw,
             body: parsed.clone(),
         });
-        log.len() - 1
+        // Replies are scripted by chat request number; embedding requests do not count.
+        log.iter().filter(|l| l.body.get("input").is_none()).count() - 1
     };
     match (st.script)(n, &parsed) {
         Reply::Status { code, retry_after } => {

@@ -5,6 +5,7 @@
 
 mod agent;
 mod architecture;
+mod canary;
 mod cli_kube;
 mod cli_setup;
 mod common;
@@ -15,6 +16,7 @@ mod index;
 mod index_bad_input;
 mod kube;
 mod kube_faults;
+mod kube_guard;
 mod kube_kubectl;
 mod learning;
 mod llm_questions;
@@ -28,6 +30,7 @@ mod memory_import;
 mod memory_s3;
 mod rerank;
 mod search;
+mod trust;
 mod tui_e2e;
 mod watch;
 mod watch_picture;

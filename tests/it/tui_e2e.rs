@@ -74,15 +74,20 @@ impl Tmux {
     /// Wait until the screen shows `text` (polling; the deadline is generous, it is not
     /// a timing assertion).
     async fn wait_for(&self, text: &str) -> String {
+        self.wait_for_any(&[text]).await
+    }
+
+    /// Waits until the screen shows one of `texts`.
+    async fn wait_for_any(&self, texts: &[&str]) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let screen = self.capture();
-            if screen.contains(text) {
+            if texts.iter().any(|t| screen.contains(t)) {
                 return screen;
             }
             assert!(
                 Instant::now() < deadline,
-                "{text:?} never appeared; the screen:\n{screen}"
+                "{texts:?} never appeared; the screen:\n{screen}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -139,14 +144,14 @@ async fn tui_in_tmux_question_tools_approval_quit() {
     assert!(tmux.alternate_screen());
 
     tmux.keys(&["checkout-api 5xx since 14:05", "Enter"]);
-    let screen = tmux.wait_for("kube_findings").await;
-    assert!(
-        screen.contains("git_log") || screen.contains("git log"),
-        "{screen}"
-    );
+    // Both tool calls show (they run side by side, so either may be drawn first).
+    tmux.wait_for("kube_findings").await;
+    tmux.wait_for_any(&["git_log", "git log"]).await;
     // The proposal opens the approval overlay; y approves it once.
     tmux.wait_for("git log --oneline -1").await;
     tmux.wait_for("READ").await;
+    // A key in the dialog's first 300 ms is not taken as a decision.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     tmux.keys(&["y"]);
     tmux.wait_for("initial").await;
     tmux.wait_for("initial commit.").await;

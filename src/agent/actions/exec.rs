@@ -1,6 +1,6 @@
-//! Running an approved command: directly from its words when it can, under `sh -c` when
-//! it needs a shell, in its own process group so a timeout ends everything it started,
-//! with each output stream capped.
+//! Running an approved command: directly from its words, never through a shell (shell
+//! syntax is refused before it gets here, and again here), in its own process group so a
+//! timeout ends everything it started, with each output stream capped.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::shell::{is_assignment, shell_operator};
+use super::classify::{is_assignment, unsafe_syntax};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     #[error("cannot parse command {command:?}: {message}")]
     Parse { command: String, message: String },
+    #[error("will not run {command:?}: {why}")]
+    Refused { command: String, why: String },
     #[error("cannot start {program:?} in {cwd}: {source}")]
     Spawn {
         program: String,
@@ -45,8 +47,8 @@ pub struct ExecOutput {
 }
 
 /// Run an approved command in `cwd` with `env` added, killing it (and anything it
-/// started) after `timeout`. Plain commands run directly from their words; commands that
-/// need a shell run under `sh -c`.
+/// started) after `timeout`. The command runs directly from its words; one that needs a
+/// shell (operators, expansions, a leading `NAME=value`) is refused.
 pub async fn execute(
     command: &str,
     env: &[(String, String)],
@@ -57,21 +59,25 @@ pub async fn execute(
         command: command.to_string(),
         message: e.to_string(),
     })?;
-    let mut cmd = if needs_shell(command, &argv) {
-        let mut c = tokio::process::Command::new("sh");
-        c.arg("-c").arg(command);
-        c
-    } else {
-        let Some((program, args)) = argv.split_first() else {
-            return Err(ExecError::Parse {
-                command: command.to_string(),
-                message: "empty command".into(),
-            });
-        };
-        let mut c = tokio::process::Command::new(program);
-        c.args(args);
-        c
+    let refused = unsafe_syntax(command).or_else(|| {
+        argv.first()
+            .filter(|a| is_assignment(a))
+            .map(|_| "it starts with an environment assignment".to_string())
+    });
+    if let Some(why) = refused {
+        return Err(ExecError::Refused {
+            command: command.to_string(),
+            why,
+        });
+    }
+    let Some((program, args)) = argv.split_first() else {
+        return Err(ExecError::Parse {
+            command: command.to_string(),
+            message: "empty command".into(),
+        });
     };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args);
     let program = argv.first().cloned().unwrap_or_default();
     cmd.current_dir(cwd)
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -192,35 +198,6 @@ fn with_truncation_note(bytes: &[u8], total: usize) -> String {
     text
 }
 
-/// Whether running `command` needs a shell: operators, or expansions (`$VAR`, globs,
-/// `~`, leading `NAME=value`) that only a shell performs.
-fn needs_shell(command: &str, argv: &[String]) -> bool {
-    if shell_operator(command).is_some() {
-        return true;
-    }
-    let mut chars = command.chars().peekable();
-    let mut single = false;
-    let mut word_start = true;
-    while let Some(c) = chars.next() {
-        if single {
-            single = c != '\'';
-            word_start = false;
-            continue;
-        }
-        match c {
-            '\\' => {
-                chars.next();
-            }
-            '\'' => single = true,
-            '$' | '*' | '?' | '[' => return true,
-            '~' if word_start => return true,
-            _ => {}
-        }
-        word_start = c.is_whitespace();
-    }
-    argv.first().is_some_and(|a| is_assignment(a))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,10 +219,24 @@ mod tests {
         assert_eq!(out.stderr, "err\n");
         assert!(!out.timed_out);
 
-        // Shell operators and expansions go through `sh -c`; env and cwd apply.
+        // Shell syntax is never run, even when it reaches this far.
         std::fs::write(dir.path().join("a.txt"), "a\nb\n").unwrap();
-        let out = execute(
+        for unsafe_command in [
             "cat a.txt | wc -l; echo $TRIAGE_TEST_VALUE",
+            "cat a.txt > b.txt",
+            "echo $(id)",
+            "X=1 cat a.txt",
+        ] {
+            let refused = execute(unsafe_command, &env, dir.path(), Duration::from_secs(10)).await;
+            assert!(
+                matches!(refused, Err(ExecError::Refused { .. })),
+                "{unsafe_command}: {refused:?}"
+            );
+        }
+        assert!(!dir.path().join("b.txt").exists());
+        // Env and cwd apply to what runs.
+        let out = execute(
+            "sh -c 'wc -l < a.txt; echo \"$TRIAGE_TEST_VALUE\"'",
             &env,
             dir.path(),
             Duration::from_secs(10),
@@ -319,10 +310,10 @@ mod tests {
             started.elapsed()
         );
 
-        // Through a shell, the whole process group goes, so the pipe closes promptly.
+        // The whole process group goes, so the pipe closes promptly.
         let started = Instant::now();
         let out = execute(
-            "echo started; sleep 5 | cat",
+            "sh -c 'echo started; sleep 5 | cat'",
             &[],
             dir.path(),
             Duration::from_millis(200),

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::ToolData;
 use super::data::{KubeObject, LogTail, ScanData};
 use super::{Tool, ToolContext, ToolError, ToolOutput, arg, bool_arg, quote, req_str, str_arg};
+use crate::kube::names::{self, NameKind};
 use crate::kube::state::ResourceRef;
 use crate::protocol::{Evidence, EvidenceKind};
 
@@ -168,6 +169,40 @@ async fn findings(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolErr
     })
 }
 
+/// A name argument that will go into a request path or a field selector, checked
+/// against Kubernetes' naming rules first: a model's argument is data, never a path.
+fn name_arg<'a>(args: &'a Value, key: &str, kind: NameKind) -> Result<Option<&'a str>, ToolError> {
+    match str_arg(args, key) {
+        Some(v) => names::check(kind, v)
+            .map(|()| Some(v))
+            .map_err(|m| ToolError::BadArguments(format!("`{key}`: {m}"))),
+        None => Ok(None),
+    }
+}
+
+/// Every name argument of a kube tool call, checked before anything is requested.
+pub fn check_arguments(name: &str, args: &Value) -> Result<(), ToolError> {
+    name_arg(args, "namespace", NameKind::Namespace)?;
+    match name {
+        "kube_get" | "kube_events" => {
+            name_arg(args, "name", NameKind::Object)?;
+        }
+        "kube_logs" => {
+            name_arg(args, "pod", NameKind::Object)?;
+            name_arg(args, "container", NameKind::Container)?;
+        }
+        _ => {}
+    }
+    if let Some(kind) = str_arg(args, "kind")
+        && !kind.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(ToolError::BadArguments(format!(
+            "`kind`: {kind:?} is not a Kubernetes kind (letters and digits, like Pod)"
+        )));
+    }
+    Ok(())
+}
+
 /// Drop what only adds noise (managed field sets, last-applied copies) and every Secret
 /// value; who wrote an object and when stays.
 fn trim_object(v: &mut Value) {
@@ -191,6 +226,7 @@ fn trim_object(v: &mut Value) {
 }
 
 async fn get(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
+    check_arguments("kube_get", args)?;
     let resource = req_str(args, "resource")?;
     let cluster = ctx.cluster()?;
     let mut value = cluster
@@ -253,6 +289,7 @@ fn objects(resource: &str, value: Value) -> Vec<KubeObject> {
 }
 
 async fn logs(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
+    check_arguments("kube_logs", args)?;
     let pod = req_str(args, "pod")?;
     let cluster = ctx.cluster()?;
     let previous = bool_arg(args, "previous");
@@ -312,6 +349,7 @@ async fn logs(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> 
 }
 
 async fn events(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
+    check_arguments("kube_events", args)?;
     let cluster = ctx.cluster()?;
     let ns = str_arg(args, "namespace");
     let about = str_arg(args, "name").map(|name| {

@@ -333,3 +333,60 @@ fn json_secret_values(text: &str, out: &mut Vec<Range<usize>>) {
         i += 1;
     }
 }
+
+/// Values of container environment variables whose names look secret, in pod specs as
+/// YAML (`- name: DB_PASSWORD` then `value: …` in the same list item) or JSON text
+/// (`"name": "DB_PASSWORD", "value": "…"`, either order; `pair` matches that).
+pub(super) fn env_spans(
+    text: &str,
+    pair: &regex::Regex,
+    secret_name: fn(&str) -> bool,
+) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    if !text.contains("name") || !text.contains("value") {
+        return out;
+    }
+    if text.contains("value\"") || text.contains("value\\\"") {
+        for caps in pair.captures_iter(text) {
+            let (name, value) = match (caps.name("n1"), caps.name("v1")) {
+                (Some(n), Some(v)) => (n, v),
+                _ => match (caps.name("n2"), caps.name("v2")) {
+                    (Some(n), Some(v)) => (n, v),
+                    _ => continue,
+                },
+            };
+            if secret_name(name.as_str()) && !value.as_str().is_empty() {
+                out.push(value.range());
+            }
+        }
+    }
+    if text.contains("value:") {
+        let lines = yaml_lines(text);
+        for (i, line) in lines.iter().enumerate() {
+            let named = line.dash
+                && line.key == Some("name")
+                && secret_name(line.value.trim_matches(['"', '\'']));
+            if !named {
+                continue;
+            }
+            for l in &lines[i + 1..] {
+                if l.blank {
+                    continue;
+                }
+                if l.dash || l.key_col != line.key_col {
+                    break;
+                }
+                if l.key == Some("value") {
+                    let v = l.value.trim_matches(['"', '\'']);
+                    if !v.is_empty() {
+                        let start = l.value_at
+                            + (l.value.len() - l.value.trim_start_matches(['"', '\'']).len());
+                        out.push(start..start + v.len());
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    out
+}

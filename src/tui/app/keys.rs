@@ -135,6 +135,16 @@ fn edit(app: &mut App, action: Action) -> Option<Out> {
 
 /// A key on the open dialog, carried out here where it reaches beyond the dialog.
 fn dialog(app: &mut App, action: Action) -> Option<Out> {
+    // A decision too soon after the dialog opened, or on a command it cannot show whole.
+    if let Some(Overlay::Approval(ov)) = &app.overlay {
+        let now = std::time::Instant::now();
+        let refused =
+            crate::tui::overlays::approval::refuse_decision(&app.ctx(), ov, app.size, action, now);
+        if let Some(why) = refused {
+            app.state.notify(NoticeLevel::Warning, why);
+            return Some(Vec::new());
+        }
+    }
     let help_lines = match &app.overlay {
         Some(Overlay::Help(h)) => crate::tui::overlays::help::line_count(&app.ctx(), h),
         _ => 0,

@@ -1,7 +1,12 @@
-//! The approval dialog: the command, READ or WRITE and why, the agent's rationale, and a
-//! loud note when read-only mode will refuse it. `y` approves once, `a` for the session,
-//! `n` asks why and rejects, `e` edits the command (it is classified and proposed again),
-//! Esc decides later. Nothing is sent until one of those keys.
+//! The approval dialog: the whole command (wrapped, never cut without saying so), READ or
+//! WRITE and why, what approving for the session covers, the agent's rationale, and a
+//! loud note when read-only mode (or the command's own syntax) will refuse it. `y`
+//! approves once, `a` for the session, `n` asks why and rejects, `e` edits the command
+//! (it is classified and proposed again), Esc decides later. Nothing is sent until one of
+//! those keys, and no key pressed in the first [`DECISION_DELAY`] after the dialog opens
+//! counts: it was meant for whatever had the focus before.
+
+use std::time::{Duration, Instant};
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
@@ -28,10 +33,14 @@ pub enum ApprovalMode {
     Edit(TextInput),
 }
 
+/// How long after opening the dialog ignores decision keys.
+pub const DECISION_DELAY: Duration = Duration::from_millis(300);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApprovalOverlay {
     pub action: ActionId,
     pub mode: ApprovalMode,
+    opened_at: Instant,
 }
 
 impl ApprovalOverlay {
@@ -39,7 +48,19 @@ impl ApprovalOverlay {
         Self {
             action,
             mode: ApprovalMode::Choose,
+            opened_at: Instant::now(),
         }
+    }
+
+    /// As if it had been open for `age` (tests, and a dialog reopened from the pane).
+    pub fn aged(mut self, age: Duration) -> Self {
+        self.opened_at = self.opened_at.checked_sub(age).unwrap_or(self.opened_at);
+        self
+    }
+
+    /// Whether a key at `now` may decide: not within [`DECISION_DELAY`] of opening.
+    pub fn accepts_decisions(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.opened_at) >= DECISION_DELAY
     }
 
     /// The key context for the current mode.
@@ -152,17 +173,72 @@ impl ApprovalOverlay {
     }
 }
 
+/// What is refused about deciding now, if anything: a key too soon after opening, or an
+/// approval of a command the window cannot show whole. Rejecting and editing stay
+/// possible when the command is cut (editing shows all of it).
+pub fn refuse_decision(
+    ctx: &Ctx,
+    ov: &ApprovalOverlay,
+    area: Rect,
+    action: Action,
+    now: Instant,
+) -> Option<String> {
+    if ov.mode != ApprovalMode::Choose {
+        return None;
+    }
+    let deciding = matches!(
+        action,
+        Action::ApproveOnce | Action::ApproveSession | Action::Reject | Action::EditAction
+    );
+    if deciding && !ov.accepts_decisions(now) {
+        return Some(format!(
+            "the dialog for action #{} just opened: that key was not taken as a decision; press it again",
+            ov.action
+        ));
+    }
+    let approving = matches!(action, Action::ApproveOnce | Action::ApproveSession);
+    let hidden = dialog(ctx, ov, area)?.hidden_command_rows;
+    (approving && hidden > 0).then(|| {
+        format!(
+            "{hidden} lines of the command do not fit: enlarge the window to read it all before approving (or press e to read and edit it)"
+        )
+    })
+}
+
+/// The dialog's lines, where its input goes, and how many command rows did not fit.
+struct Dialog<'a> {
+    width: u16,
+    lines: Vec<Line<'static>>,
+    input_at: Option<(usize, usize, &'a TextInput)>,
+    hidden_command_rows: usize,
+}
+
 pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> Option<Position> {
+    let d = dialog(ctx, ov, area)?;
+    let id = ov.action;
+    render_dialog(
+        ctx,
+        area,
+        buf,
+        d.width,
+        format!("Action #{id} — your decision"),
+        d.lines,
+        d.input_at,
+    )
+}
+
+fn dialog<'a>(ctx: &Ctx, ov: &'a ApprovalOverlay, area: Rect) -> Option<Dialog<'a>> {
     let row = ctx.state.action(ov.action)?;
     let p = &row.proposal;
     let width = area.width.saturating_sub(4).clamp(20, 88).min(area.width);
     let inner_w = width.saturating_sub(4).max(1);
 
-    let mut head = head_lines(ctx, p, inner_w);
+    let (mut head, command_rows) = head_lines(ctx, p, inner_w);
     let mut mid = middle_lines(ctx, p, inner_w);
     let (mut foot, mut input) = foot_lines(ctx, ov, inner_w);
 
     let avail = usize::from(area.height.saturating_sub(2));
+    let mut hidden = 0;
     if head.len() + mid.len() + foot.len() > avail {
         let keep = avail.saturating_sub(head.len() + foot.len());
         mid.truncate(keep);
@@ -172,7 +248,14 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
                 ctx.style("ui.text.dim"),
             ));
         }
-        head.truncate(avail.saturating_sub(foot.len()));
+        if head.len() + foot.len() > avail {
+            hidden = cut_command(
+                ctx,
+                &mut head,
+                command_rows,
+                avail.saturating_sub(foot.len()),
+            );
+        }
         if foot.len() > avail {
             // Keep the input and the keys; drop the question above them.
             let drop = (foot.len() - avail).min(input.map_or(0, |(at, _, _)| at));
@@ -181,31 +264,50 @@ pub fn render(ctx: &Ctx, ov: &ApprovalOverlay, area: Rect, buf: &mut Buffer) -> 
         }
     }
     let input_at = input.map(|(at, rows, t)| (head.len() + mid.len() + at, rows, t));
-    let lines: Vec<Line> = head.into_iter().chain(mid).chain(foot).collect();
-
-    render_dialog(
-        ctx,
-        area,
-        buf,
+    let lines: Vec<Line<'static>> = head.into_iter().chain(mid).chain(foot).collect();
+    Some(Dialog {
         width,
-        format!("Action #{} — your decision", p.id),
         lines,
         input_at,
-    )
+        hidden_command_rows: hidden,
+    })
 }
 
-/// Head: the command and its class. Always shown first.
-fn head_lines(ctx: &Ctx, p: &ProposedAction, inner_w: u16) -> Vec<Line<'static>> {
+/// The command itself does not fit in `rows`: say so on its last visible row, never cut
+/// it silently (approving is refused until it fits). Returns the hidden command rows.
+fn cut_command(
+    ctx: &Ctx,
+    head: &mut Vec<Line<'static>>,
+    command_rows: usize,
+    rows: usize,
+) -> usize {
+    let keep = rows.max(1);
+    if command_rows < keep {
+        head.truncate(keep);
+        return 0;
+    }
+    let shown = keep - 1;
+    let hidden = command_rows - shown;
+    head.truncate(shown);
+    head.push(Line::from(Span::styled(
+        format!("⚠ {hidden} more lines of the command are not shown: enlarge the window"),
+        ctx.style("action.blocked"),
+    )));
+    hidden
+}
+
+/// Head: the command, its class and what approving for the session covers. Always shown
+/// first. Also returns how many rows the command itself takes.
+fn head_lines(ctx: &Ctx, p: &ProposedAction, inner_w: u16) -> (Vec<Line<'static>>, usize) {
     let mut head = wrap_lines(
-        &[
-            RichLine::plain(p.command.clone(), "action.command")
-                .with_prefix(vec![RichSpan::new("$ ", "tool.command")])
-                .wrap(WrapMode::Char),
-            RichLine::blank(),
-        ],
+        &[RichLine::plain(p.command.clone(), "action.command")
+            .with_prefix(vec![RichSpan::new("$ ", "tool.command")])
+            .wrap(WrapMode::Char)],
         ctx.theme,
         inner_w,
     );
+    let command_rows = head.len();
+    head.push(Line::default());
     // The class badge is a styled span of its own; the reason follows it.
     let mut class_line = RichLine::plain(p.class_reason.clone(), "ui.text");
     class_line.prefix = vec![RichSpan::new(" ", "ui.text")];
@@ -219,13 +321,28 @@ fn head_lines(ctx: &Ctx, p: &ProposedAction, inner_w: u16) -> Vec<Line<'static>>
         spans.extend(r.spans);
         head.push(Line::from(spans));
     }
-    head
+    let covers = match (p.class, p.family.is_empty()) {
+        (ActionClass::Read, false) => format!("For the session: later `{} …` reads too", p.family),
+        _ => "For the session: this exact command only".to_string(),
+    };
+    head.extend(wrap_lines(
+        &[RichLine::plain(covers, "ui.text.dim")],
+        ctx.theme,
+        inner_w,
+    ));
+    (head, command_rows)
 }
 
 /// Middle: what happens if approved, then why. Cut from the end when space is short.
 fn middle_lines(ctx: &Ctx, p: &ProposedAction, inner_w: u16) -> Vec<Line<'static>> {
     let mut mid_rich = Vec::new();
-    let note = if p.blocked_by_read_only {
+    let refused = p
+        .refused
+        .as_ref()
+        .map(|why| format!("REFUSED: {why}. It will not run, whatever you choose; edit it into a single plain command."));
+    let note = if let Some(r) = refused.as_deref() {
+        Some(r)
+    } else if p.blocked_by_read_only {
         Some(
             "READ-ONLY MODE: triage will refuse to run this even if you approve it; approving only records your decision. To run it, set [agent] read_only = false and restart.",
         )

@@ -58,7 +58,10 @@ pub fn status(row: &ActionRow) -> (String, &'static str) {
         (Some(Decision::Approved { scope }), _) => (
             match scope {
                 ApprovalScope::Once => "approved once".into(),
-                ApprovalScope::Session => "approved for session".into(),
+                ApprovalScope::Session => match row.proposal.preapproved_by {
+                    Some(by) => format!("approved for session (by #{by})"),
+                    None => "approved for session".into(),
+                },
             },
             "action.approved",
         ),

@@ -26,7 +26,37 @@ fn proposed() -> App {
     let mut app = running();
     feed(&mut app, [kube_findings_finished(), rollback_proposed()]);
     assert!(matches!(app.overlay(), Some(Overlay::Approval(_))));
+    app.settle_dialog();
     app
+}
+
+#[test]
+fn a_key_typed_as_the_dialog_opens_decides_nothing() {
+    let mut app = running();
+    feed(&mut app, [kube_findings_finished(), rollback_proposed()]);
+    for key in ["y", "a", "n", "e"] {
+        assert!(press(&mut app, key).is_empty(), "{key} decided at once");
+        assert!(
+            matches!(app.overlay(), Some(Overlay::Approval(a)) if a.mode == ApprovalMode::Choose),
+            "{key} changed the dialog"
+        );
+        assert!(app.state.actions[0].sent.is_none());
+    }
+    let notice = app
+        .state
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(notice.contains("just opened"), "{notice}");
+    app.settle_dialog();
+    assert_eq!(
+        press(&mut app, "y"),
+        op(Op::Approve {
+            action: 1,
+            scope: ApprovalScope::Once
+        })
+    );
 }
 
 #[test]
@@ -123,6 +153,44 @@ fn text_while_running_is_feedback() {
             .iter()
             .any(|e| matches!(e, Entry::Feedback { id: 1 }))
     );
+}
+
+#[test]
+fn a_command_longer_than_the_window_is_never_cut_silently_nor_approved_unseen() {
+    let mut app = running();
+    let mut ev = rollback_proposed();
+    let long = format!(
+        "kubectl annotate deploy/checkout-api -n shop {}end-of-command=1",
+        "note=checked ".repeat(300)
+    );
+    if let Event::ActionProposed { action } = &mut ev {
+        action.command = long;
+        action.blocked_by_read_only = false;
+    }
+    app.resize(80, 24);
+    feed(&mut app, [kube_findings_finished(), ev]);
+    app.settle_dialog();
+    let shown = super::screen(&app, 80, 24);
+    assert!(
+        shown.contains("more lines of the command are not shown"),
+        "{shown}"
+    );
+    assert!(press(&mut app, "y").is_empty());
+    let notice = app
+        .state
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(notice.contains("do not fit"), "{notice}");
+    // With room for all of it, the whole command shows and can be approved.
+    app.resize(200, 60);
+    let shown = super::screen(&app, 200, 60);
+    assert!(!shown.contains("not shown"), "{shown}");
+    assert!(matches!(
+        press(&mut app, "y").as_slice(),
+        [UiOutput::Op(Op::Approve { .. })]
+    ));
 }
 
 #[test]

@@ -217,6 +217,9 @@ pub fn rollback_proposed() -> Event {
             class_reason: "rollout undo changes a Deployment".into(),
             rationale: "Rolls back to the image before 9f3c2a1 (pool size 20), which ran without errors alongside earlier backfills.".into(),
             blocked_by_read_only: true,
+            refused: None,
+            family: String::new(),
+            preapproved_by: None,
         },
     }
 }

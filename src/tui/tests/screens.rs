@@ -119,6 +119,9 @@ fn incident_flow_step_by_step() {
     feed(&mut app, [rollback_proposed(), budget(24_900, 3)]);
     assert_screens!("incident_step7_action_proposed", app);
 
+    // The engineer reads the dialog before deciding (keys in its first moments are not
+    // decisions).
+    app.settle_dialog();
     press(&mut app, "n");
     type_text(
         &mut app,
@@ -299,6 +302,7 @@ fn overlay_approval_write_mode_and_edit() {
     }
     feed(&mut app, [ev]);
     assert_screens!("overlay_approval_write", app);
+    app.settle_dialog();
     press(&mut app, "e");
     for _ in 0.." -n shop".len() {
         press(&mut app, "<Backspace>");

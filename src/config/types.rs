@@ -1,15 +1,12 @@
-//! Configuration: defaults ← `config.toml` in the XDG config dir ← `.triage.toml` at the
-//! repo root ← `TRIAGE_*` environment variables. Every layer is validated on its own so
-//! that an error names the file (or variable), the key and what would be valid.
+//! The configuration types and where their files live.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-mod mcp;
-pub mod watch;
-pub use mcp::{McpConfig, McpServerConfig};
-pub use watch::WatchConfig;
+use super::mcp::McpConfig;
+use super::watch::WatchConfig;
 
 /// Everything that can go wrong while loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +240,9 @@ pub struct AgentConfig {
     pub redact_patterns: Vec<String>,
     /// Shell command prefixes treated as reads (e.g. `curl -s http://localhost`).
     pub shell_allowlist: Vec<String>,
+    /// Keep tool and action output unredacted in session traces and the audit log
+    /// (model requests are redacted regardless).
+    pub keep_raw_output: bool,
 }
 
 impl Default for AgentConfig {
@@ -256,6 +256,7 @@ impl Default for AgentConfig {
             tool_timeout_secs: 20,
             redact_patterns: Vec::new(),
             shell_allowlist: Vec::new(),
+            keep_raw_output: false,
         }
     }
 }
@@ -305,11 +306,29 @@ impl Default for MemoryConfig {
     }
 }
 
+/// What the trust list says about one repository file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustState {
+    Trusted,
+    /// Never trusted.
+    Untrusted,
+    /// Trusted once, with other content: it changed since.
+    Changed,
+}
+
 /// The files that were merged, in order, for display and for the config digest.
 #[derive(Debug, Clone, Default)]
 pub struct LoadedConfig {
     pub config: Config,
     pub sources: Vec<PathBuf>,
+    /// Where each dotted key that is not a default came from: a file or `$VARIABLE`.
+    pub origins: BTreeMap<String, String>,
+    /// Keys of an untrusted repository file that were ignored.
+    pub ignored: Vec<String>,
+    /// The repository file's trust, when there is one.
+    pub repo_trust: Option<TrustState>,
+    /// What the user should know about how the config was read (printed on stderr).
+    pub warnings: Vec<String>,
 }
 
 /// The user's config file: `$TRIAGE_CONFIG`, else `$XDG_CONFIG_HOME/triage/config.toml`.
@@ -336,199 +355,3 @@ pub fn state_dir() -> Option<PathBuf> {
         .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
         .map(|d| d.join("triage"))
 }
-
-/// Load and merge every layer. `explicit` replaces the user config file when given.
-pub fn load(
-    explicit: Option<&Path>,
-    repo_root: Option<&Path>,
-) -> Result<LoadedConfig, ConfigError> {
-    let mut merged = toml::Table::new();
-    let mut sources = Vec::new();
-    let user = explicit.map(Path::to_path_buf).or_else(user_config_path);
-    if let Some(path) = user {
-        // An explicitly named file must exist; the default location may be absent.
-        if explicit.is_some() || path.exists() {
-            merge_file(&mut merged, &path)?;
-            sources.push(path);
-        }
-    }
-    if let Some(root) = repo_root {
-        let path = root.join(".triage.toml");
-        if path.exists() {
-            let mut layer = read_layer(&path)?;
-            mcp::strip_untrusted(&mut layer, &path);
-            deep_merge(&mut merged, layer);
-            sources.push(path);
-        }
-    }
-    apply_env(&mut merged, with_openai_aliases(std::env::vars()))?;
-    let config =
-        Config::deserialize(toml::Value::Table(merged)).map_err(|e| ConfigError::Invalid {
-            path: sources
-                .last()
-                .cloned()
-                .unwrap_or_else(|| PathBuf::from("<environment>")),
-            message: e.to_string(),
-        })?;
-    config
-        .mcp
-        .validate()
-        .map_err(|message| ConfigError::Invalid {
-            path: sources
-                .first()
-                .cloned()
-                .unwrap_or_else(|| PathBuf::from("<environment>")),
-            message,
-        })?;
-    Ok(LoadedConfig { config, sources })
-}
-
-fn merge_file(into: &mut toml::Table, path: &Path) -> Result<(), ConfigError> {
-    deep_merge(into, read_layer(path)?);
-    Ok(())
-}
-
-fn read_layer(path: &Path) -> Result<toml::Table, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_layer(&text).map_err(|message| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    })
-}
-
-/// Parse one layer and check it on its own, so errors point at this layer's text.
-pub fn parse_layer(text: &str) -> Result<toml::Table, String> {
-    // Deserializing into `Config` from text gives messages with line, column and the
-    // valid field names for unknown keys.
-    toml::from_str::<Config>(text).map_err(|e| e.to_string().trim_end().to_string())?;
-    text.parse::<toml::Table>().map_err(|e| e.to_string())
-}
-
-fn deep_merge(into: &mut toml::Table, from: toml::Table) {
-    for (key, value) in from {
-        match (into.get_mut(&key), value) {
-            (Some(toml::Value::Table(dst)), toml::Value::Table(src)) => deep_merge(dst, src),
-            (_, value) => {
-                into.insert(key, value);
-            }
-        }
-    }
-}
-
-/// `OPENAI_MODEL` and `OPENAI_BASE_URL` are environment too, so they beat the files'
-/// `[llm] model` and `base_url`; `TRIAGE_LLM_MODEL` and `TRIAGE_LLM_BASE_URL` beat them.
-fn with_openai_aliases(
-    vars: impl Iterator<Item = (String, String)>,
-) -> impl Iterator<Item = (String, String)> {
-    let mut vars: Vec<(String, String)> = vars.collect();
-    let aliases: Vec<(String, String)> = vars
-        .iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .filter_map(|(k, v)| match k.as_str() {
-            "OPENAI_MODEL" => Some(("TRIAGE_LLM_MODEL".to_string(), v.clone())),
-            "OPENAI_BASE_URL" => Some(("TRIAGE_LLM_BASE_URL".to_string(), v.clone())),
-            _ => None,
-        })
-        .collect();
-    vars.retain(|(k, _)| k != "OPENAI_MODEL" && k != "OPENAI_BASE_URL");
-    aliases.into_iter().chain(vars)
-}
-
-/// Environment overrides: `TRIAGE_<SECTION>_<KEY>`, e.g. `TRIAGE_INDEX_MAX_FILE_SIZE=2000000`
-/// or `TRIAGE_EMBED_PROVIDER=none`. `TRIAGE_EMBED_MODEL` is a shorthand for
-/// `embed.model_dir`. Unknown `TRIAGE_*` variables that look like config keys are errors.
-fn apply_env(
-    into: &mut toml::Table,
-    vars: impl Iterator<Item = (String, String)>,
-) -> Result<(), ConfigError> {
-    let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
-    for (var, value) in vars {
-        let Some(rest) = var.strip_prefix("TRIAGE_") else {
-            continue;
-        };
-        let (section, key) = if rest == "EMBED_MODEL" {
-            ("embed".to_string(), "model_dir".to_string())
-        } else {
-            let lower = rest.to_ascii_lowercase();
-            let Some((section, key)) = lower.split_once('_') else {
-                continue;
-            };
-            // Only sections that exist are config; other TRIAGE_* variables (TRIAGE_CONFIG,
-            // TRIAGE_LOG) belong to other parts of the program.
-            if !matches!(
-                section,
-                "index"
-                    | "embed"
-                    | "history"
-                    | "kube"
-                    | "llm"
-                    | "agent"
-                    | "tui"
-                    | "memory"
-                    | "watch"
-            ) {
-                continue;
-            }
-            (section.to_string(), key.to_string())
-        };
-        let template = defaults
-            .get(&section)
-            .and_then(|s| s.as_table())
-            .and_then(|t| t.get(&key));
-        let parsed = parse_env_value(&section, &key, &value, template).map_err(|message| {
-            ConfigError::Env {
-                var: var.clone(),
-                value: value.clone(),
-                message,
-            }
-        })?;
-        let table = into
-            .entry(section)
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if let toml::Value::Table(t) = table {
-            t.insert(key, parsed);
-        }
-    }
-    Ok(())
-}
-
-fn parse_env_value(
-    section: &str,
-    key: &str,
-    value: &str,
-    template: Option<&toml::Value>,
-) -> Result<toml::Value, String> {
-    let v = match template {
-        Some(toml::Value::Integer(_)) => value
-            .trim()
-            .parse::<i64>()
-            .map(toml::Value::Integer)
-            .map_err(|_| format!("`{section}.{key}` takes a whole number"))?,
-        Some(toml::Value::Boolean(_)) => match value.trim() {
-            "1" | "true" | "yes" => toml::Value::Boolean(true),
-            "0" | "false" | "no" => toml::Value::Boolean(false),
-            _ => return Err(format!("`{section}.{key}` takes true or false")),
-        },
-        Some(toml::Value::Array(_)) => toml::Value::Array(
-            value
-                .split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| toml::Value::String(s.trim().to_string()))
-                .collect(),
-        ),
-        _ => toml::Value::String(value.to_string()),
-    };
-    // Check the single value in context so a bad enum value is reported here.
-    let mut section_table = toml::Table::new();
-    section_table.insert(key.to_string(), v.clone());
-    let mut root = toml::Table::new();
-    root.insert(section.to_string(), toml::Value::Table(section_table));
-    Config::deserialize(toml::Value::Table(root)).map_err(|e| e.to_string())?;
-    Ok(v)
-}
-
-#[cfg(test)]
-mod tests;
