@@ -220,6 +220,15 @@ struct RunContext<'a> {
     as_watch: bool,
 }
 
+/// The first `n` non-empty lines of an answer, on one line.
+fn first_lines(text: &str, n: usize) -> String {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(n)
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
     let mut config = ctx.base.clone();
     config.config.memory.uri = Some(ctx.memory_uri.to_string());
@@ -310,12 +319,7 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
         tokens,
         wall_ms,
         confidence,
-        answer: text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" / "),
+        answer: first_lines(&text, 3),
         full_answer: text.clone(),
         memories_used: used,
         memories_rejected: rejected,
