@@ -214,6 +214,7 @@ fn query_keys(shape: Shape) -> &'static [&'static str] {
             "timestamps",
             "sinceSeconds",
             "sinceTime",
+            "follow",
         ],
     }
 }
@@ -380,7 +381,12 @@ pub fn allowed_read(
         }
         if matches!(
             key.as_str(),
-            "watch" | "previous" | "timestamps" | "allowWatchBookmarks" | "sendInitialEvents"
+            "watch"
+                | "previous"
+                | "follow"
+                | "timestamps"
+                | "allowWatchBookmarks"
+                | "sendInitialEvents"
         ) && value != "true"
             && value != "false"
         {

@@ -40,6 +40,7 @@ fn the_shapes_triage_uses_pass() {
         "/api/v1/nodes/node-1",
         "/api/v1/nodes/node-1/status",
         "/api/v1/namespaces/shop/pods/web-0/log?container=app&previous=true&tailLines=200&limitBytes=65536",
+        "/api/v1/namespaces/shop/pods/web-0/log?follow=true&tailLines=200",
         "/apis/batch/v1/namespaces/shop/cronjobs/analytics-backfill/status",
         "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
         "/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers",
@@ -146,9 +147,9 @@ fn everything_else_is_refused_with_the_reason() {
     );
     refused(
         M::GET,
-        "/api/v1/namespaces/shop/pods/web-0/log?follow=true",
+        "/api/v1/namespaces/shop/pods/web-0/log?follow=yes",
         None,
-        "`follow`",
+        "not a boolean",
     );
     refused(
         M::GET,

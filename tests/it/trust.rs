@@ -391,7 +391,7 @@ async fn traces_audit_and_memories_are_private_at_rest() {
             "record",
             "--replay",
             shop.to_str().unwrap(),
-            "-o",
+            "--output-file",
             snap.to_str().unwrap(),
         ],
         repo.root(),
