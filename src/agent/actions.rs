@@ -15,10 +15,12 @@ mod git;
 mod kubectl;
 mod programs;
 pub mod remembered;
+mod rules;
 mod shell;
 mod web;
-pub use classify::{ActionKind, Classification, classify, unsafe_syntax};
+pub use classify::classify;
 pub use exec::{ExecError, ExecOutput, OUTPUT_CAP, execute, kill_tree};
+pub use rules::{ActionKind, Classification, normalize, unsafe_syntax};
 pub use web::internal_host;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,15 +33,6 @@ pub enum ActionError {
     NotADecision(&'static str),
     #[error("the edit of action {0} is empty; reject the action instead")]
     EmptyEdit(ActionId),
-}
-
-/// The form of a command that session approvals compare: words re-quoted canonically,
-/// so `kubectl  get   pods` and `kubectl get 'pods'` are the same command.
-pub fn normalize(command: &str) -> String {
-    match shell_words::split(command.trim()) {
-        Ok(words) => shell_words::join(words),
-        Err(_) => command.split_whitespace().collect::<Vec<_>>().join(" "),
-    }
 }
 
 /// What the agent does after a decision.

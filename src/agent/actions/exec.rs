@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::classify::{is_assignment, unsafe_syntax};
+use super::rules::{is_assignment, unsafe_syntax};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {

@@ -1,8 +1,8 @@
 //! git as a table: the verbs that only read, the flags each takes, and the flags that run
 //! code (`-c`, `--ext-diff`, a pager), write files or read another repository.
 
-use super::classify::{Danger, Flag, Syntax};
-use super::programs::{NO_FLAGS, Tool, verb, verb_n};
+use super::rules::{Danger, Flag, Syntax};
+use super::rules::{NO_FLAGS, Tool, verb, verb_n};
 
 const GIT_GLOBAL: &[Flag] = &[
     ("--no-pager", false),

@@ -1,7 +1,7 @@
 //! kubectl as a table: the verbs (and subcommands) that only read, the flags each takes,
 //! and the flags that name another server, credentials or code to run.
 
-use super::classify::{
+use super::rules::{
     ActionKind, Classification, Danger, Flag, Scan, Syntax, danger, first_operand, lookup, read,
     scan, write,
 };

@@ -2,52 +2,10 @@
 //! that only read, the flags each takes, and the flags known to write, connect elsewhere
 //! or run code. A program, verb or flag not listed here makes a command a write.
 
-use super::classify::{
-    ActionKind, Classification, Danger, Flag, Scan, Syntax, first_operand, read, scan, write,
+use super::rules::{
+    ActionKind, Classification, Danger, Flag, NO_FLAGS, Scan, Syntax, Tool, first_operand, read,
+    scan, verb, verb_n, write,
 };
-
-/// A verb (one or two words) that only reads: its flags and how many operands it takes.
-pub(super) struct Verb {
-    words: &'static [&'static str],
-    flags: &'static [Flag],
-    max_operands: Option<usize>,
-}
-
-pub(super) const fn verb(words: &'static [&'static str], flags: &'static [Flag]) -> Verb {
-    Verb {
-        words,
-        flags,
-        max_operands: None,
-    }
-}
-
-pub(super) const fn verb_n(
-    words: &'static [&'static str],
-    flags: &'static [Flag],
-    max: usize,
-) -> Verb {
-    Verb {
-        words,
-        flags,
-        max_operands: Some(max),
-    }
-}
-
-/// A program with subcommands (`helm list`, `git log`, `triage search`).
-pub(super) struct Tool {
-    pub name: &'static str,
-    pub globals: &'static [Flag],
-    /// Flags that are dangerous before the verb.
-    pub global_dangers: &'static [Danger],
-    /// Flags that are dangerous after it.
-    pub dangers: &'static [Danger],
-    pub verbs: &'static [Verb],
-    pub syntax: Syntax,
-    /// Why a verb that is not listed is a write.
-    pub effect: &'static str,
-}
-
-pub(super) const NO_FLAGS: &[Flag] = &[];
 
 const HELM_GLOBAL: &[Flag] = &[
     ("-n", true),

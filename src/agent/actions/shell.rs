@@ -1,7 +1,7 @@
 //! Everyday programs: the ones that only read with the flags listed, and the reasons the
 //! others are writes (they change files, run other programs, or print credentials).
 
-use super::classify::{ActionKind, Classification, Danger, Flag, Scan, Syntax, read, scan, write};
+use super::rules::{ActionKind, Classification, Danger, Flag, Scan, Syntax, read, scan, write};
 
 /// A program that only reads when used with these flags.
 struct Reader {

@@ -2,7 +2,7 @@
 //! inside the cluster, with flags that neither send data, write files nor follow the
 //! request elsewhere. Anything that reaches another host could carry data out.
 
-use super::classify::{ActionKind, Classification, Danger, Flag, Scan, Syntax, read, scan, write};
+use super::rules::{ActionKind, Classification, Danger, Flag, Scan, Syntax, read, scan, write};
 
 const CURL: &[Flag] = &[
     ("-s", false),

@@ -49,9 +49,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "src/agent/planner",
         "src/agent/recall.rs",
     ],
-    // The command classifier and the per-program rule tables it dispatches to share
-    // their types through it.
-    &["src/agent/actions"],
 ];
 
 fn root() -> PathBuf {
