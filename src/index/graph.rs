@@ -106,7 +106,8 @@ pub async fn update_ast(
             .delete_edges_from(&["defines", "references"], changed)
             .await?;
         // Nothing may point at a file that is gone.
-        store.delete_edges_to(&["references"], removed).await
+        store.delete_edges_to(&["references"], removed).await?;
+        anyhow::Ok(())
     };
     let (defs, ()) = tokio::try_join!(referenced_defs(store, changed, symbols), delete_old)?;
     let mut edges = Vec::new();

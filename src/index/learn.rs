@@ -16,7 +16,7 @@ use super::lang::Lang;
 use super::localize::{Signals, gather, parse_issue};
 use super::profile::{FitReport, FixCounts, RepoProfile, Role, StoredProfile};
 use super::store::Store;
-use super::store_query::{CommitFilter, CommitRecord};
+use super::store::{CommitFilter, CommitRecord};
 
 /// Past fixes replayed per fit (the newest).
 const PAST_FIXES: usize = 80;

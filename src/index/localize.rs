@@ -16,8 +16,8 @@ use super::profile::{FixCounts, RepoProfile, Role};
 pub use super::ranking::{Frame, IssueParse, RankedFile, RankedSymbol};
 use super::search::query_words;
 use super::signals;
+use super::store::QuestionSource;
 use super::store::{Store, SymbolRow};
-use super::store_query::QuestionSource;
 use crate::llm::embed::Embedder;
 
 /// Longest issue text sent to full-text search (stack traces can be huge).

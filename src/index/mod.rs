@@ -18,11 +18,6 @@ pub mod rows;
 pub mod search;
 pub mod signals;
 pub mod store;
-pub mod store_error;
-pub mod store_graph;
-pub mod store_query;
-pub mod store_questions;
-pub mod store_vectors;
 pub mod syntax;
 pub mod walk;
 

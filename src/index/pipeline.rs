@@ -1,24 +1,25 @@
 //! One `triage index` run: walk, find what changed, parse and chunk it in parallel,
 //! commit the lexical index, then embed in resumable batches.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::chunk::{Chunk, Chunker};
-use super::rows::{ChunkRow, FileRow, FileState, QuestionRow, SymbolRow};
+mod embed;
+mod parse;
+
+use super::rows::{ChunkRow, FileRow, QuestionRow, SymbolRow};
 use super::store::{OpenState, Store};
-use super::store_vectors::PendingChunks;
 use super::syntax::SyntaxEngine;
-use super::walk::{self, FileContent, SkipReason, WalkedFile};
+use super::walk::{self, SkipReason};
 use crate::config::Config;
-use crate::llm::embed::{EmbedSpec, Embedder, embed_text};
+use crate::llm::embed::EmbedSpec;
 use crate::repo::RepoLocation;
+use embed::embed_pending;
+use parse::{Outcome, Parsed, parse_all};
 
 /// Files written per commit: a kill loses at most this much work.
 const WRITE_BATCH_FILES: usize = 1000;
@@ -90,20 +91,6 @@ pub struct EmbedSummary {
     pub reused: usize,
     pub pending: usize,
     pub chunks_per_sec: Option<f64>,
-}
-
-/// What parsing one file produced.
-struct Parsed {
-    file: FileRow,
-    chunks: Vec<ChunkRow>,
-    symbols: Vec<SymbolRow>,
-    questions: Vec<QuestionRow>,
-}
-
-enum Outcome {
-    Parsed(Parsed),
-    Touched(FileRow),
-    Skipped(SkipReason, String),
 }
 
 #[allow(clippy::too_many_lines)] // the index run's phases, in order
@@ -385,8 +372,7 @@ pub async fn run_index(
                         &store,
                         &embedder,
                         config.embed.batch_size,
-                        pending,
-                        opts.progress,
+                        progress_bar(opts.progress, pending as u64, "embedding"),
                         &mut done,
                     )
                     .await
@@ -416,10 +402,7 @@ pub async fn run_index(
 
     summary.files.indexed = store.count_files().await?;
     summary.chunks = store.count_chunks().await?;
-    summary.symbols = store
-        .symbols
-        .count_rows(Some("role = 'def'".into()))
-        .await?;
+    summary.symbols = store.count_definitions().await?;
     summary.timings_ms.insert("total", ms(t_all));
     Ok(summary)
 }
@@ -516,218 +499,4 @@ fn lock(dir: &std::path::Path) -> Result<std::fs::File> {
             Err(e).with_context(|| format!("cannot lock {}", path.display()))
         }
     }
-}
-
-fn parse_all(
-    engine: &SyntaxEngine,
-    files: &[WalkedFile],
-    stored: &HashMap<String, FileState>,
-    max_chunk_lines: usize,
-    bar: &ProgressBar,
-) -> Vec<Outcome> {
-    let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<Outcome>> = Mutex::new(Vec::with_capacity(files.len()));
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    let chunker = Chunker::new(max_chunk_lines);
-    std::thread::scope(|s| {
-        for _ in 0..threads.min(files.len().max(1)) {
-            s.spawn(|| {
-                let mut ctx = super::syntax::ParseContext::new();
-                let mut local = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(f) = files.get(i) else { break };
-                    local.push(parse_one(engine, &mut ctx, &chunker, f, stored.get(&f.rel)));
-                    bar.inc(1);
-                }
-                if let Ok(mut o) = out.lock() {
-                    o.extend(local);
-                }
-            });
-        }
-    });
-    out.into_inner().unwrap_or_default()
-}
-
-fn parse_one(
-    engine: &SyntaxEngine,
-    ctx: &mut super::syntax::ParseContext,
-    chunker: &Chunker,
-    f: &WalkedFile,
-    stored: Option<&FileState>,
-) -> Outcome {
-    let (content, bytes) = walk::read_content(f);
-    let (text, lossy) = match content {
-        FileContent::Text { text, lossy } => (text, lossy),
-        FileContent::Skip(reason, what) => return Outcome::Skipped(reason, what),
-    };
-    let hash = blake3::hash(bytes.as_deref().unwrap_or_default())
-        .to_hex()
-        .to_string();
-    let mut file = FileRow {
-        path: f.rel.clone(),
-        hash,
-        lang: f.lang.name().to_string(),
-        size: f.size,
-        mtime_ns: f.mtime_ns,
-        chunks: 0,
-        lossy,
-    };
-    if stored.is_some_and(|s| s.hash == file.hash) {
-        return Outcome::Touched(file);
-    }
-    let (chunks, symbols) = match engine.parse(ctx, f.lang, &text) {
-        Ok(Some(parsed)) => {
-            let chunks = chunker.code(&text, &parsed.definitions);
-            let mut symbols: Vec<SymbolRow> = parsed
-                .definitions
-                .iter()
-                .map(|d| SymbolRow {
-                    name: d.name.clone(),
-                    kind: d.kind.clone(),
-                    role: "def",
-                    path: f.rel.clone(),
-                    start_line: d.start_line,
-                    end_line: d.end_line,
-                    parent: d.parent.clone(),
-                    doc: d.doc.clone(),
-                })
-                .collect();
-            // One reference row per name per file is enough to link files.
-            let mut seen = HashSet::new();
-            for r in &parsed.references {
-                if seen.insert(r.name.as_str()) {
-                    symbols.push(SymbolRow {
-                        name: r.name.clone(),
-                        kind: r.kind.clone(),
-                        role: "ref",
-                        path: f.rel.clone(),
-                        start_line: r.line,
-                        end_line: r.line,
-                        parent: None,
-                        doc: None,
-                    });
-                }
-            }
-            (chunks, symbols)
-        }
-        // A broken user query for this language: index its text without symbols.
-        Ok(None) | Err(_) => (chunker.sections(f.lang, &text), Vec::new()),
-    };
-    let chunk_rows: Vec<ChunkRow> = chunks.into_iter().map(|c| chunk_row(f, c)).collect();
-    file.chunks = chunk_rows.len() as u32;
-    let docs: std::collections::HashMap<&str, &str> = symbols
-        .iter()
-        .filter_map(|s| s.doc.as_deref().map(|d| (s.name.as_str(), d)))
-        .collect();
-    let questions = chunk_rows
-        .iter()
-        .flat_map(|c| {
-            let doc = c.symbol.as_deref().and_then(|s| docs.get(s).copied());
-            super::questions::for_chunk(c, doc)
-        })
-        .collect();
-    Outcome::Parsed(Parsed {
-        file,
-        chunks: chunk_rows,
-        symbols,
-        questions,
-    })
-}
-
-fn chunk_row(f: &WalkedFile, c: Chunk) -> ChunkRow {
-    let symbols = c.symbols.join(" ");
-    let id =
-        blake3::hash(format!("{}\0{}\0{}\0{}", f.rel, c.start_line, c.end_line, c.text).as_bytes())
-            .to_hex()[..20]
-            .to_string();
-    let mut search_text = String::with_capacity(c.text.len() + f.rel.len() + symbols.len() + 2);
-    search_text.push_str(&f.rel);
-    search_text.push('\n');
-    search_text.push_str(&symbols);
-    search_text.push('\n');
-    search_text.push_str(&c.text);
-    ChunkRow {
-        id,
-        path: f.rel.clone(),
-        lang: f.lang.name().to_string(),
-        symbol: c.symbol,
-        symbols,
-        kind: c.kind,
-        parent: c.parent,
-        start_line: c.start_line,
-        end_line: c.end_line,
-        text: c.text,
-        search_text,
-    }
-}
-
-async fn embed_pending(
-    store: &Store,
-    embedder: &Embedder,
-    batch_size: usize,
-    pending: usize,
-    progress: bool,
-    done: &mut usize,
-) -> Result<()> {
-    let bar = progress_bar(progress, pending as u64, "embedding");
-    let batch_size = batch_size.max(1);
-    // Several model batches per commit keep the number of LanceDB versions down.
-    let commit_rows = batch_size * 8;
-    loop {
-        let batches = store.pending_vectors(commit_rows).await?;
-        let rows: usize = batches.iter().map(PendingChunks::len).sum();
-        if rows == 0 {
-            break;
-        }
-        for b in &batches {
-            let inputs: Vec<String> = b
-                .inputs()?
-                .iter()
-                .map(|c| embed_text(&c.path, c.symbol.as_deref(), &c.text))
-                .collect();
-            // Similar lengths together: batches are padded to their longest input.
-            let mut order: Vec<usize> = (0..inputs.len()).collect();
-            order.sort_by_key(|&i| inputs[i].len());
-            let mut vectors: Vec<Option<Vec<f32>>> = vec![None; inputs.len()];
-            for part in order.chunks(batch_size) {
-                let texts: Vec<String> = part.iter().map(|&i| inputs[i].clone()).collect();
-                match embedder.embed(texts).await {
-                    Ok(v) => {
-                        for (&i, vec) in part.iter().zip(v) {
-                            vectors[i] = Some(vec);
-                        }
-                    }
-                    Err(e) => {
-                        // Keep what this commit already embedded.
-                        let ready: Vec<u32> = (0..vectors.len() as u32)
-                            .filter(|&i| vectors[i as usize].is_some())
-                            .collect();
-                        if !ready.is_empty() {
-                            let rows = b.only(&ready)?;
-                            let vecs: Vec<Vec<f32>> = ready
-                                .iter()
-                                .filter_map(|&i| vectors[i as usize].take())
-                                .collect();
-                            store.write_vectors(&rows, &vecs).await?;
-                            *done += vecs.len();
-                        }
-                        return Err(e);
-                    }
-                }
-                bar.inc(part.len() as u64);
-            }
-            let vectors: Vec<Vec<f32>> = vectors.into_iter().flatten().collect();
-            anyhow::ensure!(
-                vectors.len() == b.len(),
-                "embedder returned too few vectors"
-            );
-            store.write_vectors(b, &vectors).await?;
-            *done += b.len();
-        }
-    }
-    bar.finish_and_clear();
-    Ok(())
 }

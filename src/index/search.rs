@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::store::ChunkMatch;
 use super::store::Store;
-use super::store_query::ChunkMatch;
 use crate::llm::embed::Embedder;
 
 /// Rank constant of reciprocal rank fusion.
@@ -82,7 +82,7 @@ pub async fn search(
 
     // The three lookups are independent: run them side by side, then fuse in a fixed
     // order (full text, vectors, symbols) so the result does not depend on timing.
-    let full_text = store.chunks_matching(query, CANDIDATES);
+    let full_text = async { anyhow::Ok(store.chunks_matching(query, CANDIDATES).await?) };
     let vectors = async {
         let mut notes = Vec::new();
         let hits = match embedder {
@@ -116,7 +116,7 @@ pub async fn search(
         if idents.is_empty() {
             return anyhow::Ok(Vec::new());
         }
-        store.symbols_named(&idents, true, 200).await
+        anyhow::Ok(store.symbols_named(&idents, true, 200).await?)
     };
     let (fts, (vector_hits, vector_notes), symbol_rows) =
         tokio::try_join!(full_text, vectors, symbols)?;

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::ranking::{IssueParse, RankedSymbol};
 use super::store::Store;
-use super::store_query::{ChunkMatch, CommitFilter, QuestionSource};
+use super::store::{ChunkMatch, CommitFilter, QuestionSource};
 use crate::llm::embed::Embedder;
 
 /// Chunks read per full-text or question query.

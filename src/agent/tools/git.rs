@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::ToolData;
 use super::data::CommitSummary;
 use super::{Tool, ToolContext, ToolError, ToolOutput, arg, quote, req_str, str_arg, u64_arg};
-use crate::index::store_query::{CommitFilter, CommitRecord};
+use crate::index::store::{CommitFilter, CommitRecord};
 use crate::protocol::{Evidence, EvidenceKind};
 
 /// Lines of diff `git_show` returns per file before it summarises the rest.

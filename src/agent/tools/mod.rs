@@ -82,6 +82,12 @@ impl From<anyhow::Error> for ToolError {
     }
 }
 
+impl From<crate::index::store::IndexError> for ToolError {
+    fn from(e: crate::index::store::IndexError) -> Self {
+        ToolError::Failed(format!("{:#}", anyhow::Error::from(e)))
+    }
+}
+
 impl From<crate::kube::error::KubeError> for ToolError {
     fn from(e: crate::kube::error::KubeError) -> Self {
         ToolError::Failed(e.to_string())

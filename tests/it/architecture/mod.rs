@@ -21,8 +21,6 @@ const MAX_LINES: usize = 600;
 /// Files over the limit when the rule came in. Remove a file once it is under the limit
 /// (the test says when); never add one.
 const OVERSIZED: &[&str] = &[
-    "src/index/pipeline.rs",
-    "src/index/store.rs",
     "src/index/syntax.rs",
     "src/kube/client.rs",
     "src/kube/findings/objects.rs",

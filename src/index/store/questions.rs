@@ -9,8 +9,9 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lancedb::Table;
 use lancedb::query::{QueryBase, Select};
 
-use super::store::{Store, in_list};
-use super::store_error::IndexError;
+use super::error::IndexError;
+use super::schema::in_list;
+use super::tables::Store;
 
 /// The cache of the model's questions, by content hash.
 const CACHE: &str = "llm_questions";
@@ -137,13 +138,5 @@ impl Store {
             .execute()
             .await
             .map_err(|source| self.write_error(CACHE, source))
-    }
-
-    fn write_error(&self, table: &'static str, source: lancedb::Error) -> IndexError {
-        IndexError::Write {
-            table,
-            dir: self.dir.clone(),
-            source: Box::new(source),
-        }
     }
 }

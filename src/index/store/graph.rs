@@ -1,14 +1,14 @@
 //! Typed reads for the repository graph: the symbols and commits its edges are built
 //! from, and the stored edges its walks load.
 
-use arrow_array::{Array, Float32Array, Int64Array, RecordBatch, StringArray, UInt32Array};
-use futures::TryStreamExt;
-use lancedb::query::{ExecutableQuery, QueryBase, Select};
+use arrow_array::{Array, Float32Array, Int64Array, StringArray, UInt32Array};
+use lancedb::query::{QueryBase, Select};
 
-use super::rows::{CommitChange, EdgeRecord, SymbolUse};
-use super::store::{Store, in_list};
-use super::store_error::IndexError;
-use super::store_query::file_list;
+use super::error::IndexError;
+use super::query::file_list;
+use super::schema::in_list;
+use super::tables::Store;
+use crate::index::rows::{CommitChange, EdgeRecord, SymbolUse};
 
 impl Store {
     /// Every stored symbol occurrence: name, file, definition or reference.
@@ -102,42 +102,5 @@ impl Store {
             }));
         }
         Ok(out)
-    }
-
-    /// Run a query on `table`, collecting its batches.
-    pub(super) async fn read(
-        &self,
-        table: &'static str,
-        q: impl ExecutableQuery,
-    ) -> Result<Vec<RecordBatch>, IndexError> {
-        let err = |source| IndexError::Read {
-            table,
-            dir: self.dir.clone(),
-            source: Box::new(source),
-        };
-        q.execute()
-            .await
-            .map_err(err)?
-            .try_collect()
-            .await
-            .map_err(err)
-    }
-
-    /// A column of a result batch, typed, or an error naming the table and column.
-    pub(super) fn column<'a, T: Array + 'static>(
-        &self,
-        b: &'a RecordBatch,
-        table: &'static str,
-        column: &'static str,
-        kind: &'static str,
-    ) -> Result<&'a T, IndexError> {
-        b.column_by_name(column)
-            .and_then(|c| c.as_any().downcast_ref::<T>())
-            .ok_or_else(|| IndexError::Column {
-                table,
-                column,
-                kind,
-                dir: self.dir.clone(),
-            })
     }
 }
