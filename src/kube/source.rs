@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::client::{self, ClientOptions, KubeClient, ListQuery, WatchOutcome};
+use super::client::{ClientOptions, KubeClient, ListQuery, WatchOutcome};
 use super::error::{KubeError, ReadError, ReadErrorKind};
+use super::kubeconfig;
 use super::replay::{ReplayOptions, ReplayServer};
 use super::resources::{self, ResourceType};
 use super::snapshot::Snapshot;
@@ -184,9 +185,9 @@ impl ClusterSource {
         let context = args.context.as_deref().or(cfg.context.as_deref());
         let loaded = match &args.kubeconfig {
             Some(file) => {
-                client::load_kubeconfig_files(std::slice::from_ref(file), context).await?
+                kubeconfig::load_kubeconfig_files(std::slice::from_ref(file), context).await?
             }
-            None => client::load_config(context).await?,
+            None => kubeconfig::load_config(context).await?,
         };
         let namespace = args
             .namespace

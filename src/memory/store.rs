@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{
-    FixedSizeListArray, Float32Array, RecordBatch, RecordBatchIterator, StringArray,
-};
+use arrow_array::{RecordBatch, RecordBatchIterator, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
 use lancedb::index::Index;
@@ -13,15 +11,14 @@ use lancedb::index::scalar::{FtsIndexBuilder, FullTextSearchQuery};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use lancedb::{Connection, Table};
 
+mod vectors;
+
 use super::types::{Memory, MemoryHit, MemoryStatus, RecallQuery, glob_matches, pattern_in};
 
 const TABLE: &str = "memories";
 /// Vectors of memories (id, embedder, vector), derived from their text: rebuilt when the
 /// embedder changes, filled in for memories written without one.
 const VECTORS: &str = "memory_vectors";
-/// Below this cosine similarity a memory is not "similar".
-const MIN_SIMILARITY: f32 = 0.35;
-
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
     #[error("cannot open the memory database at {uri}: {message}")]
@@ -45,21 +42,6 @@ pub enum MemoryError {
 /// What full-text and vector search see of a memory: its text and scope words.
 fn search_text(m: &Memory) -> String {
     format!("{} {}", m.text, m.scope.words())
-}
-
-fn vector_schema(dim: usize) -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Utf8, false),
-        Field::new("embedder", DataType::Utf8, false),
-        Field::new(
-            "vector",
-            DataType::FixedSizeList(
-                Arc::new(Field::new("item", DataType::Float32, true)),
-                dim as i32,
-            ),
-            false,
-        ),
-    ]))
 }
 
 fn schema() -> SchemaRef {
@@ -197,103 +179,6 @@ impl MemoryStore {
         self
     }
 
-    async fn embedder(&self) -> Option<&crate::llm::embed::Embedder> {
-        let spec = self.vectors.as_ref()?;
-        self.embedder
-            .get_or_init(|| async {
-                spec.load()
-                    .await
-                    .map_err(|e| tracing::warn!("memory vectors are off: {e:#}"))
-                    .ok()
-            })
-            .await
-            .as_ref()
-    }
-
-    /// The vectors table for `dim`-sized vectors; one of another size (an earlier
-    /// embedder) is dropped, since vectors are derived from the text.
-    async fn vector_table(&self, dim: usize) -> Result<Table, MemoryError> {
-        if self.has_table(VECTORS).await? {
-            let t = self
-                .db
-                .open_table(VECTORS)
-                .execute()
-                .await
-                .map_err(|e| self.io(e))?;
-            let schema = t.schema().await.map_err(|e| self.io(e))?;
-            let same = schema.field_with_name("vector").ok().is_some_and(
-                |f| matches!(f.data_type(), DataType::FixedSizeList(_, n) if *n as usize == dim),
-            );
-            if same {
-                return Ok(t);
-            }
-            self.db
-                .drop_table(VECTORS, &[])
-                .await
-                .map_err(|e| self.io(e))?;
-        }
-        let schema = vector_schema(dim);
-        match self.db.create_empty_table(VECTORS, schema).execute().await {
-            Ok(t) => Ok(t),
-            // Another process created it first.
-            Err(_) => self
-                .db
-                .open_table(VECTORS)
-                .execute()
-                .await
-                .map_err(|e| self.io(e)),
-        }
-    }
-
-    /// Embed and store the vectors of these memories (replacing older ones).
-    async fn write_vectors(&self, memories: &[&Memory]) -> Result<(), MemoryError> {
-        let Some(embedder) = self.embedder().await else {
-            return Ok(());
-        };
-        if memories.is_empty() {
-            return Ok(());
-        }
-        let texts: Vec<String> = memories.iter().map(|m| search_text(m)).collect();
-        let vectors = embedder
-            .embed(texts)
-            .await
-            .map_err(|e| self.io(format!("embedding memories: {e:#}")))?;
-        let dim = embedder.dim();
-        let table = self.vector_table(dim).await?;
-        let mut flat = Vec::with_capacity(vectors.len() * dim);
-        for v in &vectors {
-            if v.len() != dim {
-                return Err(self.io(format!(
-                    "the embedder returned {} dimensions, expected {dim}",
-                    v.len()
-                )));
-            }
-            flat.extend_from_slice(v);
-        }
-        let batch = RecordBatch::try_new(
-            vector_schema(dim),
-            vec![
-                Arc::new(StringArray::from_iter_values(
-                    memories.iter().map(|m| m.id.clone()),
-                )),
-                Arc::new(StringArray::from_iter_values(
-                    memories.iter().map(|_| embedder.id()),
-                )),
-                Arc::new(
-                    FixedSizeListArray::try_new(
-                        Arc::new(Field::new("item", DataType::Float32, true)),
-                        dim as i32,
-                        Arc::new(Float32Array::from(flat)),
-                        None,
-                    )
-                    .map_err(|e| self.io(e))?,
-                ),
-            ],
-        )
-        .map_err(|e| self.io(e))?;
-        self.merge_by_id(&table, batch).await
-    }
-
     /// Insert or replace rows by id. LanceDB commits are optimistic; a conflict with
     /// another writer is retried, so concurrent processes lose nothing.
     async fn merge_by_id(&self, table: &Table, batch: RecordBatch) -> Result<(), MemoryError> {
@@ -335,85 +220,6 @@ impl MemoryStore {
             .await
             .map_err(|e| self.io(e))?;
         Ok(names.iter().any(|n| n == name))
-    }
-
-    /// Cosine similarity of each memory to `text`, for those at least [`MIN_SIMILARITY`]
-    /// alike. Memories written without vectors get them now.
-    async fn similarities(
-        &self,
-        text: &str,
-        active: &[&Memory],
-    ) -> Result<std::collections::HashMap<String, f32>, MemoryError> {
-        let mut out = std::collections::HashMap::new();
-        let Some(embedder) = self.embedder().await else {
-            return Ok(out);
-        };
-        if active.is_empty() || text.trim().is_empty() {
-            return Ok(out);
-        }
-        let table = self.vector_table(embedder.dim()).await?;
-        let have: Vec<RecordBatch> = self
-            .rows(
-                table
-                    .query()
-                    .only_if(format!(
-                        "embedder = '{}'",
-                        embedder.id().replace('\'', "''")
-                    ))
-                    .select(Select::columns(&["id"])),
-            )
-            .await?;
-        let mut known = std::collections::HashSet::new();
-        for b in &have {
-            if let Some(ids) = b
-                .column_by_name("id")
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            {
-                known.extend((0..b.num_rows()).map(|i| ids.value(i).to_string()));
-            }
-        }
-        let missing: Vec<&Memory> = active
-            .iter()
-            .copied()
-            .filter(|m| !known.contains(&m.id))
-            .collect();
-        self.write_vectors(&missing).await?;
-        let query = embedder
-            .embed(vec![text.to_string()])
-            .await
-            .map_err(|e| self.io(format!("embedding the query: {e:#}")))?;
-        let Some(query) = query.into_iter().next() else {
-            return Ok(out);
-        };
-        let _ = table.checkout_latest().await;
-        let hits: Vec<RecordBatch> = self
-            .rows(
-                table
-                    .vector_search(query)
-                    .map_err(|e| self.io(e))?
-                    .column("vector")
-                    .distance_type(lancedb::DistanceType::Cosine)
-                    .select(Select::columns(&["id"]))
-                    .limit(active.len().max(10)),
-            )
-            .await?;
-        for b in &hits {
-            let (Some(ids), Some(dist)) = (
-                b.column_by_name("id")
-                    .and_then(|c| c.as_any().downcast_ref::<StringArray>()),
-                b.column_by_name("_distance")
-                    .and_then(|c| c.as_any().downcast_ref::<Float32Array>()),
-            ) else {
-                continue;
-            };
-            for i in 0..b.num_rows() {
-                let sim = 1.0 - dist.value(i);
-                if sim >= MIN_SIMILARITY {
-                    out.insert(ids.value(i).to_string(), sim);
-                }
-            }
-        }
-        Ok(out)
     }
 
     pub fn uri(&self) -> &str {
@@ -699,136 +505,4 @@ pub fn configured_uri(cfg: &crate::config::MemoryConfig) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::types::{MemoryKind, Scope};
-    use super::*;
-
-    #[tokio::test]
-    async fn memories_round_trip_and_recall_by_scope_and_words() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = MemoryStore::open(dir.path().to_str().unwrap())
-            .await
-            .unwrap();
-        let mut scope = Scope::default();
-        scope.set("service=orders-worker").unwrap();
-        let backfill = Memory::new(
-            MemoryKind::Correction,
-            "Consumer lag at 17:00 is the analytics backfill CronJob; leave it alone",
-            scope,
-            "user",
-        );
-        let other = Memory::new(
-            MemoryKind::Procedural,
-            "Roll back checkout-api when a release needs new config",
-            Scope::default(),
-            "runbook:docs/runbooks/checkout-api.md",
-        );
-        store
-            .upsert(&[backfill.clone(), other.clone()])
-            .await
-            .unwrap();
-        assert_eq!(store.list().await.unwrap().len(), 2);
-        assert_eq!(store.get(&backfill.id).await.unwrap(), backfill);
-
-        let hits = store
-            .recall(
-                &RecallQuery {
-                    text: "orders-worker consumer lag alert".into(),
-                    scope: Scope::default(),
-                },
-                5,
-            )
-            .await
-            .unwrap();
-        assert_eq!(hits[0].memory.id, backfill.id);
-        assert!(
-            hits[0].why.contains("service orders-worker"),
-            "{}",
-            hits[0].why
-        );
-
-        // Another service's memory does not leak into this one.
-        let mut q = RecallQuery {
-            text: "consumer lag".into(),
-            scope: Scope::default(),
-        };
-        q.scope.service = Some("checkout-api".into());
-        let hits = store.recall(&q, 5).await.unwrap();
-        assert!(hits.iter().all(|h| h.memory.id != backfill.id));
-
-        let mut retired = backfill.clone();
-        retired.status = MemoryStatus::Retired;
-        store.upsert(&[retired]).await.unwrap();
-        assert_eq!(store.list().await.unwrap().len(), 2, "replaced, not added");
-        store.forget(&other.id).await.unwrap();
-        assert!(matches!(
-            store.get(&other.id).await,
-            Err(MemoryError::NotFound(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn path_and_alert_pattern_scopes_match_only_their_own() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = MemoryStore::open(dir.path().to_str().unwrap())
-            .await
-            .unwrap();
-        let mut scope = Scope::default();
-        scope.set("paths=services/checkout-api/**").unwrap();
-        let code = Memory::new(
-            MemoryKind::Correction,
-            "the payments timeout is in milliseconds",
-            scope,
-            "user",
-        );
-        let mut scope = Scope::default();
-        scope.set("alert=Kube*CrashLooping").unwrap();
-        let alert = Memory::new(
-            MemoryKind::Procedural,
-            "read the previous container log first",
-            scope,
-            "user",
-        );
-        store.upsert(&[code.clone(), alert.clone()]).await.unwrap();
-        let recall = |text: &str, paths: &[&str]| {
-            let q = RecallQuery {
-                text: text.into(),
-                scope: Scope {
-                    paths: paths.iter().map(|p| p.to_string()).collect(),
-                    ..Scope::default()
-                },
-            };
-            let store = &store;
-            async move {
-                store
-                    .recall(&q, 5)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|h| (h.memory.id, h.why))
-                    .collect::<Vec<_>>()
-            }
-        };
-        let hits = recall(
-            "panic in services/checkout-api/cmd/checkout-api/config.go",
-            &[],
-        )
-        .await;
-        assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(hits[0].0, code.id);
-        assert!(
-            hits[0].1.contains("path services/checkout-api/**"),
-            "{}",
-            hits[0].1
-        );
-        assert!(
-            recall("timeout", &["services/orders-worker/worker.py"])
-                .await
-                .is_empty()
-        );
-        let hits = recall("KubePodCrashLooping orders-worker", &[]).await;
-        assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(hits[0].0, alert.id);
-        assert!(recall("KubeJobFailed backfill", &[]).await.is_empty());
-    }
-}
+mod tests;

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use triage::kube::client::load_kubeconfig_files;
+use triage::kube::kubeconfig::load_kubeconfig_files;
 use triage::kube::{
     ClientOptions, ClusterSource, ClusterStatus, Fault, FindingKind, KubeError, ReadErrorKind,
     Snapshot, scan,

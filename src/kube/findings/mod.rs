@@ -5,6 +5,7 @@
 mod context;
 mod finding;
 mod objects;
+mod platform;
 mod pods;
 
 use crate::kube::graph::Graph;
@@ -17,12 +18,12 @@ pub use finding::{AnalyzeOptions, Finding, FindingKind, Severity};
 pub fn analyze(state: &ClusterState, graph: &Graph, opts: &AnalyzeOptions) -> Vec<Finding> {
     let ctx = Ctx::new(state, graph, opts);
     let mut out = Vec::new();
-    out.extend(objects::node_findings(&ctx));
+    out.extend(platform::node_findings(&ctx));
     out.extend(pods::pod_findings(&ctx));
     out.extend(objects::workload_findings(&ctx));
     out.extend(objects::service_findings(&ctx));
-    out.extend(objects::storage_and_batch_findings(&ctx));
-    out.extend(objects::hpa_findings(&ctx));
+    out.extend(platform::storage_and_batch_findings(&ctx));
+    out.extend(platform::hpa_findings(&ctx));
     sort_findings(&mut out);
     out
 }

@@ -1,6 +1,7 @@
 //! Screen tests: scripted incidents rendered with `TestBackend` and compared with golden
 //! screens in the top-level `snapshots/` directory, plus key handling per context.
 
+mod dialogs;
 mod keys;
 mod render;
 mod scenario;
@@ -10,8 +11,9 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use crate::protocol::Event;
+use crate::protocol::{Event, Op};
 use crate::tui::keymap::KeySpec;
+use crate::tui::overlays::Overlay;
 use crate::tui::{App, AppEvent, Keymap, Theme, UiOutput};
 
 /// The incident's app with the default keymap and theme.
@@ -53,6 +55,39 @@ pub fn feed(app: &mut App, events: impl IntoIterator<Item = Event>) {
     for ev in events {
         app.handle_app_event(AppEvent::Agent(ev));
     }
+}
+
+/// What sending one `Op` looks like from the app.
+pub fn op(o: Op) -> Vec<UiOutput> {
+    vec![UiOutput::Op(o)]
+}
+
+/// The incident's app with the question asked and the first tool call running.
+pub fn running() -> App {
+    let mut app = app();
+    feed(&mut app, [scenario::session_started()]);
+    type_text(&mut app, scenario::QUESTION);
+    press(&mut app, "<Enter>");
+    feed(
+        &mut app,
+        [scenario::playbook(), scenario::kube_findings_started()],
+    );
+    app
+}
+
+/// A running app with the rollback proposed and its approval dialog settled.
+pub fn proposed() -> App {
+    let mut app = running();
+    feed(
+        &mut app,
+        [
+            scenario::kube_findings_finished(),
+            scenario::rollback_proposed(),
+        ],
+    );
+    assert!(matches!(app.overlay(), Some(Overlay::Approval(_))));
+    app.settle_dialog();
+    app
 }
 
 /// The screen as text, one quoted line per row.
