@@ -25,6 +25,7 @@ use crate::protocol::{Budget, Decision, ErrorKind, Event, Op, TurnStatus};
 use crate::trace::{RecordBody, TraceWriter};
 
 /// What a session runs against.
+#[derive(Clone)]
 pub struct SessionConfig {
     pub repo_root: Option<PathBuf>,
     pub index_dir: Option<PathBuf>,

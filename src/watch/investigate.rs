@@ -2,74 +2,36 @@
 //! same tools, trace and memory), read-only, within its share of the daily budget.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::agent::external::ExternalTools;
 use crate::agent::session::{self, SessionConfig};
-use crate::config::LoadedConfig;
-use crate::kube::source::ClusterSource;
-use crate::llm::chat::LlmClient;
 use crate::protocol::{Answer, BudgetUsage, Event, Op, TurnStatus};
 
 use super::queue::Allowance;
 
-/// What every background session is made of.
+/// What every background session is made of: a resolved session's configuration, each
+/// investigation started from a copy.
 #[derive(Clone)]
 pub struct SessionBase {
-    pub repo_root: Option<PathBuf>,
-    pub index_dir: Option<PathBuf>,
-    pub config: LoadedConfig,
-    pub cluster: Option<Arc<ClusterSource>>,
-    pub cluster_label: Option<String>,
-    pub cluster_note: Option<String>,
-    pub llm: Option<LlmClient>,
-    pub trace_dir: Option<PathBuf>,
-    pub audit_path: Option<PathBuf>,
-    pub exec_env: Vec<(String, String)>,
-    pub external_tools: Option<Arc<dyn ExternalTools>>,
+    pub session: SessionConfig,
 }
 
 impl SessionBase {
     /// Take what a resolved session would run with.
-    pub fn from_session(cfg: SessionConfig) -> Self {
-        Self {
-            repo_root: cfg.repo_root,
-            index_dir: cfg.index_dir,
-            config: cfg.config,
-            cluster: cfg.cluster,
-            cluster_label: cfg.cluster_label,
-            cluster_note: cfg.cluster_note,
-            llm: cfg.llm,
-            trace_dir: cfg.trace_dir,
-            audit_path: cfg.audit_path,
-            exec_env: cfg.exec_env,
-            external_tools: cfg.external_tools,
-        }
+    pub fn from_session(session: SessionConfig) -> Self {
+        Self { session }
     }
 
     /// A session's configuration: read-only whatever the config says (nobody is there to
     /// approve anything), and a budget no larger than what today has left.
     pub fn session(&self, allowance: Allowance) -> SessionConfig {
-        let mut config = self.config.clone();
-        let agent = &mut config.config.agent;
+        let mut session = self.session.clone();
+        let agent = &mut session.config.config.agent;
         agent.read_only = true;
         agent.max_tokens = agent.max_tokens.min(allowance.tokens);
         agent.max_tool_calls = agent.max_tool_calls.min(allowance.tool_calls);
-        SessionConfig {
-            repo_root: self.repo_root.clone(),
-            index_dir: self.index_dir.clone(),
-            config,
-            cluster: self.cluster.clone(),
-            cluster_label: self.cluster_label.clone(),
-            cluster_note: self.cluster_note.clone(),
-            llm: self.llm.clone(),
-            trace_dir: self.trace_dir.clone(),
-            audit_path: self.audit_path.clone(),
-            exec_env: self.exec_env.clone(),
-            external_tools: self.external_tools.clone(),
-        }
+        session
     }
 }
 

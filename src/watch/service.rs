@@ -71,7 +71,7 @@ impl Coordinator {
         events: Arc<EventSink>,
         msgs: mpsc::UnboundedSender<Msg>,
     ) -> anyhow::Result<Self> {
-        let redactor = Redactor::from_env(&base.config.config.agent)?;
+        let redactor = Redactor::from_env(&base.session.config.config.agent)?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))
@@ -339,7 +339,7 @@ impl Coordinator {
 
     /// The watch's verdict in the session's own trace, for `triage sessions`.
     fn record(&self, id: &str, f: &Finished, outcome: &str, t: &Threshold, reason: &str) {
-        let Some(dir) = &self.base.trace_dir else {
+        let Some(dir) = &self.base.session.trace_dir else {
             return;
         };
         let group_key = self
@@ -476,6 +476,7 @@ impl Coordinator {
     fn staleness(&self) -> (Option<u64>, Option<String>) {
         let Some(picture) = self
             .base
+            .session
             .cluster
             .as_ref()
             .and_then(|c| crate::kube::live::LivePicture::of(c))

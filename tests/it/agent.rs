@@ -11,7 +11,8 @@ use triage::config::{Config, LoadedConfig};
 use triage::kube::{ClientOptions, ClusterSource};
 use triage::llm::chat::LlmClient;
 use triage::protocol::{
-    ActionClass, ApprovalScope, Decision, ErrorKind, Event, Op, Stage, ToolStatus, TurnStatus,
+    ActionClass, ActionId, ApprovalScope, Decision, ErrorKind, Event, Op, Stage, ToolStatus,
+    TurnStatus,
 };
 
 use crate::common::*;
@@ -877,18 +878,8 @@ async fn approvals_run_only_what_the_user_approved_and_everything_is_audited() {
     );
 
     // A write in read-only mode is refused, and says how to allow it.
-    send(
-        &s,
-        Op::Approve {
-            action: proposals[0].id,
-            scope: ApprovalScope::Once,
-        },
-    );
-    match next_event(&mut s.handle).await {
-        Event::ActionDecided {
-            decision: Decision::Refused { why },
-            ..
-        } => {
+    match approve(&mut s, proposals[0].id).await {
+        Decision::Refused { why } => {
             assert!(
                 why.contains("read_only") || why.contains("--write"),
                 "{why}"
@@ -897,44 +888,11 @@ async fn approvals_run_only_what_the_user_approved_and_everything_is_audited() {
         other => panic!("{other:?}"),
     }
     // An approved read runs, and its output comes back.
-    send(
-        &s,
-        Op::Approve {
-            action: proposals[1].id,
-            scope: ApprovalScope::Once,
-        },
-    );
-    assert!(matches!(
-        next_event(&mut s.handle).await,
-        Event::ActionDecided {
-            decision: Decision::Approved { .. },
-            ..
-        }
-    ));
-    match next_event(&mut s.handle).await {
-        Event::ActionOutput {
-            exit_code, stdout, ..
-        } => {
-            assert_eq!(exit_code, Some(0));
-            assert!(stdout.contains("initial"), "{stdout}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let (exit_code, stdout) = approve_and_run(&mut s, proposals[1].id).await;
+    assert_eq!(exit_code, Some(0));
+    assert!(stdout.contains("initial"), "{stdout}");
     // A rejection keeps its reason and goes back to the agent as feedback.
-    send(
-        &s,
-        Op::Reject {
-            action: proposals[2].id,
-            reason: "pods restart on their own".into(),
-        },
-    );
-    assert!(matches!(
-        next_event(&mut s.handle).await,
-        Event::ActionDecided {
-            decision: Decision::Rejected { .. },
-            ..
-        }
-    ));
+    reject(&mut s, proposals[2].id, "pods restart on their own").await;
     match next_event(&mut s.handle).await {
         Event::FeedbackQueued { text, .. } => assert!(text.contains("pods restart on their own")),
         other => panic!("{other:?}"),
@@ -1199,4 +1157,52 @@ async fn a_finished_investigation_becomes_an_episode_the_next_one_recalls() {
 
 pub(crate) fn send(s: &Setup, op: Op) {
     s.handle.ops.send(op).expect("the session is alive");
+}
+
+/// Approve `action` once; the decision the session made.
+pub(crate) async fn approve(s: &mut Setup, action: ActionId) -> Decision {
+    send(
+        s,
+        Op::Approve {
+            action,
+            scope: ApprovalScope::Once,
+        },
+    );
+    match next_event(&mut s.handle).await {
+        Event::ActionDecided { decision, .. } => decision,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Approve a command that runs: its exit code and output.
+pub(crate) async fn approve_and_run(s: &mut Setup, action: ActionId) -> (Option<i32>, String) {
+    let decision = approve(s, action).await;
+    assert!(
+        matches!(decision, Decision::Approved { .. }),
+        "{decision:?}"
+    );
+    match next_event(&mut s.handle).await {
+        Event::ActionOutput {
+            exit_code, stdout, ..
+        } => (exit_code, stdout),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Reject `action` with a reason; the session records the rejection.
+pub(crate) async fn reject(s: &mut Setup, action: ActionId, reason: &str) {
+    send(
+        s,
+        Op::Reject {
+            action,
+            reason: reason.into(),
+        },
+    );
+    assert!(matches!(
+        next_event(&mut s.handle).await,
+        Event::ActionDecided {
+            decision: Decision::Rejected { .. },
+            ..
+        }
+    ));
 }

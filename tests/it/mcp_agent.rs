@@ -10,11 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use triage::config::{Config, McpServerConfig};
-use triage::protocol::{
-    ActionClass, ApprovalScope, Decision, ErrorKind, Event, Op, ToolStatus, TurnStatus,
-};
+use triage::protocol::{ActionClass, Decision, ErrorKind, Event, Op, ToolStatus, TurnStatus};
 
-use crate::agent::{next_event, send, start, status, until_done};
+use crate::agent::{approve, approve_and_run, next_event, reject, send, start, status, until_done};
 use crate::common::*;
 use crate::llm_server::{self, LlmServer};
 use crate::mcp::{GH, fixture, python_sdk};
@@ -195,20 +193,8 @@ async fn a_changing_mcp_tool_is_an_action_refused_read_only_and_run_after_approv
 
     // Read-only mode: approved, refused, not run; an edit is refused too.
     let (mut s, ids) = propose_changes(true, &marker).await;
-    send(
-        &s,
-        Op::Approve {
-            action: ids[0],
-            scope: ApprovalScope::Once,
-        },
-    );
-    match next_event(&mut s.handle).await {
-        Event::ActionDecided {
-            decision: Decision::Refused { why },
-            ..
-        } => {
-            assert!(why.contains("--write"), "{why}")
-        }
+    match approve(&mut s, ids[0]).await {
+        Decision::Refused { why } => assert!(why.contains("--write"), "{why}"),
         other => panic!("{other:?}"),
     }
     send(
@@ -232,43 +218,10 @@ async fn a_changing_mcp_tool_is_an_action_refused_read_only_and_run_after_approv
 
     // Writes allowed: it runs after approval, and only the approved one.
     let (mut s, ids) = propose_changes(false, &marker).await;
-    send(
-        &s,
-        Op::Approve {
-            action: ids[0],
-            scope: ApprovalScope::Once,
-        },
-    );
-    assert!(matches!(
-        next_event(&mut s.handle).await,
-        Event::ActionDecided {
-            decision: Decision::Approved { .. },
-            ..
-        }
-    ));
-    match next_event(&mut s.handle).await {
-        Event::ActionOutput {
-            exit_code, stdout, ..
-        } => {
-            assert_eq!(exit_code, Some(0));
-            assert!(stdout.contains("restarted checkout-api"), "{stdout}");
-        }
-        other => panic!("{other:?}"),
-    }
-    send(
-        &s,
-        Op::Reject {
-            action: ids[1],
-            reason: "the owners are already on the bridge".into(),
-        },
-    );
-    assert!(matches!(
-        next_event(&mut s.handle).await,
-        Event::ActionDecided {
-            decision: Decision::Rejected { .. },
-            ..
-        }
-    ));
+    let (exit_code, stdout) = approve_and_run(&mut s, ids[0]).await;
+    assert_eq!(exit_code, Some(0));
+    assert!(stdout.contains("restarted checkout-api"), "{stdout}");
+    reject(&mut s, ids[1], "the owners are already on the bridge").await;
     assert_eq!(
         std::fs::read_to_string(&marker).unwrap(),
         "restarted checkout-api\n"

@@ -1,4 +1,5 @@
-//! The columns `kubectl get` prints for each resource type, and one object's cells.
+//! The columns `kubectl get` prints for each resource type, and one object's cells: one
+//! table per type, each column with how to fill it.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -15,288 +16,224 @@ pub type Column = (&'static str, &'static str, i32);
 /// The columns and one object's cells.
 type Row = (Vec<Column>, Vec<Value>);
 
-/// The columns for a type and the cells of `obj` (`Value::Null` for the columns alone).
-pub fn columns_and_cells(t: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Row {
-    let name = json!(s(obj, "/metadata/name"));
-    match t.plural {
-        "pods" => pods(obj, name, now),
-        "deployments" => deployments(obj, name, now),
-        "replicasets" => replicasets(obj, name, now),
-        "nodes" => nodes(obj, name, now),
-        "services" => services(obj, name, now),
-        "events" => events(obj, name, now),
-        "jobs" => jobs(obj, name, now),
-        "cronjobs" => cronjobs(obj, name, now),
-        "namespaces" => namespaces(obj, name, now),
-        "statefulsets" => statefulsets(obj, name, now),
-        "daemonsets" => daemonsets(obj, name, now),
-        "persistentvolumeclaims" => pvcs(obj, name, now),
-        "horizontalpodautoscalers" => hpas(obj, name, now),
-        "ingresses" => ingresses(obj, name, now),
-        _ => other(obj, name, now),
-    }
-}
+/// How one cell is filled from the object and the time of the answer.
+type Cell = fn(&Value, DateTime<Utc>) -> Value;
 
-fn pods(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Ready", "string", 0),
-            ("Status", "string", 0),
-            ("Restarts", "string", 0),
-            ("Age", "string", 0),
-            ("IP", "string", 1),
-            ("Node", "string", 1),
-        ],
-        vec![
-            name,
-            json!(pod_ready(obj)),
-            json!(pod_status(obj)),
-            json!(pod_restarts(obj, now)),
-            json!(age(obj, now)),
-            json!(or_none(s(obj, "/status/podIP"))),
-            json!(or_none(s(obj, "/spec/nodeName"))),
-        ],
-    )
-}
+/// A column and its cell.
+struct Col(&'static str, &'static str, i32, Cell);
 
-fn deployments(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Ready", "string", 0),
-            ("Up-to-date", "integer", 0),
-            ("Available", "integer", 0),
-            ("Age", "string", 0),
-        ],
-        vec![
-            name,
-            json!(format!(
-                "{}/{}",
-                n(obj, "/status/readyReplicas"),
-                n(obj, "/spec/replicas")
-            )),
-            json!(n(obj, "/status/updatedReplicas")),
-            json!(n(obj, "/status/availableReplicas")),
-            json!(age(obj, now)),
-        ],
-    )
-}
+const NAME: Col = Col("Name", "string", 0, |o, _| json!(s(o, "/metadata/name")));
+const AGE: Col = Col("Age", "string", 0, |o, now| json!(age(o, now)));
 
-fn replicasets(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Desired", "integer", 0),
-            ("Current", "integer", 0),
-            ("Ready", "integer", 0),
-            ("Age", "string", 0),
-        ],
-        vec![
-            name,
-            json!(n(obj, "/spec/replicas")),
-            json!(n(obj, "/status/replicas")),
-            json!(n(obj, "/status/readyReplicas")),
-            json!(age(obj, now)),
-        ],
-    )
-}
-
-fn nodes(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Status", "string", 0),
-            ("Roles", "string", 0),
-            ("Age", "string", 0),
-            ("Version", "string", 0),
-        ],
-        vec![
-            name,
-            json!(node_status(obj)),
-            json!(node_roles(obj)),
-            json!(age(obj, now)),
-            json!(s(obj, "/status/nodeInfo/kubeletVersion")),
-        ],
-    )
-}
-
-fn services(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Type", "string", 0),
-            ("Cluster-IP", "string", 0),
-            ("External-IP", "string", 0),
-            ("Port(s)", "string", 0),
-            ("Age", "string", 0),
-        ],
-        vec![
-            name,
-            json!(s(obj, "/spec/type")),
-            json!(or_none(s(obj, "/spec/clusterIP"))),
-            json!(or_none(s(obj, "/status/loadBalancer/ingress/0/ip"))),
-            json!(service_ports(obj)),
-            json!(age(obj, now)),
-        ],
-    )
-}
-
-fn events(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    let last = parse_time(obj.get("lastTimestamp"))
-        .or_else(|| parse_time(obj.get("eventTime")))
-        .or_else(|| parse_time(obj.pointer("/metadata/creationTimestamp")));
-    let last_seen = last
-        .map(|t| human_duration((now - t).num_seconds()))
-        .unwrap_or_else(|| "<unknown>".into());
-    let object = format!(
+/// `ready/desired` replicas of a workload.
+fn ready_of_desired(o: &Value) -> Value {
+    json!(format!(
         "{}/{}",
-        s(obj, "/involvedObject/kind").to_ascii_lowercase(),
-        s(obj, "/involvedObject/name")
-    );
-    (
-        vec![
-            ("Last Seen", "string", 0),
-            ("Type", "string", 0),
-            ("Reason", "string", 0),
-            ("Object", "string", 0),
-            ("Message", "string", 0),
-            ("Name", "string", 1),
-        ],
-        vec![
-            json!(last_seen),
-            json!(s(obj, "/type")),
-            json!(s(obj, "/reason")),
-            json!(object),
-            json!(s(obj, "/message")),
-            name,
-        ],
+        n(o, "/status/readyReplicas"),
+        n(o, "/spec/replicas")
+    ))
+}
+
+const PODS: &[Col] = &[
+    NAME,
+    Col("Ready", "string", 0, |o, _| json!(pod_ready(o))),
+    Col("Status", "string", 0, |o, _| json!(pod_status(o))),
+    Col("Restarts", "string", 0, |o, now| {
+        json!(pod_restarts(o, now))
+    }),
+    AGE,
+    Col("IP", "string", 1, |o, _| {
+        json!(or_none(s(o, "/status/podIP")))
+    }),
+    Col("Node", "string", 1, |o, _| {
+        json!(or_none(s(o, "/spec/nodeName")))
+    }),
+];
+
+const DEPLOYMENTS: &[Col] = &[
+    NAME,
+    Col("Ready", "string", 0, |o, _| ready_of_desired(o)),
+    Col("Up-to-date", "integer", 0, |o, _| {
+        json!(n(o, "/status/updatedReplicas"))
+    }),
+    Col("Available", "integer", 0, |o, _| {
+        json!(n(o, "/status/availableReplicas"))
+    }),
+    AGE,
+];
+
+const REPLICASETS: &[Col] = &[
+    NAME,
+    Col("Desired", "integer", 0, |o, _| {
+        json!(n(o, "/spec/replicas"))
+    }),
+    Col("Current", "integer", 0, |o, _| {
+        json!(n(o, "/status/replicas"))
+    }),
+    Col("Ready", "integer", 0, |o, _| {
+        json!(n(o, "/status/readyReplicas"))
+    }),
+    AGE,
+];
+
+const NODES: &[Col] = &[
+    NAME,
+    Col("Status", "string", 0, |o, _| json!(node_status(o))),
+    Col("Roles", "string", 0, |o, _| json!(node_roles(o))),
+    AGE,
+    Col("Version", "string", 0, |o, _| {
+        json!(s(o, "/status/nodeInfo/kubeletVersion"))
+    }),
+];
+
+const SERVICES: &[Col] = &[
+    NAME,
+    Col("Type", "string", 0, |o, _| json!(s(o, "/spec/type"))),
+    Col("Cluster-IP", "string", 0, |o, _| {
+        json!(or_none(s(o, "/spec/clusterIP")))
+    }),
+    Col("External-IP", "string", 0, |o, _| {
+        json!(or_none(s(o, "/status/loadBalancer/ingress/0/ip")))
+    }),
+    Col("Port(s)", "string", 0, |o, _| json!(service_ports(o))),
+    AGE,
+];
+
+const EVENTS: &[Col] = &[
+    Col("Last Seen", "string", 0, event_last_seen),
+    Col("Type", "string", 0, |o, _| json!(s(o, "/type"))),
+    Col("Reason", "string", 0, |o, _| json!(s(o, "/reason"))),
+    Col("Object", "string", 0, |o, _| {
+        json!(format!(
+            "{}/{}",
+            s(o, "/involvedObject/kind").to_ascii_lowercase(),
+            s(o, "/involvedObject/name")
+        ))
+    }),
+    Col("Message", "string", 0, |o, _| json!(s(o, "/message"))),
+    Col("Name", "string", 1, |o, _| json!(s(o, "/metadata/name"))),
+];
+
+fn event_last_seen(o: &Value, now: DateTime<Utc>) -> Value {
+    let last = parse_time(o.get("lastTimestamp"))
+        .or_else(|| parse_time(o.get("eventTime")))
+        .or_else(|| parse_time(o.pointer("/metadata/creationTimestamp")));
+    json!(
+        last.map(|t| human_duration((now - t).num_seconds()))
+            .unwrap_or_else(|| "<unknown>".into())
     )
 }
 
-fn jobs(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    let status = if obj
+const JOBS: &[Col] = &[
+    NAME,
+    Col("Status", "string", 0, job_status),
+    Col("Completions", "string", 0, |o, _| {
+        json!(format!(
+            "{}/{}",
+            n(o, "/status/succeeded"),
+            o.pointer("/spec/completions")
+                .and_then(Value::as_i64)
+                .unwrap_or(1)
+        ))
+    }),
+    AGE,
+];
+
+fn job_status(o: &Value, _: DateTime<Utc>) -> Value {
+    let failed = o
         .pointer("/status/conditions")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .any(|c| s(c, "/type") == "Failed" && s(c, "/status") == "True")
-    {
+        .any(|c| s(c, "/type") == "Failed" && s(c, "/status") == "True");
+    json!(if failed {
         "Failed"
-    } else if n(obj, "/status/succeeded") > 0 {
+    } else if n(o, "/status/succeeded") > 0 {
         "Complete"
     } else {
         "Running"
-    };
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Status", "string", 0),
-            ("Completions", "string", 0),
-            ("Age", "string", 0),
-        ],
-        vec![
-            name,
-            json!(status),
-            json!(format!(
-                "{}/{}",
-                n(obj, "/status/succeeded"),
-                obj.pointer("/spec/completions")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(1)
-            )),
-            json!(age(obj, now)),
-        ],
-    )
+    })
 }
 
-fn cronjobs(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    let last = parse_time(obj.pointer("/status/lastScheduleTime"))
-        .map(|t| human_duration((now - t).num_seconds()))
-        .unwrap_or_else(|| "<none>".into());
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Schedule", "string", 0),
-            ("Suspend", "boolean", 0),
-            ("Active", "integer", 0),
-            ("Last Schedule", "string", 0),
-            ("Age", "string", 0),
-        ],
-        vec![
-            name,
-            json!(s(obj, "/spec/schedule")),
-            json!(
-                obj.pointer("/spec/suspend")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false)
-            ),
-            json!(
-                obj.pointer("/status/active")
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len)
-            ),
-            json!(last),
-            json!(age(obj, now)),
-        ],
-    )
-}
+const CRONJOBS: &[Col] = &[
+    NAME,
+    Col("Schedule", "string", 0, |o, _| {
+        json!(s(o, "/spec/schedule"))
+    }),
+    Col("Suspend", "boolean", 0, |o, _| {
+        json!(
+            o.pointer("/spec/suspend")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        )
+    }),
+    Col("Active", "integer", 0, |o, _| {
+        json!(
+            o.pointer("/status/active")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+        )
+    }),
+    Col("Last Schedule", "string", 0, |o, now| {
+        json!(
+            parse_time(o.pointer("/status/lastScheduleTime"))
+                .map(|t| human_duration((now - t).num_seconds()))
+                .unwrap_or_else(|| "<none>".into())
+        )
+    }),
+    AGE,
+];
 
-fn namespaces(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Status", "string", 0),
-            ("Age", "string", 0),
-        ],
-        vec![name, json!(s(obj, "/status/phase")), json!(age(obj, now))],
-    )
-}
+const NAMESPACES: &[Col] = &[
+    NAME,
+    Col("Status", "string", 0, |o, _| json!(s(o, "/status/phase"))),
+    AGE,
+];
 
-fn statefulsets(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Ready", "string", 0),
-            ("Age", "string", 0),
-        ],
-        vec![
-            name,
-            json!(format!(
-                "{}/{}",
-                n(obj, "/status/readyReplicas"),
-                n(obj, "/spec/replicas")
-            )),
-            json!(age(obj, now)),
-        ],
-    )
-}
+const STATEFULSETS: &[Col] = &[
+    NAME,
+    Col("Ready", "string", 0, |o, _| ready_of_desired(o)),
+    AGE,
+];
 
-fn daemonsets(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Desired", "integer", 0),
-            ("Current", "integer", 0),
-            ("Ready", "integer", 0),
-            ("Up-to-date", "integer", 0),
-            ("Available", "integer", 0),
-            ("Age", "string", 0),
-        ],
-        vec![
-            name,
-            json!(n(obj, "/status/desiredNumberScheduled")),
-            json!(n(obj, "/status/currentNumberScheduled")),
-            json!(n(obj, "/status/numberReady")),
-            json!(n(obj, "/status/updatedNumberScheduled")),
-            json!(n(obj, "/status/numberAvailable")),
-            json!(age(obj, now)),
-        ],
-    )
-}
+const DAEMONSETS: &[Col] = &[
+    NAME,
+    Col("Desired", "integer", 0, |o, _| {
+        json!(n(o, "/status/desiredNumberScheduled"))
+    }),
+    Col("Current", "integer", 0, |o, _| {
+        json!(n(o, "/status/currentNumberScheduled"))
+    }),
+    Col("Ready", "integer", 0, |o, _| {
+        json!(n(o, "/status/numberReady"))
+    }),
+    Col("Up-to-date", "integer", 0, |o, _| {
+        json!(n(o, "/status/updatedNumberScheduled"))
+    }),
+    Col("Available", "integer", 0, |o, _| {
+        json!(n(o, "/status/numberAvailable"))
+    }),
+    AGE,
+];
 
-fn pvcs(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    let modes: Vec<&str> = obj
+const PVCS: &[Col] = &[
+    NAME,
+    Col("Status", "string", 0, |o, _| json!(s(o, "/status/phase"))),
+    Col("Volume", "string", 0, |o, _| {
+        json!(s(o, "/spec/volumeName"))
+    }),
+    Col("Capacity", "string", 0, |o, _| {
+        json!(s(o, "/status/capacity/storage"))
+    }),
+    Col("Access Modes", "string", 0, access_modes),
+    Col("StorageClass", "string", 0, |o, _| {
+        json!(or_none(s(o, "/spec/storageClassName")))
+    }),
+    AGE,
+];
+
+fn access_modes(o: &Value, _: DateTime<Utc>) -> Value {
+    let modes: Vec<&str> = o
         .pointer("/spec/accessModes")
         .and_then(Value::as_array)
         .into_iter()
@@ -310,30 +247,37 @@ fn pvcs(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
             other => other,
         })
         .collect();
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Status", "string", 0),
-            ("Volume", "string", 0),
-            ("Capacity", "string", 0),
-            ("Access Modes", "string", 0),
-            ("StorageClass", "string", 0),
-            ("Age", "string", 0),
-        ],
-        vec![
-            name,
-            json!(s(obj, "/status/phase")),
-            json!(s(obj, "/spec/volumeName")),
-            json!(s(obj, "/status/capacity/storage")),
-            json!(modes.join(",")),
-            json!(or_none(s(obj, "/spec/storageClassName"))),
-            json!(age(obj, now)),
-        ],
-    )
+    json!(modes.join(","))
 }
 
-fn hpas(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    let targets: Vec<String> = obj
+const HPAS: &[Col] = &[
+    NAME,
+    Col("Reference", "string", 0, |o, _| {
+        json!(format!(
+            "{}/{}",
+            s(o, "/spec/scaleTargetRef/kind"),
+            s(o, "/spec/scaleTargetRef/name")
+        ))
+    }),
+    Col("Targets", "string", 0, hpa_targets),
+    Col("MinPods", "integer", 0, |o, _| {
+        json!(
+            o.pointer("/spec/minReplicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1)
+        )
+    }),
+    Col("MaxPods", "integer", 0, |o, _| {
+        json!(n(o, "/spec/maxReplicas"))
+    }),
+    Col("Replicas", "integer", 0, |o, _| {
+        json!(n(o, "/status/currentReplicas"))
+    }),
+    AGE,
+];
+
+fn hpa_targets(o: &Value, _: DateTime<Utc>) -> Value {
+    let targets: Vec<String> = o
         .pointer("/spec/metrics")
         .and_then(Value::as_array)
         .into_iter()
@@ -342,7 +286,7 @@ fn hpas(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
             let res = m.get("resource")?;
             let metric = res.get("name")?.as_str()?;
             let target = res.pointer("/target/averageUtilization")?.as_i64()?;
-            let current = obj
+            let current = o
                 .pointer("/status/currentMetrics")
                 .and_then(Value::as_array)
                 .into_iter()
@@ -356,74 +300,62 @@ fn hpas(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
             Some(format!("{metric}: {current}/{target}%"))
         })
         .collect();
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Reference", "string", 0),
-            ("Targets", "string", 0),
-            ("MinPods", "integer", 0),
-            ("MaxPods", "integer", 0),
-            ("Replicas", "integer", 0),
-            ("Age", "string", 0),
-        ],
-        vec![
-            name,
-            json!(format!(
-                "{}/{}",
-                s(obj, "/spec/scaleTargetRef/kind"),
-                s(obj, "/spec/scaleTargetRef/name")
-            )),
-            json!(if targets.is_empty() {
-                "<none>".to_string()
-            } else {
-                targets.join(", ")
-            }),
-            json!(
-                obj.pointer("/spec/minReplicas")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(1)
-            ),
-            json!(n(obj, "/spec/maxReplicas")),
-            json!(n(obj, "/status/currentReplicas")),
-            json!(age(obj, now)),
-        ],
-    )
+    json!(if targets.is_empty() {
+        "<none>".to_string()
+    } else {
+        targets.join(", ")
+    })
 }
 
-fn ingresses(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
-    let hosts: Vec<&str> = obj
-        .pointer("/spec/rules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|r| r.get("host").and_then(Value::as_str).unwrap_or("*"))
-        .collect();
-    let address = obj
-        .pointer("/status/loadBalancer/ingress/0/hostname")
-        .or_else(|| obj.pointer("/status/loadBalancer/ingress/0/ip"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    (
-        vec![
-            ("Name", "string", 0),
-            ("Class", "string", 0),
-            ("Hosts", "string", 0),
-            ("Address", "string", 0),
-            ("Age", "string", 0),
-        ],
-        vec![
-            name,
-            json!(or_none(s(obj, "/spec/ingressClassName"))),
-            json!(hosts.join(",")),
-            json!(address),
-            json!(age(obj, now)),
-        ],
-    )
-}
+const INGRESSES: &[Col] = &[
+    NAME,
+    Col("Class", "string", 0, |o, _| {
+        json!(or_none(s(o, "/spec/ingressClassName")))
+    }),
+    Col("Hosts", "string", 0, |o, _| {
+        let hosts: Vec<&str> = o
+            .pointer("/spec/rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|r| r.get("host").and_then(Value::as_str).unwrap_or("*"))
+            .collect();
+        json!(hosts.join(","))
+    }),
+    Col("Address", "string", 0, |o, _| {
+        json!(
+            o.pointer("/status/loadBalancer/ingress/0/hostname")
+                .or_else(|| o.pointer("/status/loadBalancer/ingress/0/ip"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        )
+    }),
+    AGE,
+];
 
-fn other(obj: &Value, name: Value, now: DateTime<Utc>) -> Row {
+const OTHER: &[Col] = &[NAME, AGE];
+
+/// The columns for a type and the cells of `obj` (`Value::Null` for the columns alone).
+pub fn columns_and_cells(t: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Row {
+    let cols = match t.plural {
+        "pods" => PODS,
+        "deployments" => DEPLOYMENTS,
+        "replicasets" => REPLICASETS,
+        "nodes" => NODES,
+        "services" => SERVICES,
+        "events" => EVENTS,
+        "jobs" => JOBS,
+        "cronjobs" => CRONJOBS,
+        "namespaces" => NAMESPACES,
+        "statefulsets" => STATEFULSETS,
+        "daemonsets" => DAEMONSETS,
+        "persistentvolumeclaims" => PVCS,
+        "horizontalpodautoscalers" => HPAS,
+        "ingresses" => INGRESSES,
+        _ => OTHER,
+    };
     (
-        vec![("Name", "string", 0), ("Age", "string", 0)],
-        vec![name, json!(age(obj, now))],
+        cols.iter().map(|c| (c.0, c.1, c.2)).collect(),
+        cols.iter().map(|c| (c.3)(obj, now)).collect(),
     )
 }
