@@ -527,6 +527,19 @@ pub fn classify(program: &str, args: &[&str]) -> Classification {
                 r.max_operands.unwrap_or(0)
             ),
         ),
+        Scan::Operands(ops) if PRINTS_CONTENTS.contains(&program) => {
+            match ops.iter().find_map(|op| holds_credentials(op)) {
+                Some(what) => write(
+                    kind,
+                    format!("`{program}` would print {what}; treated as a write"),
+                ),
+                None => read(
+                    kind,
+                    program,
+                    format!("`{program}` only reads, and every flag is known to only read"),
+                ),
+            }
+        }
         Scan::Operands(_) => read(
             kind,
             program,
@@ -534,4 +547,62 @@ pub fn classify(program: &str, args: &[&str]) -> Classification {
         ),
         Scan::Write(why) => write(kind, format!("`{program}` with {why}; treated as a write")),
     }
+}
+
+/// Readers that print what the files they are given contain.
+const PRINTS_CONTENTS: &[&str] = &[
+    "cat", "tac", "nl", "head", "tail", "grep", "egrep", "fgrep", "zgrep", "rg", "jq", "sort",
+    "uniq", "cut", "base64",
+];
+
+/// Whether a path names where credentials are kept (by the conventions of the tools that
+/// keep them), and what it holds.
+fn holds_credentials(path: &str) -> Option<&'static str> {
+    let p = path.to_ascii_lowercase();
+    let parts: Vec<&str> = p.split('/').filter(|c| !c.is_empty()).collect();
+    const DIRS: &[&str] = &[
+        ".ssh",
+        ".aws",
+        ".kube",
+        ".gnupg",
+        ".docker",
+        ".azure",
+        "gcloud",
+        ".password-store",
+    ];
+    if parts.iter().any(|c| DIRS.contains(c)) {
+        return Some("a credentials directory's files");
+    }
+    if p.contains("run/secrets") || parts.contains(&"serviceaccount") {
+        return Some("mounted secrets");
+    }
+    let name = parts.last().copied().unwrap_or("");
+    const FILES: &[&str] = &[
+        "shadow",
+        "gshadow",
+        ".netrc",
+        ".pgpass",
+        ".git-credentials",
+        ".npmrc",
+        ".pypirc",
+        "credentials",
+        "credentials.json",
+        "kubeconfig",
+        "environ",
+        ".htpasswd",
+        ".vault-token",
+    ];
+    const KEYS: &[&str] = &[
+        ".pem",
+        ".key",
+        ".p12",
+        ".pfx",
+        ".jks",
+        ".keystore",
+        ".kubeconfig",
+    ];
+    let env_file = name == ".env" || name.starts_with(".env.") || name == ".envrc";
+    let private_key = name.starts_with("id_") && !name.ends_with(".pub");
+    (FILES.contains(&name) || KEYS.iter().any(|k| name.ends_with(k)) || env_file || private_key)
+        .then_some("a file that holds credentials")
 }
