@@ -443,24 +443,28 @@ fn proposed(events: &[Event]) -> Vec<triage::protocol::ProposedAction> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_changing_call_approved_for_the_session_runs_again_without_asking_and_only_that_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().join("marker");
+/// Turn 1 restarts checkout-api; turn 2 asks for the same restart, then another service's.
+async fn restarts_over_two_turns() -> LlmServer {
     let restart = |service: &str| ("mcp__ops__restart_service", json!({ "service": service }));
-    // Turn 1 restarts checkout-api; turn 2 asks for the same restart, then another service.
-    let script = vec![
+    let script = [
         Some(restart("checkout-api")),
         None,
         Some(restart("checkout-api")),
         Some(restart("payments")),
         None,
     ];
-    let model = LlmServer::with_script(move |n, _| match script.get(n).cloned().flatten() {
+    LlmServer::with_script(move |n, _| match script.get(n).cloned().flatten() {
         Some((name, args)) => llm_server::tool_calls(&[(&format!("call{n}"), name, args)], 2),
         None => llm_server::text(&["Done."], None),
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_changing_call_approved_for_the_session_runs_again_without_asking_and_only_that_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let model = restarts_over_two_turns().await;
     let mut cfg = config(&model.url, vec![fixture_server("ops", &marker)]);
     cfg.agent.read_only = false;
     let mut s = start(cfg, false).await;
