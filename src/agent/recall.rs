@@ -7,7 +7,8 @@
 use serde_json::json;
 
 use super::exec::{Exec, Stop};
-use super::planner::{Checked, Target, judge, verify};
+use super::planner::target::Target;
+use super::planner::verify::{Checked, judge, verify};
 use super::tools::ToolData;
 use super::tools::data::KubeObject;
 use crate::memory::{Check, Claim, Memory, MemoryHit, MemoryKind, RecallQuery, Scope};

@@ -3,11 +3,11 @@
 
 use std::fmt::Write as _;
 
-use super::incident::suggest;
 use super::scope::request_mentions;
-use super::{PlannerState, Target, finish};
-use crate::agent::exec::Exec;
-use crate::protocol::{Answer, Evidence, Stage, confidence_label};
+use super::state::PlannerState;
+use super::target::Target;
+use crate::agent::exec::{Exec, answer_from};
+use crate::protocol::{Answer, Event, Evidence, EvidenceKind, Stage, confidence_label};
 
 /// The suggested commands, and those a correction kept back.
 pub(super) fn suggestions(st: &PlannerState, actions: &[(String, String)], s: &mut String) {
@@ -136,4 +136,80 @@ pub(super) fn answer_from_memory(exec: &mut Exec<'_>, held: crate::agent::recall
         "\nOnly this memory was checked; the full sweep was skipped. Ask again with \"without memory\" to run it."
     );
     finish(exec, s, Some(confidence))
+}
+
+/// Propose each action (nothing runs without a keypress) and checkpoint the last.
+pub(super) fn suggest(
+    exec: &mut Exec<'_>,
+    actions: &[(String, String)],
+    confidence: f32,
+    evidence: Vec<Evidence>,
+) {
+    // What a person said not to do here is not proposed, and the answer says so.
+    let mut kept: Vec<&(String, String)> = Vec::new();
+    for a in actions {
+        match crate::agent::recall::forbidding(&exec.inv.recalled, &a.0) {
+            Some(hit) => {
+                let id = hit.memory.id.clone();
+                exec.emit(Event::MemoryHit {
+                    memory: id.clone(),
+                    kind: hit.memory.kind.as_str().to_string(),
+                    score: hit.score,
+                    why: format!("{}; applied: `{}` not proposed", hit.why, a.0),
+                    used: true,
+                });
+                if !exec.inv.memories_used.contains(&id) {
+                    exec.inv.memories_used.push(id.clone());
+                }
+                exec.inv
+                    .planner
+                    .withheld
+                    .push((a.0.clone(), id, hit.memory.title().to_string()));
+            }
+            None => kept.push(a),
+        }
+    }
+    for (cmd, why) in &kept {
+        exec.propose(cmd, why);
+    }
+    if let Some((cmd, _)) = kept.last() {
+        exec.checkpoint(
+            Stage::SuggestedAction,
+            format!("suggest: {cmd}"),
+            confidence,
+            evidence,
+        );
+    }
+}
+
+/// Commits in the evidence, each once, in the order they were found.
+pub(super) fn commits_seen<'e>(exec: &'e Exec<'_>, max: usize) -> Vec<&'e Evidence> {
+    let mut out: Vec<&Evidence> = Vec::new();
+    for e in exec
+        .inv
+        .evidence
+        .iter()
+        .filter(|e| e.kind == EvidenceKind::Commit)
+    {
+        if !out.iter().any(|o| o.reference == e.reference) {
+            out.push(e);
+        }
+        if out.len() == max {
+            break;
+        }
+    }
+    out
+}
+
+pub(super) fn finish(exec: &mut Exec<'_>, text: String, confidence: Option<f32>) -> Answer {
+    let text = format!(
+        "{text}\n_Offline planner (no model configured): rules over the same tools; check the evidence before acting._"
+    );
+    for line in text.split_inclusive('\n') {
+        exec.emit(Event::TokenDelta {
+            text: line.to_string(),
+        });
+    }
+    exec.emit(Event::MessageDone { text: text.clone() });
+    answer_from(exec, text, confidence)
 }

@@ -5,6 +5,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::clues::{self, Origin, Subject};
+use super::objects;
+use super::target::Target;
 use super::world::World;
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
@@ -103,6 +106,37 @@ pub fn cluster_name(host: &str) -> Option<(String, Option<String>)> {
     let mut parts = trimmed.split('.');
     let name = parts.next()?.to_string();
     Some((name, parts.next().map(str::to_string)))
+}
+
+/// Hosts that the target's logs say it cannot reach.
+pub fn failing_hosts(w: &World, t: &Target) -> Vec<String> {
+    let mut hosts: Vec<String> = Vec::new();
+    for tail in &w.logs {
+        if !objects::named_for(&tail.pod, &t.name) {
+            continue;
+        }
+        let source = ResourceRef::new("Pod", t.namespace.as_deref(), &tail.pod);
+        for line in &tail.error_lines {
+            for c in clues::read(line, &source, Origin::Log, None) {
+                if let Subject::Host { host, .. } = c.subject
+                    && !hosts.contains(&host)
+                {
+                    hosts.push(host);
+                }
+            }
+            // A connection error without a host in its clue: any host on the line.
+            if line.to_ascii_lowercase().contains("refused")
+                || line.to_ascii_lowercase().contains("timeout")
+            {
+                for p in peers(line) {
+                    if !hosts.contains(&p.host) {
+                        hosts.push(p.host);
+                    }
+                }
+            }
+        }
+    }
+    hosts
 }
 
 #[cfg(test)]

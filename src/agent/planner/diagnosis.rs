@@ -8,13 +8,14 @@ use chrono::{DateTime, Duration, Utc};
 use super::alert::Alert;
 use super::clues::Cause;
 use super::confidence::{self, Assessment, CLOSE};
+use super::deps::failing_hosts;
 use super::hypotheses::{self, Candidate, Facts};
 use super::statement;
 use super::symptoms::{self, Observations};
+use super::target::{Hypothesis, Target};
 use super::timeline::{self, Change};
-use super::walk::failing_hosts;
 use super::world::World;
-use super::{Hypothesis, Target, deps, objects};
+use super::{deps, objects};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
@@ -280,7 +281,7 @@ impl Diagnosis {
         let mut ev = hypotheses::symptom_evidence(&self.observations, &top.explains);
         ev.extend(top.chain.iter().cloned());
         if let Some(ch) = &top.change {
-            ev.push(super::ev(
+            ev.push(super::target::ev(
                 crate::protocol::EvidenceKind::Note,
                 ch.reference.clone(),
                 format!("{} {}", ch.at.format("%H:%M"), ch.what),

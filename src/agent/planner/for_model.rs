@@ -7,11 +7,11 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::Target;
 use super::confidence::UNSURE;
 use super::diagnosis::Diagnosis;
 use super::incident::{check, gather, hypothesize, scope};
 use super::statement::sentence;
+use super::target::Target;
 use crate::agent::exec::{Exec, Stop};
 
 /// Run the diagnosis for `args` (`alert`: the alert text, default the request;

@@ -5,14 +5,16 @@
 use serde_json::json;
 
 use super::alert;
+use super::answer::{finish, suggest};
 use super::confidence::UNSURE;
 use super::diagnosis::{self, Diagnosis};
 use super::issue::issue_step;
 use super::report::incident_answer;
 use super::scope::{from_alert, pick_target};
+use super::target::{Target, ev};
 use super::verify::verify;
 use super::world::World;
-use super::{Target, ev, finish, objects, walk};
+use super::{objects, walk};
 use crate::agent::exec::{Exec, Stop};
 use crate::agent::tools::ToolData;
 use crate::agent::tools::data::LogTail;
@@ -172,7 +174,7 @@ pub(super) async fn scope(
 }
 
 /// The findings and repository paths of a target the alert named.
-fn enrich(t: &mut Target, st: &super::PlannerState) {
+fn enrich(t: &mut Target, st: &super::state::PlannerState) {
     for f in st
         .findings
         .iter()
@@ -353,50 +355,6 @@ pub(super) async fn check(
     exec.inv.planner.hypothesis = Some(d.hypothesis(t));
     exec.inv.planner.diagnosis = Some(d);
     Ok((details, evidence))
-}
-
-/// Propose each action (nothing runs without a keypress) and checkpoint the last.
-pub(super) fn suggest(
-    exec: &mut Exec<'_>,
-    actions: &[(String, String)],
-    confidence: f32,
-    evidence: Vec<Evidence>,
-) {
-    // What a person said not to do here is not proposed, and the answer says so.
-    let mut kept: Vec<&(String, String)> = Vec::new();
-    for a in actions {
-        match crate::agent::recall::forbidding(&exec.inv.recalled, &a.0) {
-            Some(hit) => {
-                let id = hit.memory.id.clone();
-                exec.emit(Event::MemoryHit {
-                    memory: id.clone(),
-                    kind: hit.memory.kind.as_str().to_string(),
-                    score: hit.score,
-                    why: format!("{}; applied: `{}` not proposed", hit.why, a.0),
-                    used: true,
-                });
-                if !exec.inv.memories_used.contains(&id) {
-                    exec.inv.memories_used.push(id.clone());
-                }
-                exec.inv
-                    .planner
-                    .withheld
-                    .push((a.0.clone(), id, hit.memory.title().to_string()));
-            }
-            None => kept.push(a),
-        }
-    }
-    for (cmd, why) in &kept {
-        exec.propose(cmd, why);
-    }
-    if let Some((cmd, _)) = kept.last() {
-        exec.checkpoint(
-            Stage::SuggestedAction,
-            format!("suggest: {cmd}"),
-            confidence,
-            evidence,
-        );
-    }
 }
 
 /// A log line without its timestamp and level, cut to a readable length.

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::{commits_seen, finish};
+use super::answer::{commits_seen, finish};
 use crate::agent::exec::{Exec, Stop};
 use crate::agent::tools::ToolData;
 use crate::protocol::{Answer, Stage, confidence_label};

@@ -407,3 +407,17 @@ pub fn template_labels(o: &KubeObject) -> Option<std::collections::BTreeMap<Stri
     }?;
     meta.labels.clone()
 }
+
+/// The scheduler's message on a pod that cannot be placed.
+pub fn unscheduled_message(p: &Pod) -> Option<&str> {
+    let status = p.status.as_ref()?;
+    if status.phase.as_deref() != Some("Pending") {
+        return None;
+    }
+    status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+        .map(|c| c.message.as_deref().unwrap_or_default())
+}

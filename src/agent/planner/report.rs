@@ -4,11 +4,11 @@
 
 use std::fmt::Write as _;
 
-use super::answer::{memory_notes, suggestions};
+use super::answer::{commits_seen, memory_notes, suggestions};
 use super::confidence::UNSURE;
 use super::diagnosis::Diagnosis;
 use super::statement::{needs_change, sentence};
-use super::{Target, commits_seen};
+use super::target::Target;
 use crate::agent::exec::Exec;
 use crate::protocol::confidence_label;
 

@@ -2,7 +2,8 @@
 //! cluster), with the most severe finding as a last resort when it names nothing.
 
 use super::alert::{Alert, is_monitoring};
-use super::{PlannerState, Target};
+use super::state::PlannerState;
+use super::target::Target;
 use crate::kube::graph::{Graph, NodeDetail, Relation};
 use crate::kube::state::ResourceRef;
 use crate::kube::{FindingKind, Severity};

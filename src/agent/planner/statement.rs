@@ -1,9 +1,9 @@
 //! How a candidate cause is said: one sentence that names the object at fault and the
 //! cause in the words an engineer uses, and the commands to look and (when sure) to act.
 
-use super::Target;
 use super::clues::Cause;
 use super::hypotheses::Candidate;
+use super::target::Target;
 use crate::kube::state::ResourceRef;
 
 fn kind_name(r: &ResourceRef) -> String {

@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
 
 use super::clues::{self, Clue, Origin};
+use super::objects::{self, unscheduled_message};
+use super::target::Target;
 use super::timeline::parse_time;
-use super::verify::unscheduled_message;
 use super::world::World;
-use super::{Target, objects};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 

@@ -8,8 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::objects;
+use super::target::Target;
 use super::world::World;
-use super::{Target, objects};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::{ResourceRef, opt_time};
 use crate::protocol::TimelineEntry;

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 
-use super::{Target, ev, objects};
+use super::objects::{self, unscheduled_message};
+use super::target::{Target, ev};
 use crate::agent::exec::{Exec, Stop};
 use crate::agent::tools::ToolData;
 use crate::agent::tools::data::KubeObject;
@@ -418,20 +419,6 @@ fn oom_at_limit(t: &Target, objects: &[KubeObject]) -> Checked {
             Vec::new(),
         ),
     }
-}
-
-/// The scheduler's message on a pod that cannot be placed.
-pub fn unscheduled_message(p: &Pod) -> Option<&str> {
-    let status = p.status.as_ref()?;
-    if status.phase.as_deref() != Some("Pending") {
-        return None;
-    }
-    status
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == "PodScheduled" && c.status == "False")
-        .map(|c| c.message.as_deref().unwrap_or_default())
 }
 
 fn unschedulable(t: &Target, objects: &[KubeObject]) -> Checked {

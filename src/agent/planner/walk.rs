@@ -10,9 +10,11 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::alert::Alert;
-use super::clues::{self, Cause, Origin, Subject};
+use super::clues::{self, Cause, Origin};
+use super::deps::failing_hosts;
+use super::target::Target;
 use super::world::{Read, World, resource_of};
-use super::{Target, deps, objects};
+use super::{deps, objects};
 use crate::agent::exec::{Exec, PlannedCall, Stop};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
@@ -320,37 +322,6 @@ fn dependency_reads(w: &World, t: &Target, out: &mut Vec<Read>) {
             });
         out.extend(failing.filter(|r| !w.has_read(r)));
     }
-}
-
-/// Hosts that the target's logs say it cannot reach.
-pub fn failing_hosts(w: &World, t: &Target) -> Vec<String> {
-    let mut hosts: Vec<String> = Vec::new();
-    for tail in &w.logs {
-        if !objects::named_for(&tail.pod, &t.name) {
-            continue;
-        }
-        let source = ResourceRef::new("Pod", t.namespace.as_deref(), &tail.pod);
-        for line in &tail.error_lines {
-            for c in clues::read(line, &source, Origin::Log, None) {
-                if let Subject::Host { host, .. } = c.subject
-                    && !hosts.contains(&host)
-                {
-                    hosts.push(host);
-                }
-            }
-            // A connection error without a host in its clue: any host on the line.
-            if line.to_ascii_lowercase().contains("refused")
-                || line.to_ascii_lowercase().contains("timeout")
-            {
-                for p in deps::peers(line) {
-                    if !hosts.contains(&p.host) {
-                        hosts.push(p.host);
-                    }
-                }
-            }
-        }
-    }
-    hosts
 }
 
 /// When names do not resolve, cluster DNS: its pods, Deployment, configuration and log.

@@ -2,7 +2,7 @@
 //! - every `use crate::…` (and every inline `crate::…` or `super::…` path) goes down the
 //!   layer table the doc prints; a module without a row is an error;
 //! - the doc's file map names every source file, and nothing that does not exist;
-//! - no import cycle between files beyond the known ones, which may only shrink;
+//! - no import cycle between files;
 //! - no source file is over 600 lines beyond an allowlist that may only shrink.
 //!
 //! `TRIAGE_ARCH_ROOT=DIR` points the checks at another checkout (to measure it); the
@@ -36,19 +36,6 @@ const OVERSIZED: &[&str] = &[
     "src/tui/theme.rs",
     "tests/it/agent.rs",
     "tests/it/kube.rs",
-];
-
-/// Import cycles that remain, each as path prefixes of the files it may span. A cycle
-/// found inside one entry passes; remove an entry once its cycle is gone (the test says
-/// when); never add one.
-const KNOWN_CYCLES: &[&[&str]] = &[
-    // The offline planner holds its state in the investigation, and recall borrows its
-    // checks.
-    &[
-        "src/agent/exec.rs",
-        "src/agent/planner",
-        "src/agent/recall.rs",
-    ],
 ];
 
 fn root() -> PathBuf {
@@ -140,11 +127,9 @@ fn imports_go_down_the_layer_table_in_docs_architecture() {
 }
 
 #[test]
-fn no_import_cycles_beyond_the_known_ones() {
+fn no_import_cycles() {
     let files = read_crate(&root());
     let cycles = import_cycles(&files);
-    let within =
-        |c: &[String], known: &[&str]| c.iter().all(|f| known.iter().any(|k| f.starts_with(k)));
     let report: Vec<String> = cycles
         .iter()
         .map(|c| format!("  {} files: {}", c.len(), c.join(" ")))
@@ -156,22 +141,10 @@ fn no_import_cycles_beyond_the_known_ones() {
         cycles.len(),
         report.join("\n")
     );
-    let new: Vec<&Vec<String>> = cycles
-        .iter()
-        .filter(|c| !KNOWN_CYCLES.iter().any(|k| within(c, k)))
-        .collect();
     assert!(
-        new.is_empty(),
-        "import cycles (strongly connected files) not in KNOWN_CYCLES: {new:#?}\nall cycles:\n{}",
+        cycles.is_empty(),
+        "import cycles (strongly connected files; break each at a seam):\n{}",
         report.join("\n")
-    );
-    let gone: Vec<&&[&str]> = KNOWN_CYCLES
-        .iter()
-        .filter(|k| !cycles.iter().any(|c| within(c, k)))
-        .collect();
-    assert!(
-        gone.is_empty(),
-        "these known cycles are gone: remove them from KNOWN_CYCLES: {gone:?}"
     );
 }
 

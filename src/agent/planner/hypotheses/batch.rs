@@ -4,11 +4,11 @@
 use k8s_openapi::api::core::v1::Pod;
 
 use super::super::clues::Cause;
-use super::super::ev;
 use super::super::objects;
+use super::super::target::ev;
 use super::super::timeline::NEAR_MINUTES;
+use super::candidate::{Candidate, Facts};
 use super::resolve::{owner_of, target_ref};
-use super::{Candidate, Facts};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;

@@ -2,9 +2,9 @@
 //! pod's node, the target's claim, autoscaler, account, pull secret and limits, and the
 //! ConfigMap or Secret key that feeds a setting.
 
-use super::super::Target;
 use super::super::clues::Clue;
 use super::super::objects;
+use super::super::target::Target;
 use super::super::world::World;
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;

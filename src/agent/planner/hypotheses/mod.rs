@@ -3,6 +3,7 @@
 //! specific its evidence is and how close in time its change was to the alert's start.
 
 mod batch;
+mod candidate;
 mod lookup;
 mod platform;
 mod policy;
@@ -11,118 +12,18 @@ mod rollout;
 mod routing;
 mod structure;
 
+pub use candidate::{Candidate, Facts};
 pub use resolve::{owner_of, workload_behind};
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
-
-use super::alert::Alert;
 use super::clues::Cause;
 use super::symptoms::Observations;
+use super::target::{Target, ev};
 use super::timeline::{self, Change};
-use super::world::World;
-use super::{Target, ev};
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
 use crate::protocol::{Evidence, EvidenceKind};
-
-/// One candidate cause.
-#[derive(Debug, Clone)]
-pub struct Candidate {
-    pub cause: Cause,
-    /// The object to change (or, for causes outside the cluster, what to look at).
-    pub culprit: ResourceRef,
-    /// What the culprit's problem is, in a few words (`no key PAYMENTS_URL`,
-    /// `tag v3.3.0 not found`).
-    pub detail: String,
-    /// Symptom → … → culprit, as evidence.
-    pub chain: Vec<Evidence>,
-    /// Ids of the symptoms it explains.
-    pub explains: BTreeSet<usize>,
-    /// How directly the evidence names this cause (0–1).
-    pub specificity: f32,
-    /// The change that brought it, when one is dated.
-    pub change: Option<Change>,
-    /// The read that would confirm it now.
-    pub check: Check,
-    /// Other objects the chain passes through (named in the statement).
-    pub related: Vec<ResourceRef>,
-    /// Ranking score (0–1), set by [`rank`].
-    pub score: f32,
-    /// What a rival check found against it.
-    pub ruled_out: Option<String>,
-}
-
-impl Candidate {
-    pub fn new(
-        cause: Cause,
-        culprit: ResourceRef,
-        detail: impl Into<String>,
-        specificity: f32,
-    ) -> Self {
-        Self {
-            cause,
-            culprit,
-            detail: detail.into(),
-            chain: Vec::new(),
-            explains: BTreeSet::new(),
-            specificity,
-            change: None,
-            check: Check::None,
-            related: Vec::new(),
-            score: 0.0,
-            ruled_out: None,
-        }
-    }
-
-    pub fn because(
-        mut self,
-        kind: EvidenceKind,
-        reference: impl Into<String>,
-        detail: impl Into<String>,
-    ) -> Self {
-        self.chain.push(ev(kind, reference, detail));
-        self
-    }
-
-    pub fn explaining(mut self, ids: impl IntoIterator<Item = usize>) -> Self {
-        self.explains.extend(ids);
-        self
-    }
-
-    pub fn checked_by(mut self, check: Check) -> Self {
-        self.check = check;
-        self
-    }
-
-    pub fn dated(mut self, change: Option<&Change>) -> Self {
-        self.change = change.cloned();
-        self
-    }
-
-    pub fn via(mut self, r: ResourceRef) -> Self {
-        if !self.related.contains(&r) && r != self.culprit {
-            self.related.push(r);
-        }
-        self
-    }
-
-    /// Same cause about the same object.
-    fn same(&self, other: &Candidate) -> bool {
-        self.cause == other.cause && self.culprit == other.culprit
-    }
-}
-
-/// Everything the hypotheses are drawn from.
-pub struct Facts<'a> {
-    pub world: &'a World,
-    pub target: &'a Target,
-    pub alert: &'a Alert,
-    pub observations: &'a Observations,
-    pub timeline: &'a [Change],
-    pub start: DateTime<Utc>,
-}
 
 /// Every candidate, best first, merged by cause and culprit.
 pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {

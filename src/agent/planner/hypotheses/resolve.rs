@@ -3,17 +3,17 @@
 //! so its pods', a setting the application cannot parse is the ConfigMap key that feeds
 //! that variable.
 
-use super::super::Target;
 use super::super::clues::{Cause, Clue, Origin, Subject};
 use super::super::deps;
 use super::super::objects;
+use super::super::target::Target;
 use super::super::world::World;
+use super::candidate::{Candidate, Facts};
 use super::lookup::{
     claim_of, config_naming, heaviest_container, hpa_of, limits, node_of, nodes_with_taint,
     pressure_of, pull_secret, role_of, service_account, setting_source, short_reason,
 };
 pub use super::lookup::{owner_of, workload_behind};
-use super::{Candidate, Facts};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;

@@ -11,7 +11,7 @@
 //! shallower one explained.
 
 use super::super::clues::Cause;
-use super::Candidate;
+use super::candidate::Candidate;
 
 /// Causes that live outside the pod template's image and code.
 fn outside_the_image(cause: Cause) -> bool {

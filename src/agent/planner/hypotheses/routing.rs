@@ -6,10 +6,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::super::clues::Cause;
 use super::super::deps;
+use super::super::deps::failing_hosts;
 use super::super::objects;
-use super::super::walk::failing_hosts;
+use super::candidate::{Candidate, Facts};
 use super::resolve::workload_behind;
-use super::{Candidate, Facts};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;

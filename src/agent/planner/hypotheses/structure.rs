@@ -10,8 +10,9 @@ use k8s_openapi::api::core::v1::{Pod, PodSpec};
 
 use super::super::clues::Cause;
 use super::super::objects;
+use super::candidate::{Candidate, Facts, symptoms_of};
 use super::resolve::target_ref;
-use super::{Candidate, Facts, batch, platform, policy, routing};
+use super::{batch, platform, policy, routing};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
@@ -33,21 +34,6 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(batch::recent_changes(e));
     out.extend(batch::nothing_wrong(e));
     out
-}
-
-/// Symptom ids seen on these pods.
-pub(super) fn symptoms_of(e: &Facts<'_>, pods: &[&Pod]) -> Vec<usize> {
-    e.observations
-        .symptoms
-        .iter()
-        .filter(|s| {
-            s.object.kind == "Pod"
-                && pods
-                    .iter()
-                    .any(|p| objects::name(&p.metadata) == s.object.name)
-        })
-        .map(|s| s.id)
-        .collect()
 }
 
 pub(super) fn troubled(p: &Pod) -> bool {
