@@ -1161,13 +1161,12 @@ pub(crate) fn send(s: &Setup, op: Op) {
 
 /// Approve `action` once; the decision the session made.
 pub(crate) async fn approve(s: &mut Setup, action: ActionId) -> Decision {
-    send(
-        s,
-        Op::Approve {
-            action,
-            scope: ApprovalScope::Once,
-        },
-    );
+    approve_for(s, action, ApprovalScope::Once).await
+}
+
+/// Approve `action` for `scope`; the decision the session made.
+pub(crate) async fn approve_for(s: &mut Setup, action: ActionId, scope: ApprovalScope) -> Decision {
+    send(s, Op::Approve { action, scope });
     match next_event(&mut s.handle).await {
         Event::ActionDecided { decision, .. } => decision,
         other => panic!("{other:?}"),

@@ -10,9 +10,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use triage::config::{Config, McpServerConfig};
-use triage::protocol::{ActionClass, Decision, ErrorKind, Event, Op, ToolStatus, TurnStatus};
+use triage::protocol::{
+    ActionClass, ApprovalScope, Decision, ErrorKind, Event, Op, ToolStatus, TurnStatus,
+};
 
-use crate::agent::{approve, approve_and_run, next_event, reject, send, start, status, until_done};
+use crate::agent::{
+    approve, approve_and_run, approve_for, next_event, reject, send, start, status, until_done,
+};
 use crate::common::*;
 use crate::llm_server::{self, LlmServer};
 use crate::mcp::{GH, fixture, python_sdk};
@@ -383,4 +387,124 @@ async fn servers_come_from_the_user_config_never_from_the_repository() {
         !evil_marker.exists(),
         "a repository's config started a server"
     );
+}
+
+/// The proposals of one turn's events.
+fn proposed(events: &[Event]) -> Vec<triage::protocol::ProposedAction> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ActionProposed { action } => Some(action.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Turn 1 restarts checkout-api; turn 2 asks for the same restart, then another service's.
+async fn restarts_over_two_turns() -> LlmServer {
+    let restart = |service: &str| ("mcp__ops__restart_service", json!({ "service": service }));
+    let script = [
+        Some(restart("checkout-api")),
+        None,
+        Some(restart("checkout-api")),
+        Some(restart("payments")),
+        None,
+    ];
+    LlmServer::with_script(move |n, _| match script.get(n).cloned().flatten() {
+        Some((name, args)) => llm_server::tool_calls(&[(&format!("call{n}"), name, args)], 2),
+        None => llm_server::text(&["Done."], None),
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_changing_call_approved_for_the_session_runs_again_without_asking_and_only_that_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let model = restarts_over_two_turns().await;
+    let mut cfg = config(&model.url, vec![fixture_server("ops", &marker)]);
+    cfg.agent.read_only = false;
+    let mut s = start(cfg, false).await;
+
+    send(
+        &s,
+        Op::Submit {
+            text: "checkout-api 5xx since 14:05".into(),
+        },
+    );
+    let first = proposed(&until_done(&mut s.handle).await);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].preapproved_by, None);
+    let decision = approve_for(&mut s, first[0].id, ApprovalScope::Session).await;
+    assert!(
+        matches!(
+            decision,
+            Decision::Approved {
+                scope: ApprovalScope::Session
+            }
+        ),
+        "{decision:?}"
+    );
+    assert!(matches!(
+        next_event(&mut s.handle).await,
+        Event::ActionOutput {
+            exit_code: Some(0),
+            ..
+        }
+    ));
+
+    send(
+        &s,
+        Op::Submit {
+            text: "it is failing again".into(),
+        },
+    );
+    let mut events = until_done(&mut s.handle).await;
+    // The covered call is decided by the session's approval, in order with the user's
+    // own decisions; give it the time to run.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !events
+        .iter()
+        .any(|e| matches!(e, Event::ActionOutput { .. }))
+        && Instant::now() < deadline
+    {
+        events.push(next_event(&mut s.handle).await);
+    }
+    let second = proposed(&events);
+    assert_eq!(second.len(), 2, "{second:?}");
+    let same = second
+        .iter()
+        .find(|p| p.command.contains("checkout-api"))
+        .unwrap();
+    let other = second
+        .iter()
+        .find(|p| p.command.contains("payments"))
+        .unwrap();
+    assert_eq!(same.preapproved_by, Some(first[0].id));
+    assert_eq!(other.preapproved_by, None, "another call is not covered");
+    let decided: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ActionDecided {
+                action,
+                decision: Decision::Approved { .. },
+                ..
+            } => Some(*action),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(decided, vec![same.id], "{events:?}");
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "restarted checkout-api\nrestarted checkout-api\n",
+        "the covered call ran again, the uncovered one waits"
+    );
+
+    let audit = std::fs::read_to_string(s._state.path().join("audit.jsonl")).unwrap();
+    let again = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["action"] == same.id && r["execution"].is_object())
+        .expect("the pre-approved run is audited");
+    assert_eq!(again["preapproved_by"], first[0].id, "{again}");
 }

@@ -314,10 +314,60 @@ pub(super) fn classify(args: &[&str]) -> Classification {
         combined: false,
     };
     match scan(rest, &[KUBECTL_GLOBAL, flags], KUBECTL_DANGER, syntax) {
+        Scan::Operands(ops) if verb == "get" => match prints_more(&ops, rest) {
+            Some(why) => write(kind, format!("{family} {why}; treated as a write")),
+            None => read(
+                kind,
+                family.clone(),
+                format!("{family} only reads, and every flag is known to only read"),
+            ),
+        },
         Scan::Operands(_) => {
             let reason = format!("{family} only reads, and every flag is known to only read");
             read(kind, family, reason)
         }
         Scan::Write(why) => write(kind, format!("{family} with {why}; treated as a write")),
     }
+}
+
+/// The output formats a `get` asks for (`-o yaml`, `-ojson`, `--output=name`).
+fn output_formats<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    let mut formats = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if *w == "--" {
+            break;
+        }
+        let value = match *w {
+            "-o" | "--output" => words.get(i + 1).copied(),
+            _ => w
+                .strip_prefix("--output=")
+                .or_else(|| {
+                    w.strip_prefix("-o")
+                        .filter(|v| !v.is_empty() && !w.starts_with("--"))
+                })
+                .map(|v| v.trim_start_matches('=')),
+        };
+        formats.extend(value);
+    }
+    formats
+}
+
+/// Why a `get` prints more than the cluster's state: a template read from a local file
+/// (its text ends up in the output), or the values of Secrets.
+fn prints_more(operands: &[&str], words: &[&str]) -> Option<&'static str> {
+    let formats = output_formats(words);
+    let format_name = |f: &&str| f.split('=').next().unwrap_or("").to_ascii_lowercase();
+    if formats.iter().any(|f| format_name(f).ends_with("-file")) {
+        return Some("reads a local file as its output template, so the file's text is printed");
+    }
+    let secrets = operands.iter().any(|op| {
+        op.split(',').any(|r| {
+            let kind = r.split('/').next().unwrap_or(r).to_ascii_lowercase();
+            kind == "secret" || kind.starts_with("secret.") || kind.starts_with("secrets")
+        })
+    });
+    let values = formats
+        .iter()
+        .any(|f| !matches!(format_name(f).as_str(), "wide" | "name"));
+    (secrets && values).then_some("prints the values of Secrets")
 }

@@ -308,3 +308,55 @@ pub(super) struct Tool {
 }
 
 pub(super) const NO_FLAGS: &[Flag] = &[];
+
+/// Whether a path names where credentials are kept (by the conventions of the tools that
+/// keep them), and what it holds.
+pub(super) fn holds_credentials(path: &str) -> Option<&'static str> {
+    let p = path.to_ascii_lowercase();
+    let parts: Vec<&str> = p.split('/').filter(|c| !c.is_empty()).collect();
+    const DIRS: &[&str] = &[
+        ".ssh",
+        ".aws",
+        ".kube",
+        ".gnupg",
+        ".docker",
+        ".azure",
+        "gcloud",
+        ".password-store",
+    ];
+    if parts.iter().any(|c| DIRS.contains(c)) {
+        return Some("a credentials directory's files");
+    }
+    if p.contains("run/secrets") || parts.contains(&"serviceaccount") {
+        return Some("mounted secrets");
+    }
+    let name = parts.last().copied().unwrap_or("");
+    const FILES: &[&str] = &[
+        "shadow",
+        "gshadow",
+        ".netrc",
+        ".pgpass",
+        ".git-credentials",
+        ".npmrc",
+        ".pypirc",
+        "credentials",
+        "credentials.json",
+        "kubeconfig",
+        "environ",
+        ".htpasswd",
+        ".vault-token",
+    ];
+    const KEYS: &[&str] = &[
+        ".pem",
+        ".key",
+        ".p12",
+        ".pfx",
+        ".jks",
+        ".keystore",
+        ".kubeconfig",
+    ];
+    let env_file = name == ".env" || name.starts_with(".env.") || name == ".envrc";
+    let private_key = name.starts_with("id_") && !name.ends_with(".pub");
+    (FILES.contains(&name) || KEYS.iter().any(|k| name.ends_with(k)) || env_file || private_key)
+        .then_some("a file that holds credentials")
+}

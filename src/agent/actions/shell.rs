@@ -1,7 +1,9 @@
 //! Everyday programs: the ones that only read with the flags listed, and the reasons the
 //! others are writes (they change files, run other programs, or print credentials).
 
-use super::rules::{ActionKind, Classification, Danger, Flag, Scan, Syntax, read, scan, write};
+use super::rules::{
+    ActionKind, Classification, Danger, Flag, Scan, Syntax, holds_credentials, read, scan, write,
+};
 
 /// A program that only reads when used with these flags.
 struct Reader {
@@ -527,6 +529,19 @@ pub fn classify(program: &str, args: &[&str]) -> Classification {
                 r.max_operands.unwrap_or(0)
             ),
         ),
+        Scan::Operands(ops) if PRINTS_CONTENTS.contains(&program) => {
+            match ops.iter().find_map(|op| holds_credentials(op)) {
+                Some(what) => write(
+                    kind,
+                    format!("`{program}` would print {what}; treated as a write"),
+                ),
+                None => read(
+                    kind,
+                    program,
+                    format!("`{program}` only reads, and every flag is known to only read"),
+                ),
+            }
+        }
         Scan::Operands(_) => read(
             kind,
             program,
@@ -535,3 +550,9 @@ pub fn classify(program: &str, args: &[&str]) -> Classification {
         Scan::Write(why) => write(kind, format!("`{program}` with {why}; treated as a write")),
     }
 }
+
+/// Readers that print what the files they are given contain.
+const PRINTS_CONTENTS: &[&str] = &[
+    "cat", "tac", "nl", "head", "tail", "grep", "egrep", "fgrep", "zgrep", "rg", "jq", "sort",
+    "uniq", "cut", "base64",
+];
