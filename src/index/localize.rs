@@ -272,7 +272,13 @@ pub async fn rank_files_for_issue(
     let mut weights = stored.weights();
     if !signals.structure {
         // Without structure, no knowledge of the repository bends the ranking.
-        (weights.prior, weights.secondary, weights.transfer) = (0.0, 1.0, 0.0);
+        (
+            weights.prior,
+            weights.secondary,
+            weights.config,
+            weights.transfer,
+        ) = (0.0, 0.0, 0.0, 0.0);
+        (weights.first, weights.agreement) = (0.0, 0.0);
     }
     let fixes = FixCounts::from_counts(stored.fix_counts, &profile);
     let mut files = fuse(&hits, &weights, &profile, &fixes);
