@@ -33,9 +33,10 @@ pub enum EvalCommand {
         /// `index --llm-questions`); score them with the `llm_questions` signal
         #[arg(long)]
         llm_questions: bool,
-        /// Also write each instance's raw evidence as JSON lines to FILE: every
-        /// candidate's score without vectors, and the nearest chunks with their cosine
-        /// distances, so fusion settings can be compared without re-indexing
+        /// Also write each instance's raw evidence as JSON lines to FILE: each signal's
+        /// list, the full-text chunks, the weights, every file's role and past fixes,
+        /// and the nearest chunks with their cosine distances, so fusion settings can be
+        /// compared without re-indexing
         #[arg(long, value_name = "FILE")]
         evidence: Option<PathBuf>,
         /// Score only one half of a mined suite: tune or held-out

@@ -5,6 +5,7 @@
 //! scores the ranking against the gold files. `mine` writes such a suite from a
 //! repository's own fix commits.
 
+pub mod evidence;
 pub mod incidents;
 pub mod mine;
 pub mod score;
@@ -80,60 +81,6 @@ impl EvalModel {
             questions,
         })
     }
-}
-
-/// How many nearest chunks `--evidence` records per instance.
-const EVIDENCE_NEAREST: usize = 60;
-
-/// One instance's raw evidence for `eval localize --evidence`: every candidate the
-/// non-vector signals found (score, and whether it is a test, docs or changelog file
-/// whose score the structure signal already lowered), and the nearest chunks in order
-/// with their cosine distances. The issue text is embedded again here, apart from the
-/// timed ranking, so `query_ms` stays comparable with runs without `--evidence`.
-async fn instance_evidence(
-    store: &Store,
-    embedder: Option<&crate::llm::embed::Embedder>,
-    inst: &Instance,
-    signals: Signals,
-) -> Result<serde_json::Value> {
-    let base = rank_files_for_issue(
-        store,
-        None,
-        &inst.query,
-        usize::MAX,
-        Signals {
-            vectors: false,
-            ..signals
-        },
-    )
-    .await?;
-    let candidates: Vec<serde_json::Value> = base
-        .files
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "path": f.path,
-                "score": f.score,
-                "secondary": signals.structure
-                    && crate::index::localize::secondary_kind(&f.path).is_some(),
-            })
-        })
-        .collect();
-    let mut nearest = Vec::new();
-    if let Some(embedder) = embedder.filter(|_| signals.vectors && store.has_vectors())
-        && let Some(v) = embedder.embed(vec![inst.query.clone()]).await?.pop()
-    {
-        for c in store.nearest_chunks(v, EVIDENCE_NEAREST).await? {
-            nearest.push(serde_json::json!({"path": c.path, "distance": c.distance}));
-        }
-    }
-    Ok(serde_json::json!({
-        "query": inst.query,
-        "rev": inst.rev,
-        "gold_files": inst.gold_files,
-        "candidates": candidates,
-        "nearest": nearest,
-    }))
 }
 
 pub fn print_report(out: &mut impl Write, r: &Report) -> Result<()> {
@@ -325,7 +272,8 @@ pub async fn localize(
             let baseline =
                 rank_files_for_issue(&store, None, &inst.query, 50, Signals::bm25()).await?;
             if let Some(w) = evidence.as_deref_mut() {
-                let line = instance_evidence(&store, embedder.as_ref(), &inst, signals).await?;
+                let line =
+                    evidence::instance_evidence(&store, embedder.as_ref(), &inst, signals).await?;
                 serde_json::to_writer(&mut *w, &line)?;
                 writeln!(w)?;
             }

@@ -1,8 +1,9 @@
-//! One fusion for issue ranking: weighted reciprocal-rank fusion of the signals'
-//! lists, then what a maintainer knows about the repository: a test or doc hit passes
-//! part of its evidence to the source file it exercises, files that are not source
-//! rank below those that are, and files that past fixes changed rank above those they
-//! never reached. The weights are fitted per repository (`learn`).
+//! One fusion for issue ranking: each signal's list counts by rank, then what a
+//! maintainer knows about the repository is added: a file several signals agree on or
+//! rank first counts more, a test or doc hit passes part of its evidence to the source
+//! file it exercises, files that are not source count less, and files that past fixes
+//! changed count more than those they never reached. The weights are learned (see
+//! `Weights`) and refitted per repository (`learn`).
 
 use std::collections::HashMap;
 
@@ -11,7 +12,9 @@ use super::profile::{FixCounts, RepoProfile, Role};
 use super::ranking::{RankedFile, RankedSymbol};
 use super::signals::Hit;
 
-const RRF_K: f32 = 60.0;
+/// A signal's hit at rank r (from 1) counts `RANK_K / (RANK_K + r)` of its weight: 1
+/// for the first, halving by rank 6.
+pub const RANK_K: f32 = 5.0;
 
 /// Every signal's list for one issue (an empty list for a signal that is off).
 #[derive(Debug, Clone, Default)]
@@ -30,8 +33,26 @@ pub struct SignalHits {
 #[derive(Default)]
 struct Evidence {
     score: f32,
+    /// The same without the signals' weights: what a test or doc passes on.
+    raw: f32,
     reasons: Vec<String>,
-    symbols: Vec<RankedSymbol>,
+    /// Each symbol the hits named, with the evidence that named it.
+    symbols: Vec<(RankedSymbol, f32)>,
+}
+
+/// A definition that holds others (a class, a file-level chunk) says less about where
+/// the change goes than a function in it.
+fn specificity(kind: &str) -> f32 {
+    match kind {
+        "function" | "method" | "constructor" | "macro" => 1.0,
+        _ => 0.5,
+    }
+}
+
+/// A file's symbols, best supported first.
+fn ranked_symbols(mut symbols: Vec<(RankedSymbol, f32)>) -> Vec<RankedSymbol> {
+    symbols.sort_by(|a, b| b.1.total_cmp(&a.1));
+    symbols.into_iter().map(|(s, _)| s).collect()
 }
 
 /// Fuse the lists into one ranking, best first.
@@ -59,13 +80,20 @@ pub fn fuse(
         }
         for (rank, h) in list.iter().enumerate() {
             let e = ev.entry(h.path.as_str()).or_default();
-            e.score += weight * h.strength / (RRF_K + (rank + 1) as f32);
+            let by_rank = h.strength * RANK_K / (RANK_K + (rank + 1) as f32);
+            e.score += weight * by_rank + w.agreement;
+            e.raw += by_rank;
+            if rank == 0 {
+                e.score += w.first;
+            }
             if !e.reasons.contains(&h.reason) {
                 e.reasons.push(h.reason.clone());
             }
             for s in &h.symbols {
-                if !e.symbols.contains(s) {
-                    e.symbols.push(s.clone());
+                let support = weight * by_rank * specificity(&s.kind);
+                match e.symbols.iter_mut().find(|(x, _)| x == s) {
+                    Some((_, v)) => *v += support,
+                    None => e.symbols.push((s.clone(), support)),
                 }
             }
         }
@@ -76,7 +104,7 @@ pub fn fuse(
         for (path, e) in &ev {
             if profile.role(path).is_secondary() {
                 for subject in profile.subjects(path) {
-                    passed.push((subject, e.score * w.transfer, path.to_string()));
+                    passed.push((subject, e.raw * w.transfer, path.to_string()));
                 }
             }
         }
@@ -87,7 +115,7 @@ pub fn fuse(
             path: path.to_string(),
             score: e.score,
             reasons: e.reasons,
-            symbols: e.symbols,
+            symbols: ranked_symbols(e.symbols),
         })
         .collect();
     for (subject, score, from) in passed {
@@ -107,14 +135,19 @@ pub fn fuse(
     }
     for f in &mut files {
         let role = profile.role(&f.path);
-        if role != Role::Source && w.secondary < 1.0 {
-            f.score *= w.secondary;
+        let penalty = match role {
+            Role::Source => 0.0,
+            Role::Config => w.config,
+            _ => w.secondary,
+        };
+        if penalty > 0.0 {
+            f.score -= penalty;
             f.reasons
                 .push(format!("{} file (ranked below source)", role.label()));
         }
         let n = fixes.around(&f.path);
-        if w.prior > 0.0 && n > 0.0 {
-            f.score *= (1.0 + n.ln_1p()).powf(w.prior);
+        if n > 0.0 {
+            f.score += w.prior * n.ln_1p().ln_1p();
         }
     }
     files.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
@@ -161,6 +194,7 @@ mod tests {
         };
         let w = Weights {
             prior: 0.0,
+            transfer: 1.0,
             ..Weights::default()
         };
         let ranked = fuse(&hits, &w, &profile(), &FixCounts::default());
@@ -193,7 +227,7 @@ mod tests {
         let on = fuse(
             &hits,
             &Weights {
-                prior: 1.0,
+                prior: 4.0,
                 ..Weights::default()
             },
             &profile(),

@@ -14,7 +14,7 @@ use regex::Regex;
 use super::fusion::{Weights, fuse};
 use super::lang::Lang;
 use super::localize::{Signals, gather, parse_issue};
-use super::profile::{FitReport, FixCounts, RepoProfile, Role, StoredProfile};
+use super::profile::{FUSION_VERSION, FitReport, FixCounts, RepoProfile, Role, StoredProfile};
 use super::store::Store;
 use super::store::{CommitFilter, CommitRecord};
 
@@ -202,7 +202,7 @@ pub async fn refresh(store: &Store, root: &Path) -> Result<Option<FitReport>> {
     let paths = store.file_paths().await?;
     stored.gitattributes = std::fs::read_to_string(root.join(".gitattributes")).unwrap_or_default();
     stored.fix_counts = fix_counts(&commits, None);
-    let due = stored.weights.is_none()
+    let due = stored.needs_fit()
         || commits.len() < stored.fitted_at_commits
         || commits.len() >= stored.fitted_at_commits + REFIT_EVERY;
     let mut report = None;
@@ -210,6 +210,7 @@ pub async fn refresh(store: &Store, root: &Path) -> Result<Option<FitReport>> {
         let profile = RepoProfile::new(paths, &stored.gitattributes);
         let (weights, fit) = fit(store, &profile, &commits).await?;
         stored.weights = Some(weights);
+        stored.fusion_version = FUSION_VERSION;
         stored.fitted_at_commits = commits.len();
         stored.fit = Some(fit.clone());
         report = Some(fit);
@@ -218,57 +219,38 @@ pub async fn refresh(store: &Store, root: &Path) -> Result<Option<FitReport>> {
     Ok(report)
 }
 
-/// One weight the fit may move, and the values it tries.
+/// One weight the fit may move.
 struct Knob {
     name: &'static str,
-    values: &'static [f32],
     get: fn(&Weights) -> f32,
     set: fn(&mut Weights, f32),
 }
 
+/// The values a knob may take, as multiples of its default: off, half, as learned
+/// across repositories, double.
+const MULTIPLES: &[f32] = &[0.0, 0.5, 1.0, 2.0];
+
+macro_rules! knob {
+    ($name:ident) => {
+        Knob {
+            name: stringify!($name),
+            get: |w| w.$name,
+            set: |w, v| w.$name = v,
+        }
+    };
+}
+
 const KNOBS: &[Knob] = &[
-    Knob {
-        name: "symbols",
-        values: &[1.0, 2.0, 4.0],
-        get: |w| w.symbols,
-        set: |w, v| w.symbols = v,
-    },
-    Knob {
-        name: "history",
-        values: &[0.0, 0.25, 0.5, 1.0, 2.0],
-        get: |w| w.history,
-        set: |w, v| w.history = v,
-    },
-    Knob {
-        name: "path_words",
-        values: &[0.0, 0.25, 0.5, 1.0],
-        get: |w| w.path_words,
-        set: |w, v| w.path_words = v,
-    },
-    Knob {
-        name: "questions",
-        values: &[0.0, 0.35, 0.7],
-        get: |w| w.questions,
-        set: |w, v| w.questions = v,
-    },
-    Knob {
-        name: "prior",
-        values: &[0.0, 0.5, 1.0, 2.0],
-        get: |w| w.prior,
-        set: |w, v| w.prior = v,
-    },
-    Knob {
-        name: "secondary",
-        values: &[0.1, 0.3, 0.6],
-        get: |w| w.secondary,
-        set: |w, v| w.secondary = v,
-    },
-    Knob {
-        name: "transfer",
-        values: &[0.0, 0.25, 0.5, 1.0],
-        get: |w| w.transfer,
-        set: |w, v| w.transfer = v,
-    },
+    knob!(fulltext),
+    knob!(symbols),
+    knob!(history),
+    knob!(path_words),
+    knob!(questions),
+    knob!(first),
+    knob!(agreement),
+    knob!(prior),
+    knob!(secondary),
+    knob!(transfer),
 ];
 
 /// Fit the weights on the newest past fixes by coordinate ascent from the defaults
@@ -333,9 +315,9 @@ pub async fn fit(
     (report.default_acc5, report.default_mrr) = best_score;
     for _ in 0..2 {
         for knob in KNOBS {
-            for &v in knob.values {
+            for &m in MULTIPLES {
                 let mut w = best;
-                (knob.set)(&mut w, v);
+                (knob.set)(&mut w, m * (knob.get)(&defaults));
                 let s = score(&w);
                 if objective(s) > objective(best_score) + step {
                     best = w;
@@ -354,9 +336,16 @@ pub async fn fit(
 }
 
 impl StoredProfile {
-    /// The weights to rank with: fitted, or the defaults.
+    /// The weights to rank with: fitted under this fusion, or the defaults.
     pub fn weights(&self) -> Weights {
-        self.weights.unwrap_or_default()
+        self.weights
+            .filter(|_| self.fusion_version == FUSION_VERSION)
+            .unwrap_or_default()
+    }
+
+    /// Never fitted, or fitted under another fusion.
+    pub fn needs_fit(&self) -> bool {
+        self.weights.is_none() || self.fusion_version != FUSION_VERSION
     }
 }
 

@@ -10,7 +10,7 @@ use anyhow::Result;
 use regex::Regex;
 use serde::Serialize;
 
-use super::fusion::{SignalHits, fuse};
+use super::fusion::{SignalHits, Weights, fuse};
 use super::graph::FileGraph;
 use super::profile::{FixCounts, RepoProfile, Role};
 pub use super::ranking::{Frame, IssueParse, RankedFile, RankedSymbol};
@@ -269,11 +269,11 @@ pub async fn rank_files_for_issue(
     let stored = store.load_profile()?;
     let profile = RepoProfile::new(store.file_paths().await?, &stored.gitattributes);
     let hits = gather(store, embedder, text, &parsed, signals, None, &profile).await?;
-    let mut weights = stored.weights();
-    if !signals.structure {
-        // Without structure, no knowledge of the repository bends the ranking.
-        (weights.prior, weights.secondary, weights.transfer) = (0.0, 1.0, 0.0);
-    }
+    let weights = if signals.structure {
+        stored.weights()
+    } else {
+        unfitted()
+    };
     let fixes = FixCounts::from_counts(stored.fix_counts, &profile);
     let mut files = fuse(&hits, &weights, &profile, &fixes);
     if signals.graph && !files.is_empty() {
@@ -289,6 +289,20 @@ pub async fn rank_files_for_issue(
         signals,
         elapsed_ms: (t.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
     })
+}
+
+/// Without structure, neither the repository's fit nor its knowledge (roles, past
+/// fixes, agreement) bends the ranking: each list counts as it comes.
+fn unfitted() -> Weights {
+    Weights {
+        prior: 0.0,
+        secondary: 0.0,
+        config: 0.0,
+        transfer: 0.0,
+        first: 0.0,
+        agreement: 0.0,
+        ..Weights::default()
+    }
 }
 
 /// Every signal's list for an issue. `before` hides commits from that time on (for
@@ -447,6 +461,33 @@ TypeError: x is undefined
             "{:?}",
             p.errors
         );
+    }
+
+    #[test]
+    fn without_structure_the_full_text_order_stands() {
+        let hit = |p: &str| super::super::signals::Hit {
+            path: p.into(),
+            strength: 1.0,
+            reason: String::new(),
+            symbols: Vec::new(),
+        };
+        let hits = SignalHits {
+            fulltext: vec![hit("tests/test_cart.py"), hit("pkg/cart.py")],
+            ..Default::default()
+        };
+        let profile = RepoProfile::new(vec!["pkg/cart.py".into(), "tests/test_cart.py".into()], "");
+        let fixes = FixCounts::from_counts(
+            [("pkg/cart.py".to_string(), 9)].into_iter().collect(),
+            &profile,
+        );
+        let order = |w: &Weights| -> Vec<String> {
+            fuse(&hits, w, &profile, &fixes)
+                .into_iter()
+                .map(|f| f.path)
+                .collect()
+        };
+        assert_eq!(order(&unfitted()), ["tests/test_cart.py", "pkg/cart.py"]);
+        assert_eq!(order(&Weights::default())[0], "pkg/cart.py");
     }
 
     #[test]

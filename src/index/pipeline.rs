@@ -351,7 +351,7 @@ pub async fn run_index(
 
     // --- what the repository's own history says about ranking
     let t = Instant::now();
-    if loc.is_git && (history_changed || store.load_profile()?.weights.is_none()) {
+    if loc.is_git && (history_changed || store.load_profile()?.needs_fit()) {
         match super::learn::refresh(&store, &loc.root).await {
             Ok(fit) => summary.learned = fit,
             Err(e) => summary.warnings.push(format!("ranking not fitted: {e:#}")),

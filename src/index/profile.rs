@@ -12,9 +12,13 @@ use serde::{Deserialize, Serialize};
 
 use super::lang::Lang;
 
-/// What each signal's list counts for, and how the repository's own knowledge bends
-/// the fused score.
+/// How the fused score is made: each signal's list counts for its weight times
+/// `RANK_K / (RANK_K + rank)` (1 for its first hit), plus what the repository knows
+/// about the file, all added up. The defaults were learned once, as a listwise ranking
+/// model over fixes mined from several public repositories' history (see
+/// docs/evaluation.md); each repository's own past fixes can then move them (`learn`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Weights {
     pub frames: f32,
     pub paths: f32,
@@ -25,11 +29,18 @@ pub struct Weights {
     pub vectors: f32,
     pub history: f32,
     pub path_words: f32,
-    /// Exponent of the past-fixes prior (0: off).
+    /// Added once per signal that ranks the file first.
+    pub first: f32,
+    /// Added once per signal that found the file at all.
+    pub agreement: f32,
+    /// Times `ln(1 + ln(1 + n))`, n the past fixes around the file (0: off).
     pub prior: f32,
-    /// Multiplier for tests, docs, changelogs, vendored and generated files.
+    /// Subtracted for tests, docs, changelogs, vendored and generated files.
     pub secondary: f32,
-    /// Share of a test or doc file's score passed to the source files it exercises.
+    /// Subtracted for data and build files (no parser for their language).
+    pub config: f32,
+    /// Share of a test or doc file's signal evidence passed to the source files it
+    /// exercises.
     pub transfer: f32,
 }
 
@@ -37,21 +48,28 @@ impl Default for Weights {
     /// Used until a repository's history has been fitted (or when it has none).
     fn default() -> Self {
         Weights {
-            frames: 4.0,
-            paths: 3.0,
-            symbols: 2.0,
-            fulltext: 1.0,
-            questions: 0.7,
-            llm_questions: 0.7,
-            vectors: 0.5,
-            history: 0.5,
-            path_words: 0.5,
-            prior: 0.5,
-            secondary: 0.3,
-            transfer: 0.5,
+            frames: 8.0,
+            paths: 4.0,
+            symbols: 0.85,
+            fulltext: 4.0,
+            questions: 0.35,
+            llm_questions: 0.35,
+            vectors: 2.0,
+            history: 1.8,
+            path_words: 1.7,
+            first: 0.07,
+            agreement: 0.22,
+            prior: 0.8,
+            secondary: 6.0,
+            config: 2.8,
+            transfer: 0.05,
         }
     }
 }
+
+/// Bumped when the meaning of the weights changes: weights fitted under another
+/// version are refitted, and the defaults stand until then.
+pub const FUSION_VERSION: u32 = 2;
 
 /// What a file is to a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +125,9 @@ pub struct FitReport {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StoredProfile {
     pub weights: Option<Weights>,
+    /// `FUSION_VERSION` when the weights were fitted.
+    #[serde(default)]
+    pub fusion_version: u32,
     pub fit: Option<FitReport>,
     /// Commits indexed when the weights were fitted.
     pub fitted_at_commits: usize,

@@ -523,23 +523,7 @@ fn eval_mines_a_suite_and_scores_it_without_leaking_later_history() {
     );
     // Indexed at the fix's parent: only the initial commit is visible, not the fix.
     assert_eq!(inst["commits_visible"], 1, "{r:#}");
-    // The evidence file: one line per instance, every candidate the ranking saw, best
-    // first, with the gold files among them.
-    let ev: Vec<serde_json::Value> = std::fs::read_to_string(&evidence)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0]["gold_files"], lines[0]["gold_files"]);
-    let cands = ev[0]["candidates"].as_array().unwrap();
-    let scores: Vec<f64> = cands.iter().map(|c| c["score"].as_f64().unwrap()).collect();
-    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{cands:?}");
-    for g in &gold {
-        assert!(cands.iter().any(|c| c["path"] == *g), "{g} in {cands:?}");
-    }
-    // No model here: nothing is nearest.
-    assert_eq!(ev[0]["nearest"], serde_json::json!([]));
+    check_evidence(&evidence, &lines[0], &gold);
     // The worktree is cleaned up.
     let wt = std::process::Command::new("git")
         .args(["worktree", "list"])
@@ -547,4 +531,33 @@ fn eval_mines_a_suite_and_scores_it_without_leaking_later_history() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&wt.stdout).lines().count(), 1);
+}
+
+/// The evidence file: one line per instance, each signal's list, the weights in force,
+/// and what the profile says about every indexed file, with the gold files found by
+/// some signal; no model here, so nothing is nearest.
+fn check_evidence(evidence: &std::path::Path, line: &serde_json::Value, gold: &[&str]) {
+    let ev: Vec<serde_json::Value> = std::fs::read_to_string(evidence)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["gold_files"], line["gold_files"]);
+    assert!(
+        ev[0]["weights"]["fulltext"].as_f64().unwrap() > 0.0,
+        "{:#}",
+        ev[0]
+    );
+    let lists = ev[0]["signals"].as_object().unwrap();
+    for g in gold {
+        assert!(
+            lists
+                .values()
+                .any(|l| l.as_array().unwrap().iter().any(|h| h[0] == *g)),
+            "{g} in {lists:?}"
+        );
+        assert_eq!(ev[0]["files"][g]["role"], "source", "{g}");
+    }
+    assert_eq!(ev[0]["nearest"], serde_json::json!([]));
 }
