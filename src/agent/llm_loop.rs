@@ -25,13 +25,13 @@ pub async fn run(exec: &mut Exec<'_>, llm: &LlmClient) -> Result<Answer, Stop> {
                 exec.inv.playbook,
             )));
         let mut first = exec.inv.request.clone();
-        if let Some(context) = super::recall::as_context(&exec.inv.recalled) {
+        if let Some(context) = super::planner::recall::as_context(&exec.inv.recalled) {
             first = format!("{first}\n\n{context}");
         }
         exec.inv.messages.push(ChatMessage::user(first));
     }
     let mut tools = definitions(exec);
-    tools.extend(super::external::definitions(exec).await);
+    tools.extend(exec.shared.external_definitions().await);
     loop {
         for text in exec.take_feedback() {
             exec.inv.messages.push(ChatMessage::user(format!(
@@ -248,9 +248,9 @@ async fn run_calls(exec: &mut Exec<'_>, calls: Vec<WireToolCall>) -> Result<(), 
             }
         };
         // Another program's tool that is not read-only is an action: proposed, not run.
-        let external = super::external::find(exec, name).await;
+        let external = exec.shared.external_tool(name).await;
         if let Some(tool) = external.as_ref().filter(|t| !t.read_only) {
-            let text = super::external::propose(exec, tool, args);
+            let text = exec.shared.propose_external(tool, args);
             replies.push((call.id.clone(), text));
             continue;
         }

@@ -12,7 +12,6 @@ pub mod llm_loop;
 pub mod open;
 pub mod planner;
 pub mod playbook;
-pub mod recall;
 pub mod session;
 pub mod shared;
 pub mod tools;

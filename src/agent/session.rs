@@ -399,7 +399,7 @@ fn spawn_turn(shared: Arc<Shared>, mut inv: Investigation) -> (Turn, Cancellatio
 async fn run_turn(shared: &Shared, inv: &mut Investigation, cancel: &CancellationToken) {
     let mut exec = Exec::new(shared, inv, cancel);
     if exec.inv.checkpoints.is_empty() && exec.inv.usage.tool_calls == 0 {
-        super::recall::at_start(&mut exec).await;
+        super::planner::recall::at_start(&mut exec).await;
     }
     let result = match &shared.llm {
         Some(llm) => llm_loop::run(&mut exec, llm).await,

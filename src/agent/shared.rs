@@ -6,14 +6,15 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::actions::ApprovalQueue;
+use super::actions::{ApprovalQueue, Classification};
 use super::audit::{AuditLog, AuditRecord};
-use super::external::tool::{ExternalTools, PendingCalls};
+use super::external::tool::{ExternalTool, ExternalTools, PendingCalls};
 use super::tools::{ToolContext, ToolSpec};
 use crate::config::AgentConfig;
-use crate::llm::chat::LlmClient;
+use crate::llm::chat::{FunctionDefinition, LlmClient, ToolDefinition};
 use crate::llm::redact::Redactor;
 use crate::memory::Scope;
 use crate::protocol::{ActionId, ApprovalScope, ErrorKind, Event, Op};
@@ -124,5 +125,74 @@ impl Shared {
             q.push_back((id, text.clone()));
         }
         self.emit(Event::FeedbackQueued { id, text });
+    }
+}
+
+/// The tools from outside triage (MCP servers), as the model-driven loop offers and calls them.
+impl Shared {
+    /// The model's view of the external tools.
+    pub async fn external_definitions(&self) -> Vec<ToolDefinition> {
+        let Some(ext) = self.external.as_ref() else {
+            return Vec::new();
+        };
+        ext.tools()
+            .await
+            .into_iter()
+            .map(|t| ToolDefinition {
+                kind: "function",
+                function: FunctionDefinition {
+                    description: if t.read_only {
+                        t.description
+                    } else {
+                        format!(
+                            "{} (Changes things: calling it only proposes it to the engineer, who decides whether it runs.)",
+                            t.description
+                        )
+                    },
+                    name: t.name,
+                    parameters: t.parameters,
+                },
+            })
+            .collect()
+    }
+
+    /// The external tool called `name`, when the session has one.
+    pub async fn external_tool(&self, name: &str) -> Option<ExternalTool> {
+        let ext = self.external.as_ref()?;
+        ext.tools().await.into_iter().find(|t| t.name == name)
+    }
+
+    /// A call of a tool that is not read-only: propose it as a write action.
+    pub fn propose_external(&self, tool: &ExternalTool, args: Value) -> String {
+        let Some(ext) = self.external.as_ref() else {
+            return "error: external tools are not available".into();
+        };
+        let command = ext.command(&tool.name, &args);
+        let reason = format!(
+            "{} is not marked read-only by its server (readOnlyHint), so it is treated as a write",
+            tool.origin
+        );
+        let rationale = format!("the agent called {} ({})", tool.name, tool.origin);
+        let proposal = match self.actions.lock() {
+            Ok(mut q) => q.propose_classified(
+                &command,
+                &rationale,
+                Classification::write_call(&command, reason),
+            ),
+            Err(_) => return "error: could not record the proposal".into(),
+        };
+        self.external_calls
+            .insert(proposal.id, tool.name.clone(), args);
+        let id = proposal.id;
+        let preapproved = proposal.preapproved_by.is_some();
+        self.emit(crate::protocol::Event::ActionProposed { action: proposal });
+        // The same call approved earlier for the session runs without asking again.
+        if preapproved {
+            self.approve_for_session(id);
+        }
+        format!(
+            "{} changes things, so it was proposed as action {id} (write); the engineer decides whether it runs. Do not assume it ran.",
+            tool.name
+        )
     }
 }

@@ -57,8 +57,8 @@ pub(super) fn memory_notes(st: &PlannerState, s: &mut String) {
 
 /// The answer when a recalled memory held today: its cause, what the check saw, and the
 /// note that nothing else was looked at.
-pub(super) fn answer_from_memory(exec: &mut Exec<'_>, held: crate::agent::recall::Held) -> Answer {
-    let crate::agent::recall::Held {
+pub(super) fn answer_from_memory(exec: &mut Exec<'_>, held: super::recall::Held) -> Answer {
+    let super::recall::Held {
         memory: m,
         claim,
         checked,
@@ -73,7 +73,7 @@ pub(super) fn answer_from_memory(exec: &mut Exec<'_>, held: crate::agent::recall
         named_in_request: request_mentions(&exec.inv.request, name),
         ..Target::default()
     });
-    let mem_ev = crate::agent::recall::evidence(&m);
+    let mem_ev = super::recall::evidence(&m);
     let base = m.confidence.clamp(0.3, 0.8);
     exec.checkpoint(
         Stage::ScopeFound,
@@ -148,7 +148,7 @@ pub(super) fn suggest(
     // What a person said not to do here is not proposed, and the answer says so.
     let mut kept: Vec<&(String, String)> = Vec::new();
     for a in actions {
-        match crate::agent::recall::forbidding(&exec.inv.recalled, &a.0) {
+        match super::recall::forbidding(&exec.inv.recalled, &a.0) {
             Some(hit) => {
                 let id = hit.memory.id.clone();
                 exec.emit(Event::MemoryHit {

@@ -14,6 +14,7 @@ pub mod hypotheses;
 mod incident;
 mod issue;
 pub mod objects;
+pub mod recall;
 mod report;
 mod scope;
 mod service;
@@ -47,10 +48,7 @@ pub async fn run(exec: &mut Exec<'_>) -> Result<Answer, Stop> {
             .iter()
             .any(|e| e.reference == h.memory.id)
         {
-            exec.inv
-                .planner
-                .memories
-                .push(crate::agent::recall::evidence(&h.memory));
+            exec.inv.planner.memories.push(recall::evidence(&h.memory));
         }
     }
     if exec.inv.playbook == Playbook::Incident
@@ -61,7 +59,7 @@ pub async fn run(exec: &mut Exec<'_>) -> Result<Answer, Stop> {
         let wider = ["without memory", "look wider", "full sweep"]
             .iter()
             .any(|w| exec.inv.request.to_lowercase().contains(w));
-        if !wider && let Some(held) = crate::agent::recall::check_recalled(exec).await? {
+        if !wider && let Some(held) = recall::check_recalled(exec).await? {
             return Ok(answer_from_memory(exec, held));
         }
     }

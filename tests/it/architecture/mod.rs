@@ -13,7 +13,7 @@ mod source;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use source::{import_cycles, read_crate, rust_files};
+use source::{import_cycles, module_cycles, read_crate, rust_files};
 
 /// The longest a source file may be.
 const MAX_LINES: usize = 600;
@@ -139,6 +139,40 @@ fn no_import_cycles() {
         "import cycles (strongly connected files; break each at a seam):\n{}",
         report.join("\n")
     );
+}
+
+/// Sibling modules that still import each other, each with the reason; may only shrink.
+const KNOWN_MODULE_CYCLES: &[(&[&str], &str)] = &[(
+    &["agent::exec", "agent::planner"],
+    "the investigation the executor carries keeps the offline planner's state (planner/state.rs)",
+)];
+
+#[test]
+fn no_cycles_between_sibling_modules() {
+    let files = read_crate(&root());
+    let cycles = module_cycles(&files);
+    let report: Vec<String> = cycles
+        .iter()
+        .map(|c| format!("  {}", c.join(" ")))
+        .collect();
+    eprintln!("{} module cycles:\n{}", cycles.len(), report.join("\n"));
+    let known = |c: &Vec<String>| KNOWN_MODULE_CYCLES.iter().any(|(k, _)| *k == c.as_slice());
+    let new: Vec<&String> = cycles
+        .iter()
+        .zip(&report)
+        .filter(|(c, _)| !known(c))
+        .map(|(_, r)| r)
+        .collect();
+    assert!(
+        new.is_empty(),
+        "sibling modules that import each other (break each at a seam): {new:?}"
+    );
+    for (k, _) in KNOWN_MODULE_CYCLES {
+        assert!(
+            cycles.iter().any(|c| c.as_slice() == *k),
+            "{k:?} no longer import each other: remove them from KNOWN_MODULE_CYCLES"
+        );
+    }
 }
 
 #[test]

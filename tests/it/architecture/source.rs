@@ -347,19 +347,84 @@ pub(super) fn import_cycles(files: &[File]) -> Vec<Vec<String>> {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            f.imports
-                .iter()
-                .filter_map(|(p, _)| {
-                    (0..=p.len())
-                        .rev()
-                        .find_map(|k| by_module.get(&p[..k]).copied())
-                })
+            imported_modules(f, &by_module)
                 .filter(|&j| j != i)
                 .collect()
         })
         .collect();
-    // Tarjan's algorithm, iteratively.
-    let n = files.len();
+    let mut out: Vec<Vec<String>> = strongly_connected(&edges)
+        .into_iter()
+        .map(|comp| {
+            let mut names: Vec<String> = comp
+                .iter()
+                .map(|&w| format!("src/{}", files[w].rel))
+                .collect();
+            names.sort();
+            names
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The files a file imports, by the longest module prefix of each path.
+fn imported_modules<'a>(
+    f: &'a File,
+    by_module: &'a BTreeMap<&[String], usize>,
+) -> impl Iterator<Item = usize> + 'a {
+    f.imports.iter().filter_map(|(p, _)| {
+        (0..=p.len())
+            .rev()
+            .find_map(|k| by_module.get(&p[..k]).copied())
+    })
+}
+
+/// Cycles between sibling modules: for every folder, its children (files and
+/// sub-folders, each taken whole) and the imports between them. A file-level graph can be
+/// free of cycles while two folders still import each other through different files.
+pub(super) fn module_cycles(files: &[File]) -> Vec<Vec<String>> {
+    let by_module: BTreeMap<&[String], usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.module.as_slice(), i))
+        .collect();
+    let mut nodes: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+    let mut pairs = BTreeSet::new();
+    for f in files {
+        for j in imported_modules(f, &by_module) {
+            let (m, t) = (&f.module, &files[j].module);
+            let common = m.iter().zip(t).take_while(|(a, b)| a == b).count();
+            if common >= m.len() || common >= t.len() {
+                continue; // a module and its own descendants or ancestors
+            }
+            let mut id = |k: &[String]| {
+                let n = nodes.len();
+                *nodes.entry(k.to_vec()).or_insert(n)
+            };
+            pairs.insert((id(&m[..=common]), id(&t[..=common])));
+        }
+    }
+    let mut edges = vec![BTreeSet::new(); nodes.len()];
+    for (a, b) in pairs {
+        edges[a].insert(b);
+    }
+    let names: BTreeMap<usize, String> =
+        nodes.into_iter().map(|(k, v)| (v, k.join("::"))).collect();
+    let mut out: Vec<Vec<String>> = strongly_connected(&edges)
+        .into_iter()
+        .map(|comp| {
+            let mut c: Vec<String> = comp.iter().map(|w| names[w].clone()).collect();
+            c.sort();
+            c
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Tarjan's algorithm, iteratively: the components of more than one node.
+fn strongly_connected(edges: &[BTreeSet<usize>]) -> Vec<Vec<usize>> {
+    let n = edges.len();
     let (mut index, mut low, mut on) = (vec![usize::MAX; n], vec![0; n], vec![false; n]);
     let (mut stack, mut out, mut next) = (Vec::new(), Vec::new(), 0);
     for start in 0..n {
@@ -396,18 +461,16 @@ pub(super) fn import_cycles(files: &[File]) -> Vec<Vec<String>> {
                 let mut comp = Vec::new();
                 while let Some(w) = stack.pop() {
                     on[w] = false;
-                    comp.push(format!("src/{}", files[w].rel));
+                    comp.push(w);
                     if w == v {
                         break;
                     }
                 }
                 if comp.len() > 1 {
-                    comp.sort();
                     out.push(comp);
                 }
             }
         }
     }
-    out.sort();
     out
 }

@@ -6,11 +6,11 @@
 
 use serde_json::json;
 
-use super::exec::{Exec, Stop};
-use super::planner::target::Target;
-use super::planner::verify::{Checked, judge, verify};
-use super::tools::ToolData;
-use super::tools::data::KubeObject;
+use super::target::Target;
+use super::verify::{Checked, judge, verify};
+use crate::agent::exec::{Exec, Stop};
+use crate::agent::tools::ToolData;
+use crate::agent::tools::data::KubeObject;
 use crate::memory::{Check, Claim, Memory, MemoryHit, MemoryKind, RecallQuery, Scope};
 use crate::protocol::{ErrorKind, Event, Evidence, EvidenceKind};
 
@@ -150,7 +150,7 @@ fn vet_commands(exec: &mut Exec<'_>, hit: &MemoryHit, mut claim: Claim) -> Claim
     if claim.actions.is_empty() {
         return claim;
     }
-    let (kept, dropped) = super::actions::remembered::vet(&claim.resource, &claim.actions);
+    let (kept, dropped) = crate::agent::actions::remembered::vet(&claim.resource, &claim.actions);
     if !dropped.is_empty() {
         let why = format!(
             "{}; its commands not proposed: {}",
