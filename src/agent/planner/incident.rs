@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::alert;
-use super::confidence::UNSURE;
+use super::confidence::{self, UNSURE};
 use super::diagnosis::{self, Diagnosis};
 use super::issue::issue_step;
 use super::report::incident_answer;
@@ -63,7 +63,20 @@ pub(super) async fn incident_step(
                 suggest(exec, &d.actions, d.confidence, d.evidence.clone());
             }
             let text = incident_answer(exec, t.as_ref());
-            Ok(Some(finish(exec, text, confidence)))
+            let mut answer = finish(exec, text, confidence);
+            // What the number was computed from, in the answer's lineage.
+            if let Some(a) = exec
+                .inv
+                .planner
+                .diagnosis
+                .as_ref()
+                .and_then(|d| d.assessment.as_ref())
+            {
+                answer
+                    .evidence
+                    .push(ev(EvidenceKind::Note, confidence::NOTE, a.note()));
+            }
+            Ok(Some(answer))
         }
     }
 }
