@@ -26,14 +26,21 @@ pub fn tools() -> Vec<Tool> {
         },
         Tool {
             name: "kube_get",
-            description: "Get Kubernetes objects (like kubectl get -o json, trimmed): one by name, or a list with an optional label selector. Secret values are never returned.",
+            description: "Get Kubernetes objects (like kubectl get -o json, trimmed): one by name, or a list with an optional label selector; with resource=pods and node, the pods on that node in every namespace. Secret values are never returned.",
             parameters: json!({"type":"object","properties":{
                 "resource":{"type":"string","description":"pods, deployments, replicasets, services, configmaps, cronjobs, jobs, events, nodes, …"},
                 "name":{"type":"string"},
                 "namespace":{"type":"string"},
-                "selector":{"type":"string"}},"required":["resource"]}),
+                "selector":{"type":"string"},
+                "node":{"type":"string","description":"with resource=pods: the pods on this node, in every namespace"}},"required":["resource"]}),
             timeout: None,
             human: |args| {
+                if let Some(node) = str_arg(args, "node") {
+                    return format!(
+                        "kubectl get pods -A --field-selector {}",
+                        quote(&format!("spec.nodeName={node}"))
+                    );
+                }
                 let mut cmd = format!("kubectl get {}", quote(arg(args, "resource")));
                 if let Some(n) = str_arg(args, "name") {
                     let _ = write!(cmd, " {}", quote(n));
@@ -186,6 +193,7 @@ pub fn check_arguments(name: &str, args: &Value) -> Result<(), ToolError> {
     match name {
         "kube_get" | "kube_events" => {
             name_arg(args, "name", NameKind::Object)?;
+            name_arg(args, "node", NameKind::Object)?;
         }
         "kube_logs" => {
             name_arg(args, "pod", NameKind::Object)?;
@@ -229,14 +237,25 @@ async fn get(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
     check_arguments("kube_get", args)?;
     let resource = req_str(args, "resource")?;
     let cluster = ctx.cluster()?;
-    let mut value = cluster
-        .kube_get(
-            resource,
-            str_arg(args, "namespace"),
-            str_arg(args, "name"),
-            str_arg(args, "selector"),
-        )
-        .await?;
+    let node = str_arg(args, "node");
+    if node.is_some() && !matches!(resource, "pods" | "pod" | "po") {
+        return Err(ToolError::BadArguments(format!(
+            "`node` lists pods; {resource:?} is not pods"
+        )));
+    }
+    let mut value = match node {
+        Some(node) => cluster.pods_on_node(node).await?,
+        None => {
+            cluster
+                .kube_get(
+                    resource,
+                    str_arg(args, "namespace"),
+                    str_arg(args, "name"),
+                    str_arg(args, "selector"),
+                )
+                .await?
+        }
+    };
     let secretish = resource.to_lowercase().starts_with("secret");
     let items: Vec<&mut Value> = match &mut value {
         Value::Array(a) => a.iter_mut().collect(),
@@ -250,9 +269,10 @@ async fn get(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
         trim_object(v);
     }
     let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    let what = match str_arg(args, "name") {
-        Some(n) => format!("{resource}/{n}"),
-        None => format!("{count} {resource}"),
+    let what = match (str_arg(args, "name"), node) {
+        (Some(n), _) => format!("{resource}/{n}"),
+        (None, Some(node)) => format!("{count} {resource} on {node}"),
+        (None, None) => format!("{count} {resource}"),
     };
     Ok(ToolOutput {
         summary: what.clone(),
