@@ -9,6 +9,7 @@ mod canary;
 mod cli_kube;
 mod cli_setup;
 mod common;
+mod diagnose_model;
 mod embed_endpoint;
 mod history;
 mod incidents;
