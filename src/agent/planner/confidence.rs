@@ -38,8 +38,8 @@ pub const FEATURES: [&str; 8] = [
 /// Fitted on the tuning half (`tests/fixtures/incidents/confidence-fit.json`): the
 /// intercept, then one weight per feature of [`FEATURES`]. A test refits from that file
 /// and checks these are its result.
-pub const BIAS: f32 = -1.20;
-pub const WEIGHTS: [f32; 8] = [0.59, 0.67, 1.51, -0.37, 0.27, 0.00, -1.57, 0.00];
+pub const BIAS: f32 = -0.47;
+pub const WEIGHTS: [f32; 8] = [0.30, 0.59, 0.97, 0.12, 0.13, 0.00, -0.93, 0.00];
 
 /// The ceiling a candidate's specificity allows: `base + slope · specificity`.
 const SPECIFIC_CAP_BASE: f32 = 0.45;

@@ -97,9 +97,14 @@ pub fn sentence(c: &Candidate, t: &Target) -> String {
             "HorizontalPodAutoscaler {} is at its max: it {d}, so {w} cannot scale further for the load",
             c.culprit.name
         ),
-        Cause::AutoscalerMetrics => format!(
+        Cause::AutoscalerMetrics if c.culprit.kind == "HorizontalPodAutoscaler" => format!(
             "HorizontalPodAutoscaler {} cannot read its metrics ({}), so {w} does not scale",
             c.culprit.name,
+            cut(d)
+        ),
+        Cause::AutoscalerMetrics => format!(
+            "{who} does not serve the resource metrics API, so HorizontalPodAutoscaler {} cannot read its metrics and {w} does not scale ({})",
+            related(c, "HorizontalPodAutoscaler").unwrap_or_else(|| w.clone()),
             cut(d)
         ),
         Cause::JobFailed => format!("{who} fails: {}", cut(d)),
@@ -182,7 +187,7 @@ fn dependency_words(cause: Cause, d: &str) -> String {
 }
 
 fn cut(s: &str) -> String {
-    super::clues::cut(s, 180)
+    super::clues::cut(s, 240)
 }
 
 /// Whether acting on this cause means changing something.

@@ -422,12 +422,22 @@ fn dns_reads(w: &World, out: &mut Vec<Read>) {
             .map(String::as_str)
             == Some("kube-dns")
     }) {
-        out.push(Read::Logs {
-            namespace: Some("kube-system".into()),
-            pod: objects::name(&p.metadata).to_string(),
-            container: None,
-            previous: false,
-        });
+        out.push(platform_log(p));
+    }
+}
+
+/// The log of a platform component's pod: the crashed instance when it restarts.
+fn platform_log(p: &Pod) -> Read {
+    let restarting = p
+        .status
+        .iter()
+        .flat_map(|s| s.container_statuses.iter().flatten())
+        .any(|c| c.restart_count > 0 && !c.ready);
+    Read::Logs {
+        namespace: p.metadata.namespace.clone(),
+        pod: objects::name(&p.metadata).to_string(),
+        container: None,
+        previous: restarting,
     }
 }
 
@@ -452,6 +462,10 @@ fn platform_reads(w: &World, out: &mut Vec<Read>) {
             Some("kube-system"),
             Some("k8s-app=metrics-server"),
         ));
+        // What metrics-server itself says about why it does not serve.
+        if let Some(p) = w.pods_of("metrics-server", Some("kube-system")).next() {
+            out.push(platform_log(p));
+        }
     }
     let tls_trouble = w.logs.iter().any(|l| {
         l.error_lines

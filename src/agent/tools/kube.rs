@@ -325,18 +325,19 @@ async fn logs(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> 
     let errors: Vec<&str> = text
         .lines()
         .filter(|l| {
-            let l = l.to_lowercase();
-            [
-                "error",
-                "fatal",
-                "panic",
-                "exception",
-                "refused",
-                "timeout",
-                "oom",
-            ]
-            .iter()
-            .any(|k| l.contains(k))
+            let lower = l.to_lowercase();
+            klog_error(l)
+                || [
+                    "error",
+                    "fatal",
+                    "panic",
+                    "exception",
+                    "refused",
+                    "timeout",
+                    "oom",
+                ]
+                .iter()
+                .any(|k| lower.contains(k))
         })
         .collect();
     Ok(ToolOutput {
@@ -413,4 +414,29 @@ async fn events(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError
             .collect(),
         data: ToolData::Events(events),
     })
+}
+
+/// A line Kubernetes components write at error or fatal severity (klog's header:
+/// `E0723 14:42:00.021481 1 scraper.go:149] …`).
+fn klog_error(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.len() > 6
+        && matches!(b[0], b'E' | b'F')
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5] == b' '
+}
+
+#[cfg(test)]
+mod klog_tests {
+    #[test]
+    fn klog_error_and_fatal_lines_are_errors() {
+        assert!(super::klog_error(
+            "E0723 14:42:00.021481       1 scraper.go:149] \"Failed to scrape node\""
+        ));
+        assert!(super::klog_error("F0101 00:00:00.000000 1 main.go:1] boom"));
+        assert!(!super::klog_error(
+            "I0723 14:42:00.021481 1 serving.go:374] Generated self-signed cert"
+        ));
+        assert!(!super::klog_error("Evicted pods: 3"));
+    }
 }

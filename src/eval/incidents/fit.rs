@@ -1,7 +1,8 @@
 //! Fitting the confidence curve: a logistic regression of "the answer was right" (culprit
 //! and cause both named; a partly right answer is a miss) on the evidence features each
 //! answer records (`agent::planner::confidence::FEATURES`), with an L2 penalty on the
-//! weights (not the intercept) whose strength is picked by leave-one-out log-loss. Only
+//! weights (not the intercept) whose strength is picked by leave-one-out log-loss
+//! (the strongest penalty within one standard error of the best). Only
 //! the tuning half is fitted on; the result and the data it came from are written
 //! together so the weights in `confidence.rs` can be checked against them.
 
@@ -32,7 +33,8 @@ pub struct Fit {
     /// How the data was produced.
     pub source: String,
     pub features: Vec<String>,
-    /// The penalty picked by leave-one-out, and the log-loss it gave.
+    /// The penalty picked by leave-one-out (the strongest within one standard error of
+    /// the best), and the log-loss it gave.
     pub lambda: f64,
     pub loo_log_loss: f64,
     /// Log-loss of the base rate alone, for comparison.
@@ -100,9 +102,9 @@ fn log_loss(p: f64, right: bool) -> f64 {
     if right { -p.ln() } else { -(1.0 - p).ln() }
 }
 
-/// Mean log-loss of each sample predicted by a fit on all the others.
-fn leave_one_out(samples: &[Sample], lambda: f64) -> f64 {
-    let total: f64 = (0..samples.len())
+/// The log-loss of each sample predicted by a fit on all the others.
+fn leave_one_out(samples: &[Sample], lambda: f64) -> Vec<f64> {
+    (0..samples.len())
         .map(|i| {
             let rest: Vec<Sample> = samples
                 .iter()
@@ -113,18 +115,40 @@ fn leave_one_out(samples: &[Sample], lambda: f64) -> f64 {
             let (b, w) = fit_weights(&rest, lambda);
             log_loss(predict(b, &w, &samples[i].features), samples[i].right)
         })
-        .sum();
-    total / samples.len().max(1) as f64
+        .collect()
 }
 
-/// Pick the penalty by leave-one-out and fit on all the samples with it.
+/// Mean and standard error.
+fn mean_se(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len().max(1) as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// Pick the penalty by leave-one-out, shrinking as much as the data allows (the
+/// strongest penalty whose loss is within one standard error of the best: on a few
+/// dozen answers the difference between nearby penalties is noise), and fit on all the
+/// samples with it.
 pub fn fit(samples: Vec<Sample>, source: &str) -> Fit {
-    let (lambda, loo_log_loss) = LAMBDAS
+    let scored: Vec<(f64, f64, f64)> = LAMBDAS
         .iter()
-        .map(|l| (*l, leave_one_out(&samples, *l)))
-        .fold((LAMBDAS[0], f64::INFINITY), |best, (l, loss)| {
-            if loss < best.1 { (l, loss) } else { best }
+        .map(|l| {
+            let (m, se) = mean_se(&leave_one_out(&samples, *l));
+            (*l, m, se)
+        })
+        .collect();
+    let best = scored
+        .iter()
+        .copied()
+        .fold((LAMBDAS[0], f64::INFINITY, 0.0), |b, x| {
+            if x.1 < b.1 { x } else { b }
         });
+    let (lambda, loo_log_loss, _) = scored
+        .iter()
+        .copied()
+        .filter(|x| x.1 <= best.1 + best.2)
+        .fold(best, |b, x| if x.0 > b.0 { x } else { b });
     let rate = samples.iter().filter(|s| s.right).count() as f64 / samples.len().max(1) as f64;
     let base_log_loss =
         samples.iter().map(|s| log_loss(rate, s.right)).sum::<f64>() / samples.len().max(1) as f64;
