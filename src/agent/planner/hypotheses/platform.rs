@@ -124,21 +124,10 @@ pub(super) fn neighbours(e: &Facts<'_>) -> Vec<Candidate> {
         if !(-10..=NEAR_MINUTES).contains(&before) {
             continue;
         }
-        let unlimited = p.spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
-            c.resources
-                .as_ref()
-                .and_then(|r| r.limits.as_ref())
-                .is_none_or(|l| !l.contains_key("cpu") || !l.contains_key("memory"))
-        });
-        if !unlimited {
+        if !unlimited(p, &["cpu", "memory"]) {
             continue;
         }
-        let pod = ResourceRef::new(
-            "Pod",
-            p.metadata.namespace.as_deref(),
-            objects::name(&p.metadata),
-        );
-        let owner = owner_of(e.world, &pod).unwrap_or(pod.clone());
+        let (pod, owner) = pod_and_owner(e, p);
         if out.iter().any(|c| c.culprit == owner) {
             continue;
         }
@@ -252,26 +241,36 @@ fn unlimited_pods_before(
         if !(0..=NEAR_MINUTES).contains(&(since - started).num_minutes()) {
             continue;
         }
-        let unlimited = spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
-            c.resources
-                .as_ref()
-                .and_then(|r| r.limits.as_ref())
-                .is_none_or(|l| !l.contains_key(resource))
-        });
-        if !unlimited {
+        if !unlimited(p, &[resource]) {
             continue;
         }
-        let pod = ResourceRef::new(
-            "Pod",
-            p.metadata.namespace.as_deref(),
-            objects::name(&p.metadata),
-        );
-        let owner = owner_of(e.world, &pod).unwrap_or(pod.clone());
+        let (pod, owner) = pod_and_owner(e, p);
         if !out.iter().any(|(o, _, _)| *o == owner) {
             out.push((owner, pod, started));
         }
     }
     out
+}
+
+/// Whether a container of `p` has no limit on one of `resources`.
+fn unlimited(p: &Pod, resources: &[&str]) -> bool {
+    p.spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
+        c.resources
+            .as_ref()
+            .and_then(|r| r.limits.as_ref())
+            .is_none_or(|l| resources.iter().any(|r| !l.contains_key(*r)))
+    })
+}
+
+/// A pod's reference and the workload it belongs to (the pod itself without one).
+fn pod_and_owner(e: &Facts<'_>, p: &Pod) -> (ResourceRef, ResourceRef) {
+    let pod = ResourceRef::new(
+        "Pod",
+        p.metadata.namespace.as_deref(),
+        objects::name(&p.metadata),
+    );
+    let owner = owner_of(e.world, &pod).unwrap_or(pod.clone());
+    (pod, owner)
 }
 
 /// The target's autoscaler at its maximum while the target is healthy: it cannot add
