@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent;
+mod alert_scope;
 mod architecture;
 mod canary;
 mod cli_kube;

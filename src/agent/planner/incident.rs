@@ -162,6 +162,11 @@ pub(super) async fn scope(
         }
         from_alert(&r.full_graph, &a, request, &st.excluded)
     });
+    let named = match named {
+        Some(n) => Some(n),
+        None => elsewhere(exec, &alert).await?,
+    };
+    let st = &exec.inv.planner;
     let (target, why) = match named {
         Some((mut t, why)) => {
             enrich(&mut t, st);
@@ -182,6 +187,57 @@ pub(super) async fn scope(
     exec.inv.planner.world = World::new(now, ns);
     exec.inv.planner.alert = Some(alert);
     Ok(Ok((target, why)))
+}
+
+/// An object the alert names by an object label (`pod`, `deployment`, …) in the
+/// namespace its labels give, when the scan (of the context's namespace) does not have
+/// it: one read there, a pod resolved to its workload through its owner.
+async fn elsewhere(
+    exec: &mut Exec<'_>,
+    alert: &alert::Alert,
+) -> Result<Option<(Target, String)>, Stop> {
+    let Some(ns) = alert.namespace().map(str::to_string) else {
+        return Ok(None);
+    };
+    for (value, kind, trust) in alert.object_hints() {
+        let Some(kind) = kind.filter(|_| trust >= 1.0) else {
+            continue;
+        };
+        let Some(resource) = super::world::resource_of(kind) else {
+            continue;
+        };
+        let r = exec
+            .tool(
+                "kube_get",
+                json!({"resource": resource, "namespace": ns, "name": value}),
+            )
+            .await?;
+        let Ok(out) = r.output else { continue };
+        let ToolData::Objects(items) = out.data else {
+            continue;
+        };
+        let Some(obj) = items.first() else { continue };
+        let named = obj.reference();
+        let (wkind, wname) = match obj.meta().and_then(objects::controller) {
+            Some(("ReplicaSet", rs)) => (
+                "Deployment".to_string(),
+                rs.rsplit_once('-').map_or(rs, |(d, _)| d).to_string(),
+            ),
+            Some((k, n)) if kind == "Pod" => (k.to_string(), n.to_string()),
+            _ => (kind.to_string(), value.clone()),
+        };
+        let t = Target {
+            kind: wkind,
+            namespace: Some(ns.clone()),
+            name: wname,
+            named_in_request: true,
+            alerted: Some(named.clone()),
+            ..Target::default()
+        };
+        let why = format!("the alert names {named}, outside the namespace scanned");
+        return Ok(Some((t, why)));
+    }
+    Ok(None)
 }
 
 /// The findings and repository paths of a target the alert named.
