@@ -20,6 +20,7 @@ pub async fn run(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
             offline,
             split,
             as_watch,
+            fit,
             json,
         } => {
             let opts = incidents::Options {
@@ -29,7 +30,7 @@ pub async fn run(global: &GlobalArgs, args: EvalArgs) -> Result<ExitCode> {
                 split: split.into(),
                 as_watch,
             };
-            run_incidents(global, &dir, &opts, json).await
+            run_incidents(global, &dir, &opts, json, fit.as_deref()).await
         }
         EvalCommand::Localize {
             suite,
@@ -112,8 +113,34 @@ async fn run_incidents(
     dir: &Path,
     opts: &incidents::Options,
     json: bool,
+    fit: Option<&Path>,
 ) -> Result<ExitCode> {
     let report = incidents::run(global.config.as_deref(), dir, opts).await?;
+    if let Some(path) = fit {
+        let samples = incidents::fit::samples(&report.scenarios);
+        anyhow::ensure!(
+            !samples.is_empty(),
+            "--fit: no answer of the tune half recorded its confidence features (run with --split tune or all, --offline)"
+        );
+        let source = format!(
+            "triage eval incidents {} --split tune --offline --memory {:?}{}: {} answers of the tune half",
+            dir.display(),
+            opts.memory,
+            if opts.as_watch { " --as-watch" } else { "" },
+            samples.len()
+        );
+        let f = incidents::fit::fit(samples, &source);
+        f.write(path)?;
+        eprintln!(
+            "fitted on {} answers: lambda {}, leave-one-out log-loss {:.3} (base rate {:.3}); wrote {}\n{}",
+            f.samples.len(),
+            f.lambda,
+            f.loo_log_loss,
+            f.base_log_loss,
+            path.display(),
+            f.constants()
+        );
+    }
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &report)?;

@@ -60,6 +60,10 @@ pub enum EvalCommand {
         /// notification (the request built from the alerts' labels)
         #[arg(long)]
         as_watch: bool,
+        /// Fit the confidence curve on the tuning half's answers and write the fit (the
+        /// weights and the data) to FILE
+        #[arg(long, value_name = "FILE")]
+        fit: Option<PathBuf>,
         /// Print JSON on stdout
         #[arg(long)]
         json: bool,

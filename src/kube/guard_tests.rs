@@ -32,6 +32,9 @@ fn the_shapes_triage_uses_pass() {
         "/api/v1/namespaces/shop/pods?limit=500&continue=eyJ2IjoibWV0YSJ9",
         "/api/v1/pods?labelSelector=app%3Dweb%2Ctier+in+%28a%2Cb%29&limit=500",
         "/api/v1/namespaces/shop/events?fieldSelector=involvedObject.kind%3DPod%2CinvolvedObject.name%3Dweb-0",
+        // The pods on one node, every namespace (what else runs where the target is
+        // evicted or starved).
+        "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-1&limit=500",
         "/api/v1/namespaces/shop/events?watch=true&timeoutSeconds=5&resourceVersion=12&allowWatchBookmarks=true",
         "/apis/apps/v1/namespaces/shop/deployments/checkout-api",
         "/apis/apps/v1/deployments?",

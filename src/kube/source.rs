@@ -376,6 +376,17 @@ impl ClusterSource {
         }
     }
 
+    /// The pods on one node, in every namespace (`kubectl get pods -A --field-selector
+    /// spec.nodeName=NODE`): what else runs where a workload is evicted or starved.
+    pub async fn pods_on_node(&self, node: &str) -> Result<Value, KubeError> {
+        let q = ListQuery {
+            field_selector: Some(format!("spec.nodeName={node}")),
+            ..ListQuery::default()
+        };
+        let list = self.client.list(&resources::PODS, None, &q).await?;
+        Ok(Value::Array(list.items))
+    }
+
     /// `kubectl logs POD [-c C] [--previous]`, bounded by the configured lines and bytes.
     pub async fn kube_logs(
         &self,

@@ -1006,3 +1006,40 @@ fn kube_scan_json_shape_is_stable() {
     );
     assert!(text.contains("$ kubectl describe node node-c"), "{text}");
 }
+
+/// The pods on one node in every namespace: one list request with a `spec.nodeName`
+/// field selector, through the guard, and only that node's pods come back.
+#[tokio::test]
+async fn pods_on_a_node_are_listed_across_namespaces_by_field_selector() {
+    let source = replay(shop(), Vec::new(), options()).await;
+    let all = source
+        .kube_get("pods", Some("shop"), None, None)
+        .await
+        .unwrap();
+    let node = all.as_array().unwrap()[0]["spec"]["nodeName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let want = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["spec"]["nodeName"] == node.as_str())
+        .count();
+    let on_node = source.pods_on_node(&node).await.unwrap();
+    let on_node = on_node.as_array().unwrap();
+    assert_eq!(on_node.len(), want);
+    assert!(on_node.len() < all.as_array().unwrap().len());
+    assert!(
+        on_node
+            .iter()
+            .all(|p| p["spec"]["nodeName"] == node.as_str())
+    );
+    let server = source.replay_server().unwrap();
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/v1/pods" && r.query.contains("fieldSelector=spec.nodeName"))
+    );
+}

@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent;
+mod alert_scope;
 mod architecture;
 mod canary;
 mod cli_kube;
 mod cli_setup;
 mod common;
+mod diagnose_model;
 mod embed_endpoint;
 mod history;
 mod incidents;

@@ -386,6 +386,38 @@ pub fn cut(s: &str, max: usize) -> String {
     }
 }
 
+/// A log line without its timestamp and level, cut to a readable length.
+pub(super) fn log_message(line: &str) -> String {
+    // Structured (JSON) logs: the message and the error.
+    if line.trim_start().starts_with('{')
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim())
+    {
+        let field = |keys: &[&str]| keys.iter().find_map(|k| v[*k].as_str()).map(str::to_string);
+        let msg = field(&["msg", "message", "event"]);
+        let err = field(&["error", "err", "exception"]);
+        let text = match (msg, err) {
+            (Some(m), Some(e)) => format!("{m}: {e}"),
+            (Some(m), None) => m,
+            (None, Some(e)) => e,
+            (None, None) => line.trim().to_string(),
+        };
+        return text.chars().take(140).collect();
+    }
+    let mut rest = line.trim();
+    // Leading timestamp (2025-06-01T11:58:29.122Z, 11:58:29, …) and level.
+    if let Some((first, tail)) = rest.split_once(' ')
+        && first.chars().next().is_some_and(|c| c.is_ascii_digit())
+    {
+        rest = tail.trim_start();
+    }
+    for level in ["ERROR", "FATAL", "WARN", "error", "fatal", "level=error"] {
+        if let Some(tail) = rest.strip_prefix(level) {
+            rest = tail.trim_start_matches([':', ' ']);
+        }
+    }
+    rest.chars().take(140).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

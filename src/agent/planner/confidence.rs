@@ -1,11 +1,17 @@
 //! Confidence from the evidence, not from which rule fired: how much of the symptoms the
 //! cause explains, how directly its evidence names it, what the checking read found,
-//! how far ahead of the runner-up it is, how close its change was to the alert, and how
-//! old the data is. One logistic curve over these, its weights set by hand (not fitted)
-//! while reading answers of the incident suite's tuning half (docs/diagnosis.md).
+//! how far ahead of the runner-up it is, how close its change was to the alert, how old
+//! the data is, whether the cause is a generic one and whether the alert named its
+//! target. One logistic curve over these features, its weights fitted on the incident
+//! suite's tuning half (`triage eval incidents --split tune --fit FILE`; the data and the
+//! fit are in `tests/fixtures/incidents/confidence-fit.json`, docs/diagnosis.md), then
+//! capped by rules a fit on a few dozen incidents cannot be trusted to learn: no answer
+//! is "high" unless a fresh read confirmed it, it stands clear of its runner-up, its
+//! evidence names the cause, and the alert named what it is about.
 
 use chrono::{DateTime, Utc};
 
+use super::clues::Cause;
 use super::hypotheses::Candidate;
 use super::timeline;
 
@@ -14,27 +20,27 @@ pub const UNSURE: f32 = 0.45;
 /// Two candidates closer than this in score are reported together.
 pub const CLOSE: f32 = 0.08;
 
-/// What the number was computed from, for the answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Assessment {
-    pub confidence: f32,
-    pub explained: f32,
-    pub specificity: f32,
-    /// Confirmed (1), contradicted (-1) or not checked (0).
-    pub verified: f32,
-    pub margin: f32,
-    pub proximity: f32,
-    pub staleness: f32,
-}
+/// The reference of the answer's evidence note that holds the features.
+pub const NOTE: &str = "confidence features";
 
-/// Weights of the confidence curve.
-const BIAS: f32 = -2.8;
-const W_EXPLAINED: f32 = 1.6;
-const W_SPECIFIC: f32 = 2.6;
-const W_VERIFIED: f32 = 1.6;
-const W_MARGIN: f32 = 2.4;
-const W_NEAR: f32 = 0.6;
-const W_STALE: f32 = 1.5;
+/// The evidence features, in the order of [`WEIGHTS`].
+pub const FEATURES: [&str; 8] = [
+    "explained",
+    "specificity",
+    "verified",
+    "margin",
+    "proximity",
+    "staleness",
+    "generic",
+    "guessed",
+];
+
+/// Fitted on the tuning half (`tests/fixtures/incidents/confidence-fit.json`): the
+/// intercept, then one weight per feature of [`FEATURES`]. A test refits from that file
+/// and checks these are its result.
+pub const BIAS: f32 = -0.47;
+pub const WEIGHTS: [f32; 8] = [0.30, 0.59, 0.97, 0.12, 0.13, 0.00, -0.93, 0.00];
+
 /// The ceiling a candidate's specificity allows: `base + slope · specificity`.
 const SPECIFIC_CAP_BASE: f32 = 0.45;
 const SPECIFIC_CAP_SLOPE: f32 = 0.5;
@@ -43,16 +49,65 @@ const CEILING: f32 = 0.93;
 /// Without a fresh read that confirms the cause itself (not merely that its object
 /// exists), an answer stays below "high".
 const UNCONFIRMED_CEILING: f32 = 0.79;
+/// With a runner-up about as good, blaming another object.
+const CLOSE_CEILING: f32 = 0.7;
+/// When the only evidence is a generic symptom (a crash, errors, a recent change, a
+/// failed Job, healthy pods) or the alert named nothing and a finding stood in.
+const GENERIC_CEILING: f32 = 0.6;
 const FLOOR: f32 = 0.05;
 
-/// The confidence in `top`, given the runner-up and the checking read.
+/// What the number was computed from, for the answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub confidence: f32,
+    /// The curve's value before the caps.
+    pub fitted: f32,
+    pub explained: f32,
+    pub specificity: f32,
+    /// Confirmed (1), weakly confirmed (0.4), contradicted (-1) or not checked (0).
+    pub verified: f32,
+    pub margin: f32,
+    pub proximity: f32,
+    pub staleness: f32,
+    /// The cause class names no subject of its own (1) or does (0).
+    pub generic: f32,
+    /// The alert named nothing and the most severe finding stood in (1).
+    pub guessed: f32,
+}
+
+/// Causes that say what is observed rather than why: the answer rests on a generic
+/// symptom.
+pub fn generic(cause: Cause) -> bool {
+    matches!(
+        cause,
+        Cause::AppCrash
+            | Cause::UpstreamErrors
+            | Cause::JobFailed
+            | Cause::RecentChange
+            | Cause::NothingWrong
+    )
+}
+
+/// The logistic curve over a feature vector.
+pub fn curve(features: &[f32; 8]) -> f32 {
+    let z = BIAS
+        + WEIGHTS
+            .iter()
+            .zip(features)
+            .map(|(w, x)| w * x)
+            .sum::<f32>();
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// The confidence in `top`, given the runner-up, the checking read, and whether the
+/// alert named the target.
 pub fn assess(
     top: &Candidate,
     runner: Option<&Candidate>,
     symptoms: usize,
     verified: f32,
-    start: DateTime<Utc>,
-    data_at: DateTime<Utc>,
+    (start, data_at): (DateTime<Utc>, DateTime<Utc>),
+    named: bool,
 ) -> Assessment {
     let explained = top.explains.len() as f32 / symptoms.max(1) as f32;
     let margin = (top.score - runner.map_or(0.0, |r| r.score)).clamp(0.0, 1.0);
@@ -60,30 +115,21 @@ pub fn assess(
         .change
         .as_ref()
         .map_or(0.3, |c| timeline::proximity(c.at, start));
-    let staleness = staleness(start, data_at);
-    let z = BIAS
-        + W_EXPLAINED * explained
-        + W_SPECIFIC * top.specificity
-        + W_VERIFIED * verified
-        + W_MARGIN * margin
-        + W_NEAR * proximity
-        - W_STALE * staleness;
-    // No more sure than the most direct evidence allows: a cause no message names is
-    // never stated with high confidence, however well it fits.
-    let mut cap = (SPECIFIC_CAP_BASE + SPECIFIC_CAP_SLOPE * top.specificity).min(CEILING);
-    if verified < 1.0 {
-        cap = cap.min(UNCONFIRMED_CEILING);
-    }
-    let confidence = (1.0 / (1.0 + (-z).exp())).clamp(FLOOR, cap.max(FLOOR));
-    Assessment {
-        confidence,
+    let mut a = Assessment {
+        confidence: 0.0,
+        fitted: 0.0,
         explained,
         specificity: top.specificity,
         verified,
         margin,
         proximity,
-        staleness,
-    }
+        staleness: staleness(start, data_at),
+        generic: f32::from(u8::from(generic(top.cause))),
+        guessed: f32::from(u8::from(!named)),
+    };
+    a.fitted = curve(&a.features());
+    a.confidence = a.fitted.clamp(FLOOR, a.cap().max(FLOOR));
+    a
 }
 
 /// How stale the data is for this alert (0–1): read before the alert started, or many
@@ -100,6 +146,61 @@ pub fn staleness(start: DateTime<Utc>, data_at: DateTime<Utc>) -> f32 {
 }
 
 impl Assessment {
+    /// The features, in the order of [`FEATURES`].
+    pub fn features(&self) -> [f32; 8] {
+        [
+            self.explained,
+            self.specificity,
+            self.verified,
+            self.margin,
+            self.proximity,
+            self.staleness,
+            self.generic,
+            self.guessed,
+        ]
+    }
+
+    /// The highest confidence the evidence allows, whatever the curve says: no more
+    /// sure than the most direct evidence, and "high" only when a fresh read confirmed
+    /// the cause, no other object fits about as well, the cause is more than a generic
+    /// symptom, and the alert named what it is about.
+    pub fn cap(&self) -> f32 {
+        let mut cap = (SPECIFIC_CAP_BASE + SPECIFIC_CAP_SLOPE * self.specificity).min(CEILING);
+        if self.verified < 1.0 {
+            cap = cap.min(UNCONFIRMED_CEILING);
+        }
+        if self.margin < CLOSE {
+            cap = cap.min(CLOSE_CEILING);
+        }
+        if self.generic > 0.0 || self.guessed > 0.0 {
+            cap = cap.min(GENERIC_CEILING);
+        }
+        cap
+    }
+
+    /// The features as `name=value` pairs: recorded with the answer (its lineage), and
+    /// what `eval incidents --fit` fits the curve on.
+    pub fn note(&self) -> String {
+        FEATURES
+            .iter()
+            .zip(self.features())
+            .map(|(n, v)| format!("{n}={v:.3}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The features back from [`Assessment::note`]; `None` unless every one is there.
+    pub fn parse_note(note: &str) -> Option<[f32; 8]> {
+        let mut out = [f32::NAN; 8];
+        for pair in note.split_whitespace() {
+            let (name, value) = pair.split_once('=')?;
+            if let Some(i) = FEATURES.iter().position(|f| *f == name) {
+                out[i] = value.parse().ok()?;
+            }
+        }
+        out.iter().all(|v| v.is_finite()).then_some(out)
+    }
+
     /// The reasons for the number, in words.
     pub fn reasons(&self, symptoms: usize, explained: usize) -> String {
         let mut parts = vec![format!("explains {explained} of {symptoms} symptoms")];
@@ -126,6 +227,12 @@ impl Assessment {
         if self.staleness > 0.0 {
             parts.push("the data is not from the alert's time".into());
         }
+        if self.generic > 0.0 {
+            parts.push("the cause is a generic symptom, not a named one".into());
+        }
+        if self.guessed > 0.0 {
+            parts.push("the alert names no object; the worst finding stood in".into());
+        }
         parts.join("; ")
     }
 }
@@ -149,38 +256,46 @@ mod tests {
     }
 
     #[test]
-    fn more_evidence_means_more_confidence_and_a_close_rival_less() {
+    fn caps_keep_uncorroborated_answers_below_high_whatever_the_curve() {
         let now = chrono::Utc::now();
+        let at = (now, now);
         let strong = cand(1.0, 4, 0.8);
         let weak = cand(0.3, 1, 0.3);
-        let a = assess(&strong, Some(&weak), 5, 1.0, now, now);
-        let b = assess(&weak, Some(&cand(0.3, 1, 0.29)), 5, 0.0, now, now);
-        assert!(a.confidence >= 0.8, "{a:?}");
-        assert!(b.confidence < UNSURE, "{b:?}");
-        let contradicted = assess(&strong, Some(&weak), 5, -1.0, now, now);
+        let a = assess(&strong, Some(&weak), 5, 1.0, at, true);
+        assert!(a.confidence <= a.cap() && a.cap() >= 0.9, "{a:?}");
+        let contradicted = assess(&strong, Some(&weak), 5, -1.0, at, true);
+        assert!(contradicted.confidence < a.confidence, "{contradicted:?}");
+        // Unchecked, or only weakly, however well it fits: below "high".
+        for v in [0.0, 0.4] {
+            let unchecked = assess(&strong, Some(&weak), 5, v, at, true);
+            assert!(unchecked.confidence < 0.8, "{unchecked:?}");
+        }
+        // A rival blaming another object about as well: at most 0.7.
+        let close = assess(&strong, Some(&cand(1.0, 4, 0.77)), 5, 1.0, at, true);
+        assert!(close.confidence <= 0.7, "{close:?}");
+        // A generic symptom as the cause, or a target the alert did not name: 0.6.
+        let mut crash = strong.clone();
+        crash.cause = Cause::AppCrash;
+        let generic = assess(&crash, Some(&weak), 5, 1.0, at, true);
         assert!(
-            contradicted.confidence < a.confidence - 0.2,
-            "{contradicted:?}"
+            generic.confidence <= 0.6 && generic.generic == 1.0,
+            "{generic:?}"
         );
-        // Unchecked, however well it fits, an answer stays below "high".
-        let unchecked = assess(&strong, Some(&weak), 5, 0.0, now, now);
-        assert!(unchecked.confidence < 0.8, "{unchecked:?}");
-        // A close rival and stale data each cost confidence.
-        let mid = cand(0.6, 4, 0.8);
-        let alone = assess(&mid, Some(&weak), 5, 0.0, now, now);
-        let close = assess(&mid, Some(&cand(0.6, 4, 0.79)), 5, 0.0, now, now);
-        assert!(
-            close.confidence < alone.confidence - 0.1,
-            "{close:?} {alone:?}"
-        );
-        let stale = assess(
-            &mid,
-            Some(&weak),
-            5,
-            0.0,
-            now,
-            now - chrono::Duration::minutes(40),
-        );
-        assert!(stale.confidence < alone.confidence - 0.1, "{stale:?}");
+        let guessed = assess(&strong, Some(&weak), 5, 1.0, at, false);
+        assert!(guessed.confidence <= 0.6, "{guessed:?}");
+        // Indirect evidence never reaches high.
+        let indirect = assess(&weak, None, 5, 1.0, at, true);
+        assert!(indirect.confidence < 0.65, "{indirect:?}");
+    }
+
+    #[test]
+    fn the_features_note_reads_back() {
+        let now = chrono::Utc::now();
+        let a = assess(&cand(0.85, 3, 0.7), None, 4, 1.0, (now, now), true);
+        let note = a.note();
+        assert!(note.starts_with("explained=0.750 specificity=0.850 verified=1.000"));
+        assert_eq!(Assessment::parse_note(&note), Some(a.features()));
+        assert_eq!(Assessment::parse_note("explained=0.5"), None);
+        assert!((curve(&a.features()) - a.fitted).abs() < 1e-6);
     }
 }

@@ -34,6 +34,8 @@ pub struct Diagnosis {
     pub checks: Vec<(String, bool, String)>,
     pub confidence: f32,
     pub assessment: Option<Assessment>,
+    /// Whether the alert named the target (else the worst finding stood in).
+    pub named: bool,
     /// The evidence the answer rests on.
     pub evidence: Vec<Evidence>,
     pub actions: Vec<(String, String)>,
@@ -70,6 +72,7 @@ pub fn diagnose(w: &World, t: &Target, alert: &Alert, request: &str) -> Diagnosi
         checks: Vec::new(),
         confidence: 0.0,
         assessment: None,
+        named: t.named_in_request,
         evidence: Vec::new(),
         actions: Vec::new(),
     };
@@ -273,8 +276,8 @@ impl Diagnosis {
             runner,
             self.observations.symptoms.len(),
             self.verified(top),
-            self.start,
-            now.max(self.data_at),
+            (self.start, now.max(self.data_at)),
+            self.named,
         );
         self.confidence = a.confidence;
         self.assessment = Some(a);

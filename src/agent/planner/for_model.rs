@@ -13,6 +13,7 @@ use super::incident::{check, gather, hypothesize, scope};
 use super::statement::sentence;
 use super::target::Target;
 use crate::agent::exec::{Exec, Stop};
+use crate::protocol::Stage;
 
 /// Run the diagnosis for `args` (`alert`: the alert text, default the request;
 /// `target`: a workload to focus on) and describe it for the model.
@@ -45,6 +46,14 @@ pub async fn run(exec: &mut Exec<'_>, args: &Value) -> Result<String, Stop> {
     let Some(d) = exec.inv.planner.diagnosis.clone() else {
         return Ok("No diagnosis could be made.".into());
     };
+    // The diagnosis is a checkpoint of the turn: unless the model states its own, the
+    // answer carries this confidence and evidence.
+    exec.checkpoint(
+        Stage::Verified,
+        d.headline(&t),
+        d.confidence,
+        d.evidence.clone(),
+    );
     Ok(describe(&d, &t, &why))
 }
 

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::alert;
 use super::answer::{finish, suggest};
-use super::confidence::UNSURE;
+use super::confidence::{self, UNSURE};
 use super::diagnosis::{self, Diagnosis};
 use super::issue::issue_step;
 use super::report::incident_answer;
@@ -65,7 +65,20 @@ pub(super) async fn incident_step(
                 suggest(exec, &d.actions, d.confidence, d.evidence.clone());
             }
             let text = incident_answer(exec, t.as_ref());
-            Ok(Some(finish(exec, text, confidence)))
+            let mut answer = finish(exec, text, confidence);
+            // What the number was computed from, in the answer's lineage.
+            if let Some(a) = exec
+                .inv
+                .planner
+                .diagnosis
+                .as_ref()
+                .and_then(|d| d.assessment.as_ref())
+            {
+                answer
+                    .evidence
+                    .push(ev(EvidenceKind::Note, confidence::NOTE, a.note()));
+            }
+            Ok(Some(answer))
         }
     }
 }
@@ -151,6 +164,11 @@ pub(super) async fn scope(
         }
         from_alert(&r.full_graph, &a, request, &st.excluded)
     });
+    let named = match named {
+        Some(n) => Some(n),
+        None => elsewhere(exec, &alert).await?,
+    };
+    let st = &exec.inv.planner;
     let (target, why) = match named {
         Some((mut t, why)) => {
             enrich(&mut t, st);
@@ -171,6 +189,57 @@ pub(super) async fn scope(
     exec.inv.planner.world = World::new(now, ns);
     exec.inv.planner.alert = Some(alert);
     Ok(Ok((target, why)))
+}
+
+/// An object the alert names by an object label (`pod`, `deployment`, …) in the
+/// namespace its labels give, when the scan (of the context's namespace) does not have
+/// it: one read there, a pod resolved to its workload through its owner.
+async fn elsewhere(
+    exec: &mut Exec<'_>,
+    alert: &alert::Alert,
+) -> Result<Option<(Target, String)>, Stop> {
+    let Some(ns) = alert.namespace().map(str::to_string) else {
+        return Ok(None);
+    };
+    for (value, kind, trust) in alert.object_hints() {
+        let Some(kind) = kind.filter(|_| trust >= 1.0) else {
+            continue;
+        };
+        let Some(resource) = super::world::resource_of(kind) else {
+            continue;
+        };
+        let r = exec
+            .tool(
+                "kube_get",
+                json!({"resource": resource, "namespace": ns, "name": value}),
+            )
+            .await?;
+        let Ok(out) = r.output else { continue };
+        let ToolData::Objects(items) = out.data else {
+            continue;
+        };
+        let Some(obj) = items.first() else { continue };
+        let named = obj.reference();
+        let (wkind, wname) = match obj.meta().and_then(objects::controller) {
+            Some(("ReplicaSet", rs)) => (
+                "Deployment".to_string(),
+                rs.rsplit_once('-').map_or(rs, |(d, _)| d).to_string(),
+            ),
+            Some((k, n)) if kind == "Pod" => (k.to_string(), n.to_string()),
+            _ => (kind.to_string(), value.clone()),
+        };
+        let t = Target {
+            kind: wkind,
+            namespace: Some(ns.clone()),
+            name: wname,
+            named_in_request: true,
+            alerted: Some(named.clone()),
+            ..Target::default()
+        };
+        let why = format!("the alert names {named}, outside the namespace scanned");
+        return Ok(Some((t, why)));
+    }
+    Ok(None)
 }
 
 /// The findings and repository paths of a target the alert named.
@@ -264,7 +333,7 @@ pub(super) async fn gather(
             exec.inv.planner.files = result.files.clone();
         }
     } else if let Some(line) = &error_line {
-        let query = error_query(&log_message(line));
+        let query = error_query(&super::clues::log_message(line));
         if !query.is_empty()
             && let Ok(r) = exec
                 .tool("search_code", json!({"query": query, "top": 3}))
@@ -282,7 +351,7 @@ pub(super) async fn gather(
                 ev(
                     EvidenceKind::Log,
                     format!("Pod/{}", tail.pod),
-                    log_message(l),
+                    super::clues::log_message(l),
                 ),
             );
         }
@@ -295,7 +364,7 @@ pub(super) async fn gather(
         w.logs.len(),
         w.commits.len(),
         error_line
-            .map(|l| format!("; log: {}", log_message(&l)))
+            .map(|l| format!("; log: {}", super::clues::log_message(&l)))
             .unwrap_or_default()
     );
     Ok((summary, evidence))
@@ -355,38 +424,6 @@ pub(super) async fn check(
     exec.inv.planner.hypothesis = Some(d.hypothesis(t));
     exec.inv.planner.diagnosis = Some(d);
     Ok((details, evidence))
-}
-
-/// A log line without its timestamp and level, cut to a readable length.
-pub(super) fn log_message(line: &str) -> String {
-    // Structured (JSON) logs: the message and the error.
-    if line.trim_start().starts_with('{')
-        && let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim())
-    {
-        let field = |keys: &[&str]| keys.iter().find_map(|k| v[*k].as_str()).map(str::to_string);
-        let msg = field(&["msg", "message", "event"]);
-        let err = field(&["error", "err", "exception"]);
-        let text = match (msg, err) {
-            (Some(m), Some(e)) => format!("{m}: {e}"),
-            (Some(m), None) => m,
-            (None, Some(e)) => e,
-            (None, None) => line.trim().to_string(),
-        };
-        return text.chars().take(140).collect();
-    }
-    let mut rest = line.trim();
-    // Leading timestamp (2025-06-01T11:58:29.122Z, 11:58:29, …) and level.
-    if let Some((first, tail)) = rest.split_once(' ')
-        && first.chars().next().is_some_and(|c| c.is_ascii_digit())
-    {
-        rest = tail.trim_start();
-    }
-    for level in ["ERROR", "FATAL", "WARN", "error", "fatal", "level=error"] {
-        if let Some(tail) = rest.strip_prefix(level) {
-            rest = tail.trim_start_matches([':', ' ']);
-        }
-    }
-    rest.chars().take(140).collect()
 }
 
 /// The searchable part of a log line: identifiers and words, without timestamps.

@@ -21,8 +21,61 @@ fn related(c: &Candidate, kind: &str) -> Option<String> {
 }
 
 /// The cause, in one sentence (or two).
-#[allow(clippy::too_many_lines)] // one sentence per cause
 pub fn sentence(c: &Candidate, t: &Target) -> String {
+    match c.cause {
+        Cause::MissingConfig
+        | Cause::BadConfigValue
+        | Cause::ImageNotFound
+        | Cause::ImageAuth
+        | Cause::RegistryUnreachable
+        | Cause::ProbeFailing
+        | Cause::OutOfMemory
+        | Cause::CpuThrottled
+        | Cause::JobFailed
+        | Cause::CronJobNotRunning
+        | Cause::QuotaExceeded
+        | Cause::ServiceAccountMissing
+        | Cause::AdmissionDenied
+        | Cause::ListenAddress
+        | Cause::AppCrash
+        | Cause::BadRollout => pods_sentence(c, t),
+        Cause::InsufficientResources
+        | Cause::UntoleratedTaint
+        | Cause::NodeAffinity
+        | Cause::UnboundVolume
+        | Cause::NodesUnschedulable
+        | Cause::VolumeMount
+        | Cause::Provisioning
+        | Cause::DiskFull
+        | Cause::Evicted
+        | Cause::NodePressure
+        | Cause::NodeNotReady
+        | Cause::NoisyNeighbour
+        | Cause::AutoscalerAtMax
+        | Cause::AutoscalerMetrics => placement_sentence(c, t),
+        Cause::DnsUnavailable
+        | Cause::NameNotFound
+        | Cause::DependencyDown
+        | Cause::ConnectionRefused
+        | Cause::ConnectionTimeout
+        | Cause::UpstreamErrors
+        | Cause::Certificate
+        | Cause::CloudPermission
+        | Cause::Credentials
+        | Cause::TooManyConnections
+        | Cause::RateLimited
+        | Cause::NetworkPolicy
+        | Cause::IngressBackend
+        | Cause::ServiceMisrouted
+        | Cause::ScheduledLoad
+        | Cause::RecentChange
+        | Cause::NothingWrong => network_sentence(c, t),
+    }
+}
+
+/// Causes in the workload's own pods and the objects they need: configuration, images,
+/// probes, limits, crashes, rollouts, Jobs, quotas and admission.
+fn pods_sentence(c: &Candidate, t: &Target) -> String {
     let who = kind_name(&c.culprit);
     let w = &t.name;
     let d = &c.detail;
@@ -43,6 +96,43 @@ pub fn sentence(c: &Candidate, t: &Target) -> String {
             format!("{who}: {d} (unauthorized), so {w}'s pods cannot pull their image")
         }
         Cause::RegistryUnreachable => format!("{w} cannot pull its image: {d}"),
+        Cause::ProbeFailing => format!(
+            "{w}'s probe fails ({}): it checks a port or path the container does not serve or answers too slowly, so its pods are restarted or taken out of the Service",
+            cut(d)
+        ),
+        Cause::OutOfMemory => format!(
+            "{w} runs out of memory at its limit: its containers are OOMKilled ({})",
+            cut(d)
+        ),
+        Cause::CpuThrottled => format!("{w} is CPU-throttled at its cpu limit ({})", cut(d)),
+        Cause::JobFailed => format!("{who} fails: {}", cut(d)),
+        Cause::CronJobNotRunning => format!("{who} does not run: it {d}"),
+        Cause::QuotaExceeded => {
+            format!("{who} is exhausted (exceeded quota): new pods of {w} are refused")
+        }
+        Cause::ServiceAccountMissing => {
+            format!("{who} does not exist, so {w}'s pods cannot be created")
+        }
+        Cause::AdmissionDenied => format!(
+            "an admission webhook or policy refuses {w}'s pods ({})",
+            cut(d)
+        ),
+        Cause::ListenAddress => format!(
+            "{w} cannot start its listener: a bad listen address setting ({})",
+            cut(d)
+        ),
+        Cause::AppCrash => format!("{w} exits with an error at start-up ({})", cut(d)),
+        Cause::BadRollout => format!("bad rollout of {w}: {d}"),
+        _ => format!("{w}: {who} {d}"),
+    }
+}
+
+/// Causes in where the pods run: scheduling, volumes, nodes, neighbours, autoscalers.
+fn placement_sentence(c: &Candidate, t: &Target) -> String {
+    let who = kind_name(&c.culprit);
+    let w = &t.name;
+    let d = &c.detail;
+    match c.cause {
         Cause::InsufficientResources => format!(
             "{w} cannot be scheduled: not enough room on the nodes for its resource requests ({})",
             cut(d)
@@ -67,15 +157,6 @@ pub fn sentence(c: &Candidate, t: &Target) -> String {
             "{who} {d}: the claim stays Pending and {w} cannot start (storage class / provisioning)"
         ),
         Cause::DiskFull => format!("{who} is full (no space left on device): {w} cannot write"),
-        Cause::ProbeFailing => format!(
-            "{w}'s probe fails ({}): it checks a port or path the container does not serve or answers too slowly, so its pods are restarted or taken out of the Service",
-            cut(d)
-        ),
-        Cause::OutOfMemory => format!(
-            "{w} runs out of memory at its limit: its containers are OOMKilled ({})",
-            cut(d)
-        ),
-        Cause::CpuThrottled => format!("{w} is CPU-throttled at its cpu limit ({})", cut(d)),
         Cause::Evicted => format!(
             "{w}'s pods are evicted from {who}, which runs short of a resource ({d}; node pressure)"
         ),
@@ -97,23 +178,27 @@ pub fn sentence(c: &Candidate, t: &Target) -> String {
             "HorizontalPodAutoscaler {} is at its max: it {d}, so {w} cannot scale further for the load",
             c.culprit.name
         ),
-        Cause::AutoscalerMetrics => format!(
+        Cause::AutoscalerMetrics if c.culprit.kind == "HorizontalPodAutoscaler" => format!(
             "HorizontalPodAutoscaler {} cannot read its metrics ({}), so {w} does not scale",
             c.culprit.name,
             cut(d)
         ),
-        Cause::JobFailed => format!("{who} fails: {}", cut(d)),
-        Cause::CronJobNotRunning => format!("{who} does not run: it {d}"),
-        Cause::QuotaExceeded => {
-            format!("{who} is exhausted (exceeded quota): new pods of {w} are refused")
-        }
-        Cause::ServiceAccountMissing => {
-            format!("{who} does not exist, so {w}'s pods cannot be created")
-        }
-        Cause::AdmissionDenied => format!(
-            "an admission webhook or policy refuses {w}'s pods ({})",
+        Cause::AutoscalerMetrics => format!(
+            "{who} does not serve the resource metrics API, so HorizontalPodAutoscaler {} cannot read its metrics and {w} does not scale ({})",
+            related(c, "HorizontalPodAutoscaler").unwrap_or_else(|| w.clone()),
             cut(d)
         ),
+        _ => format!("{w}: {who} {d}"),
+    }
+}
+
+/// Causes in what the workload talks to: DNS, dependencies, certificates, cloud
+/// permissions, policies, routing; and the expected, the recent and the healthy.
+fn network_sentence(c: &Candidate, t: &Target) -> String {
+    let who = kind_name(&c.culprit);
+    let w = &t.name;
+    let d = &c.detail;
+    match c.cause {
         Cause::DnsUnavailable => format!(
             "cluster DNS ({who} in kube-system) does not answer: {d}, so {w} cannot reach its dependencies (DNS lookup timeouts)"
         ),
@@ -144,11 +229,6 @@ pub fn sentence(c: &Candidate, t: &Target) -> String {
         ),
         Cause::TooManyConnections => format!("{who} is out of connections: {}", cut(d)),
         Cause::RateLimited => format!("{who} rate-limits {w}: {}", cut(d)),
-        Cause::ListenAddress => format!(
-            "{w} cannot start its listener: a bad listen address setting ({})",
-            cut(d)
-        ),
-        Cause::AppCrash => format!("{w} exits with an error at start-up ({})", cut(d)),
         Cause::NetworkPolicy => {
             format!("NetworkPolicy {} blocks {w}'s traffic: {d}", c.culprit.name)
         }
@@ -160,7 +240,6 @@ pub fn sentence(c: &Candidate, t: &Target) -> String {
             "Service {} routes nowhere: {d} (selector / targetPort), so its endpoints are empty or wrong",
             c.culprit.name
         ),
-        Cause::BadRollout => format!("bad rollout of {w}: {d}"),
         Cause::ScheduledLoad => format!(
             "expected: the scheduled {who} run loads what {w} depends on ({d}); it ends on its own, so leave it alone — nothing to change"
         ),
@@ -170,6 +249,7 @@ pub fn sentence(c: &Candidate, t: &Target) -> String {
         Cause::NothingWrong => format!(
             "nothing is wrong with {w}: {d}. The alert looks like a false alarm or a threshold set too tight, so nothing to change"
         ),
+        _ => format!("{w}: {who} {d}"),
     }
 }
 
@@ -182,7 +262,7 @@ fn dependency_words(cause: Cause, d: &str) -> String {
 }
 
 fn cut(s: &str) -> String {
-    super::clues::cut(s, 180)
+    super::clues::cut(s, 240)
 }
 
 /// Whether acting on this cause means changing something.

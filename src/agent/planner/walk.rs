@@ -74,6 +74,7 @@ pub fn next_reads(w: &World, t: &Target, alert: &Alert) -> Vec<Read> {
         cluster_reads(w, t, obj, &mut out);
     }
     log_reads(w, t, alert, &mut out);
+    node_pod_reads(w, t, alert, &mut out);
     storage_reads(w, &mut out);
     dependency_reads(w, t, &mut out);
     dns_reads(w, &mut out);
@@ -188,6 +189,47 @@ fn cluster_reads(w: &World, t: &Target, obj: &KubeObject, out: &mut Vec<Read>) {
             });
         }
     }
+}
+
+/// Nodes whose pods of every namespace are read (at most this many).
+const NODES_LISTED: usize = 2;
+
+/// What else runs where the target runs, whatever its namespace: on the nodes of its
+/// pods that are NotReady or under pressure (who was evicted, who took the memory),
+/// on a node the alert is about, and, when the alert is about slowness or saturation,
+/// on the nodes its pods share (a neighbour taking the CPU).
+fn node_pod_reads(w: &World, t: &Target, alert: &Alert, out: &mut Vec<Read>) {
+    use super::alert::AlertSymptom;
+    let mut nodes: Vec<String> = Vec::new();
+    if t.kind == "Node" {
+        nodes.push(t.name.clone());
+    }
+    let mine: Vec<String> = w
+        .pods_of(&t.name, t.namespace.as_deref())
+        .filter_map(|p| p.spec.as_ref()?.node_name.clone())
+        .collect();
+    for n in w.of_kind("Node", None) {
+        if let KubeObject::Node(node) = n
+            && node_in_trouble(node)
+            && mine.iter().any(|m| m == n.name())
+        {
+            nodes.push(n.name().to_string());
+        }
+    }
+    if matches!(
+        alert.symptom,
+        AlertSymptom::Latency | AlertSymptom::Saturation
+    ) {
+        nodes.extend(mine);
+    }
+    let mut seen = BTreeSet::new();
+    nodes.retain(|n| seen.insert(n.clone()));
+    out.extend(
+        nodes
+            .into_iter()
+            .take(NODES_LISTED)
+            .map(|node| Read::PodsOnNode { node }),
+    );
 }
 
 fn node_in_trouble(n: &k8s_openapi::api::core::v1::Node) -> bool {
@@ -351,12 +393,22 @@ fn dns_reads(w: &World, out: &mut Vec<Read>) {
             .map(String::as_str)
             == Some("kube-dns")
     }) {
-        out.push(Read::Logs {
-            namespace: Some("kube-system".into()),
-            pod: objects::name(&p.metadata).to_string(),
-            container: None,
-            previous: false,
-        });
+        out.push(platform_log(p));
+    }
+}
+
+/// The log of a platform component's pod: the crashed instance when it restarts.
+fn platform_log(p: &Pod) -> Read {
+    let restarting = p
+        .status
+        .iter()
+        .flat_map(|s| s.container_statuses.iter().flatten())
+        .any(|c| c.restart_count > 0 && !c.ready);
+    Read::Logs {
+        namespace: p.metadata.namespace.clone(),
+        pod: objects::name(&p.metadata).to_string(),
+        container: None,
+        previous: restarting,
     }
 }
 
@@ -381,6 +433,10 @@ fn platform_reads(w: &World, out: &mut Vec<Read>) {
             Some("kube-system"),
             Some("k8s-app=metrics-server"),
         ));
+        // What metrics-server itself says about why it does not serve.
+        if let Some(p) = w.pods_of("metrics-server", Some("kube-system")).next() {
+            out.push(platform_log(p));
+        }
     }
     let tls_trouble = w.logs.iter().any(|l| {
         l.error_lines

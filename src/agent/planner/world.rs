@@ -40,6 +40,8 @@ pub enum Read {
         namespace: Option<String>,
         about: Option<(String, String)>,
     },
+    /// The pods on one node, in every namespace.
+    PodsOnNode { node: String },
     /// Commits, optionally touching a path.
     GitLog {
         path: Option<String>,
@@ -91,6 +93,7 @@ impl Read {
                 }
                 ("kube_events", args)
             }
+            Read::PodsOnNode { node } => ("kube_get", json!({"resource": "pods", "node": node})),
             Read::GitLog { path, since_days } => {
                 let mut args = json!({"since_days": since_days, "max": 20});
                 if let Some(p) = path {

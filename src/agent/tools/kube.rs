@@ -26,14 +26,21 @@ pub fn tools() -> Vec<Tool> {
         },
         Tool {
             name: "kube_get",
-            description: "Get Kubernetes objects (like kubectl get -o json, trimmed): one by name, or a list with an optional label selector. Secret values are never returned.",
+            description: "Get Kubernetes objects (like kubectl get -o json, trimmed): one by name, or a list with an optional label selector; with resource=pods and node, the pods on that node in every namespace. Secret values are never returned.",
             parameters: json!({"type":"object","properties":{
                 "resource":{"type":"string","description":"pods, deployments, replicasets, services, configmaps, cronjobs, jobs, events, nodes, …"},
                 "name":{"type":"string"},
                 "namespace":{"type":"string"},
-                "selector":{"type":"string"}},"required":["resource"]}),
+                "selector":{"type":"string"},
+                "node":{"type":"string","description":"with resource=pods: the pods on this node, in every namespace"}},"required":["resource"]}),
             timeout: None,
             human: |args| {
+                if let Some(node) = str_arg(args, "node") {
+                    return format!(
+                        "kubectl get pods -A --field-selector {}",
+                        quote(&format!("spec.nodeName={node}"))
+                    );
+                }
                 let mut cmd = format!("kubectl get {}", quote(arg(args, "resource")));
                 if let Some(n) = str_arg(args, "name") {
                     let _ = write!(cmd, " {}", quote(n));
@@ -186,6 +193,7 @@ pub fn check_arguments(name: &str, args: &Value) -> Result<(), ToolError> {
     match name {
         "kube_get" | "kube_events" => {
             name_arg(args, "name", NameKind::Object)?;
+            name_arg(args, "node", NameKind::Object)?;
         }
         "kube_logs" => {
             name_arg(args, "pod", NameKind::Object)?;
@@ -229,14 +237,25 @@ async fn get(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
     check_arguments("kube_get", args)?;
     let resource = req_str(args, "resource")?;
     let cluster = ctx.cluster()?;
-    let mut value = cluster
-        .kube_get(
-            resource,
-            str_arg(args, "namespace"),
-            str_arg(args, "name"),
-            str_arg(args, "selector"),
-        )
-        .await?;
+    let node = str_arg(args, "node");
+    if node.is_some() && !matches!(resource, "pods" | "pod" | "po") {
+        return Err(ToolError::BadArguments(format!(
+            "`node` lists pods; {resource:?} is not pods"
+        )));
+    }
+    let mut value = match node {
+        Some(node) => cluster.pods_on_node(node).await?,
+        None => {
+            cluster
+                .kube_get(
+                    resource,
+                    str_arg(args, "namespace"),
+                    str_arg(args, "name"),
+                    str_arg(args, "selector"),
+                )
+                .await?
+        }
+    };
     let secretish = resource.to_lowercase().starts_with("secret");
     let items: Vec<&mut Value> = match &mut value {
         Value::Array(a) => a.iter_mut().collect(),
@@ -250,9 +269,10 @@ async fn get(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
         trim_object(v);
     }
     let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    let what = match str_arg(args, "name") {
-        Some(n) => format!("{resource}/{n}"),
-        None => format!("{count} {resource}"),
+    let what = match (str_arg(args, "name"), node) {
+        (Some(n), _) => format!("{resource}/{n}"),
+        (None, Some(node)) => format!("{count} {resource} on {node}"),
+        (None, None) => format!("{count} {resource}"),
     };
     Ok(ToolOutput {
         summary: what.clone(),
@@ -305,18 +325,19 @@ async fn logs(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> 
     let errors: Vec<&str> = text
         .lines()
         .filter(|l| {
-            let l = l.to_lowercase();
-            [
-                "error",
-                "fatal",
-                "panic",
-                "exception",
-                "refused",
-                "timeout",
-                "oom",
-            ]
-            .iter()
-            .any(|k| l.contains(k))
+            let lower = l.to_lowercase();
+            klog_error(l)
+                || [
+                    "error",
+                    "fatal",
+                    "panic",
+                    "exception",
+                    "refused",
+                    "timeout",
+                    "oom",
+                ]
+                .iter()
+                .any(|k| lower.contains(k))
         })
         .collect();
     Ok(ToolOutput {
@@ -393,4 +414,29 @@ async fn events(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError
             .collect(),
         data: ToolData::Events(events),
     })
+}
+
+/// A line Kubernetes components write at error or fatal severity (klog's header:
+/// `E0723 14:42:00.021481 1 scraper.go:149] …`).
+fn klog_error(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.len() > 6
+        && matches!(b[0], b'E' | b'F')
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5] == b' '
+}
+
+#[cfg(test)]
+mod klog_tests {
+    #[test]
+    fn klog_error_and_fatal_lines_are_errors() {
+        assert!(super::klog_error(
+            "E0723 14:42:00.021481       1 scraper.go:149] \"Failed to scrape node\""
+        ));
+        assert!(super::klog_error("F0101 00:00:00.000000 1 main.go:1] boom"));
+        assert!(!super::klog_error(
+            "I0723 14:42:00.021481 1 serving.go:374] Generated self-signed cert"
+        ));
+        assert!(!super::klog_error("Evicted pods: 3"));
+    }
 }

@@ -10,6 +10,7 @@
 
 mod alert;
 pub mod calibration;
+pub mod fit;
 mod repo;
 mod report;
 mod scenario;
@@ -30,6 +31,7 @@ pub use scenario::{Cause, Expected, Family, PriorMemory, Scenario, load_dir, loa
 pub use score::{Score, cause_text, score};
 pub use split::{Half, SPLIT_FILE, Split, SplitMap};
 
+use crate::agent::planner::confidence::{self, Assessment};
 use crate::agent::session;
 use crate::kube::ClusterChoice;
 use crate::llm::chat::LlmClient;
@@ -220,6 +222,15 @@ struct RunContext<'a> {
     as_watch: bool,
 }
 
+/// The confidence features an answer recorded in its evidence.
+fn features_of(a: &crate::protocol::Answer) -> Option<Vec<f32>> {
+    a.evidence
+        .iter()
+        .find(|e| e.reference == confidence::NOTE)
+        .and_then(|e| Assessment::parse_note(&e.detail))
+        .map(|f| f.to_vec())
+}
+
 /// The first `n` non-empty lines of an answer, on one line.
 fn first_lines(text: &str, n: usize) -> String {
     text.lines()
@@ -308,6 +319,7 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
     let confidence = answer
         .as_ref()
         .map(|a| (a.confidence * 100.0).round() / 100.0);
+    let features = answer.as_ref().and_then(features_of);
     Ok(RunResult {
         correct: scored.correct(),
         verdict: Verdict::of(scored.correct(), scored.culprit, scored.cause, confidence),
@@ -319,6 +331,7 @@ async fn run_once(ctx: &RunContext<'_>, s: &Scenario) -> Result<RunResult> {
         tokens,
         wall_ms,
         confidence,
+        features,
         answer: first_lines(&text, 3),
         full_answer: text.clone(),
         memories_used: used,

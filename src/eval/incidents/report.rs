@@ -69,6 +69,10 @@ pub struct RunResult {
     pub tokens: u64,
     pub wall_ms: u64,
     pub confidence: Option<f32>,
+    /// The evidence features the confidence was computed from, when the answer
+    /// recorded them (the offline planner's incident answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<f32>>,
     /// The answer's first lines (heading and cause).
     pub answer: String,
     /// The whole answer (evidence, rivals, timeline), to read a miss.

@@ -24,13 +24,17 @@ impl Score {
     }
 }
 
-/// The part of an answer that states the cause: the heading and the "Likely cause" (or
-/// "Expected") paragraph when the answer has them, else all of it. Evidence lists and
-/// suggestions further down do not count.
+/// The part of an answer that states the cause: the heading and the "Likely cause" (sure
+/// or unsure) or "Expected" paragraph when the answer has them, else all of it. Evidence
+/// lists, "check next" lines and suggestions further down do not count.
 pub fn cause_text(answer: &str) -> &str {
-    let marker = ["**Likely cause:**", "**Expected, leave it alone:**"]
-        .iter()
-        .find_map(|m| answer.find(m));
+    let marker = [
+        "**Likely cause:**",
+        "**Likely cause (unsure):**",
+        "**Expected, leave it alone:**",
+    ]
+    .iter()
+    .find_map(|m| answer.find(m));
     match marker {
         Some(at) => {
             let end = answer[at..].find("\n\n").map_or(answer.len(), |e| at + e);
@@ -145,5 +149,13 @@ mod tests {
         let s = score(&e, "api-gateway crash-loops", &[]);
         assert!(s.culprit && !s.cause);
         assert!(s.misses[0].contains("NetworkPolicy"), "{:?}", s.misses);
+    }
+
+    #[test]
+    fn an_unsure_answer_is_scored_on_its_stated_cause_alone() {
+        let e = expected("settlement-report", &["column"], true);
+        let answer = "## CronJob/payments/settlement-report\n\n**Likely cause (unsure):** settlement-report fails\n\n**Not sure.** Check next:\n- whether the column was renamed in settlement-report";
+        let s = score(&e, answer, &[]);
+        assert!(s.culprit && !s.cause, "{s:?}");
     }
 }

@@ -80,6 +80,7 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
             .then(b.0.specificity.total_cmp(&a.0.specificity))
     });
     fold_dependencies(&mut out, e, &from_dependencies);
+    own_words(&mut out, e);
     fold_into_rollout(&mut out);
     rollout::rule_out_behind_pods(&mut out);
     rollout::deepen(&mut out);
@@ -139,6 +140,85 @@ fn fold_dependencies(out: &mut [Candidate], e: &Facts<'_>, clues: &[(&super::clu
             .collect();
         c.explains.extend(ids);
     }
+}
+
+/// A workload other than the target blamed for the trouble (cluster DNS, metrics-server,
+/// a dependency) says why in its own log: its most telling error line (one the clue
+/// table reads, else the latest) joins the cause, in its words.
+fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
+    for c in out.iter_mut() {
+        let workload = matches!(
+            c.culprit.kind.as_str(),
+            "Deployment" | "StatefulSet" | "DaemonSet"
+        );
+        if !workload || c.culprit.name == e.target.name || c.detail.contains("; its pods") {
+            continue;
+        }
+
+        let ns = c.culprit.namespace.as_deref();
+        let mut lines: Vec<(&str, f32, ResourceRef)> = Vec::new();
+        let pods = e.world.pods_of(&c.culprit.name, None).filter(|p| {
+            p.metadata
+                .namespace
+                .as_deref()
+                .is_none_or(|pns| Some(pns) == ns)
+        });
+        for p in pods {
+            let pod = ResourceRef::new("Pod", p.metadata.namespace.as_deref(), objects_name(p));
+            for tail in e.world.logs_of(objects_name(p)) {
+                for l in tail.error_lines.iter().rev() {
+                    let telling = super::clues::read(l, &pod, super::clues::Origin::Log, None)
+                        .iter()
+                        .map(|x| x.specificity)
+                        .fold(0.0, f32::max);
+                    lines.push((l, telling, pod.clone()));
+                }
+            }
+        }
+        let Some((line, _, pod)) = lines
+            .iter()
+            .enumerate()
+            .max_by(|(i, a), (j, b)| a.1.total_cmp(&b.1).then(j.cmp(i)))
+            .map(|(_, l)| l.clone())
+        else {
+            continue;
+        };
+        let said = root_of(&super::clues::log_message(line));
+        c.detail = format!(
+            "{}; its pods say: {}",
+            super::clues::cut(&c.detail, 90),
+            super::clues::cut(&said, 120)
+        );
+        if c.chain.len() < 6 {
+            c.chain.push(ev(EvidenceKind::Log, pod.to_string(), said));
+        }
+    }
+}
+
+/// A log message without a klog header (`E0723 14:42:00.021481 1 scraper.go:149] `),
+/// and when long, its end: wrapped errors (`outer: inner: root cause`) end with the
+/// root cause.
+fn root_of(message: &str) -> String {
+    let m = match message.split_once("] ") {
+        Some((head, rest))
+            if head.len() < 60
+                && head.starts_with(['I', 'W', 'E', 'F'])
+                && head[1..].starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            rest
+        }
+        _ => message,
+    };
+    let chars: Vec<char> = m.trim().chars().collect();
+    if chars.len() > 120 {
+        format!("…{}", chars[chars.len() - 119..].iter().collect::<String>())
+    } else {
+        m.trim().to_string()
+    }
+}
+
+fn objects_name(p: &k8s_openapi::api::core::v1::Pod) -> &str {
+    p.metadata.name.as_deref().unwrap_or_default()
 }
 
 /// When a new revision of the target fails where the old one ran, what the target's

@@ -12,6 +12,7 @@ use super::candidate::{Candidate, Facts, symptoms_of};
 use super::resolve::owner_of;
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
+use crate::kube::state::opt_time;
 use crate::memory::Check;
 use crate::protocol::EvidenceKind;
 
@@ -122,21 +123,10 @@ pub(super) fn neighbours(e: &Facts<'_>) -> Vec<Candidate> {
         if !(-10..=NEAR_MINUTES).contains(&before) {
             continue;
         }
-        let unlimited = p.spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
-            c.resources
-                .as_ref()
-                .and_then(|r| r.limits.as_ref())
-                .is_none_or(|l| !l.contains_key("cpu") || !l.contains_key("memory"))
-        });
-        if !unlimited {
+        if !unlimited(p, &["cpu", "memory"]) {
             continue;
         }
-        let pod = ResourceRef::new(
-            "Pod",
-            p.metadata.namespace.as_deref(),
-            objects::name(&p.metadata),
-        );
-        let owner = owner_of(e.world, &pod).unwrap_or(pod.clone());
+        let (pod, owner) = pod_and_owner(e, p);
         if out.iter().any(|c| c.culprit == owner) {
             continue;
         }
@@ -160,6 +150,126 @@ pub(super) fn neighbours(e: &Facts<'_>) -> Vec<Candidate> {
         );
     }
     out
+}
+
+/// The resource a node condition says is short, as a container limit names it.
+fn pressured_resource(condition: &str) -> Option<&'static str> {
+    match condition {
+        "MemoryPressure" => Some("memory"),
+        "DiskPressure" => Some("ephemeral-storage"),
+        _ => None,
+    }
+}
+
+/// A node of the target's pods under memory or disk pressure, and another workload's
+/// pod (any namespace) that started on it in the hour and a half before the pressure
+/// with no limit on that resource: the pressure is where it shows, the unlimited pod
+/// is why. Named directly only when it is the one such pod; the candidate's first link
+/// is the node, so it takes over what the node's pressure explained.
+pub(super) fn pressure_neighbours(e: &Facts<'_>) -> Vec<Candidate> {
+    let t = e.target;
+    let mine: Vec<&str> = e
+        .world
+        .pods_of(&t.name, t.namespace.as_deref())
+        .filter_map(|p| p.spec.as_ref()?.node_name.as_deref())
+        .collect();
+    let mut out = Vec::new();
+    for o in e.world.of_kind("Node", None) {
+        let KubeObject::Node(n) = o else { continue };
+        if !mine.contains(&o.name()) {
+            continue;
+        }
+        for c in n.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
+            let Some(resource) = pressured_resource(&c.type_).filter(|_| c.status == "True") else {
+                continue;
+            };
+            let since = opt_time(c.last_transition_time.as_ref()).unwrap_or(e.start);
+            let hogs = unlimited_pods_before(e, o.name(), resource, since);
+            let specificity = if hogs.len() == 1 { 0.9 } else { 0.45 };
+            for (owner, pod, started) in hogs {
+                out.push(
+                    Candidate::new(
+                        Cause::NoisyNeighbour,
+                        owner,
+                        format!(
+                            "started {} with no {resource} limit and takes the node's {resource}: {} since {}",
+                            started.format("%H:%M"),
+                            c.type_,
+                            since.format("%H:%M")
+                        ),
+                        specificity,
+                    )
+                    .because(
+                        EvidenceKind::Resource,
+                        o.reference().to_string(),
+                        format!("{}=True since {}", c.type_, since.format("%H:%M")),
+                    )
+                    .because(
+                        EvidenceKind::Resource,
+                        pod.to_string(),
+                        format!("started {} on {}, no {resource} limit", started.format("%H:%M"), o.name()),
+                    )
+                    .explaining([0])
+                    .via(o.reference()),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Pods of other workloads on `node` that started within [`NEAR_MINUTES`] before
+/// `since` with no limit on `resource`: (owner, pod, started).
+fn unlimited_pods_before(
+    e: &Facts<'_>,
+    node: &str,
+    resource: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Vec<(ResourceRef, ResourceRef, chrono::DateTime<chrono::Utc>)> {
+    let mut out: Vec<(ResourceRef, ResourceRef, chrono::DateTime<chrono::Utc>)> = Vec::new();
+    for p in e.world.pods(None) {
+        let spec = p.spec.as_ref();
+        if spec.and_then(|s| s.node_name.as_deref()) != Some(node)
+            || objects::is_pod_of(p, &e.target.name)
+        {
+            continue;
+        }
+        let Some(started) = objects::created(&p.metadata) else {
+            continue;
+        };
+        if !(0..=NEAR_MINUTES).contains(&(since - started).num_minutes()) {
+            continue;
+        }
+        if !unlimited(p, &[resource]) {
+            continue;
+        }
+        let (pod, owner) = pod_and_owner(e, p);
+        if !out.iter().any(|(o, _, _)| *o == owner) {
+            out.push((owner, pod, started));
+        }
+    }
+    out
+}
+
+/// Whether a container of `p` has no limit on one of `resources`.
+fn unlimited(p: &Pod, resources: &[&str]) -> bool {
+    p.spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
+        c.resources
+            .as_ref()
+            .and_then(|r| r.limits.as_ref())
+            .is_none_or(|l| resources.iter().any(|r| !l.contains_key(*r)))
+    })
+}
+
+/// A pod's reference and the workload it belongs to (the pod itself without one).
+fn pod_and_owner(e: &Facts<'_>, p: &Pod) -> (ResourceRef, ResourceRef) {
+    let pod = ResourceRef::new(
+        "Pod",
+        p.metadata.namespace.as_deref(),
+        objects::name(&p.metadata),
+    );
+    let owner = owner_of(e.world, &pod).unwrap_or(pod.clone());
+    (pod, owner)
 }
 
 /// The target's autoscaler at its maximum while the target is healthy: it cannot add

@@ -31,182 +31,60 @@ fn kind_of(o: Origin) -> EvidenceKind {
     }
 }
 
-/// The candidates one clue supports.
-#[allow(clippy::too_many_lines)] // one arm per class of clue, in the order of `Cause`
-pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
-    let t = e.target;
-    let w = e.world;
-    let workload = target_ref(t);
-    // Clues from a dependency's pods are that dependency's.
-    let owner = owner_of(w, &clue.source).unwrap_or_else(|| workload.clone());
-    let base = |cause: Cause, culprit: ResourceRef, detail: String| {
-        Candidate::new(cause, culprit, detail, clue.specificity)
+/// What every candidate drawn from one clue shares: the facts, the clue, the symptom
+/// it came with, and the workload its source belongs to.
+struct From<'a, 'f> {
+    e: &'a Facts<'f>,
+    clue: &'a Clue,
+    symptom: usize,
+    owner: ResourceRef,
+}
+
+impl From<'_, '_> {
+    /// A candidate with the clue as its first link, explaining its symptom.
+    fn base(&self, cause: Cause, culprit: ResourceRef, detail: String) -> Candidate {
+        Candidate::new(cause, culprit, detail, self.clue.specificity)
             .because(
-                kind_of(clue.origin),
-                clue.source.to_string(),
-                clue.text.clone(),
+                kind_of(self.clue.origin),
+                self.clue.source.to_string(),
+                self.clue.text.clone(),
             )
-            .explaining([symptom])
+            .explaining([self.symptom])
+    }
+
+    /// The check that the target's pods still fail this way.
+    fn pods_show(&self) -> Check {
+        Check::PodsShow {
+            reason: short_reason(self.clue),
+        }
+    }
+}
+
+/// The candidates one clue supports.
+pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
+    let workload = target_ref(e.target);
+    // Clues from a dependency's pods are that dependency's.
+    let owner = owner_of(e.world, &clue.source).unwrap_or(workload);
+    let f = From {
+        e,
+        clue,
+        symptom,
+        owner,
     };
-    let ns = clue.source.namespace.clone().or(t.namespace.clone());
-    let mut out = Vec::new();
     match (&clue.cause, &clue.subject) {
-        (
-            cause,
-            Subject::Object {
-                kind,
-                namespace,
-                name,
-                key,
-            },
-        ) => {
-            let cluster_scoped = matches!(*kind, "StorageClass" | "Node" | "PersistentVolume");
-            let namespace = if cluster_scoped {
-                None
-            } else {
-                namespace.as_deref().or(ns.as_deref())
-            };
-            let r = ResourceRef::new(kind, namespace, name);
-            let detail = match (cause, key) {
-                (Cause::MissingConfig, Some(k)) => format!("has no key {k}"),
-                (Cause::MissingConfig, None) | (Cause::ServiceAccountMissing, _) => {
-                    "does not exist".into()
-                }
-                (Cause::Provisioning, _) => {
-                    "does not exist; the claim cannot be provisioned".into()
-                }
-                _ => clue.text.clone(),
-            };
-            let check = match (cause, key) {
-                (Cause::MissingConfig, Some(k)) if *kind == "ConfigMap" => Check::ConfigKey {
-                    configmap: name.clone(),
-                    key: k.clone(),
-                    value: None,
-                },
-                (
-                    Cause::MissingConfig | Cause::ServiceAccountMissing | Cause::Provisioning,
-                    None,
-                ) => Check::Missing {
-                    resource: r.to_string(),
-                },
-                _ => Check::PodsShow {
-                    reason: short_reason(clue),
-                },
-            };
-            out.push(base(*cause, r, detail).checked_by(check).via(owner));
-        }
+        (cause, Subject::Object { .. }) => vec![named_object(&f, *cause)],
         (Cause::ImageNotFound | Cause::ImageAuth | Cause::RegistryUnreachable, subject)
-        | (Cause::RateLimited, subject @ Subject::Image(_)) => {
-            let image = match subject {
-                Subject::Image(i) => i.clone(),
-                _ => String::new(),
-            };
-            let detail = match clue.cause {
-                Cause::ImageNotFound => format!("image {image} does not exist in the registry"),
-                Cause::ImageAuth => {
-                    format!("the registry refuses to serve {image} with the pull credentials")
-                }
-                Cause::RateLimited => {
-                    format!("the registry rate-limits pulls of {image} (toomanyrequests)")
-                }
-                _ => format!("the registry of {image} cannot be reached"),
-            };
-            let culprit = match clue.cause {
-                Cause::ImageAuth => pull_secret(w, t).unwrap_or(owner.clone()),
-                _ => owner.clone(),
-            };
-            out.push(
-                base(clue.cause, culprit, detail)
-                    .checked_by(Check::PodsShow {
-                        reason: short_reason(clue),
-                    })
-                    .via(owner),
-            );
-        }
+        | (Cause::RateLimited, subject @ Subject::Image(_)) => vec![image(&f, subject)],
         (
             Cause::InsufficientResources
             | Cause::NodeAffinity
             | Cause::NodesUnschedulable
             | Cause::UnboundVolume,
             _,
-        ) => {
-            let culprit = match clue.cause {
-                Cause::UnboundVolume => claim_of(w, t).unwrap_or(owner.clone()),
-                _ => owner.clone(),
-            };
-            out.push(
-                base(clue.cause, culprit, clue.text.clone())
-                    .checked_by(Check::Unschedulable)
-                    .via(owner),
-            );
-        }
-        (Cause::UntoleratedTaint, Subject::Taint(taint)) => {
-            let nodes = nodes_with_taint(w, taint);
-            let culprit = nodes.first().cloned().unwrap_or(owner.clone());
-            let mut c = base(
-                Cause::UntoleratedTaint,
-                culprit,
-                format!("taint {{{taint}}} not tolerated"),
-            )
-            .checked_by(Check::Unschedulable)
-            .via(owner);
-            for n in nodes.into_iter().skip(1).take(2) {
-                c = c.via(n);
-            }
-            out.push(c);
-        }
+        ) => vec![unschedulable(&f)],
+        (Cause::UntoleratedTaint, Subject::Taint(taint)) => vec![taint_of(&f, taint)],
         (Cause::Evicted | Cause::NodePressure | Cause::NodeNotReady, subject) => {
-            let node = node_of(w, &clue.source);
-            let resource = match subject {
-                Subject::Resource(r) => r.clone(),
-                _ => String::new(),
-            };
-            if let Some(n) = &node {
-                let check = Check::NodeCondition {
-                    node: n.name.clone(),
-                    condition: if clue.cause == Cause::NodeNotReady {
-                        "Ready".into()
-                    } else {
-                        pressure_of(&resource)
-                    },
-                };
-                out.push(
-                    base(clue.cause, n.clone(), format!("node short of {resource}"))
-                        .checked_by(check)
-                        .via(owner.clone()),
-                );
-            }
-            // "Container X was using 3Gi, request is 0": the neighbour that took it.
-            if let Some(hog) = heaviest_container(&clue.text)
-                && let Some(p) = w.pods(None).find(|p| {
-                    p.spec
-                        .as_ref()
-                        .is_some_and(|s| s.containers.iter().any(|c| c.name == hog))
-                        && objects::name(&p.metadata) != clue.source.name
-                })
-                && let Some(hog_owner) = owner_of(
-                    w,
-                    &ResourceRef::new(
-                        "Pod",
-                        p.metadata.namespace.as_deref(),
-                        objects::name(&p.metadata),
-                    ),
-                )
-                && hog_owner.name != t.name
-            {
-                let mut c = base(
-                    Cause::NoisyNeighbour,
-                    hog_owner,
-                    format!(
-                        "uses the node's {resource} without a request that covers it (container {hog})"
-                    ),
-                );
-                c.specificity = 0.85;
-                if let Some(n) = node {
-                    c = c.via(n);
-                }
-                out.push(c.via(owner));
-            }
+            node_trouble(&f, subject)
         }
         (
             Cause::OutOfMemory
@@ -215,121 +93,27 @@ pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
             | Cause::ListenAddress
             | Cause::AppCrash,
             _,
-        ) => {
-            let check = match clue.cause {
-                Cause::OutOfMemory => Check::OomAtLimit,
-                _ => Check::PodsShow {
-                    reason: short_reason(clue),
-                },
-            };
-            let detail = match clue.cause {
-                Cause::OutOfMemory => {
-                    limits(w, &owner, "memory").unwrap_or_else(|| clue.text.clone())
-                }
-                Cause::CpuThrottled => {
-                    limits(w, &owner, "cpu").unwrap_or_else(|| clue.text.clone())
-                }
-                _ => clue.text.clone(),
-            };
-            out.push(base(clue.cause, owner.clone(), detail).checked_by(check));
-        }
+        ) => vec![own_failure(&f)],
         (Cause::DiskFull | Cause::VolumeMount, _) => {
-            let culprit = claim_of(w, t).unwrap_or(owner.clone());
-            out.push(
-                base(clue.cause, culprit, clue.text.clone())
-                    .checked_by(Check::PodsShow {
-                        reason: short_reason(clue),
-                    })
-                    .via(owner),
-            );
+            let culprit = claim_of(e.world, e.target).unwrap_or(f.owner.clone());
+            vec![
+                f.base(clue.cause, culprit, clue.text.clone())
+                    .checked_by(f.pods_show())
+                    .via(f.owner.clone()),
+            ]
         }
-        (Cause::AutoscalerAtMax | Cause::AutoscalerMetrics, _) => {
-            let hpa = hpa_of(w, t).unwrap_or(owner.clone());
-            // The resource metrics API itself does not answer: metrics-server is down.
-            let api_down = clue.cause == Cause::AutoscalerMetrics
-                && (clue.text.contains("metrics API") || clue.text.contains("metrics.k8s.io"));
-            let culprit = if api_down
-                && w.get("Deployment", Some("kube-system"), "metrics-server")
-                    .is_some()
-            {
-                ResourceRef::new("Deployment", Some("kube-system"), "metrics-server")
-            } else {
-                hpa.clone()
-            };
-            out.push(
-                base(clue.cause, culprit, clue.text.clone())
-                    .checked_by(Check::Present {
-                        resource: hpa.to_string(),
-                        key: None,
-                    })
-                    .via(hpa)
-                    .via(owner),
-            );
-        }
-        (Cause::JobFailed | Cause::CronJobNotRunning, _) => {
-            out.push(
-                base(clue.cause, owner.clone(), clue.text.clone()).checked_by(Check::PodsShow {
-                    reason: short_reason(clue),
-                }),
-            );
-        }
-        (Cause::CloudPermission, _) => {
-            let sa = service_account(w, t, &owner);
-            let detail = match role_of(w, &sa) {
-                Some(r) => format!("its role {r} is refused: {}", clue.text),
-                None => format!(
-                    "it carries no cloud role annotation (IRSA / workload identity), so the pods run without the role: {}",
-                    clue.text
-                ),
-            };
-            out.push(
-                base(Cause::CloudPermission, sa.clone(), detail)
-                    .checked_by(Check::Present {
-                        resource: sa.to_string(),
-                        key: None,
-                    })
-                    .via(owner),
-            );
-        }
+        (Cause::AutoscalerAtMax | Cause::AutoscalerMetrics, _) => vec![autoscaler(&f)],
+        (Cause::JobFailed | Cause::CronJobNotRunning, _) => vec![
+            f.base(clue.cause, f.owner.clone(), clue.text.clone())
+                .checked_by(f.pods_show()),
+        ],
+        (Cause::CloudPermission, _) => vec![cloud_permission(&f)],
         (Cause::BadConfigValue | Cause::MissingConfig, Subject::Setting { key, value }) => {
-            match setting_source(w, &owner, key, value.as_deref()) {
-                Some((r, k)) => {
-                    let detail = match value {
-                        Some(v) => format!("{k} holds {v:?}, which the application cannot use"),
-                        None => format!("{k} is missing or empty"),
-                    };
-                    let check = match (&r.kind[..], value) {
-                        ("ConfigMap", v) => Check::ConfigKey {
-                            configmap: r.name.clone(),
-                            key: k.clone(),
-                            value: v.clone(),
-                        },
-                        _ => Check::Present {
-                            resource: r.to_string(),
-                            key: Some(k.clone()),
-                        },
-                    };
-                    out.push(base(clue.cause, r, detail).checked_by(check).via(owner));
-                }
-                None => {
-                    let detail = match value {
-                        Some(v) if !key.is_empty() => format!("setting {key} is {v:?}"),
-                        Some(v) => format!("a setting holds {v:?}"),
-                        None => format!("setting {key} is not set"),
-                    };
-                    let mut c = base(clue.cause, owner, detail);
-                    c.specificity *= 0.7;
-                    out.push(c.checked_by(Check::PodsShow {
-                        reason: short_reason(clue),
-                    }));
-                }
-            }
+            vec![setting(&f, key, value.as_deref())]
         }
-        (_, Subject::Host { host, port }) => {
-            out.extend(from_host(e, clue, symptom, &owner, host, *port))
-        }
+        (_, Subject::Host { host, port }) => from_host(e, clue, symptom, &f.owner, host, *port),
         (
-            cause @ (Cause::ConnectionRefused
+            Cause::ConnectionRefused
             | Cause::ConnectionTimeout
             | Cause::UpstreamErrors
             | Cause::TooManyConnections
@@ -337,29 +121,282 @@ pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
             | Cause::RateLimited
             | Cause::Certificate
             | Cause::DnsUnavailable
-            | Cause::NameNotFound),
+            | Cause::NameNotFound,
             Subject::None,
         ) => {
             // A connection error without a host: look for one on the line.
-            let peers = deps::peers(&clue.text);
-            match peers.first() {
-                Some(p) => out.extend(from_host(e, clue, symptom, &owner, &p.host, p.port)),
+            match deps::peers(&clue.text).first() {
+                Some(p) => from_host(e, clue, symptom, &f.owner, &p.host, p.port),
                 None => {
-                    let mut c = base(*cause, owner, clue.text.clone());
+                    let mut c = f.base(clue.cause, f.owner.clone(), clue.text.clone());
                     c.specificity *= 0.6;
-                    out.push(c);
+                    vec![c]
                 }
             }
         }
-        (cause, _) => {
-            out.push(
-                base(*cause, owner, clue.text.clone()).checked_by(Check::PodsShow {
-                    reason: short_reason(clue),
-                }),
-            );
+        (cause, _) => vec![
+            f.base(*cause, f.owner.clone(), clue.text.clone())
+                .checked_by(f.pods_show()),
+        ],
+    }
+}
+
+/// A message naming an object (and perhaps a key): that object, checked by a read.
+fn named_object(f: &From<'_, '_>, cause: Cause) -> Candidate {
+    let Subject::Object {
+        kind,
+        namespace,
+        name,
+        key,
+    } = &f.clue.subject
+    else {
+        return f.base(cause, f.owner.clone(), f.clue.text.clone());
+    };
+    let ns = f
+        .clue
+        .source
+        .namespace
+        .clone()
+        .or(f.e.target.namespace.clone());
+    let cluster_scoped = matches!(*kind, "StorageClass" | "Node" | "PersistentVolume");
+    let namespace = if cluster_scoped {
+        None
+    } else {
+        namespace.as_deref().or(ns.as_deref())
+    };
+    let r = ResourceRef::new(kind, namespace, name);
+    let detail = match (cause, key) {
+        (Cause::MissingConfig, Some(k)) => format!("has no key {k}"),
+        (Cause::MissingConfig, None) | (Cause::ServiceAccountMissing, _) => "does not exist".into(),
+        (Cause::Provisioning, _) => "does not exist; the claim cannot be provisioned".into(),
+        _ => f.clue.text.clone(),
+    };
+    let check = match (cause, key) {
+        (Cause::MissingConfig, Some(k)) if *kind == "ConfigMap" => Check::ConfigKey {
+            configmap: name.clone(),
+            key: k.clone(),
+            value: None,
+        },
+        (Cause::MissingConfig | Cause::ServiceAccountMissing | Cause::Provisioning, None) => {
+            Check::Missing {
+                resource: r.to_string(),
+            }
         }
+        _ => f.pods_show(),
+    };
+    f.base(cause, r, detail)
+        .checked_by(check)
+        .via(f.owner.clone())
+}
+
+/// An image that cannot be pulled: the rollout's, or the pull Secret's when the registry
+/// refuses the credentials.
+fn image(f: &From<'_, '_>, subject: &Subject) -> Candidate {
+    let image = match subject {
+        Subject::Image(i) => i.clone(),
+        _ => String::new(),
+    };
+    let detail = match f.clue.cause {
+        Cause::ImageNotFound => format!("image {image} does not exist in the registry"),
+        Cause::ImageAuth => {
+            format!("the registry refuses to serve {image} with the pull credentials")
+        }
+        Cause::RateLimited => {
+            format!("the registry rate-limits pulls of {image} (toomanyrequests)")
+        }
+        _ => format!("the registry of {image} cannot be reached"),
+    };
+    let culprit = match f.clue.cause {
+        Cause::ImageAuth => pull_secret(f.e.world, f.e.target).unwrap_or(f.owner.clone()),
+        _ => f.owner.clone(),
+    };
+    f.base(f.clue.cause, culprit, detail)
+        .checked_by(f.pods_show())
+        .via(f.owner.clone())
+}
+
+/// The scheduler finds no place: the workload's requests, or its unbound claim.
+fn unschedulable(f: &From<'_, '_>) -> Candidate {
+    let culprit = match f.clue.cause {
+        Cause::UnboundVolume => claim_of(f.e.world, f.e.target).unwrap_or(f.owner.clone()),
+        _ => f.owner.clone(),
+    };
+    f.base(f.clue.cause, culprit, f.clue.text.clone())
+        .checked_by(Check::Unschedulable)
+        .via(f.owner.clone())
+}
+
+/// A taint the pods do not tolerate: the nodes that carry it.
+fn taint_of(f: &From<'_, '_>, taint: &str) -> Candidate {
+    let nodes = nodes_with_taint(f.e.world, taint);
+    let culprit = nodes.first().cloned().unwrap_or(f.owner.clone());
+    let mut c = f
+        .base(
+            Cause::UntoleratedTaint,
+            culprit,
+            format!("taint {{{taint}}} not tolerated"),
+        )
+        .checked_by(Check::Unschedulable)
+        .via(f.owner.clone());
+    for n in nodes.into_iter().skip(1).take(2) {
+        c = c.via(n);
+    }
+    c
+}
+
+/// A node evicting, under pressure or down: the node, and the neighbour the kubelet names
+/// as the heaviest user.
+fn node_trouble(f: &From<'_, '_>, subject: &Subject) -> Vec<Candidate> {
+    let w = f.e.world;
+    let node = node_of(w, &f.clue.source);
+    let resource = match subject {
+        Subject::Resource(r) => r.clone(),
+        _ => String::new(),
+    };
+    let mut out = Vec::new();
+    if let Some(n) = &node {
+        let check = Check::NodeCondition {
+            node: n.name.clone(),
+            condition: if f.clue.cause == Cause::NodeNotReady {
+                "Ready".into()
+            } else {
+                pressure_of(&resource)
+            },
+        };
+        out.push(
+            f.base(f.clue.cause, n.clone(), format!("node short of {resource}"))
+                .checked_by(check)
+                .via(f.owner.clone()),
+        );
+    }
+    // "Container X was using 3Gi, request is 0": the neighbour that took it.
+    if let Some(hog) = heaviest_container(&f.clue.text)
+        && let Some(p) = w.pods(None).find(|p| {
+            p.spec
+                .as_ref()
+                .is_some_and(|s| s.containers.iter().any(|c| c.name == hog))
+                && objects::name(&p.metadata) != f.clue.source.name
+        })
+        && let Some(hog_owner) = owner_of(
+            w,
+            &ResourceRef::new(
+                "Pod",
+                p.metadata.namespace.as_deref(),
+                objects::name(&p.metadata),
+            ),
+        )
+        && hog_owner.name != f.e.target.name
+    {
+        let mut c = f.base(
+            Cause::NoisyNeighbour,
+            hog_owner,
+            format!(
+                "uses the node's {resource} without a request that covers it (container {hog})"
+            ),
+        );
+        c.specificity = 0.85;
+        if let Some(n) = node {
+            c = c.via(n);
+        }
+        out.push(c.via(f.owner.clone()));
     }
     out
+}
+
+/// The workload's own containers fail: killed at the memory limit, throttled, probed
+/// out, unable to listen or crashing.
+fn own_failure(f: &From<'_, '_>) -> Candidate {
+    let w = f.e.world;
+    let check = match f.clue.cause {
+        Cause::OutOfMemory => Check::OomAtLimit,
+        _ => f.pods_show(),
+    };
+    let detail = match f.clue.cause {
+        Cause::OutOfMemory => limits(w, &f.owner, "memory").unwrap_or_else(|| f.clue.text.clone()),
+        Cause::CpuThrottled => limits(w, &f.owner, "cpu").unwrap_or_else(|| f.clue.text.clone()),
+        _ => f.clue.text.clone(),
+    };
+    f.base(f.clue.cause, f.owner.clone(), detail)
+        .checked_by(check)
+}
+
+/// An autoscaler at its maximum or without metrics; metrics-server when the resource
+/// metrics API itself does not answer.
+fn autoscaler(f: &From<'_, '_>) -> Candidate {
+    let w = f.e.world;
+    let hpa = hpa_of(w, f.e.target).unwrap_or(f.owner.clone());
+    let api_down = f.clue.cause == Cause::AutoscalerMetrics
+        && (f.clue.text.contains("metrics API") || f.clue.text.contains("metrics.k8s.io"));
+    let culprit = if api_down
+        && w.get("Deployment", Some("kube-system"), "metrics-server")
+            .is_some()
+    {
+        ResourceRef::new("Deployment", Some("kube-system"), "metrics-server")
+    } else {
+        hpa.clone()
+    };
+    f.base(f.clue.cause, culprit, f.clue.text.clone())
+        .checked_by(Check::Present {
+            resource: hpa.to_string(),
+            key: None,
+        })
+        .via(hpa)
+        .via(f.owner.clone())
+}
+
+/// The cloud refuses a call: the ServiceAccount, with its role or without one.
+fn cloud_permission(f: &From<'_, '_>) -> Candidate {
+    let sa = service_account(f.e.world, f.e.target, &f.owner);
+    let detail = match role_of(f.e.world, &sa) {
+        Some(r) => format!("its role {r} is refused: {}", f.clue.text),
+        None => format!(
+            "it carries no cloud role annotation (IRSA / workload identity), so the pods run without the role: {}",
+            f.clue.text
+        ),
+    };
+    f.base(Cause::CloudPermission, sa.clone(), detail)
+        .checked_by(Check::Present {
+            resource: sa.to_string(),
+            key: None,
+        })
+        .via(f.owner.clone())
+}
+
+/// A setting the application cannot use: the ConfigMap or Secret key that feeds it, or
+/// the workload itself when nothing does.
+fn setting(f: &From<'_, '_>, key: &str, value: Option<&str>) -> Candidate {
+    match setting_source(f.e.world, &f.owner, key, value) {
+        Some((r, k)) => {
+            let detail = match value {
+                Some(v) => format!("{k} holds {v:?}, which the application cannot use"),
+                None => format!("{k} is missing or empty"),
+            };
+            let check = match &r.kind[..] {
+                "ConfigMap" => Check::ConfigKey {
+                    configmap: r.name.clone(),
+                    key: k.clone(),
+                    value: value.map(str::to_string),
+                },
+                _ => Check::Present {
+                    resource: r.to_string(),
+                    key: Some(k.clone()),
+                },
+            };
+            f.base(f.clue.cause, r, detail)
+                .checked_by(check)
+                .via(f.owner.clone())
+        }
+        None => {
+            let detail = match value {
+                Some(v) if !key.is_empty() => format!("setting {key} is {v:?}"),
+                Some(v) => format!("a setting holds {v:?}"),
+                None => format!("setting {key} is not set"),
+            };
+            let mut c = f.base(f.clue.cause, f.owner.clone(), detail);
+            c.specificity *= 0.7;
+            c.checked_by(f.pods_show())
+        }
+    }
 }
 
 /// A host the workload cannot use: the Service behind it and what is wrong there.

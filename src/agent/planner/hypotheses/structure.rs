@@ -26,6 +26,7 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(routing::ingresses(e));
     out.extend(platform::certificates(e));
     out.extend(platform::neighbours(e));
+    out.extend(platform::pressure_neighbours(e));
     out.extend(policy::network_policies(e));
     out.extend(platform::autoscaler(e));
     out.extend(platform::nodes(e));
