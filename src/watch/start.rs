@@ -91,6 +91,7 @@ pub async fn run(session: SessionConfig, flags: &Flags, view: Option<View>) -> R
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();
     let (in_tx, in_rx) = mpsc::unbounded_channel();
     let options = options(&cfg, webhooks, stale_after);
+    let offline = session.llm.is_none();
     let base = SessionBase::from_session(session);
     let coordinator = Coordinator::new(options, base, events.clone(), msg_tx)?;
     let (listener, local) = super::receiver::bind(&listen.to_string()).await?;
@@ -106,6 +107,17 @@ pub async fn run(session: SessionConfig, flags: &Flags, view: Option<View>) -> R
         cluster: cluster_label,
         threshold: cfg.threshold,
     });
+    if offline {
+        let most = crate::agent::planner::highest_confidence();
+        if cfg.threshold > most {
+            events.emit(WatchEvent::Warning {
+                message: format!(
+                    "no model is configured and the offline planner states at most {most:.2}: at the default threshold {:.2} it sends nothing (answers kept quiet are in `triage sessions`); lower watch.threshold or a route's, or configure a model",
+                    cfg.threshold
+                ),
+            });
+        }
+    }
     let coordinating = tokio::spawn(coordinator.run(in_rx, msg_rx, stop.clone()));
     if let Some(source) = cluster {
         tokio::spawn(report_resyncs(source, events.clone(), stop.clone()));

@@ -129,6 +129,15 @@ fn alertmanager_groups_repeats_resolves_and_notifies_only_when_sure() {
         ],
         &[],
     );
+    // Offline, the default threshold is above anything the planner states: it says so.
+    let warned = watch.wait("warning", |e| e["type"] == "warning");
+    assert!(
+        warned["message"]
+            .as_str()
+            .unwrap()
+            .contains("sends nothing"),
+        "{warned}"
+    );
     let am = Alertmanager::start(cwd, &watch.url(), &token, "['alertname', 'namespace']");
 
     am.post(&json!([

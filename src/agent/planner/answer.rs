@@ -55,6 +55,9 @@ pub(super) fn memory_notes(st: &PlannerState, s: &mut String) {
     }
 }
 
+/// The most an answer from a memory that held is stated at.
+pub(super) const FROM_MEMORY_CEILING: f32 = 0.85;
+
 /// The answer when a recalled memory held today: its cause, what the check saw, and the
 /// note that nothing else was looked at.
 pub(super) fn answer_from_memory(exec: &mut Exec<'_>, held: super::recall::Held) -> Answer {
@@ -87,7 +90,7 @@ pub(super) fn answer_from_memory(exec: &mut Exec<'_>, held: super::recall::Held)
         base,
         vec![mem_ev.clone()],
     );
-    let confidence = (base + 0.15).min(0.85);
+    let confidence = (base + 0.15).min(FROM_MEMORY_CEILING);
     let mut evidence = checked.evidence.clone();
     evidence.push(mem_ev);
     exec.checkpoint(

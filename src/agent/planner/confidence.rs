@@ -99,6 +99,12 @@ pub fn curve(features: &[f32; 8]) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
+/// The most the curve can state: every feature that raises it at its best, the others
+/// at their least (every feature lies in 0..=1, the check in -1..=1).
+pub fn highest() -> f32 {
+    curve(&WEIGHTS.map(|w| if w > 0.0 { 1.0 } else { 0.0 })).min(CEILING)
+}
+
 /// The confidence in `top`, given the runner-up, the checking read, and whether the
 /// alert named the target.
 pub fn assess(
@@ -286,6 +292,21 @@ mod tests {
         // Indirect evidence never reaches high.
         let indirect = assess(&weak, None, 5, 1.0, at, true);
         assert!(indirect.confidence < 0.65, "{indirect:?}");
+    }
+
+    #[test]
+    fn no_features_in_range_give_more_than_highest() {
+        let steps: [f32; 4] = [-1.0, 0.0, 0.5, 1.0];
+        let mut seen: f32 = 0.0;
+        for i in 0..4usize.pow(8) {
+            let f: [f32; 8] = std::array::from_fn(|k| {
+                let x = steps[(i / 4usize.pow(k as u32)) % 4];
+                if k == 2 { x } else { x.max(0.0) }
+            });
+            seen = seen.max(curve(&f));
+        }
+        assert!(seen <= highest() + 1e-6, "{seen} > {}", highest());
+        assert!(seen >= highest() - 1e-6, "highest() is not reached: {seen}");
     }
 
     #[test]

@@ -27,6 +27,12 @@ pub mod verify;
 pub mod walk;
 pub mod world;
 
+/// The most the offline planner states about an incident: the diagnosis curve's best, or
+/// an answer from a memory that held. A threshold above it is never cleared offline.
+pub fn highest_confidence() -> f32 {
+    confidence::highest().max(answer::FROM_MEMORY_CEILING)
+}
+
 use super::exec::{Exec, Stop};
 use crate::protocol::{Answer, Playbook};
 pub use state::PlannerState;
