@@ -110,6 +110,18 @@ fn expect_sessions(cwd: &Path, notified: &str, quiet: &str) {
     assert!(watch_of(quiet).unwrap().starts_with("quiet"), "{sessions}");
 }
 
+/// Offline, the default threshold is above anything the planner states: it says so.
+fn expect_offline_warning(watch: &Watch) {
+    let warned = watch.wait("warning", |e| e["type"] == "warning");
+    assert!(
+        warned["message"]
+            .as_str()
+            .unwrap()
+            .contains("sends nothing"),
+        "{warned}"
+    );
+}
+
 #[test]
 fn alertmanager_groups_repeats_resolves_and_notifies_only_when_sure() {
     let dir = tempfile::tempdir().unwrap();
@@ -129,15 +141,7 @@ fn alertmanager_groups_repeats_resolves_and_notifies_only_when_sure() {
         ],
         &[],
     );
-    // Offline, the default threshold is above anything the planner states: it says so.
-    let warned = watch.wait("warning", |e| e["type"] == "warning");
-    assert!(
-        warned["message"]
-            .as_str()
-            .unwrap()
-            .contains("sends nothing"),
-        "{warned}"
-    );
+    expect_offline_warning(&watch);
     let am = Alertmanager::start(cwd, &watch.url(), &token, "['alertname', 'namespace']");
 
     am.post(&json!([
