@@ -58,6 +58,15 @@ fn layer_table(doc: &str) -> BTreeMap<String, usize> {
     layers
 }
 
+#[test]
+fn the_readme_prints_the_same_layer_table() {
+    let root = root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let in_readme = layer_table(&readme);
+    assert!(!in_readme.is_empty(), "README.md has no layer table");
+    assert_eq!(in_readme, layer_table(&doc(&root)));
+}
+
 fn doc(root: &Path) -> String {
     let path = root.join("docs/architecture.md");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
