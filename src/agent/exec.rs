@@ -53,7 +53,7 @@ pub struct Investigation {
     /// Where the offline planner is.
     pub planner_step: usize,
     /// Planner scratch state, kept across budget stops.
-    pub planner: super::planner::state::PlannerState,
+    pub planner: super::case::state::PlannerState,
     pub memories_used: Vec<String>,
     /// What was recalled at the start.
     pub recalled: Vec<crate::memory::MemoryHit>,

@@ -42,7 +42,7 @@ pub fn suggested_scope(inv: &Investigation) -> Scope {
     scope
 }
 
-pub use super::planner::alert::alert_name;
+pub use super::case::alert::alert_name;
 
 async fn store_or_report(shared: &Shared) -> Option<std::sync::Arc<crate::memory::MemoryStore>> {
     match shared.tools.memory().await {

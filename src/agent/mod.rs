@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod alert;
 pub mod audit;
+pub mod case;
 pub mod exec;
 pub mod external;
 pub mod learn;

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use super::scope::request_mentions;
-use super::state::PlannerState;
-use super::target::Target;
+use crate::agent::case::state::PlannerState;
+use crate::agent::case::target::Target;
 use crate::agent::exec::{Exec, answer_from};
 use crate::protocol::{Answer, Event, Evidence, EvidenceKind, Stage, confidence_label};
 

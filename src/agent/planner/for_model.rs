@@ -7,11 +7,11 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::confidence::UNSURE;
-use super::diagnosis::Diagnosis;
 use super::incident::{check, gather, hypothesize, scope};
-use super::statement::sentence;
-use super::target::Target;
+use crate::agent::case::confidence::UNSURE;
+use crate::agent::case::diagnosis::Diagnosis;
+use crate::agent::case::statement::sentence;
+use crate::agent::case::target::Target;
 use crate::agent::exec::{Exec, Stop};
 use crate::protocol::Stage;
 

@@ -4,17 +4,18 @@
 
 use serde_json::json;
 
-use super::alert;
 use super::answer::{finish, suggest};
-use super::confidence::{self, UNSURE};
-use super::diagnosis::{self, Diagnosis};
 use super::issue::issue_step;
 use super::report::incident_answer;
 use super::scope::{from_alert, pick_target};
-use super::target::{Target, ev};
 use super::verify::verify;
-use super::world::World;
-use super::{objects, walk};
+use super::walk;
+use crate::agent::case::alert;
+use crate::agent::case::confidence::{self, UNSURE};
+use crate::agent::case::diagnosis::{self, Diagnosis};
+use crate::agent::case::objects;
+use crate::agent::case::target::{Target, ev};
+use crate::agent::case::world::World;
 use crate::agent::exec::{Exec, Stop};
 use crate::agent::tools::ToolData;
 use crate::agent::tools::data::LogTail;
@@ -205,7 +206,7 @@ async fn elsewhere(
         let Some(kind) = kind.filter(|_| trust >= 1.0) else {
             continue;
         };
-        let Some(resource) = super::world::resource_of(kind) else {
+        let Some(resource) = crate::agent::case::world::resource_of(kind) else {
             continue;
         };
         let r = exec
@@ -243,7 +244,7 @@ async fn elsewhere(
 }
 
 /// The findings and repository paths of a target the alert named.
-fn enrich(t: &mut Target, st: &super::state::PlannerState) {
+fn enrich(t: &mut Target, st: &crate::agent::case::state::PlannerState) {
     for f in st
         .findings
         .iter()
@@ -333,7 +334,7 @@ pub(super) async fn gather(
             exec.inv.planner.files = result.files.clone();
         }
     } else if let Some(line) = &error_line {
-        let query = error_query(&super::clues::log_message(line));
+        let query = error_query(&crate::agent::case::clues::log_message(line));
         if !query.is_empty()
             && let Ok(r) = exec
                 .tool("search_code", json!({"query": query, "top": 3}))
@@ -351,7 +352,7 @@ pub(super) async fn gather(
                 ev(
                     EvidenceKind::Log,
                     format!("Pod/{}", tail.pod),
-                    super::clues::log_message(l),
+                    crate::agent::case::clues::log_message(l),
                 ),
             );
         }
@@ -364,7 +365,7 @@ pub(super) async fn gather(
         w.logs.len(),
         w.commits.len(),
         error_line
-            .map(|l| format!("; log: {}", super::clues::log_message(&l)))
+            .map(|l| format!("; log: {}", crate::agent::case::clues::log_message(&l)))
             .unwrap_or_default()
     );
     Ok((summary, evidence))
@@ -419,7 +420,7 @@ pub(super) async fn check(
     d.evidence = evidence.clone();
     d.actions = d
         .top()
-        .map(|top| super::statement::actions(top, t, d.confidence >= UNSURE))
+        .map(|top| crate::agent::case::statement::actions(top, t, d.confidence >= UNSURE))
         .unwrap_or_default();
     exec.inv.planner.hypothesis = Some(d.hypothesis(t));
     exec.inv.planner.diagnosis = Some(d);

@@ -3,40 +3,27 @@
 //! checkpoints and a plain answer with a confidence. It is a state machine over
 //! `Investigation::planner_step`, so a budget stop resumes where it left off.
 
-pub mod alert;
 mod answer;
-pub mod clues;
-pub mod confidence;
-mod deps;
-pub mod diagnosis;
 pub mod for_model;
-pub mod hypotheses;
 mod incident;
 mod issue;
-pub mod objects;
 pub mod recall;
 mod report;
 mod scope;
 mod service;
-pub mod state;
-pub mod statement;
-pub mod symptoms;
-pub mod target;
-pub mod timeline;
 pub mod verify;
 pub mod walk;
-pub mod world;
 
 /// The most the offline planner states about an incident: the diagnosis curve's best, or
 /// an answer from a memory that held. A threshold above it is never cleared offline.
 pub fn highest_confidence() -> f32 {
-    confidence::highest().max(answer::FROM_MEMORY_CEILING)
+    crate::agent::case::confidence::highest().max(answer::FROM_MEMORY_CEILING)
 }
 
 use super::exec::{Exec, Stop};
+pub use crate::agent::case::state::PlannerState;
+pub use crate::agent::case::target::{Hypothesis, Target};
 use crate::protocol::{Answer, Playbook};
-pub use state::PlannerState;
-pub use target::{Hypothesis, Target};
 pub use verify::{Checked, judge, verify};
 
 use answer::answer_from_memory;

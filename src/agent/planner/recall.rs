@@ -6,8 +6,8 @@
 
 use serde_json::json;
 
-use super::target::Target;
 use super::verify::{Checked, judge, verify};
+use crate::agent::case::target::Target;
 use crate::agent::exec::{Exec, Stop};
 use crate::agent::tools::ToolData;
 use crate::agent::tools::data::KubeObject;

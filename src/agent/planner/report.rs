@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 
 use super::answer::{commits_seen, memory_notes, suggestions};
-use super::confidence::UNSURE;
-use super::diagnosis::Diagnosis;
-use super::statement::{needs_change, sentence};
-use super::target::Target;
+use crate::agent::case::confidence::UNSURE;
+use crate::agent::case::diagnosis::Diagnosis;
+use crate::agent::case::statement::{needs_change, sentence};
+use crate::agent::case::target::Target;
 use crate::agent::exec::Exec;
 use crate::protocol::confidence_label;
 
@@ -161,7 +161,7 @@ fn check_next(d: &Diagnosis, t: &Target, s: &mut String) {
         .filter(|c| c.ruled_out.is_none())
         .take(3)
     {
-        let cmd = super::statement::actions(c, t, false)
+        let cmd = crate::agent::case::statement::actions(c, t, false)
             .into_iter()
             .next()
             .map(|(cmd, _)| format!(": `{cmd}`"))

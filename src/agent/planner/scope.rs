@@ -1,9 +1,9 @@
 //! Scope: which object the alert is about (its labels and words resolved against the
 //! cluster), with the most severe finding as a last resort when it names nothing.
 
-use super::alert::{Alert, is_monitoring};
-use super::state::PlannerState;
-use super::target::Target;
+use crate::agent::case::alert::{Alert, is_monitoring};
+use crate::agent::case::state::PlannerState;
+use crate::agent::case::target::Target;
 use crate::kube::graph::{Graph, NodeDetail, Relation};
 use crate::kube::state::ResourceRef;
 use crate::kube::{FindingKind, Severity};

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 
-use super::objects::{self, unscheduled_message};
-use super::target::{Target, ev};
+use crate::agent::case::objects::{self, unscheduled_message};
+use crate::agent::case::target::{Target, ev};
 use crate::agent::exec::{Exec, Stop};
 use crate::agent::tools::ToolData;
 use crate::agent::tools::data::KubeObject;
@@ -62,7 +62,7 @@ pub async fn verify(
         Check::CronJobRan { cronjob } => get("cronjobs", Some(cronjob)),
         Check::Missing { resource } | Check::Present { resource, .. } => {
             let (kind, rns, name) = split_ref(resource);
-            let Some(plural) = super::world::resource_of(kind) else {
+            let Some(plural) = crate::agent::case::world::resource_of(kind) else {
                 return Ok(None);
             };
             json!({"resource": plural, "namespace": rns.or(ns.as_deref()), "name": name})
@@ -84,7 +84,7 @@ pub async fn verify(
         },
         // A named object that is gone: what a claim of absence expects, and contradicts
         // any other claim about it.
-        Err(e) if super::world::is_not_found(&e) => {
+        Err(e) if crate::agent::case::world::is_not_found(&e) => {
             return Ok(Some(match check {
                 Check::Missing { resource } => Checked::yes(
                     format!("confirmed: {resource} does not exist"),

@@ -9,12 +9,12 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::alert::Alert;
-use super::clues::{self, Cause, Origin};
-use super::deps::failing_hosts;
-use super::target::Target;
-use super::world::{Read, World, resource_of};
-use super::{deps, objects};
+use crate::agent::case::alert::Alert;
+use crate::agent::case::clues::{self, Cause, Origin};
+use crate::agent::case::deps::failing_hosts;
+use crate::agent::case::target::Target;
+use crate::agent::case::world::{Read, World, resource_of};
+use crate::agent::case::{deps, objects};
 use crate::agent::exec::{Exec, PlannedCall, Stop};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
@@ -199,7 +199,7 @@ const NODES_LISTED: usize = 2;
 /// on a node the alert is about, and, when the alert is about slowness or saturation,
 /// on the nodes its pods share (a neighbour taking the CPU).
 fn node_pod_reads(w: &World, t: &Target, alert: &Alert, out: &mut Vec<Read>) {
-    use super::alert::AlertSymptom;
+    use crate::agent::case::alert::AlertSymptom;
     let mut nodes: Vec<String> = Vec::new();
     if t.kind == "Node" {
         nodes.push(t.name.clone());

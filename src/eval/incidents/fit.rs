@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::report::ScenarioResult;
 use super::split::Half;
-use crate::agent::planner::confidence::FEATURES;
+use crate::agent::case::confidence::FEATURES;
 
 /// Penalty strengths tried, weakest last; the strongest is near "always the base rate".
 const LAMBDAS: [f64; 7] = [30.0, 10.0, 5.0, 3.0, 2.0, 1.0, 0.5];
@@ -193,7 +193,7 @@ impl Fit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::planner::confidence::{BIAS, WEIGHTS};
+    use crate::agent::case::confidence::{BIAS, WEIGHTS};
 
     fn sample(right: bool, x: [f32; 8]) -> Sample {
         Sample {

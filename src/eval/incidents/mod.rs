@@ -31,7 +31,7 @@ pub use scenario::{Cause, Expected, Family, PriorMemory, Scenario, load_dir, loa
 pub use score::{Score, cause_text, score};
 pub use split::{Half, SPLIT_FILE, Split, SplitMap};
 
-use crate::agent::planner::confidence::{self, Assessment};
+use crate::agent::case::confidence::{self, Assessment};
 use crate::agent::session;
 use crate::kube::ClusterChoice;
 use crate::llm::chat::LlmClient;

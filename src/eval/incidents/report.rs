@@ -12,7 +12,7 @@ use super::split::{Half, Split};
 
 /// Below this stated confidence an answer that is not right counts as quiet: it said it
 /// was unsure rather than stating a wrong cause (the planner's own threshold).
-pub const QUIET_BELOW: f32 = crate::agent::planner::confidence::UNSURE;
+pub const QUIET_BELOW: f32 = crate::agent::case::confidence::UNSURE;
 
 /// How an answer fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -150,12 +150,6 @@ fn no_import_cycles() {
     );
 }
 
-/// Sibling modules that still import each other, each with the reason; may only shrink.
-const KNOWN_MODULE_CYCLES: &[(&[&str], &str)] = &[(
-    &["agent::exec", "agent::planner"],
-    "the investigation the executor carries keeps the offline planner's state (planner/state.rs)",
-)];
-
 #[test]
 fn no_cycles_between_sibling_modules() {
     let files = read_crate(&root());
@@ -165,23 +159,11 @@ fn no_cycles_between_sibling_modules() {
         .map(|c| format!("  {}", c.join(" ")))
         .collect();
     eprintln!("{} module cycles:\n{}", cycles.len(), report.join("\n"));
-    let known = |c: &Vec<String>| KNOWN_MODULE_CYCLES.iter().any(|(k, _)| *k == c.as_slice());
-    let new: Vec<&String> = cycles
-        .iter()
-        .zip(&report)
-        .filter(|(c, _)| !known(c))
-        .map(|(_, r)| r)
-        .collect();
     assert!(
-        new.is_empty(),
-        "sibling modules that import each other (break each at a seam): {new:?}"
+        cycles.is_empty(),
+        "sibling modules that import each other (break each at a seam):\n{}",
+        report.join("\n")
     );
-    for (k, _) in KNOWN_MODULE_CYCLES {
-        assert!(
-            cycles.iter().any(|c| c.as_slice() == *k),
-            "{k:?} no longer import each other: remove them from KNOWN_MODULE_CYCLES"
-        );
-    }
 }
 
 #[test]

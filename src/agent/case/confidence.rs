@@ -246,7 +246,7 @@ impl Assessment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::planner::clues::Cause;
+    use crate::agent::case::clues::Cause;
     use crate::kube::state::ResourceRef;
 
     fn cand(spec: f32, explains: usize, score: f32) -> Candidate {

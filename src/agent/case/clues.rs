@@ -387,7 +387,7 @@ pub fn cut(s: &str, max: usize) -> String {
 }
 
 /// A log line without its timestamp and level, cut to a readable length.
-pub(super) fn log_message(line: &str) -> String {
+pub(crate) fn log_message(line: &str) -> String {
     // Structured (JSON) logs: the message and the error.
     if line.trim_start().starts_with('{')
         && let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim())
