@@ -47,13 +47,7 @@ pub fn name(meta: &ObjectMeta) -> &str {
 
 /// The images of a pod spec's containers.
 pub fn images(spec: Option<&PodSpec>) -> Vec<String> {
-    spec.map(|s| {
-        s.containers
-            .iter()
-            .filter_map(|c| c.image.clone())
-            .collect()
-    })
-    .unwrap_or_default()
+    crate::kube::graph::template_images(spec)
 }
 
 /// The pod template of a ReplicaSet.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::{RecordBatch, RecordBatchIterator, StringArray};
+use arrow_array::{RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lancedb::Table;
 use lancedb::query::{QueryBase, Select};
@@ -109,17 +109,8 @@ impl Store {
             dir: self.dir.clone(),
             source: Box::new(source),
         })?;
-        let reader = RecordBatchIterator::new(vec![Ok(batch)], cache_schema());
         let cache = self.question_cache().await?;
-        let mut merge = cache.merge_insert(&["hash"]);
-        merge
-            .when_matched_update_all(None)
-            .when_not_matched_insert_all();
-        merge
-            .execute(Box::new(reader))
-            .await
-            .map_err(|source| self.write_error(CACHE, source))?;
-        Ok(())
+        self.upsert(&cache, CACHE, "hash", batch).await
     }
 
     /// The cache table, created empty on first use.

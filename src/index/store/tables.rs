@@ -409,6 +409,27 @@ impl Store {
         }
     }
 
+    /// Insert `batch` into `table`, replacing the rows whose `key` matches.
+    pub(super) async fn upsert(
+        &self,
+        table: &Table,
+        name: &'static str,
+        key: &str,
+        batch: RecordBatch,
+    ) -> Result<(), IndexError> {
+        let schema = batch.schema();
+        let reader = arrow_array::RecordBatchIterator::new(vec![Ok(batch)], schema);
+        let mut merge = table.merge_insert(&[key]);
+        merge
+            .when_matched_update_all(None)
+            .when_not_matched_insert_all();
+        merge
+            .execute(Box::new(reader))
+            .await
+            .map_err(|e| self.write_error(name, e))?;
+        Ok(())
+    }
+
     pub(super) fn write_error(&self, table: &'static str, source: lancedb::Error) -> IndexError {
         IndexError::Write {
             table,

@@ -164,17 +164,7 @@ impl Store {
                 .map_err(|e| self.write_error(FILES, e))?;
             return Ok(());
         }
-        let schema = batch.schema();
-        let reader = arrow_array::RecordBatchIterator::new(vec![Ok(batch)], schema);
-        let mut merge = self.files.merge_insert(&["path"]);
-        merge
-            .when_matched_update_all(None)
-            .when_not_matched_insert_all();
-        merge
-            .execute(Box::new(reader))
-            .await
-            .map_err(|e| self.write_error(FILES, e))?;
-        Ok(())
+        self.upsert(&self.files, FILES, "path", batch).await
     }
 
     /// Build or refresh the secondary indexes. A full-text index is (re)built when it is

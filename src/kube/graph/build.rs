@@ -580,7 +580,8 @@ fn services_by_name(state: &ClusterState) -> Services {
         .collect()
 }
 
-fn template_images(spec: Option<&PodSpec>) -> Vec<String> {
+/// The images of a pod template's containers.
+pub fn template_images(spec: Option<&PodSpec>) -> Vec<String> {
     spec.map(|s| {
         s.containers
             .iter()

@@ -8,7 +8,7 @@ mod model;
 mod pods;
 mod refs;
 
-pub use build::build;
+pub use build::{build, template_images};
 pub use model::{
     ConfigReference, ContainerInfo, Edge, EventInfo, Graph, GraphNode, Layer, NodeDetail, Relation,
 };
