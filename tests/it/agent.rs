@@ -32,10 +32,7 @@ async fn indexed_shop() -> Fixture {
 }
 
 pub(crate) fn llm_config(url: &str) -> Config {
-    let mut c = lexical_config();
-    c.llm.base_url = Some(url.to_string());
-    c.llm.model = Some("scripted".into());
-    c.llm.api_key_env = "TRIAGE_TEST_UNSET_KEY".into();
+    let mut c = scripted_config(url);
     c.llm.max_retries = 2;
     c.llm.read_timeout_secs = 5;
     c

@@ -217,13 +217,7 @@ async fn doctor_checks_the_endpoint_and_says_what_to_fix() {
     };
     let good = run(calls.url.clone()).await.unwrap();
     let report: Value = serde_json::from_slice(&good.stdout).unwrap();
-    let model = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "model")
-        .unwrap()
-        .clone();
+    let model = check(&report, "model");
     assert_eq!(model["status"], "ok", "{model}");
     assert!(
         model["detail"].as_str().unwrap().contains("round trip"),
@@ -233,13 +227,7 @@ async fn doctor_checks_the_endpoint_and_says_what_to_fix() {
         model["detail"].as_str().unwrap().contains("32768"),
         "{model}"
     );
-    let embedder = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "embedder")
-        .unwrap()
-        .clone();
+    let embedder = check(&report, "embedder");
     assert!(
         embedder["detail"].as_str().unwrap().contains("none"),
         "{embedder}"
@@ -248,13 +236,7 @@ async fn doctor_checks_the_endpoint_and_says_what_to_fix() {
     let bad = run(prose.url.clone()).await.unwrap();
     assert_eq!(bad.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&bad.stdout).unwrap();
-    let model = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "model")
-        .unwrap()
-        .clone();
+    let model = check(&report, "model");
     assert_eq!(model["status"], "fail", "{model}");
     assert!(
         model["fix"].as_str().unwrap().contains("--jinja"),
@@ -308,4 +290,15 @@ fn completions_man_page_version_and_exit_codes() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// The check called `name` in a `triage doctor --json` report.
+fn check(report: &Value, name: &str) -> Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {report}"))
+        .clone()
 }

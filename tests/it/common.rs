@@ -71,6 +71,15 @@ pub fn lexical_config() -> Config {
     c
 }
 
+/// [`lexical_config`] with the model at a loopback server that plays a script (no key).
+pub fn scripted_config(url: &str) -> Config {
+    let mut c = lexical_config();
+    c.llm.base_url = Some(url.to_string());
+    c.llm.model = Some("scripted".into());
+    c.llm.api_key_env = "TRIAGE_TEST_UNSET_KEY".into();
+    c
+}
+
 /// The sentence model the test setup installs (scripts/setup).
 pub fn test_model_dir() -> PathBuf {
     let dir = std::env::var_os("TRIAGE_TEST_MODEL")

@@ -9,7 +9,7 @@ use triage::memory::{
 use triage::protocol::{Event, Op, TurnStatus};
 
 use crate::agent::{Setup, send, start, status, tool_names, until_done};
-use crate::common::lexical_config;
+use crate::common::{lexical_config, scripted_config};
 
 async fn store_of(s: &Setup) -> MemoryStore {
     MemoryStore::open(s._state.path().join("memory").to_str().unwrap())
@@ -328,10 +328,7 @@ async fn with_a_model_recalled_memories_are_data_and_the_ones_it_names_are_in_th
         Some((200, 12)),
     )])
     .await;
-    let mut config = lexical_config();
-    config.llm.base_url = Some(server.url.clone());
-    config.llm.model = Some("scripted".into());
-    config.llm.api_key_env = "TRIAGE_TEST_UNSET_KEY".into();
+    let config = scripted_config(&server.url);
     let mut s = start(config, false).await;
     let store = store_of(&s).await;
     let mut m = Memory::new(
@@ -385,10 +382,7 @@ async fn with_a_model_the_fast_tier_writes_the_procedure_from_a_redacted_record(
         ),
     })
     .await;
-    let mut config = lexical_config();
-    config.llm.base_url = Some(server.url.clone());
-    config.llm.model = Some("scripted".into());
-    config.llm.api_key_env = "TRIAGE_TEST_UNSET_KEY".into();
+    let config = scripted_config(&server.url);
     let mut s = start(config, true).await;
     send(
         &s,

@@ -36,10 +36,7 @@ fn fixture_server(name: &str, marker: &Path) -> McpServerConfig {
 }
 
 fn config(url: &str, servers: Vec<McpServerConfig>) -> Config {
-    let mut c = lexical_config();
-    c.llm.base_url = Some(url.to_string());
-    c.llm.model = Some("scripted".into());
-    c.llm.api_key_env = "TRIAGE_TEST_UNSET_KEY".into();
+    let mut c = scripted_config(url);
     c.llm.read_timeout_secs = 10;
     c.mcp.servers = servers;
     c

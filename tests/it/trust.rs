@@ -196,10 +196,7 @@ async fn approving_for_the_session_covers_later_reads_of_the_same_family_and_say
         _ => llm_server::text(&["Done."], None),
     })
     .await;
-    let mut config = lexical_config();
-    config.llm.base_url = Some(server.url.clone());
-    config.llm.model = Some("scripted".into());
-    config.llm.api_key_env = "TRIAGE_TEST_UNSET_KEY".into();
+    let config = scripted_config(&server.url);
     let mut s = start(config, false).await;
     send(
         &s,
