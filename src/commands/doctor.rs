@@ -228,37 +228,40 @@ fn embed_check(cfg: &config::Config) -> Check {
                 e.model
             ),
         ),
-        EmbedProvider::Local | EmbedProvider::Auto => match crate::llm::embed::find_model_dir(e) {
-            Some(dir) => match crate::llm::embed::local_meta(&dir) {
-                Ok(meta) => Check::new(
-                    "embedder",
-                    Status::Ok,
-                    format!("local model {} ({}, {}d)", dir.display(), meta.id, meta.dim),
-                ),
-                Err(err) => Check::new("embedder", Status::Fail, format!("{err:#}"))
-                    .fix("`triage model fetch` replaces it"),
-            },
-            None => {
-                let looked: Vec<String> = crate::llm::embed::candidate_dirs(e)
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect();
-                let status = if e.provider == EmbedProvider::Local {
-                    Status::Fail
-                } else {
-                    Status::Warn
-                };
-                Check::new(
-                    "embedder",
-                    status,
-                    format!(
-                        "no local sentence model (looked in {}): search is lexical only",
-                        looked.join(", ")
+        EmbedProvider::Local | EmbedProvider::Auto | EmbedProvider::Static => {
+            match crate::llm::embed::find_model_dir(e) {
+                Some(dir) => match crate::llm::embed::local_meta(&dir) {
+                    Ok(meta) => Check::new(
+                        "embedder",
+                        Status::Ok,
+                        format!("local model {} ({}, {}d)", dir.display(), meta.id, meta.dim),
                     ),
-                )
-                .fix("`triage model fetch` (90 MB), or set TRIAGE_EMBED_MODEL=DIR")
+                    Err(err) => Check::new("embedder", Status::Fail, format!("{err:#}"))
+                        .fix("`triage model fetch` replaces it"),
+                },
+                None => {
+                    let looked: Vec<String> = crate::llm::embed::candidate_dirs(e)
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect();
+                    let status =
+                        if matches!(e.provider, EmbedProvider::Local | EmbedProvider::Static) {
+                            Status::Fail
+                        } else {
+                            Status::Warn
+                        };
+                    Check::new(
+                        "embedder",
+                        status,
+                        format!(
+                            "no local sentence model (looked in {}): search is lexical only",
+                            looked.join(", ")
+                        ),
+                    )
+                    .fix("`triage model fetch` (90 MB), or set TRIAGE_EMBED_MODEL=DIR")
+                }
             }
-        },
+        }
     }
 }
 

@@ -130,6 +130,15 @@ fn print_embedder(
                 writeln!(out, "embedder: local model {}", dir.display())?;
             }
         }
+        (Some(id), EmbedProvider::Static) if id.starts_with("static:") => {
+            if let Some(dir) = embed::find_model_dir(cfg) {
+                writeln!(
+                    out,
+                    "embedder: static table distilled from {}",
+                    dir.display()
+                )?;
+            }
+        }
         (Some(_), _) => {}
         (None, _) if skipped => writeln!(out, "embeddings: skipped (--no-embed)")?,
         (None, EmbedProvider::None) => writeln!(

@@ -75,6 +75,9 @@ pub enum EmbedProvider {
     Auto,
     /// A local sentence model (candle) from a Hugging Face folder.
     Local,
+    /// A static table distilled once from the local sentence model: a lookup per token
+    /// instead of a forward pass per chunk.
+    Static,
     /// An OpenAI-compatible `/embeddings` endpoint.
     Openai,
     /// No embeddings: search is lexical, structural and historical.

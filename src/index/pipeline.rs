@@ -371,7 +371,7 @@ pub async fn run_index(
                     embed_pending(
                         &store,
                         &embedder,
-                        config.embed.batch_size,
+                        embedder.batch_size(config.embed.batch_size),
                         progress_bar(opts.progress, pending as u64, "embedding"),
                         &mut done,
                     )

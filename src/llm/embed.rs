@@ -30,6 +30,7 @@ pub struct EmbedSpec {
 
 enum EmbedSource {
     Local(PathBuf),
+    Static(PathBuf),
     OpenAi(EmbedConfig),
 }
 
@@ -53,6 +54,17 @@ impl EmbedSpec {
                     source: EmbedSource::OpenAi(cfg.clone()),
                 }))
             }
+            EmbedProvider::Static => {
+                let dir = find_model_dir(cfg).ok_or_else(|| Self::local_error(cfg))?;
+                let meta = EmbedderMeta {
+                    id: super::static_embed::static_id(&dir)?,
+                    dim: local_meta(&dir)?.dim,
+                };
+                Ok(Some(EmbedSpec {
+                    meta,
+                    source: EmbedSource::Static(dir),
+                }))
+            }
             EmbedProvider::Local | EmbedProvider::Auto => {
                 let Some(dir) = find_model_dir(cfg) else {
                     if cfg.provider == EmbedProvider::Local {
@@ -72,9 +84,14 @@ impl EmbedSpec {
 
     fn local_error(cfg: &EmbedConfig) -> anyhow::Error {
         anyhow::anyhow!(
-            "embed.provider = \"local\" but no model folder was found (looked in {}); set \
+            "embed.provider = \"{}\" but no model folder was found (looked in {}); set \
              TRIAGE_EMBED_MODEL or embed.model_dir to a folder with tokenizer.json, config.json \
              and model.safetensors",
+            if cfg.provider == EmbedProvider::Static {
+                "static"
+            } else {
+                "local"
+            },
             candidate_dirs(cfg)
                 .iter()
                 .map(|p| p.display().to_string())
@@ -92,6 +109,18 @@ impl EmbedSpec {
                     .context("model loading failed")??;
                 Ok(Embedder::Local(Arc::new(model)))
             }
+            EmbedSource::Static(dir) => {
+                let dir = dir.clone();
+                let table = tokio::task::spawn_blocking(move || {
+                    super::static_embed::StaticTable::load_or_distill(
+                        &dir,
+                        super::static_embed::cache_dir().as_deref(),
+                    )
+                })
+                .await
+                .context("embedding table loading failed")??;
+                Ok(Embedder::Static(Arc::new(table)))
+            }
             EmbedSource::OpenAi(cfg) => Ok(Embedder::OpenAi(Arc::new(
                 OpenAiEmbedder::connect(cfg, Some(self.meta.dim)).await?,
             ))),
@@ -103,6 +132,7 @@ impl EmbedSpec {
 #[derive(Clone)]
 pub enum Embedder {
     Local(Arc<LocalModel>),
+    Static(Arc<super::static_embed::StaticTable>),
     OpenAi(Arc<OpenAiEmbedder>),
 }
 
@@ -110,6 +140,7 @@ impl Embedder {
     pub fn id(&self) -> String {
         match self {
             Embedder::Local(m) => m.id.clone(),
+            Embedder::Static(t) => t.id.clone(),
             Embedder::OpenAi(o) => format!("openai:{}", o.model),
         }
     }
@@ -117,6 +148,7 @@ impl Embedder {
     pub fn dim(&self) -> usize {
         match self {
             Embedder::Local(m) => m.dim,
+            Embedder::Static(t) => t.dim,
             Embedder::OpenAi(o) => o.dim,
         }
     }
@@ -130,7 +162,16 @@ impl Embedder {
                     .await
                     .context("embedding task failed")?
             }
+            Embedder::Static(t) => t.embed(&texts),
             Embedder::OpenAi(o) => o.embed(texts).await,
+        }
+    }
+
+    /// Inputs per call: a table lookup is cheap, so it takes many more than a model.
+    pub fn batch_size(&self, configured: usize) -> usize {
+        match self {
+            Embedder::Static(_) => configured.max(512),
+            _ => configured,
         }
     }
 }
@@ -231,6 +272,12 @@ pub fn load_local(dir: &Path) -> Result<LocalModel> {
 }
 
 impl LocalModel {
+    /// The model's last hidden states for token ids `(batch, seq)`, no padding.
+    pub(crate) fn forward_tokens(&self, ids: &Tensor) -> Result<Tensor> {
+        let types = ids.zeros_like()?;
+        Ok(self.model.forward(ids, &types, None)?)
+    }
+
     pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());

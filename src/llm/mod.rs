@@ -7,5 +7,6 @@ mod compat;
 pub mod embed;
 pub mod models;
 pub mod redact;
+pub mod static_embed;
 mod stream;
 mod wire;

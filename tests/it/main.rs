@@ -32,6 +32,7 @@ mod memory_import;
 mod memory_s3;
 mod rerank;
 mod search;
+mod static_embed;
 mod trust;
 mod tui_e2e;
 mod watch;
