@@ -5,6 +5,7 @@
 pub mod chat;
 mod compat;
 pub mod embed;
+pub mod local_model;
 pub mod models;
 pub mod redact;
 pub mod static_embed;

@@ -16,7 +16,7 @@ use candle_core::{Device, Tensor};
 use candle_transformers::models::bert::DTYPE;
 use tokenizers::Tokenizer;
 
-use super::embed::{LocalModel, local_meta};
+use super::local_model::{LocalModel, local_meta};
 
 /// File header: format name and version.
 const MAGIC: &[u8; 8] = b"TRSTAT01";
@@ -76,7 +76,7 @@ impl StaticTable {
                 Ok(_) | Err(_) => tracing::warn!("{} is not a usable table", p.display()),
             }
         }
-        let model = super::embed::load_local(dir)?;
+        let model = super::local_model::load_local(dir)?;
         let vectors = distill(&model, &tokenizer)?;
         let dim = model.dim;
         if let Some(p) = &path {
