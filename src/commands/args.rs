@@ -131,7 +131,7 @@ pub enum Command {
     Mcp(McpArgs),
     /// Check the setup: config, index, embedding model, cluster, model endpoint
     Doctor(DoctorArgs),
-    /// The embedding model for semantic search: fetch it, or say where it is
+    /// The sentence model (memory recall; vectors when embed.provider asks): fetch it, or say where it is
     Model(ModelArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell
     Completions {

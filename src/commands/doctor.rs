@@ -234,7 +234,20 @@ fn embed_check(cfg: &config::Config) -> Check {
                     Ok(meta) => Check::new(
                         "embedder",
                         Status::Ok,
-                        format!("local model {} ({}, {}d)", dir.display(), meta.id, meta.dim),
+                        format!(
+                            "local model {} ({}, {}d){}",
+                            dir.display(),
+                            meta.id,
+                            meta.dim,
+                            match e.provider {
+                                EmbedProvider::Auto => {
+                                    ": memories use it; the code index is lexical \
+                                     (embed.provider = \"static\" adds vectors)"
+                                }
+                                EmbedProvider::Static => ": the static table is distilled from it",
+                                _ => "",
+                            }
+                        ),
                     ),
                     Err(err) => Check::new("embedder", Status::Fail, format!("{err:#}"))
                         .fix("`triage model fetch` replaces it"),
@@ -254,7 +267,8 @@ fn embed_check(cfg: &config::Config) -> Check {
                         "embedder",
                         status,
                         format!(
-                            "no local sentence model (looked in {}): search is lexical only",
+                            "no local sentence model (looked in {}): search and memory recall \
+                             are lexical",
                             looked.join(", ")
                         ),
                     )

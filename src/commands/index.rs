@@ -125,7 +125,7 @@ fn print_embedder(
     use crate::config::EmbedProvider;
     use crate::llm::embed;
     match (&s.embeddings.embedder, cfg.provider) {
-        (Some(id), EmbedProvider::Local | EmbedProvider::Auto) if id.starts_with("local:") => {
+        (Some(id), EmbedProvider::Local) if id.starts_with("local:") => {
             if let Some(dir) = embed::find_model_dir(cfg) {
                 writeln!(out, "embedder: local model {}", dir.display())?;
             }
@@ -145,16 +145,19 @@ fn print_embedder(
             out,
             "embeddings: off (embed.provider = none): search is lexical + structural"
         )?,
-        (None, _) => writeln!(
-            out,
-            "embeddings: none, search is lexical + structural: no sentence model in {}; \
-             `triage model fetch` (90 MB) or TRIAGE_EMBED_MODEL=DIR turns on semantic search",
-            embed::candidate_dirs(cfg)
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )?,
+        (None, _) => match embed::find_model_dir(cfg) {
+            Some(dir) => writeln!(
+                out,
+                "embeddings: off by default (they did not improve ranking): search is lexical \
+                 + structural; embed.provider = \"static\" adds hybrid search with {}",
+                dir.display()
+            )?,
+            None => writeln!(
+                out,
+                "embeddings: off by default: search is lexical + structural; `triage model \
+                 fetch` (90 MB) and embed.provider = \"static\" add hybrid search"
+            )?,
+        },
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! `triage model fetch|path`: the sentence model for semantic search, fetched into the
-//! cache folder triage searches, so `index` finds it with no configuration.
+//! `triage model fetch|path`: the sentence model (memory recall, and the code index's vectors
+//! when `embed.provider` asks), fetched into the cache folder triage searches by itself.
 
 use std::process::ExitCode;
 

@@ -35,7 +35,13 @@ pub async fn embedder_for(
     let Some(meta) = &store.meta.embedder else {
         return Ok(None);
     };
-    match crate::llm::embed::EmbedSpec::resolve(&config.embed, Some(meta)).await {
+    match crate::llm::embed::EmbedSpec::resolve(
+        &config.embed,
+        Some(meta),
+        crate::llm::embed::Purpose::Code,
+    )
+    .await
+    {
         Ok(Some(spec)) if spec.meta.id == meta.id => Ok(Some(spec.load().await?)),
         _ => Ok(None),
     }

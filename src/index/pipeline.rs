@@ -16,7 +16,7 @@ use super::store::{OpenState, Store};
 use super::syntax::SyntaxEngine;
 use super::walk::{self, SkipReason};
 use crate::config::Config;
-use crate::llm::embed::EmbedSpec;
+use crate::llm::embed::{EmbedSpec, Purpose};
 use crate::repo::RepoLocation;
 use embed::embed_pending;
 use parse::{Outcome, Parsed, parse_all};
@@ -120,7 +120,7 @@ pub async fn run_index(
 
     // An embedding endpoint that is down must not block the lexical index.
     let known = super::store::stored_embedder(&loc.index_dir);
-    let spec = match EmbedSpec::resolve(&config.embed, known.as_ref()).await {
+    let spec = match EmbedSpec::resolve(&config.embed, known.as_ref(), Purpose::Code).await {
         Ok(spec) => spec,
         Err(e) if config.embed.provider == crate::config::EmbedProvider::Openai => {
             summary

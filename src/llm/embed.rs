@@ -22,15 +22,28 @@ enum EmbedSource {
     OpenAi(EmbedConfig),
 }
 
+/// What the vectors are for, which decides what `provider = "auto"` means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The code index: thousands of chunks, and on the localization suites vectors did
+    /// not improve the ranking, so `auto` embeds nothing (an explicit provider does).
+    Code,
+    /// Memories: a few hundred short texts, so `auto` uses a local model when found.
+    Memories,
+}
+
 impl EmbedSpec {
-    /// The configured embedder, `None` when there is none. `known` is the embedder an
-    /// existing index recorded: an endpoint's vector size is asked once, then reused.
+    /// The configured embedder for `purpose`, `None` when there is none. `known` is the
+    /// embedder an existing index recorded: an endpoint's vector size is asked once, then
+    /// reused.
     pub async fn resolve(
         cfg: &EmbedConfig,
         known: Option<&EmbedderMeta>,
+        purpose: Purpose,
     ) -> Result<Option<EmbedSpec>> {
         match cfg.provider {
             EmbedProvider::None => Ok(None),
+            EmbedProvider::Auto if purpose == Purpose::Code => Ok(None),
             EmbedProvider::Openai => {
                 let id = format!("openai:{}", cfg.model);
                 let dim = match known.filter(|m| m.id == id) {

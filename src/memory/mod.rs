@@ -37,7 +37,13 @@ pub async fn open(config: &crate::config::Config) -> Result<MemoryStore, MemoryE
         return Ok(store);
     }
     // Memories learn an endpoint's vector size from the endpoint.
-    match crate::llm::embed::EmbedSpec::resolve(&config.embed, None).await {
+    match crate::llm::embed::EmbedSpec::resolve(
+        &config.embed,
+        None,
+        crate::llm::embed::Purpose::Memories,
+    )
+    .await
+    {
         Ok(Some(spec)) => Ok(store.with_vectors(spec)),
         Ok(None) => Ok(store),
         Err(e) => {

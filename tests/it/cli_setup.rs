@@ -38,7 +38,7 @@ async fn file_server(dir: &Path) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_fetched_model_is_found_by_index_without_configuration() {
+async fn a_fetched_model_is_found_without_configuration_and_vectors_are_opt_in() {
     let home = tempfile::tempdir().unwrap();
     let url = file_server(&crate::common::test_model_dir()).await;
     let repo = crate::common::Fixture::shop();
@@ -57,11 +57,17 @@ async fn a_fetched_model_is_found_by_index_without_configuration() {
             .arg(&r)
             .output()
             .unwrap();
+        let hybrid = triage(&h)
+            .env("TRIAGE_EMBED_PROVIDER", "local")
+            .args(["index", "--repo"])
+            .arg(&r)
+            .output()
+            .unwrap();
         let again = triage(&h)
             .args(["model", "fetch", "--from", &url])
             .output()
             .unwrap();
-        (fetch, path, index, again)
+        (fetch, path, (index, hybrid), again)
     })
     .await
     .unwrap();
@@ -71,8 +77,13 @@ async fn a_fetched_model_is_found_by_index_without_configuration() {
     assert!(out.contains(&cached.display().to_string()), "{out}");
     assert!(out.contains("384 dimensions"), "{out}");
     assert_eq!(text(&path).0.trim(), cached.display().to_string());
-    let (out, err) = text(&index);
-    assert!(index.status.success(), "{err}");
+    // By default the code index stays lexical and says how to add vectors with it.
+    let (out, err) = text(&index.0);
+    assert!(index.0.status.success(), "{err}");
+    assert!(out.contains("embeddings: off by default"), "{out}");
+    assert!(out.contains(&cached.display().to_string()), "{out}");
+    let (out, err) = text(&index.1);
+    assert!(index.1.status.success(), "{err}");
     assert!(
         out.contains(&format!("embedder: local model {}", cached.display())),
         "{out}"

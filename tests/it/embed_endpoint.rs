@@ -109,11 +109,11 @@ async fn index_and_search_with_an_openai_compatible_endpoint() {
 
     let store = Store::open(&loc.index_dir).await.unwrap();
     assert_eq!(store.meta.embedder.as_ref().unwrap().dim, DIM);
-    let spec = triage::llm::embed::EmbedSpec::resolve(&cfg.embed, store.meta.embedder.as_ref())
+    // The embedder the index recorded, as search and issue load it.
+    let embedder = triage::index::embedder_for(&store, &cfg)
         .await
         .unwrap()
         .unwrap();
-    let embedder = spec.load().await.unwrap();
     let r = triage::index::search(&store, Some(&embedder), "invoice service order", 3)
         .await
         .unwrap();

@@ -104,11 +104,11 @@ async fn hybrid_search_uses_vectors_when_present() {
     let cfg = model_config();
     index(&loc, &cfg).await;
     let store = Store::open(&loc.index_dir).await.unwrap();
-    let spec = triage::llm::embed::EmbedSpec::resolve(&cfg.embed, store.meta.embedder.as_ref())
+    // The embedder the index recorded, as search and issue load it.
+    let embedder = triage::index::embedder_for(&store, &cfg)
         .await
         .unwrap()
         .unwrap();
-    let embedder = spec.load().await.unwrap();
     let r = triage::index::search(
         &store,
         Some(&embedder),

@@ -202,11 +202,13 @@ async fn tui_palette_switches_to_a_replay_without_restarting() {
     tmux.keys(&["C-p"]);
     tmux.keys(&[&format!("replay {}", shop.display()), "Enter"]);
     tmux.wait_for("a new session started").await;
-    // The new session reads the snapshot: the offline planner finds the crash loop.
+    // The new session reads the snapshot: the offline planner finds the crash loop and
+    // suggests looking at the rollout (the Tools pane shows only the latest calls, so the
+    // findings call's row may have scrolled away by then).
     tmux.keys(&["checkout-api 5xx since 14:05", "Enter"]);
     tmux.wait_for("kube_findings").await;
-    tmux.wait_for("17 findings").await;
-    tmux.wait_for("kubectl rollout history").await;
+    tmux.wait_for("kubectl rollout history deployment/checkout-api")
+        .await;
     // Quit once the run has ended (during a run, Ctrl-q asks to be pressed twice).
     tmux.wait_for("│ idle │").await;
     tmux.keys(&["C-q"]);
