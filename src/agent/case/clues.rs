@@ -276,6 +276,9 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             |c, _| Subject::Setting { key: format!("{} probe", group(c, 1).to_lowercase()), value: None }),
         // Resources and nodes.
         p(r"OOMKilled|Out of memory|OutOfMemoryError|Cannot allocate memory|JavaScript heap out of memory|runtime: out of memory|MemoryError", OutOfMemory, 0.9, none),
+        // The kubelet's evictions for a pod's own ephemeral-storage limit (not the node's).
+        p(r#"(?i)(?:Pod ephemeral local storage usage exceeds the total limit of containers|Container [A-Za-z0-9_.-]+ exceeded its local ephemeral storage limit|Usage of EmptyDir volume "?[A-Za-z0-9_.-]+"? exceeds the limit) "?([0-9.]+[KMGTPE]?i?)?"#, Evicted, 1.0,
+            |c, _| Subject::Setting { key: "ephemeral-storage limit".into(), value: c.get(1).map(|m| m.as_str().to_string()) }),
         p(r"(?i)The node was low on resource: \[?([a-z-]+)", Evicted, 1.0, |c, _| Subject::Resource(group(c, 1))),
         p(r"(?i)cpu throttl|CPUThrottling", CpuThrottled, 0.7, |_, _| Subject::Resource("cpu".into())),
         p(r"Kubelet stopped posting node status|NodeNotReady|node is not ready|NodeLost", NodeNotReady, 0.9, none),
@@ -499,6 +502,25 @@ mod tests {
             "AccessDenied: User: arn:aws:sts::1:assumed-role/x is not authorized to perform: s3:PutObject on resource",
         );
         assert_eq!(c.cause, Cause::CloudPermission);
+    }
+
+    #[test]
+    fn evictions_for_a_pods_own_limit_are_not_the_nodes() {
+        let c = first(
+            "Evicted Pod ephemeral local storage usage exceeds the total limit of containers 2Gi. ",
+        );
+        assert_eq!(c.cause, Cause::Evicted);
+        assert_eq!(
+            c.subject,
+            Subject::Setting {
+                key: "ephemeral-storage limit".into(),
+                value: Some("2Gi".into())
+            }
+        );
+        let c = first("Evicted Container render exceeded its local ephemeral storage limit \"1Gi\". ");
+        assert!(matches!(c.subject, Subject::Setting { ref value, .. } if value.as_deref() == Some("1Gi")));
+        let c = first("The node was low on resource: memory. Container web was using 3Gi");
+        assert_eq!(c.subject, Subject::Resource("memory".into()));
     }
 
     #[test]

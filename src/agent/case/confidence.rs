@@ -55,6 +55,9 @@ const CLOSE_CEILING: f32 = 0.7;
 /// failed Job, healthy pods) or the alert named nothing and a finding stood in.
 const GENERIC_CEILING: f32 = 0.6;
 const FLOOR: f32 = 0.05;
+/// Below this share of the symptoms explained, the cause accounts for only part of
+/// what is wrong.
+const PARTIAL: f32 = 0.75;
 
 /// What the number was computed from, for the answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +76,9 @@ pub struct Assessment {
     pub generic: f32,
     /// The alert named nothing and the most severe finding stood in (1).
     pub guessed: f32,
+    /// The culprit is where the chain stops, not the object to change: a host outside
+    /// the cluster, or a workload named only as a dependency that fails.
+    pub open_chain: bool,
 }
 
 /// Causes that say what is observed rather than why: the answer rests on a generic
@@ -132,6 +138,8 @@ pub fn assess(
         staleness: staleness(start, data_at),
         generic: f32::from(u8::from(generic(top.cause))),
         guessed: f32::from(u8::from(!named)),
+        open_chain: top.culprit.kind == "Host"
+            || (top.cause == Cause::DependencyDown && !top.detail.contains("; its pods")),
     };
     a.fitted = curve(&a.features());
     a.confidence = a.fitted.clamp(FLOOR, a.cap().max(FLOOR));
@@ -172,7 +180,9 @@ impl Assessment {
     /// symptom, and the alert named what it is about.
     pub fn cap(&self) -> f32 {
         let mut cap = (SPECIFIC_CAP_BASE + SPECIFIC_CAP_SLOPE * self.specificity).min(CEILING);
-        if self.verified < 1.0 {
+        // Unconfirmed, explaining only part of the symptoms, or stopping short of the
+        // object at the end of the chain: never "high".
+        if self.verified < 1.0 || self.explained < PARTIAL || self.open_chain {
             cap = cap.min(UNCONFIRMED_CEILING);
         }
         if self.margin < CLOSE {

@@ -27,6 +27,7 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(platform::certificates(e));
     out.extend(platform::neighbours(e));
     out.extend(platform::pressure_neighbours(e));
+    out.extend(platform::cpu_throttling(e));
     out.extend(policy::network_policies(e));
     out.extend(platform::autoscaler(e));
     out.extend(platform::nodes(e));
