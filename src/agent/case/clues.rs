@@ -302,7 +302,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         p(r"(?i)connection refused", ConnectionRefused, 0.5, none),
         p(r"dial tcp \[?([A-Za-z0-9.-]+\]?:\d+)\]?: (?:i/o timeout|connect: connection timed out)", ConnectionTimeout, 0.75, host),
         p(r#"(?i)(?:timeout|timed out) (?:connecting to|while connecting to|calling|waiting for) "?(?:https?://)?([A-Za-z0-9-]+(?:[.:][A-Za-z0-9-]+)+)"#, ConnectionTimeout, 0.65, host),
-        p(r#"(?i)(?:Get|Post|Put|Delete|Patch) "?https?://([A-Za-z0-9.-]+(?::\d+)?)[^"\s]*"?: (?:context deadline exceeded|net/http: request canceled|dial tcp[^:]*: i/o timeout)"#, ConnectionTimeout, 0.7, host),
+        p(r#"(?i)(?:Get|Post|Put|Delete|Patch) \\?"?https?://([A-Za-z0-9.-]+(?::\d+)?)[^"\s\\]*\\?"?: (?:context deadline exceeded|net/http: request canceled|dial tcp[^:]*: i/o timeout)"#, ConnectionTimeout, 0.7, host),
         p(r"(?i)ETIMEDOUT|context deadline exceeded|deadline exceeded|Read timed out|connect timed out|upstream request timeout", ConnectionTimeout, 0.4, none),
         p(r#"(?i)upstream connect error|no healthy upstream|503 Service Unavailable|502 Bad Gateway|504 Gateway Time-?out"#, UpstreamErrors, 0.5, none),
         p(r"(?i)x509: certificate has expired|certificate has expired|CERT_HAS_EXPIRED|certificate expired", Certificate, 0.95, none),
@@ -517,8 +517,11 @@ mod tests {
                 value: Some("2Gi".into())
             }
         );
-        let c = first("Evicted Container render exceeded its local ephemeral storage limit \"1Gi\". ");
-        assert!(matches!(c.subject, Subject::Setting { ref value, .. } if value.as_deref() == Some("1Gi")));
+        let c =
+            first("Evicted Container render exceeded its local ephemeral storage limit \"1Gi\". ");
+        assert!(
+            matches!(c.subject, Subject::Setting { ref value, .. } if value.as_deref() == Some("1Gi"))
+        );
         let c = first("The node was low on resource: memory. Container web was using 3Gi");
         assert_eq!(c.subject, Subject::Resource("memory".into()));
     }

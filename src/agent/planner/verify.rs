@@ -229,7 +229,7 @@ fn pods_show(t: &Target, reason: &str, objects: &[KubeObject]) -> Checked {
                     (!objects::pod_ready(p)
                         && phase(p) != Some("Succeeded")
                         && (any || (event_reason(reason) && phase(p) != Some("Failed"))))
-                        .then(|| "not ready".to_string())
+                    .then(|| "not ready".to_string())
                 })?;
             Some((objects::name(&p.metadata), why))
         })

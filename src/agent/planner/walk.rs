@@ -20,7 +20,7 @@ use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 
 /// Reads the walk may spend, all rounds together.
-pub const MAX_READS: usize = 28;
+pub const MAX_READS: usize = 32;
 const MAX_ROUNDS: usize = 5;
 /// Log tails read per round.
 const MAX_LOGS: usize = 3;
@@ -348,6 +348,8 @@ fn dependency_reads(w: &World, t: &Target, out: &mut Vec<Read>) {
                 .join(",");
             out.push(list("pods", svc_ns, Some(&selector)));
             out.push(list("endpointslices", svc_ns, None));
+            // Policies there may refuse the caller's traffic.
+            out.push(list("networkpolicies", svc_ns, None));
         }
         // The dependency's failing pods: one crashed container's log.
         let failing = w

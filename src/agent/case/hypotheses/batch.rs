@@ -133,7 +133,10 @@ pub(super) fn scheduled_load(e: &Facts<'_>) -> Vec<Candidate> {
                 started.format("%H:%M"),
                 d.format("%H:%M")
             ),
-            _ => format!("started at {} and is still running", started.format("%H:%M")),
+            _ => format!(
+                "started at {} and is still running",
+                started.format("%H:%M")
+            ),
         };
         let mut c = Candidate::new(
             Cause::ScheduledLoad,

@@ -307,8 +307,12 @@ pub(super) fn trust_bundle(w: &World, workload: &ResourceRef) -> Option<Resource
     };
     let ca_name = |n: &str| {
         let n = n.to_lowercase();
-        n.split(['-', '.', '_'])
-            .any(|p| matches!(p, "ca" | "cacert" | "cacerts" | "trust" | "bundle" | "truststore"))
+        n.split(['-', '.', '_']).any(|p| {
+            matches!(
+                p,
+                "ca" | "cacert" | "cacerts" | "trust" | "bundle" | "truststore"
+            )
+        })
     };
     objects::spec_refs(spec)
         .into_iter()

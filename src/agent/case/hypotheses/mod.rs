@@ -152,8 +152,10 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
             "Deployment" | "StatefulSet" | "DaemonSet"
         );
         // A failed Job says why only in its pods' logs, the target's own included.
-        let job = c.cause == Cause::JobFailed && matches!(c.culprit.kind.as_str(), "CronJob" | "Job");
-        if !(job || workload && c.culprit.name != e.target.name) || c.detail.contains("; its pods") {
+        let job =
+            c.cause == Cause::JobFailed && matches!(c.culprit.kind.as_str(), "CronJob" | "Job");
+        if !(job || workload && c.culprit.name != e.target.name) || c.detail.contains("; its pods")
+        {
             continue;
         }
 

@@ -141,7 +141,11 @@ pub(super) fn neighbours(e: &Facts<'_>) -> Vec<Candidate> {
                 format!(
                     "started {} on node {node} with no {} limit",
                     started.format("%H:%M"),
-                    if unlimited(p, &["cpu"]) { "CPU" } else { "memory" }
+                    if unlimited(p, &["cpu"]) {
+                        "CPU"
+                    } else {
+                        "memory"
+                    }
                 ),
                 if batch { 0.6 } else { 0.45 },
             )
@@ -454,12 +458,13 @@ pub(super) fn cpu_throttling(e: &Facts<'_>) -> Option<Candidate> {
     sets.sort_by_key(|r| std::cmp::Reverse(objects::revision(&r.metadata)));
     let spec = match sets.first() {
         Some(rs) => objects::rs_spec(rs),
-        None => e.world.get(&t.kind, ns, &t.name).and_then(objects::template),
+        None => e
+            .world
+            .get(&t.kind, ns, &t.name)
+            .and_then(objects::template),
     };
     let (now, shown) = cpu_limit(spec)?;
-    let before = sets
-        .get(1)
-        .and_then(|rs| cpu_limit(objects::rs_spec(rs)));
+    let before = sets.get(1).and_then(|rs| cpu_limit(objects::rs_spec(rs)));
     let r = target_ref(t);
     let (detail, specificity) = match &before {
         Some((was, was_shown)) if *was > now => (
@@ -470,7 +475,9 @@ pub(super) fn cpu_throttling(e: &Facts<'_>) -> Option<Candidate> {
             0.75,
         ),
         _ => (
-            format!("its containers run under a CPU limit of {shown}; the CFS quota throttles them when the load needs more"),
+            format!(
+                "its containers run under a CPU limit of {shown}; the CFS quota throttles them when the load needs more"
+            ),
             0.35,
         ),
     };

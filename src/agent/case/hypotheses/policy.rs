@@ -112,18 +112,33 @@ pub(super) fn network_policies(e: &Facts<'_>) -> Vec<Candidate> {
     // their pod labels and ports, and the client that failed.
     let mut deps_seen: Vec<Dep> = Vec::new();
     for (clue, _) in &e.observations.clues {
-        let super::super::clues::Subject::Host { host, port } = &clue.subject else {
-            continue;
+        // The peer the clue names, or (a connection error without one) any on its line.
+        let (host, port) = match &clue.subject {
+            super::super::clues::Subject::Host { host, port } => (host.clone(), *port),
+            super::super::clues::Subject::None if is_conn(clue.cause) => {
+                match deps::peers(&clue.text).into_iter().next() {
+                    Some(p) => (p.host, p.port),
+                    None => continue,
+                }
+            }
+            _ => continue,
         };
+        let (host, port) = (&host, &port);
         let Some(svc) = deps::service_for(w, host, Some(ns)) else {
             continue;
         };
         let Some(dep) = workload_behind(w, &svc) else {
             continue;
         };
+        // The workload's pod labels, or (when only its pods were read) a selected pod's.
         let Some(l) = w
             .get(&dep.kind, dep.namespace.as_deref(), &dep.name)
             .and_then(objects::template_labels)
+            .or_else(|| {
+                w.pods_of(&dep.name, dep.namespace.as_deref())
+                    .next()
+                    .map(|p| objects::labels(&p.metadata))
+            })
         else {
             continue;
         };
@@ -243,6 +258,13 @@ type Dep = (
     Option<i32>,
     Option<(BTreeMap<String, String>, String, String)>,
 );
+
+fn is_conn(cause: Cause) -> bool {
+    matches!(
+        cause,
+        Cause::ConnectionTimeout | Cause::UpstreamErrors | Cause::ConnectionRefused
+    )
+}
 
 /// The pods' port behind a Service port (or the port itself).
 fn target_port(

@@ -11,8 +11,7 @@ use super::super::world::World;
 use super::candidate::{Candidate, Facts};
 use super::lookup::{
     claim_of, config_naming, heaviest_container, hpa_of, limits, node_of, nodes_with_taint,
-    pressure_of, pull_secret, role_of, service_account, setting_source, short_reason,
-    trust_bundle,
+    pressure_of, pull_secret, role_of, service_account, setting_source, short_reason, trust_bundle,
 };
 pub use super::lookup::{owner_of, workload_behind};
 use crate::agent::tools::data::KubeObject;
@@ -84,7 +83,9 @@ pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
             _,
         ) => vec![unschedulable(&f)],
         (Cause::UntoleratedTaint, Subject::Taint(taint)) => vec![taint_of(&f, taint)],
-        (Cause::Evicted, Subject::Setting { key, value }) => vec![own_limit(&f, key, value.as_deref())],
+        (Cause::Evicted, Subject::Setting { key, value }) => {
+            vec![own_limit(&f, key, value.as_deref())]
+        }
         (Cause::Evicted | Cause::NodePressure | Cause::NodeNotReady, subject) => {
             node_trouble(&f, subject)
         }
@@ -108,9 +109,10 @@ pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
         // A Job's back-off or deadline is a condition of the Job; its pods show it as
         // containers that ended with an error, whatever their reason.
         (Cause::JobFailed, _) => vec![
-            f.base(clue.cause, f.owner.clone(), clue.text.clone()).checked_by(Check::PodsShow {
-                reason: String::new(),
-            }),
+            f.base(clue.cause, f.owner.clone(), clue.text.clone())
+                .checked_by(Check::PodsShow {
+                    reason: String::new(),
+                }),
         ],
         (Cause::CronJobNotRunning, _) => vec![
             f.base(clue.cause, f.owner.clone(), clue.text.clone())
@@ -324,8 +326,9 @@ fn own_failure(f: &From<'_, '_>) -> Candidate {
     let detail = match f.clue.cause {
         Cause::OutOfMemory => limits(w, &f.owner, "memory", container.as_deref())
             .unwrap_or_else(|| f.clue.text.clone()),
-        Cause::CpuThrottled => limits(w, &f.owner, "cpu", container.as_deref())
-            .unwrap_or_else(|| f.clue.text.clone()),
+        Cause::CpuThrottled => {
+            limits(w, &f.owner, "cpu", container.as_deref()).unwrap_or_else(|| f.clue.text.clone())
+        }
         _ => f.clue.text.clone(),
     };
     f.base(f.clue.cause, f.owner.clone(), detail)
