@@ -25,6 +25,9 @@ use crate::kube::state::ResourceRef;
 use crate::memory::Check;
 use crate::protocol::{Evidence, EvidenceKind};
 
+/// How much more directly a failing revision is named when its pods say how they fail.
+const IN_ITS_WORDS: f32 = 0.1;
+
 /// Every candidate, best first, merged by cause and culprit.
 pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
@@ -80,8 +83,13 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
             .then(b.0.specificity.total_cmp(&a.0.specificity))
     });
     fold_dependencies(&mut out, e, &from_dependencies);
-    own_words(&mut out, e);
     fold_into_rollout(&mut out);
+    own_words(&mut out, e);
+    for c in out.iter_mut().filter(|c| c.cause == Cause::BadRollout) {
+        if c.detail.contains("; its pods ") {
+            c.specificity = (c.specificity + IN_ITS_WORDS).min(1.0);
+        }
+    }
     rollout::rule_out_behind_pods(&mut out);
     rollout::deepen(&mut out);
     for c in &mut out {
@@ -144,9 +152,11 @@ fn fold_dependencies(out: &mut [Candidate], e: &Facts<'_>, clues: &[(&super::clu
 
 /// A workload other than the target blamed for the trouble (cluster DNS, metrics-server,
 /// a dependency) says why in its own log: its most telling error line (one the clue
-/// table reads, else the latest) joins the cause, in its words.
+/// table reads, else the latest) joins the cause, in its words. So do the failing pods
+/// of a revision blamed for failing, when no clue stood for what they say.
 fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
     for c in out.iter_mut() {
+        let rollout = c.cause == Cause::BadRollout;
         let workload = matches!(
             c.culprit.kind.as_str(),
             "Deployment" | "StatefulSet" | "DaemonSet"
@@ -154,7 +164,8 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
         // A failed Job says why only in its pods' logs, the target's own included.
         let job =
             c.cause == Cause::JobFailed && matches!(c.culprit.kind.as_str(), "CronJob" | "Job");
-        if !(job || workload && c.culprit.name != e.target.name) || c.detail.contains("; its pods")
+        if !(job || rollout || workload && c.culprit.name != e.target.name)
+            || c.detail.contains("; its pods")
         {
             continue;
         }
@@ -166,6 +177,7 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
                 .namespace
                 .as_deref()
                 .is_none_or(|pns| Some(pns) == ns)
+                && (!rollout || structure::troubled(p))
         });
         for p in pods {
             let pod = ResourceRef::new("Pod", p.metadata.namespace.as_deref(), objects_name(p));
@@ -190,7 +202,7 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
         let said = root_of(&super::clues::log_message(line));
         c.detail = format!(
             "{}; its pods say: {}",
-            super::clues::cut(&c.detail, 90),
+            super::clues::cut(&c.detail, if rollout { 200 } else { 90 }),
             super::clues::cut(&said, 120)
         );
         if c.chain.len() < 6 {
