@@ -137,6 +137,9 @@ fn placement_sentence(c: &Candidate, t: &Target) -> String {
     let w = &t.name;
     let d = &c.detail;
     match c.cause {
+        Cause::InsufficientResources if c.culprit.name != t.name => {
+            format!("{who} took the room of {w}'s pods: {d}")
+        }
         Cause::InsufficientResources => format!(
             "{w} cannot be scheduled: not enough room on the nodes for its resource requests ({})",
             cut(d)

@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::Pod;
 use crate::agent::case::alert::Alert;
 use crate::agent::case::clues::{self, Cause, Origin};
 use crate::agent::case::deps::failing_hosts;
+use crate::agent::case::hypotheses::preempt;
 use crate::agent::case::target::Target;
 use crate::agent::case::world::{Read, World, resource_of};
 use crate::agent::case::{deps, objects};
@@ -216,6 +217,12 @@ fn node_pod_reads(w: &World, t: &Target, alert: &Alert, out: &mut Vec<Read>) {
             nodes.push(n.name().to_string());
         }
     }
+    // Where its pods were preempted: the preemptor runs there.
+    nodes.extend(
+        preempt::preempted(w, &t.name)
+            .filter_map(|e| preempt::preemptor(&e.message)?.1)
+            .map(str::to_string),
+    );
     if matches!(
         alert.symptom,
         AlertSymptom::Latency | AlertSymptom::Saturation

@@ -7,6 +7,7 @@ mod candidate;
 mod lookup;
 mod platform;
 mod policy;
+pub mod preempt;
 mod resolve;
 mod rollout;
 mod routing;
@@ -92,6 +93,7 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
     }
     rollout::rule_out_behind_pods(&mut out);
     rollout::deepen(&mut out);
+    preempt::rule_out_own_requests(&mut out, e.target);
     for c in &mut out {
         attach_change(c, e.timeline, e.target);
     }

@@ -12,7 +12,7 @@ use super::super::clues::Cause;
 use super::super::objects;
 use super::candidate::{Candidate, Facts, symptoms_of};
 use super::resolve::target_ref;
-use super::{batch, platform, policy, routing};
+use super::{batch, platform, policy, preempt, routing};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
@@ -31,6 +31,7 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(policy::network_policies(e));
     out.extend(platform::autoscaler(e));
     out.extend(platform::nodes(e));
+    out.extend(preempt::preemption(e));
     out.extend(batch::batch(e));
     out.extend(batch::scheduled_load(e));
     out.extend(batch::recent_changes(e));
