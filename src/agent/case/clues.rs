@@ -307,6 +307,10 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         p(r#"(?i)upstream connect error|no healthy upstream|503 Service Unavailable|502 Bad Gateway|504 Gateway Time-?out"#, UpstreamErrors, 0.5, none),
         p(r"(?i)x509: certificate has expired|certificate has expired|CERT_HAS_EXPIRED|certificate expired", Certificate, 0.95, none),
         p(r"(?i)x509: certificate signed by unknown authority|x509: certificate is valid for|certificate verify failed|unable to verify the first certificate|tls: failed to verify", Certificate, 0.85, none),
+        // The identity the cloud refused, when the message names it: an AWS role
+        // (`assumed-role/<role>/<session> is not authorized`).
+        p(r"(?i)(?:assumed-role|:role)/([A-Za-z0-9+=,.@_-]+)(?:/\S*)? is not authorized to perform", CloudPermission, 0.95,
+            |c, _| Subject::Object { kind: "IAMRole", namespace: None, name: group(c, 1), key: None }),
         p(r"(?i)AccessDenied|is not authorized to perform: ([A-Za-z0-9:*]+)|UnauthorizedOperation|WebIdentityErr|InvalidIdentityToken|NoCredentialProviders|ExpiredToken|PERMISSION_DENIED|AuthorizationFailed", CloudPermission, 0.9,
             |c, _| c.get(1).map_or(Subject::None, |m| Subject::Setting { key: m.as_str().into(), value: None })),
         p(r#"(?i)password authentication failed for user "?([A-Za-z0-9_.-]+)|Access denied for user '?([A-Za-z0-9_.-]+)|WRONGPASS|NOAUTH|invalid (?:username or )?password|401 Unauthorized"#, Credentials, 0.85, none),
@@ -362,6 +366,13 @@ pub fn read(
             at,
             specificity: pat.specificity,
         });
+    }
+    // A refusal that names the refused identity needs no vaguer reading.
+    if out
+        .iter()
+        .any(|c| c.cause == CloudPermission && matches!(c.subject, Subject::Object { .. }))
+    {
+        out.retain(|c| c.cause != CloudPermission || matches!(c.subject, Subject::Object { .. }));
     }
     // A failed probe is the kubelet's connection to the pod itself, not a dependency.
     if out.iter().any(|c| c.cause == ProbeFailing) {
@@ -502,6 +513,17 @@ mod tests {
             "AccessDenied: User: arn:aws:sts::1:assumed-role/x is not authorized to perform: s3:PutObject on resource",
         );
         assert_eq!(c.cause, Cause::CloudPermission);
+        let all = read(
+            "could not create volume in EC2: api error UnauthorizedOperation: User: arn:aws:sts::1:assumed-role/csi-role/17509 is not authorized to perform: ec2:CreateVolume",
+            &ResourceRef::new("PersistentVolumeClaim", Some("data"), "d"),
+            Origin::Event,
+            None,
+        );
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            matches!(&all[0].subject, Subject::Object { kind: "IAMRole", name, .. } if name == "csi-role"),
+            "{all:?}"
+        );
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
         owner,
     };
     match (&clue.cause, &clue.subject) {
+        (Cause::CloudPermission, _) => vec![cloud_permission(&f)],
         (cause, Subject::Object { .. }) => vec![named_object(&f, *cause)],
         (Cause::ImageNotFound | Cause::ImageAuth | Cause::RegistryUnreachable, subject)
         | (Cause::RateLimited, subject @ Subject::Image(_)) => vec![image(&f, subject)],
@@ -118,7 +119,6 @@ pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
             f.base(clue.cause, f.owner.clone(), clue.text.clone())
                 .checked_by(f.pods_show()),
         ],
-        (Cause::CloudPermission, _) => vec![cloud_permission(&f)],
         (Cause::BadConfigValue | Cause::MissingConfig, Subject::Setting { key, value }) => {
             vec![setting(&f, key, value.as_deref())]
         }
@@ -373,8 +373,16 @@ fn autoscaler(f: &From<'_, '_>) -> Candidate {
         .via(f.owner.clone())
 }
 
-/// The cloud refuses a call: the ServiceAccount, with its role or without one.
+/// The cloud refuses a call: the ServiceAccount, with its role or without one; the role
+/// named when a controller called for the target (a provisioner, on its claim).
 fn cloud_permission(f: &From<'_, '_>) -> Candidate {
+    if let Subject::Object { kind, name, .. } = &f.clue.subject
+        && f.clue.source.kind != "Pod"
+    {
+        let (role, why) = (ResourceRef::new(kind, None, name), &f.clue.text);
+        let c = f.base(Cause::CloudPermission, role, format!("refused: {why}"));
+        return c.via(f.clue.source.clone()).via(f.owner.clone());
+    }
     let sa = service_account(f.e.world, f.e.target, &f.owner);
     let detail = match role_of(f.e.world, &sa) {
         Some(r) => format!("its role {r} is refused: {}", f.clue.text),
