@@ -423,9 +423,48 @@ fn cpu_limit(spec: Option<&PodSpec>) -> Option<(f64, String)> {
         .max_by(|a, b| a.0.total_cmp(&b.0))
 }
 
+/// How directly a runtime told to use more CPUs than its limit names throttling.
+const THREADS_OVER_LIMIT: f32 = 0.9;
+
+/// Runtime settings that size thread pools by CPU count (`-XX:ActiveProcessorCount`,
+/// `-XX:ParallelGCThreads`, `GOMAXPROCS`): the largest count and the settings, when
+/// the count is at least twice the CPU limit.
+fn threads_over_limit(spec: Option<&PodSpec>, limit: f64) -> Option<(u32, String)> {
+    const FLAGS: [&str; 4] = [
+        "-XX:ActiveProcessorCount=",
+        "-XX:ParallelGCThreads=",
+        "-XX:ConcGCThreads=",
+        "-XX:CICompilerCount=",
+    ];
+    let mut most = 0;
+    let mut said = Vec::new();
+    for env in spec?.containers.iter().flat_map(|c| c.env.iter().flatten()) {
+        let value = env.value.as_deref().unwrap_or_default();
+        let mut counts: Vec<(u32, String)> = value
+            .split_whitespace()
+            .filter_map(|w| {
+                let n = FLAGS.iter().find_map(|f| w.strip_prefix(f))?.parse().ok()?;
+                Some((n, w.to_string()))
+            })
+            .collect();
+        if env.name == "GOMAXPROCS"
+            && let Ok(n) = value.trim().parse()
+        {
+            counts.push((n, format!("GOMAXPROCS={n}")));
+        }
+        for (n, w) in counts {
+            most = most.max(n);
+            said.push(format!("{} {w}", env.name));
+        }
+    }
+    (f64::from(most) >= 2.0 * limit && most > 1).then(|| (most, said.join(", ")))
+}
+
 /// A latency or saturation alert on a target that is not crashing, whose containers run
 /// under a CPU limit: the CFS quota throttles them when the load needs more. Named
-/// directly when the serving revision cut the limit below the previous revision's.
+/// directly when the serving revision cut the limit below the previous revision's (that
+/// rollout is its change), or when its runtime is told to run more threads than the
+/// limit gives CPUs (latent until the load comes: no change dates it).
 pub(super) fn cpu_throttling(e: &Facts<'_>) -> Option<Candidate> {
     use super::super::alert::AlertSymptom;
     let t = e.target;
@@ -474,12 +513,20 @@ pub(super) fn cpu_throttling(e: &Facts<'_>) -> Option<Candidate> {
             ),
             0.75,
         ),
-        _ => (
-            format!(
-                "its containers run under a CPU limit of {shown}; the CFS quota throttles them when the load needs more"
+        _ => match threads_over_limit(spec, now) {
+            Some((n, said)) => (
+                format!(
+                    "its runtime is told to use {n} CPUs ({said}) under a CPU limit of {shown}: its GC and worker threads exceed the CFS quota, which throttles them (long pauses under load)"
+                ),
+                THREADS_OVER_LIMIT,
             ),
-            0.35,
-        ),
+            None => (
+                format!(
+                    "its containers run under a CPU limit of {shown}; the CFS quota throttles them when the load needs more"
+                ),
+                0.35,
+            ),
+        },
     };
     // Nothing crashes: what the pods show (slow probes, slow requests) is the slowness.
     let pods: Vec<&Pod> = e.world.pods_of(&t.name, ns).collect();
@@ -490,7 +537,8 @@ pub(super) fn cpu_throttling(e: &Facts<'_>) -> Option<Candidate> {
             format!("limits.cpu {shown}"),
         )
         .explaining(symptoms_of(e, &pods).into_iter().chain([0]));
-    if let Some(rs) = sets.first().filter(|_| specificity > 0.5) {
+    let cut = before.as_ref().is_some_and(|(was, _)| *was > now);
+    if let Some(rs) = sets.first().filter(|_| cut) {
         c.change = e
             .timeline
             .iter()
@@ -500,4 +548,31 @@ pub(super) fn cpu_throttling(e: &Facts<'_>) -> Option<Candidate> {
             .cloned();
     }
     Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(env: &[(&str, &str)]) -> PodSpec {
+        serde_json::from_value(serde_json::json!({"containers": [{"name": "app",
+            "env": env.iter().map(|(n, v)| serde_json::json!({"name": n, "value": v})).collect::<Vec<_>>()}]}))
+        .unwrap()
+    }
+
+    #[test]
+    fn runtimes_told_more_cpus_than_their_limit_are_named() {
+        let jvm = spec(&[("JAVA_TOOL_OPTIONS", "-Xmx1g -XX:ParallelGCThreads=16")]);
+        let (n, said) = threads_over_limit(Some(&jvm), 2.0).unwrap();
+        assert_eq!(n, 16);
+        assert!(
+            said.contains("JAVA_TOOL_OPTIONS -XX:ParallelGCThreads=16"),
+            "{said}"
+        );
+        assert!(threads_over_limit(Some(&jvm), 10.0).is_none());
+        let go = spec(&[("GOMAXPROCS", "8")]);
+        assert!(threads_over_limit(Some(&go), 1.0).is_some());
+        assert!(threads_over_limit(Some(&spec(&[("GOMAXPROCS", "1")])), 1.0).is_none());
+        assert!(threads_over_limit(Some(&spec(&[("OTHER", "16")])), 1.0).is_none());
+    }
 }
