@@ -164,6 +164,16 @@ fn cluster_reads(w: &World, t: &Target, obj: &KubeObject, out: &mut Vec<Read>) {
     if matches!(t.kind.as_str(), "Deployment" | "StatefulSet") {
         out.push(list("horizontalpodautoscalers", ns, None));
     }
+    // The TLS Secrets of the Ingress the alert reached the target through.
+    if let Some(a) = t.alerted.as_ref().filter(|a| a.kind == "Ingress")
+        && let Some(KubeObject::Ingress(i)) = w.get("Ingress", a.namespace.as_deref(), &a.name)
+    {
+        for tls in i.spec.iter().flat_map(|s| s.tls.iter().flatten()) {
+            if let Some(secret) = &tls.secret_name {
+                out.push(get("secrets", a.namespace.as_deref(), secret));
+            }
+        }
+    }
     // Jobs and CronJobs: scheduled load near the alert, runs on the timeline.
     out.push(list("jobs", ns, None));
     out.push(list("cronjobs", ns, None));

@@ -24,6 +24,7 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(missing_refs(e));
     out.extend(routing::services(e));
     out.extend(routing::ingresses(e));
+    out.extend(routing::ingress_tls(e));
     out.extend(platform::certificates(e));
     out.extend(platform::neighbours(e));
     out.extend(platform::pressure_neighbours(e));
