@@ -46,8 +46,8 @@ pub const FEATURES: [&str; 2] = ["specificity", "generic"];
 /// Fitted on the tuning half (`tests/fixtures/incidents/confidence-fit.json`): the
 /// intercept, then one weight per feature of [`FEATURES`]. A test refits from that file
 /// and checks these are its result.
-pub const BIAS: f32 = -0.88;
-pub const WEIGHTS: [f32; 2] = [3.94, -1.17];
+pub const BIAS: f32 = -0.17;
+pub const WEIGHTS: [f32; 2] = [3.43, -1.45];
 
 /// The ceiling a candidate's specificity allows: `base + slope · specificity`.
 const SPECIFIC_CAP_BASE: f32 = 0.45;
