@@ -132,11 +132,13 @@ async fn run_incidents(
         let f = incidents::fit::fit(samples, &source);
         f.write(path)?;
         eprintln!(
-            "fitted on {} answers: lambda {}, leave-one-out log-loss {:.3} (base rate {:.3}); wrote {}\n{}",
+            "fitted on {} answers: lambda {}, leave-one-out log-loss {:.3} (base rate {:.3}), mean left-out curve right {:.2} / wrong {:.2}; wrote {}\n{}",
             f.samples.len(),
             f.lambda,
             f.loo_log_loss,
             f.base_log_loss,
+            f.loo_mean_right,
+            f.loo_mean_wrong,
             path.display(),
             f.constants()
         );

@@ -257,6 +257,15 @@ fn start_time(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 fn symptom(text: &str) -> AlertSymptom {
     let t = text.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    let latency = has(&[
+        "latency",
+        "p99",
+        "p95",
+        "slow",
+        "timeout",
+        "timing out",
+        "duration",
+    ]);
     if has(&["certificate", "cert expir", "x509", "tls expir", "ssl"]) {
         AlertSymptom::Expiry
     } else if has(&[
@@ -267,20 +276,12 @@ fn symptom(text: &str) -> AlertSymptom {
         "5.. ",
         "errorrate",
         "failed requests",
-        "error budget",
-        "errorbudget",
-        "burn",
-    ]) {
+    ]) || (has(&["error budget", "errorbudget", "burn"]) && !latency)
+    {
+        // An SLO's error budget burns for whatever its SLI counts: a latency SLO's for
+        // slow requests.
         AlertSymptom::Errors
-    } else if has(&[
-        "latency",
-        "p99",
-        "p95",
-        "slow",
-        "timeout",
-        "timing out",
-        "duration",
-    ]) {
+    } else if latency {
         AlertSymptom::Latency
     } else if has(&["lag", "backlog", "queue", "piling", "pending messages"]) {
         AlertSymptom::Backlog

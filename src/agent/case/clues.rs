@@ -276,6 +276,9 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             |c, _| Subject::Setting { key: format!("{} probe", group(c, 1).to_lowercase()), value: None }),
         // Resources and nodes.
         p(r"OOMKilled|Out of memory|OutOfMemoryError|Cannot allocate memory|JavaScript heap out of memory|runtime: out of memory|MemoryError", OutOfMemory, 0.9, none),
+        // The kubelet's evictions for a pod's own ephemeral-storage limit (not the node's).
+        p(r#"(?i)(?:Pod ephemeral local storage usage exceeds the total limit of containers|Container [A-Za-z0-9_.-]+ exceeded its local ephemeral storage limit|Usage of EmptyDir volume "?[A-Za-z0-9_.-]+"? exceeds the limit) "?([0-9.]+[KMGTPE]?i?)?"#, Evicted, 1.0,
+            |c, _| Subject::Setting { key: "ephemeral-storage limit".into(), value: c.get(1).map(|m| m.as_str().to_string()) }),
         p(r"(?i)The node was low on resource: \[?([a-z-]+)", Evicted, 1.0, |c, _| Subject::Resource(group(c, 1))),
         p(r"(?i)cpu throttl|CPUThrottling", CpuThrottled, 0.7, |_, _| Subject::Resource("cpu".into())),
         p(r"Kubelet stopped posting node status|NodeNotReady|node is not ready|NodeLost", NodeNotReady, 0.9, none),
@@ -299,11 +302,15 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         p(r"(?i)connection refused", ConnectionRefused, 0.5, none),
         p(r"dial tcp \[?([A-Za-z0-9.-]+\]?:\d+)\]?: (?:i/o timeout|connect: connection timed out)", ConnectionTimeout, 0.75, host),
         p(r#"(?i)(?:timeout|timed out) (?:connecting to|while connecting to|calling|waiting for) "?(?:https?://)?([A-Za-z0-9-]+(?:[.:][A-Za-z0-9-]+)+)"#, ConnectionTimeout, 0.65, host),
-        p(r#"(?i)(?:Get|Post|Put|Delete|Patch) "?https?://([A-Za-z0-9.-]+(?::\d+)?)[^"\s]*"?: (?:context deadline exceeded|net/http: request canceled|dial tcp[^:]*: i/o timeout)"#, ConnectionTimeout, 0.7, host),
+        p(r#"(?i)(?:Get|Post|Put|Delete|Patch) \\?"?https?://([A-Za-z0-9.-]+(?::\d+)?)[^"\s\\]*\\?"?: (?:context deadline exceeded|net/http: request canceled|dial tcp[^:]*: i/o timeout)"#, ConnectionTimeout, 0.7, host),
         p(r"(?i)ETIMEDOUT|context deadline exceeded|deadline exceeded|Read timed out|connect timed out|upstream request timeout", ConnectionTimeout, 0.4, none),
         p(r#"(?i)upstream connect error|no healthy upstream|503 Service Unavailable|502 Bad Gateway|504 Gateway Time-?out"#, UpstreamErrors, 0.5, none),
         p(r"(?i)x509: certificate has expired|certificate has expired|CERT_HAS_EXPIRED|certificate expired", Certificate, 0.95, none),
         p(r"(?i)x509: certificate signed by unknown authority|x509: certificate is valid for|certificate verify failed|unable to verify the first certificate|tls: failed to verify", Certificate, 0.85, none),
+        // The identity the cloud refused, when the message names it: an AWS role
+        // (`assumed-role/<role>/<session> is not authorized`).
+        p(r"(?i)(?:assumed-role|:role)/([A-Za-z0-9+=,.@_-]+)(?:/\S*)? is not authorized to perform", CloudPermission, 0.95,
+            |c, _| Subject::Object { kind: "IAMRole", namespace: None, name: group(c, 1), key: None }),
         p(r"(?i)AccessDenied|is not authorized to perform: ([A-Za-z0-9:*]+)|UnauthorizedOperation|WebIdentityErr|InvalidIdentityToken|NoCredentialProviders|ExpiredToken|PERMISSION_DENIED|AuthorizationFailed", CloudPermission, 0.9,
             |c, _| c.get(1).map_or(Subject::None, |m| Subject::Setting { key: m.as_str().into(), value: None })),
         p(r#"(?i)password authentication failed for user "?([A-Za-z0-9_.-]+)|Access denied for user '?([A-Za-z0-9_.-]+)|WRONGPASS|NOAUTH|invalid (?:username or )?password|401 Unauthorized"#, Credentials, 0.85, none),
@@ -359,6 +366,13 @@ pub fn read(
             at,
             specificity: pat.specificity,
         });
+    }
+    // A refusal that names the refused identity needs no vaguer reading.
+    if out
+        .iter()
+        .any(|c| c.cause == CloudPermission && matches!(c.subject, Subject::Object { .. }))
+    {
+        out.retain(|c| c.cause != CloudPermission || matches!(c.subject, Subject::Object { .. }));
     }
     // A failed probe is the kubelet's connection to the pod itself, not a dependency.
     if out.iter().any(|c| c.cause == ProbeFailing) {
@@ -499,6 +513,39 @@ mod tests {
             "AccessDenied: User: arn:aws:sts::1:assumed-role/x is not authorized to perform: s3:PutObject on resource",
         );
         assert_eq!(c.cause, Cause::CloudPermission);
+        let all = read(
+            "could not create volume in EC2: api error UnauthorizedOperation: User: arn:aws:sts::1:assumed-role/csi-role/17509 is not authorized to perform: ec2:CreateVolume",
+            &ResourceRef::new("PersistentVolumeClaim", Some("data"), "d"),
+            Origin::Event,
+            None,
+        );
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            matches!(&all[0].subject, Subject::Object { kind: "IAMRole", name, .. } if name == "csi-role"),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn evictions_for_a_pods_own_limit_are_not_the_nodes() {
+        let c = first(
+            "Evicted Pod ephemeral local storage usage exceeds the total limit of containers 2Gi. ",
+        );
+        assert_eq!(c.cause, Cause::Evicted);
+        assert_eq!(
+            c.subject,
+            Subject::Setting {
+                key: "ephemeral-storage limit".into(),
+                value: Some("2Gi".into())
+            }
+        );
+        let c =
+            first("Evicted Container render exceeded its local ephemeral storage limit \"1Gi\". ");
+        assert!(
+            matches!(c.subject, Subject::Setting { ref value, .. } if value.as_deref() == Some("1Gi"))
+        );
+        let c = first("The node was low on resource: memory. Container web was using 3Gi");
+        assert_eq!(c.subject, Subject::Resource("memory".into()));
     }
 
     #[test]

@@ -185,14 +185,16 @@ pub fn inverted(c: &Candidate) -> bool {
     )
 }
 
-/// The object whose pods a check reads: the culprit when it is a workload, else the
-/// alert's target.
+/// The object whose pods a check reads: the culprit when it is a workload (unless the
+/// check is whether the target's pods can be scheduled), else the alert's target.
 pub fn check_subject(c: &Candidate, t: &Target) -> Target {
     let workload = matches!(
         c.culprit.kind.as_str(),
         "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" | "Job"
     );
-    if workload && c.culprit.name != t.name {
+    // Pods that cannot be scheduled are the target's, whoever took their room.
+    let about_target = matches!(c.check, crate::memory::Check::Unschedulable);
+    if workload && c.culprit.name != t.name && !about_target {
         Target {
             kind: c.culprit.kind.clone(),
             namespace: c.culprit.namespace.clone(),

@@ -100,6 +100,10 @@ fn pods_sentence(c: &Candidate, t: &Target) -> String {
             "{w}'s probe fails ({}): it checks a port or path the container does not serve or answers too slowly, so its pods are restarted or taken out of the Service",
             cut(d)
         ),
+        Cause::OutOfMemory if d.starts_with("memory limit") => format!(
+            "{w} runs out of memory at its limit: the {} is reached and the container is OOMKilled",
+            cut(d)
+        ),
         Cause::OutOfMemory => format!(
             "{w} runs out of memory at its limit: its containers are OOMKilled ({})",
             cut(d)
@@ -133,6 +137,9 @@ fn placement_sentence(c: &Candidate, t: &Target) -> String {
     let w = &t.name;
     let d = &c.detail;
     match c.cause {
+        Cause::InsufficientResources if c.culprit.name != t.name => {
+            format!("{who} took the room of {w}'s pods: {d}")
+        }
         Cause::InsufficientResources => format!(
             "{w} cannot be scheduled: not enough room on the nodes for its resource requests ({})",
             cut(d)
@@ -157,6 +164,7 @@ fn placement_sentence(c: &Candidate, t: &Target) -> String {
             "{who} {d}: the claim stays Pending and {w} cannot start (storage class / provisioning)"
         ),
         Cause::DiskFull => format!("{who} is full (no space left on device): {w} cannot write"),
+        Cause::Evicted if c.culprit.kind != "Node" => format!("{w} is evicted: {d}"),
         Cause::Evicted => format!(
             "{w}'s pods are evicted from {who}, which runs short of a resource ({d}; node pressure)"
         ),

@@ -146,7 +146,7 @@ fn pod_symptoms(w: &World, p: &Pod, dependency: bool, obs: &mut Observations) {
         );
         let id = obs.symptom(source.clone(), what, c.at, dependency);
         obs.read(
-            &format!("{} {}", c.reason, c.message),
+            &format!("{} {} (container {})", c.reason, c.message, c.container),
             &source,
             Origin::Status,
             c.at,

@@ -181,8 +181,24 @@ fn present(resource: &str, key: Option<&str>, objects: &[KubeObject]) -> Checked
     }
 }
 
+/// Reasons the kubelet gives its events rather than a container's state (`Failed`,
+/// `FailedMount`, `FailedAttachVolume`, `BackOff`, `Unhealthy`): a pod that still is not
+/// ready is still failing the way such an event said.
+fn event_reason(reason: &str) -> bool {
+    reason.starts_with("Failed") || matches!(reason, "BackOff" | "Unhealthy")
+}
+
+/// A pod's phase: `Succeeded` pods ran to their end, `Failed` ones were evicted or
+/// ended with an error.
+fn phase(p: &Pod) -> Option<&str> {
+    p.status.as_ref().and_then(|s| s.phase.as_deref())
+}
+
 fn pods_show(t: &Target, reason: &str, objects: &[KubeObject]) -> Checked {
     let dns = reason == "kube-dns";
+    let any = reason.is_empty() || dns;
+    let lower = reason.to_lowercase();
+    let says = |s: &str| s.to_lowercase().contains(&lower);
     let pods: Vec<&Pod> = objects::pods(objects)
         .filter(|p| dns || objects::is_pod_of(p, &t.name))
         .collect();
@@ -192,21 +208,28 @@ fn pods_show(t: &Target, reason: &str, objects: &[KubeObject]) -> Checked {
             let troubles = objects::container_troubles(p);
             let why = troubles
                 .iter()
-                .find(|c| {
-                    reason.is_empty()
-                        || dns
-                        || c.reason.contains(reason)
-                        || c.message.contains(reason)
-                })
+                .find(|c| any || event_reason(reason) || says(&c.reason) || says(&c.message))
                 .map(|c| format!("{} {}", c.state, c.reason))
                 .or_else(|| {
+                    let st = p.status.as_ref()?;
+                    let said = format!(
+                        "{} {}",
+                        st.reason.as_deref().unwrap_or_default(),
+                        st.message.as_deref().unwrap_or_default()
+                    );
+                    (!any && st.reason.is_some() && says(&said))
+                        .then(|| format!("{} {}", phase(p).unwrap_or("pod"), said.trim()))
+                })
+                .or_else(|| {
                     unscheduled_message(p)
-                        .filter(|m| reason.is_empty() || m.contains(reason))
+                        .filter(|m| any || event_reason(reason) || says(m))
                         .map(|m| format!("pending: {m}"))
                 })
                 .or_else(|| {
-                    (!objects::pod_ready(p) && (reason.is_empty() || dns))
-                        .then(|| "not ready".to_string())
+                    (!objects::pod_ready(p)
+                        && phase(p) != Some("Succeeded")
+                        && (any || (event_reason(reason) && phase(p) != Some("Failed"))))
+                    .then(|| "not ready".to_string())
                 })?;
             Some((objects::name(&p.metadata), why))
         })

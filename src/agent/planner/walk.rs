@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::Pod;
 use crate::agent::case::alert::Alert;
 use crate::agent::case::clues::{self, Cause, Origin};
 use crate::agent::case::deps::failing_hosts;
+use crate::agent::case::hypotheses::preempt;
 use crate::agent::case::target::Target;
 use crate::agent::case::world::{Read, World, resource_of};
 use crate::agent::case::{deps, objects};
@@ -20,7 +21,7 @@ use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 
 /// Reads the walk may spend, all rounds together.
-pub const MAX_READS: usize = 28;
+pub const MAX_READS: usize = 32;
 const MAX_ROUNDS: usize = 5;
 /// Log tails read per round.
 const MAX_LOGS: usize = 3;
@@ -163,6 +164,16 @@ fn cluster_reads(w: &World, t: &Target, obj: &KubeObject, out: &mut Vec<Read>) {
     if matches!(t.kind.as_str(), "Deployment" | "StatefulSet") {
         out.push(list("horizontalpodautoscalers", ns, None));
     }
+    // The TLS Secrets of the Ingress the alert reached the target through.
+    if let Some(a) = t.alerted.as_ref().filter(|a| a.kind == "Ingress")
+        && let Some(KubeObject::Ingress(i)) = w.get("Ingress", a.namespace.as_deref(), &a.name)
+    {
+        for tls in i.spec.iter().flat_map(|s| s.tls.iter().flatten()) {
+            if let Some(secret) = &tls.secret_name {
+                out.push(get("secrets", a.namespace.as_deref(), secret));
+            }
+        }
+    }
     // Jobs and CronJobs: scheduled load near the alert, runs on the timeline.
     out.push(list("jobs", ns, None));
     out.push(list("cronjobs", ns, None));
@@ -216,6 +227,12 @@ fn node_pod_reads(w: &World, t: &Target, alert: &Alert, out: &mut Vec<Read>) {
             nodes.push(n.name().to_string());
         }
     }
+    // Where its pods were preempted: the preemptor runs there.
+    nodes.extend(
+        preempt::preempted(w, &t.name)
+            .filter_map(|e| preempt::preemptor(&e.message)?.1)
+            .map(str::to_string),
+    );
     if matches!(
         alert.symptom,
         AlertSymptom::Latency | AlertSymptom::Saturation
@@ -348,6 +365,8 @@ fn dependency_reads(w: &World, t: &Target, out: &mut Vec<Read>) {
                 .join(",");
             out.push(list("pods", svc_ns, Some(&selector)));
             out.push(list("endpointslices", svc_ns, None));
+            // Policies there may refuse the caller's traffic.
+            out.push(list("networkpolicies", svc_ns, None));
         }
         // The dependency's failing pods: one crashed container's log.
         let failing = w

@@ -1,8 +1,7 @@
 //! Fitting the confidence curve: a logistic regression of "the answer was right" (culprit
 //! and cause both named; a partly right answer is a miss) on the evidence features each
-//! answer records (`agent::planner::confidence::FEATURES`), with an L2 penalty on the
-//! weights (not the intercept) whose strength is picked by leave-one-out log-loss
-//! (the strongest penalty within one standard error of the best). Only
+//! answer records (`agent::case::confidence::FEATURES`), with an L2 penalty on the
+//! weights (not the intercept) whose strength is picked by leave-one-out log-loss. Only
 //! the tuning half is fitted on; the result and the data it came from are written
 //! together so the weights in `confidence.rs` can be checked against them.
 
@@ -15,8 +14,9 @@ use super::report::ScenarioResult;
 use super::split::Half;
 use crate::agent::case::confidence::FEATURES;
 
-/// Penalty strengths tried, weakest last; the strongest is near "always the base rate".
-const LAMBDAS: [f64; 7] = [30.0, 10.0, 5.0, 3.0, 2.0, 1.0, 0.5];
+/// Penalty strengths tried, weakest last. None is so strong that every answer gets the
+/// base rate: a curve that says the same for every answer says nothing.
+const LAMBDAS: [f64; 6] = [5.0, 3.0, 2.0, 1.0, 0.5, 0.25];
 const STEPS: usize = 4000;
 
 /// One answer: its features and whether it was right.
@@ -33,10 +33,13 @@ pub struct Fit {
     /// How the data was produced.
     pub source: String,
     pub features: Vec<String>,
-    /// The penalty picked by leave-one-out (the strongest within one standard error of
-    /// the best), and the log-loss it gave.
+    /// The penalty picked by leave-one-out, and the log-loss it gave.
     pub lambda: f64,
     pub loo_log_loss: f64,
+    /// The mean probability the curve, fitted without it, gives a right answer and a
+    /// wrong (or partly right) one.
+    pub loo_mean_right: f64,
+    pub loo_mean_wrong: f64,
     /// Log-loss of the base rate alone, for comparison.
     pub base_log_loss: f64,
     pub bias: f64,
@@ -102,7 +105,7 @@ fn log_loss(p: f64, right: bool) -> f64 {
     if right { -p.ln() } else { -(1.0 - p).ln() }
 }
 
-/// The log-loss of each sample predicted by a fit on all the others.
+/// Each sample's probability predicted by a fit on all the others.
 fn leave_one_out(samples: &[Sample], lambda: f64) -> Vec<f64> {
     (0..samples.len())
         .map(|i| {
@@ -113,51 +116,46 @@ fn leave_one_out(samples: &[Sample], lambda: f64) -> Vec<f64> {
                 .map(|(_, s)| s.clone())
                 .collect();
             let (b, w) = fit_weights(&rest, lambda);
-            log_loss(predict(b, &w, &samples[i].features), samples[i].right)
+            predict(b, &w, &samples[i].features)
         })
         .collect()
 }
 
-/// Mean and standard error.
-fn mean_se(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len().max(1) as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    (mean, (var / n).sqrt())
+fn mean(xs: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    sum / n.max(1) as f64
 }
 
-/// Pick the penalty by leave-one-out, shrinking as much as the data allows (the
-/// strongest penalty whose loss is within one standard error of the best: on a few
-/// dozen answers the difference between nearby penalties is noise), and fit on all the
-/// samples with it.
+/// Pick the penalty with the least leave-one-out log-loss and fit on all the samples
+/// with it.
 pub fn fit(samples: Vec<Sample>, source: &str) -> Fit {
-    let scored: Vec<(f64, f64, f64)> = LAMBDAS
+    let loss = |p: &[f64]| mean(p.iter().zip(&samples).map(|(p, s)| log_loss(*p, s.right)));
+    let (lambda, loo) = LAMBDAS
         .iter()
-        .map(|l| {
-            let (m, se) = mean_se(&leave_one_out(&samples, *l));
-            (*l, m, se)
+        .map(|l| (*l, leave_one_out(&samples, *l)))
+        .fold(None::<(f64, Vec<f64>)>, |best, x| match best {
+            Some(b) if loss(&b.1) <= loss(&x.1) => Some(b),
+            _ => Some(x),
         })
-        .collect();
-    let best = scored
-        .iter()
-        .copied()
-        .fold((LAMBDAS[0], f64::INFINITY, 0.0), |b, x| {
-            if x.1 < b.1 { x } else { b }
-        });
-    let (lambda, loo_log_loss, _) = scored
-        .iter()
-        .copied()
-        .filter(|x| x.1 <= best.1 + best.2)
-        .fold(best, |b, x| if x.0 > b.0 { x } else { b });
-    let rate = samples.iter().filter(|s| s.right).count() as f64 / samples.len().max(1) as f64;
-    let base_log_loss =
-        samples.iter().map(|s| log_loss(rate, s.right)).sum::<f64>() / samples.len().max(1) as f64;
+        .unwrap_or((LAMBDAS[0], Vec::new()));
+    let loo_mean = |right: bool| {
+        mean(
+            loo.iter()
+                .zip(&samples)
+                .filter(|(_, s)| s.right == right)
+                .map(|(p, _)| *p),
+        )
+    };
+    let rate = mean(samples.iter().map(|s| f64::from(u8::from(s.right))));
+    let base_log_loss = mean(samples.iter().map(|s| log_loss(rate, s.right)));
     let (bias, weights) = fit_weights(&samples, lambda);
     Fit {
         source: source.to_string(),
         features: FEATURES.iter().map(|f| (*f).to_string()).collect(),
         lambda,
-        loo_log_loss,
+        loo_log_loss: loss(&loo),
+        loo_mean_right: loo_mean(true),
+        loo_mean_wrong: loo_mean(false),
         base_log_loss,
         bias,
         weights,
@@ -195,7 +193,7 @@ mod tests {
     use super::*;
     use crate::agent::case::confidence::{BIAS, WEIGHTS};
 
-    fn sample(right: bool, x: [f32; 8]) -> Sample {
+    fn sample(right: bool, x: [f32; 2]) -> Sample {
         Sample {
             scenario: String::new(),
             right,
@@ -208,16 +206,17 @@ mod tests {
         let mut data = Vec::new();
         for i in 0..8 {
             let noise = (i % 3) as f32 / 3.0;
-            data.push(sample(true, [0.5, noise, 1.0, 0.3, 0.5, 0.0, 0.0, 0.0]));
-            data.push(sample(false, [0.5, noise, 0.0, 0.3, 0.5, 0.0, 0.0, 0.0]));
+            data.push(sample(true, [1.0, noise]));
+            data.push(sample(false, [0.0, noise]));
         }
         let f = fit(data, "test");
-        assert!(f.weights[2] > 1.0, "{f:?}");
+        assert!(f.weights[0] > 1.0, "{f:?}");
         assert!(f.weights[1].abs() < 0.3, "{:?}", f.weights);
         assert!(f.loo_log_loss < f.base_log_loss, "{f:?}");
+        assert!(f.loo_mean_right > f.loo_mean_wrong + 0.2, "{f:?}");
         // More shrinkage, smaller weights.
         let (_, strong) = fit_weights(&f.samples, 30.0);
-        assert!(strong[2] < f.weights[2]);
+        assert!(strong[0] < f.weights[0]);
     }
 
     /// The weights in `confidence.rs` are the fit recorded beside the incident suite:
@@ -233,6 +232,16 @@ mod tests {
                 .samples
                 .iter()
                 .all(|s| s.features.len() == FEATURES.len())
+        );
+        // The curve predicts better than the base rate on answers it was not fitted on,
+        // and tells right answers from wrong ones there.
+        assert!(
+            recorded.loo_log_loss < recorded.base_log_loss,
+            "{recorded:?}"
+        );
+        assert!(
+            recorded.loo_mean_right > recorded.loo_mean_wrong + 0.1,
+            "{recorded:?}"
         );
         let (bias, weights) = fit_weights(&recorded.samples, recorded.lambda);
         assert!((bias - recorded.bias).abs() < 1e-6);

@@ -86,9 +86,12 @@ pub(super) fn batch(e: &Facts<'_>) -> Vec<Candidate> {
     out
 }
 
-/// A scheduled Job that started shortly before the alert, while the target itself is
-/// healthy: its load explains the alert, and it ends on its own.
+/// A Job that started shortly before the alert, running or finished successfully, while
+/// the target itself is healthy: a scheduled run or a planned one-off (a replay, a
+/// backfill). Its load, or the backlog it left, explains the alert, and it ends or
+/// drains on its own.
 pub(super) fn scheduled_load(e: &Facts<'_>) -> Vec<Candidate> {
+    use super::super::alert::AlertSymptom;
     let mut out = Vec::new();
     if e.observations.target_troubled() {
         return out;
@@ -96,57 +99,74 @@ pub(super) fn scheduled_load(e: &Facts<'_>) -> Vec<Candidate> {
     for o in e.world.of_kind("Job", None) {
         let KubeObject::Job(j) = o else { continue };
         let st = j.status.as_ref();
-        let running = st.and_then(|s| s.active).unwrap_or(0) > 0
-            && st.and_then(|s| s.completion_time.as_ref()).is_none();
+        let done = st.and_then(|s| crate::kube::state::opt_time(s.completion_time.as_ref()));
+        let running = st.and_then(|s| s.active).unwrap_or(0) > 0 && done.is_none();
+        let succeeded = done.is_some() && st.and_then(|s| s.succeeded).unwrap_or(0) > 0;
         let Some(started) = st.and_then(|s| crate::kube::state::opt_time(s.start_time.as_ref()))
         else {
             continue;
         };
         let near = (e.start - started).num_minutes();
-        if !running || !(-10..=NEAR_MINUTES).contains(&near) {
+        // A finished run explains only work it left behind (a backlog, lag).
+        let left_work = succeeded && matches!(e.alert.symptom, AlertSymptom::Backlog);
+        if !(running || left_work) || !(-10..=NEAR_MINUTES).contains(&near) {
             continue;
         }
-        let owner = objects::controller(&j.metadata)
+        let cronjob = objects::controller(&j.metadata)
             .filter(|(k, _)| *k == "CronJob")
             .map(|(_, n)| n.to_string());
-        let Some(cronjob) = owner else { continue };
-        let culprit = ResourceRef::new("CronJob", j.metadata.namespace.as_deref(), &cronjob);
-        let earlier = e
-            .world
-            .of_kind("Job", None)
-            .filter(|x| {
-                x.name() != o.name() && x.meta().is_some_and(|m| objects::owned_by(m, &cronjob))
-            })
-            .count();
-        out.push(
-            Candidate::new(
-                Cause::ScheduledLoad,
-                culprit.clone(),
-                format!(
-                    "its Job {} started at {} and is still running{}",
-                    o.name(),
-                    started.format("%H:%M"),
-                    if earlier > 0 {
-                        format!("; it runs on schedule ({earlier} earlier runs completed)")
-                    } else {
-                        String::new()
-                    }
-                ),
-                if earlier > 0 { 0.6 } else { 0.45 },
-            )
-            .because(
-                EvidenceKind::Resource,
-                format!("Job/{}", o.name()),
-                format!("active since {}", started.format("%H:%M")),
-            )
-            .explaining(autoscaler_symptoms(e).into_iter().chain([0]))
-            .checked_by(Check::CronJobRan { cronjob })
-            .dated(
-                e.timeline
-                    .iter()
-                    .find(|c| c.reference.ends_with(&format!("/{}", o.name())) && c.kind == "job"),
+        let culprit = match &cronjob {
+            Some(c) => ResourceRef::new("CronJob", j.metadata.namespace.as_deref(), c),
+            None => o.reference(),
+        };
+        let earlier = cronjob.as_ref().map_or(0, |cj| {
+            e.world
+                .of_kind("Job", None)
+                .filter(|x| {
+                    x.name() != o.name() && x.meta().is_some_and(|m| objects::owned_by(m, cj))
+                })
+                .count()
+        });
+        let state = match done {
+            Some(d) if succeeded => format!(
+                "ran from {} to {} and completed; the backlog it produced drains on its own",
+                started.format("%H:%M"),
+                d.format("%H:%M")
             ),
+            _ => format!(
+                "started at {} and is still running",
+                started.format("%H:%M")
+            ),
+        };
+        let mut c = Candidate::new(
+            Cause::ScheduledLoad,
+            culprit,
+            format!(
+                "its Job {} {state}{}",
+                o.name(),
+                if earlier > 0 {
+                    format!("; it runs on schedule ({earlier} earlier runs completed)")
+                } else {
+                    String::new()
+                }
+            ),
+            if earlier > 0 || left_work { 0.6 } else { 0.45 },
+        )
+        .because(
+            EvidenceKind::Resource,
+            format!("Job/{}", o.name()),
+            state.clone(),
+        )
+        .explaining(autoscaler_symptoms(e).into_iter().chain([0]))
+        .dated(
+            e.timeline
+                .iter()
+                .find(|c| c.reference.ends_with(&format!("/{}", o.name())) && c.kind == "job"),
         );
+        if let Some(cronjob) = cronjob {
+            c = c.checked_by(Check::CronJobRan { cronjob });
+        }
+        out.push(c);
     }
     out
 }
@@ -227,7 +247,6 @@ pub(super) fn nothing_wrong(e: &Facts<'_>) -> Option<Candidate> {
                     .iter()
                     .any(|w| f.contains(w))
             }) || s.contains("alert")
-                || s.contains("threshold")
         })
         .map(|c| {
             format!(

@@ -131,11 +131,27 @@ pub(super) fn pull_secret(w: &World, t: &Target) -> Option<ResourceRef> {
 }
 
 /// `memory limit 512Mi (request 256Mi) of container api`.
-pub(super) fn limits(w: &World, owner: &ResourceRef, resource: &str) -> Option<String> {
+pub(super) fn limits(
+    w: &World,
+    owner: &ResourceRef,
+    resource: &str,
+    container: Option<&str>,
+) -> Option<String> {
     let spec = w
         .get(&owner.kind, owner.namespace.as_deref(), &owner.name)
         .and_then(objects::template)?;
-    spec.containers.iter().find_map(|c| {
+    // The container the message names (a sidecar, not the main one), else the first.
+    let named: Vec<&k8s_openapi::api::core::v1::Container> = spec
+        .containers
+        .iter()
+        .filter(|c| container.is_none_or(|n| c.name == n))
+        .collect();
+    let list = if named.is_empty() {
+        spec.containers.iter().collect()
+    } else {
+        named
+    };
+    list.into_iter().find_map(|c| {
         let r = c.resources.as_ref()?;
         let limit = r
             .limits
@@ -273,4 +289,43 @@ pub(super) fn short_reason(clue: &Clue) -> String {
         })
         .unwrap_or_default()
         .to_string()
+}
+
+/// The CA bundle a workload's pods trust: a ConfigMap or Secret its pod template mounts
+/// or reads whose keys hold CA certificates (`ca.crt`, `ca-bundle.pem`, `*.pem`) or whose
+/// name says it is one (`…-ca`, `trust…`, `…bundle`). A Secret of type
+/// `kubernetes.io/tls` is what the pods serve with, not what they trust; the cluster's
+/// own `kube-root-ca.crt` verifies only the API server.
+pub(super) fn trust_bundle(w: &World, workload: &ResourceRef) -> Option<ResourceRef> {
+    let ns = workload.namespace.as_deref();
+    let spec = w
+        .get(&workload.kind, ns, &workload.name)
+        .and_then(objects::template)?;
+    let ca_key = |k: &str| {
+        let k = k.to_lowercase();
+        k.starts_with("ca") || k.contains("bundle") || k.ends_with(".pem") || k.contains("trust")
+    };
+    let ca_name = |n: &str| {
+        let n = n.to_lowercase();
+        n.split(['-', '.', '_']).any(|p| {
+            matches!(
+                p,
+                "ca" | "cacert" | "cacerts" | "trust" | "bundle" | "truststore"
+            )
+        })
+    };
+    objects::spec_refs(spec)
+        .into_iter()
+        .filter(|r| matches!(r.kind, "ConfigMap" | "Secret") && r.name != "kube-root-ca.crt")
+        .find(|r| match w.get(r.kind, ns, &r.name) {
+            Some(KubeObject::ConfigMap(cm)) => {
+                ca_name(&r.name) || cm.data.iter().flatten().any(|(k, _)| ca_key(k))
+            }
+            Some(KubeObject::Secret(s)) => {
+                s.type_.as_deref() != Some("kubernetes.io/tls")
+                    && (ca_name(&r.name) || s.data.iter().flatten().any(|(k, _)| ca_key(k)))
+            }
+            _ => ca_name(&r.name),
+        })
+        .map(|r| ResourceRef::new(r.kind, ns, &r.name))
 }

@@ -7,6 +7,7 @@ mod candidate;
 mod lookup;
 mod platform;
 mod policy;
+pub mod preempt;
 mod resolve;
 mod rollout;
 mod routing;
@@ -24,6 +25,9 @@ use super::timeline::{self, Change};
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
 use crate::protocol::{Evidence, EvidenceKind};
+
+/// How much more directly a failing revision is named when its pods say how they fail.
+const IN_ITS_WORDS: f32 = 0.1;
 
 /// Every candidate, best first, merged by cause and culprit.
 pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
@@ -80,10 +84,16 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
             .then(b.0.specificity.total_cmp(&a.0.specificity))
     });
     fold_dependencies(&mut out, e, &from_dependencies);
-    own_words(&mut out, e);
     fold_into_rollout(&mut out);
+    own_words(&mut out, e);
+    for c in out.iter_mut().filter(|c| c.cause == Cause::BadRollout) {
+        if c.detail.contains("; its pods ") {
+            c.specificity = (c.specificity + IN_ITS_WORDS).min(1.0);
+        }
+    }
     rollout::rule_out_behind_pods(&mut out);
     rollout::deepen(&mut out);
+    preempt::rule_out_own_requests(&mut out, e.target);
     for c in &mut out {
         attach_change(c, e.timeline, e.target);
     }
@@ -144,14 +154,21 @@ fn fold_dependencies(out: &mut [Candidate], e: &Facts<'_>, clues: &[(&super::clu
 
 /// A workload other than the target blamed for the trouble (cluster DNS, metrics-server,
 /// a dependency) says why in its own log: its most telling error line (one the clue
-/// table reads, else the latest) joins the cause, in its words.
+/// table reads, else the latest) joins the cause, in its words. So do the failing pods
+/// of a revision blamed for failing, when no clue stood for what they say.
 fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
     for c in out.iter_mut() {
+        let rollout = c.cause == Cause::BadRollout;
         let workload = matches!(
             c.culprit.kind.as_str(),
             "Deployment" | "StatefulSet" | "DaemonSet"
         );
-        if !workload || c.culprit.name == e.target.name || c.detail.contains("; its pods") {
+        // A failed Job says why only in its pods' logs, the target's own included.
+        let job =
+            c.cause == Cause::JobFailed && matches!(c.culprit.kind.as_str(), "CronJob" | "Job");
+        if !(job || rollout || workload && c.culprit.name != e.target.name)
+            || c.detail.contains("; its pods")
+        {
             continue;
         }
 
@@ -162,6 +179,7 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
                 .namespace
                 .as_deref()
                 .is_none_or(|pns| Some(pns) == ns)
+                && (!rollout || structure::troubled(p))
         });
         for p in pods {
             let pod = ResourceRef::new("Pod", p.metadata.namespace.as_deref(), objects_name(p));
@@ -186,7 +204,7 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
         let said = root_of(&super::clues::log_message(line));
         c.detail = format!(
             "{}; its pods say: {}",
-            super::clues::cut(&c.detail, 90),
+            super::clues::cut(&c.detail, if rollout { 200 } else { 90 }),
             super::clues::cut(&said, 120)
         );
         if c.chain.len() < 6 {

@@ -2,14 +2,15 @@
 //! neighbours on its nodes, its autoscaler at its maximum, its nodes down or under
 //! pressure.
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{Pod, PodSpec};
 
 use super::super::clues::Cause;
 use super::super::objects;
 use super::super::timeline::NEAR_MINUTES;
 use super::batch::scheduled_load;
 use super::candidate::{Candidate, Facts, symptoms_of};
-use super::resolve::owner_of;
+use super::resolve::{owner_of, target_ref};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 use crate::kube::state::opt_time;
@@ -130,15 +131,23 @@ pub(super) fn neighbours(e: &Facts<'_>) -> Vec<Candidate> {
         if out.iter().any(|c| c.culprit == owner) {
             continue;
         }
+        // Batch work (a Job's pod) without a CPU limit takes every core it can get.
+        let batch = objects::controller(&p.metadata).is_some_and(|(k, _)| k == "Job")
+            && unlimited(p, &["cpu"]);
         out.push(
             Candidate::new(
                 Cause::NoisyNeighbour,
                 owner,
                 format!(
-                    "started {} on node {node} with no CPU or memory limit",
-                    started.format("%H:%M")
+                    "started {} on node {node} with no {} limit",
+                    started.format("%H:%M"),
+                    if unlimited(p, &["cpu"]) {
+                        "CPU"
+                    } else {
+                        "memory"
+                    }
                 ),
-                0.45,
+                if batch { 0.6 } else { 0.45 },
             )
             .because(
                 EvidenceKind::Resource,
@@ -392,4 +401,178 @@ pub(super) fn nodes(e: &Facts<'_>) -> Vec<Candidate> {
         }
     }
     out
+}
+
+/// CPU in cores from a quantity (`500m`, `2`, `1.5`).
+fn cores(q: &str) -> Option<f64> {
+    match q.strip_suffix('m') {
+        Some(milli) => milli.parse::<f64>().ok().map(|m| m / 1000.0),
+        None => q.parse().ok(),
+    }
+}
+
+/// The largest CPU limit among a pod spec's containers (`None`: no container has one).
+fn cpu_limit(spec: Option<&PodSpec>) -> Option<(f64, String)> {
+    spec?
+        .containers
+        .iter()
+        .filter_map(|c| {
+            let q = c.resources.as_ref()?.limits.as_ref()?.get("cpu")?;
+            Some((cores(&q.0)?, q.0.clone()))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// How directly a runtime told to use more CPUs than its limit names throttling.
+const THREADS_OVER_LIMIT: f32 = 0.9;
+
+/// Runtime settings that size thread pools by CPU count (`-XX:ActiveProcessorCount`,
+/// `-XX:ParallelGCThreads`, `GOMAXPROCS`): the largest count and the settings, when
+/// the count is at least twice the CPU limit.
+fn threads_over_limit(spec: Option<&PodSpec>, limit: f64) -> Option<(u32, String)> {
+    const FLAGS: [&str; 4] = [
+        "-XX:ActiveProcessorCount=",
+        "-XX:ParallelGCThreads=",
+        "-XX:ConcGCThreads=",
+        "-XX:CICompilerCount=",
+    ];
+    let mut most = 0;
+    let mut said = Vec::new();
+    for env in spec?.containers.iter().flat_map(|c| c.env.iter().flatten()) {
+        let value = env.value.as_deref().unwrap_or_default();
+        let mut counts: Vec<(u32, String)> = value
+            .split_whitespace()
+            .filter_map(|w| {
+                let n = FLAGS.iter().find_map(|f| w.strip_prefix(f))?.parse().ok()?;
+                Some((n, w.to_string()))
+            })
+            .collect();
+        if env.name == "GOMAXPROCS"
+            && let Ok(n) = value.trim().parse()
+        {
+            counts.push((n, format!("GOMAXPROCS={n}")));
+        }
+        for (n, w) in counts {
+            most = most.max(n);
+            said.push(format!("{} {w}", env.name));
+        }
+    }
+    (f64::from(most) >= 2.0 * limit && most > 1).then(|| (most, said.join(", ")))
+}
+
+/// A latency or saturation alert on a target that is not crashing, whose containers run
+/// under a CPU limit: the CFS quota throttles them when the load needs more. Named
+/// directly when the serving revision cut the limit below the previous revision's (that
+/// rollout is its change), or when its runtime is told to run more threads than the
+/// limit gives CPUs (latent until the load comes: no change dates it).
+pub(super) fn cpu_throttling(e: &Facts<'_>) -> Option<Candidate> {
+    use super::super::alert::AlertSymptom;
+    let t = e.target;
+    let crashing = e.world.pods_of(&t.name, t.namespace.as_deref()).any(|p| {
+        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
+            || objects::container_troubles(p)
+                .iter()
+                .any(|c| c.state == "waiting")
+    });
+    if t.kind != "Deployment"
+        || crashing
+        || !matches!(
+            e.alert.symptom,
+            AlertSymptom::Latency | AlertSymptom::Saturation
+        )
+    {
+        return None;
+    }
+    let ns = t.namespace.as_deref();
+    let mut sets: Vec<&ReplicaSet> = e
+        .world
+        .of_kind("ReplicaSet", ns)
+        .filter_map(|o| match o {
+            KubeObject::ReplicaSet(r) if objects::owned_by(&r.metadata, &t.name) => {
+                Some(r.as_ref())
+            }
+            _ => None,
+        })
+        .collect();
+    sets.sort_by_key(|r| std::cmp::Reverse(objects::revision(&r.metadata)));
+    let spec = match sets.first() {
+        Some(rs) => objects::rs_spec(rs),
+        None => e
+            .world
+            .get(&t.kind, ns, &t.name)
+            .and_then(objects::template),
+    };
+    let (now, shown) = cpu_limit(spec)?;
+    let before = sets.get(1).and_then(|rs| cpu_limit(objects::rs_spec(rs)));
+    let r = target_ref(t);
+    let (detail, specificity) = match &before {
+        Some((was, was_shown)) if *was > now => (
+            format!(
+                "its CPU limit was cut from {was_shown} to {shown} in revision {}, so the CFS quota throttles its containers under load",
+                sets.first().map_or(0, |rs| objects::revision(&rs.metadata))
+            ),
+            0.75,
+        ),
+        _ => match threads_over_limit(spec, now) {
+            Some((n, said)) => (
+                format!(
+                    "its runtime is told to use {n} CPUs ({said}) under a CPU limit of {shown}: its GC and worker threads exceed the CFS quota, which throttles them (long pauses under load)"
+                ),
+                THREADS_OVER_LIMIT,
+            ),
+            None => (
+                format!(
+                    "its containers run under a CPU limit of {shown}; the CFS quota throttles them when the load needs more"
+                ),
+                0.35,
+            ),
+        },
+    };
+    // Nothing crashes: what the pods show (slow probes, slow requests) is the slowness.
+    let pods: Vec<&Pod> = e.world.pods_of(&t.name, ns).collect();
+    let mut c = Candidate::new(Cause::CpuThrottled, r.clone(), detail, specificity)
+        .because(
+            EvidenceKind::Resource,
+            r.to_string(),
+            format!("limits.cpu {shown}"),
+        )
+        .explaining(symptoms_of(e, &pods).into_iter().chain([0]));
+    let cut = before.as_ref().is_some_and(|(was, _)| *was > now);
+    if let Some(rs) = sets.first().filter(|_| cut) {
+        c.change = e
+            .timeline
+            .iter()
+            .filter(|ch| ch.kind == "rollout" && ch.reference.ends_with(&format!("/{}", t.name)))
+            .filter(|ch| ch.what.contains(objects::name(&rs.metadata)))
+            .max_by_key(|ch| ch.at)
+            .cloned();
+    }
+    Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(env: &[(&str, &str)]) -> PodSpec {
+        serde_json::from_value(serde_json::json!({"containers": [{"name": "app",
+            "env": env.iter().map(|(n, v)| serde_json::json!({"name": n, "value": v})).collect::<Vec<_>>()}]}))
+        .unwrap()
+    }
+
+    #[test]
+    fn runtimes_told_more_cpus_than_their_limit_are_named() {
+        let jvm = spec(&[("JAVA_TOOL_OPTIONS", "-Xmx1g -XX:ParallelGCThreads=16")]);
+        let (n, said) = threads_over_limit(Some(&jvm), 2.0).unwrap();
+        assert_eq!(n, 16);
+        assert!(
+            said.contains("JAVA_TOOL_OPTIONS -XX:ParallelGCThreads=16"),
+            "{said}"
+        );
+        assert!(threads_over_limit(Some(&jvm), 10.0).is_none());
+        let go = spec(&[("GOMAXPROCS", "8")]);
+        assert!(threads_over_limit(Some(&go), 1.0).is_some());
+        assert!(threads_over_limit(Some(&spec(&[("GOMAXPROCS", "1")])), 1.0).is_none());
+        assert!(threads_over_limit(Some(&spec(&[("OTHER", "16")])), 1.0).is_none());
+    }
 }

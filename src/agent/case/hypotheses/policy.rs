@@ -108,29 +108,54 @@ pub(super) fn network_policies(e: &Facts<'_>) -> Vec<Candidate> {
         .clues
         .iter()
         .any(|(c, _)| c.cause == Cause::DnsUnavailable);
-    // The dependencies the target fails to reach: their pod labels and ports.
-    let mut deps_seen: Vec<(ResourceRef, BTreeMap<String, String>, Option<i32>)> = Vec::new();
+    // The dependencies the target (or a client whose log was read) fails to reach:
+    // their pod labels and ports, and the client that failed.
+    let mut deps_seen: Vec<Dep> = Vec::new();
     for (clue, _) in &e.observations.clues {
-        let super::super::clues::Subject::Host { host, port } = &clue.subject else {
-            continue;
+        // The peer the clue names, or (a connection error without one) any on its line.
+        let (host, port) = match &clue.subject {
+            super::super::clues::Subject::Host { host, port } => (host.clone(), *port),
+            super::super::clues::Subject::None if is_conn(clue.cause) => {
+                match deps::peers(&clue.text).into_iter().next() {
+                    Some(p) => (p.host, p.port),
+                    None => continue,
+                }
+            }
+            _ => continue,
         };
+        let (host, port) = (&host, &port);
         let Some(svc) = deps::service_for(w, host, Some(ns)) else {
             continue;
         };
         let Some(dep) = workload_behind(w, &svc) else {
             continue;
         };
+        // The workload's pod labels, or (when only its pods were read) a selected pod's.
         let Some(l) = w
             .get(&dep.kind, dep.namespace.as_deref(), &dep.name)
             .and_then(objects::template_labels)
+            .or_else(|| {
+                w.pods_of(&dep.name, dep.namespace.as_deref())
+                    .next()
+                    .map(|p| objects::labels(&p.metadata))
+            })
         else {
             continue;
         };
         // The Service port maps to the pods' target port; the pods' declared port is
         // what a policy names.
         let pod_port = target_port(w, &svc, port.map(i32::from));
-        if !deps_seen.iter().any(|(d, _, _)| *d == dep) {
-            deps_seen.push((dep, l, pod_port));
+        let client = (clue.source.kind == "Pod")
+            .then(|| w.get("Pod", clue.source.namespace.as_deref(), &clue.source.name))
+            .flatten()
+            .and_then(objects::template_labels)
+            .map(|l| {
+                let who = super::resolve::owner_of(w, &clue.source)
+                    .map_or_else(|| clue.source.name.clone(), |o| o.name);
+                (l, clue.source.namespace.clone().unwrap_or_default(), who)
+            });
+        if !deps_seen.iter().any(|d| d.0 == dep) {
+            deps_seen.push((dep, l, pod_port, client));
         }
     }
     let dns_labels = BTreeMap::from([("k8s-app".to_string(), "kube-dns".to_string())]);
@@ -159,7 +184,7 @@ pub(super) fn network_policies(e: &Facts<'_>) -> Vec<Candidate> {
                         .to_string(),
                 );
             }
-            for (dep, l, port) in &deps_seen {
+            for (dep, l, port, _) in &deps_seen {
                 let peer = Peer {
                     labels: l,
                     namespace: dep.namespace.as_deref().unwrap_or_default(),
@@ -174,12 +199,19 @@ pub(super) fn network_policies(e: &Facts<'_>) -> Vec<Candidate> {
                 }
             }
         }
-        for (dep, l, port) in &deps_seen {
+        for (dep, l, port, client) in &deps_seen {
             let selects_dep = np_ns == dep.namespace.as_deref().unwrap_or_default()
                 && objects::selects_pods(spec.pod_selector.as_ref(), l);
+            // The caller whose log shows the failure: the target, or the client read.
+            let (from_labels, from_ns, from_name) = match client {
+                Some((cl, cns, who)) if *dep == target_ref(t) || cns != ns => {
+                    (cl, cns.as_str(), format!("{who} ({cns})"))
+                }
+                _ => (&labels, ns, t.name.clone()),
+            };
             let from = Peer {
-                labels: &labels,
-                namespace: ns,
+                labels: from_labels,
+                namespace: from_ns,
                 port: None,
             };
             if selects_dep
@@ -187,8 +219,8 @@ pub(super) fn network_policies(e: &Facts<'_>) -> Vec<Candidate> {
                 && !ingress_allows(spec, &from, np_ns, *port)
             {
                 why.push(format!(
-                    "it selects {} and admits no ingress from {}",
-                    dep.name, t.name
+                    "it selects {} and admits no ingress from {from_name}, whose calls fail",
+                    dep.name
                 ));
             }
         }
@@ -216,6 +248,22 @@ pub(super) fn network_policies(e: &Facts<'_>) -> Vec<Candidate> {
         out.push(c);
     }
     out
+}
+
+/// A dependency seen failing: the workload, its pod labels, the pods' port, and the
+/// labels and namespace of the client whose log shows the failure.
+type Dep = (
+    ResourceRef,
+    BTreeMap<String, String>,
+    Option<i32>,
+    Option<(BTreeMap<String, String>, String, String)>,
+);
+
+fn is_conn(cause: Cause) -> bool {
+    matches!(
+        cause,
+        Cause::ConnectionTimeout | Cause::UpstreamErrors | Cause::ConnectionRefused
+    )
 }
 
 /// The pods' port behind a Service port (or the port itself).

@@ -11,7 +11,7 @@ use super::super::world::World;
 use super::candidate::{Candidate, Facts};
 use super::lookup::{
     claim_of, config_naming, heaviest_container, hpa_of, limits, node_of, nodes_with_taint,
-    pressure_of, pull_secret, role_of, service_account, setting_source, short_reason,
+    pressure_of, pull_secret, role_of, service_account, setting_source, short_reason, trust_bundle,
 };
 pub use super::lookup::{owner_of, workload_behind};
 use crate::agent::tools::data::KubeObject;
@@ -72,6 +72,7 @@ pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
         owner,
     };
     match (&clue.cause, &clue.subject) {
+        (Cause::CloudPermission, _) => vec![cloud_permission(&f)],
         (cause, Subject::Object { .. }) => vec![named_object(&f, *cause)],
         (Cause::ImageNotFound | Cause::ImageAuth | Cause::RegistryUnreachable, subject)
         | (Cause::RateLimited, subject @ Subject::Image(_)) => vec![image(&f, subject)],
@@ -83,6 +84,9 @@ pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
             _,
         ) => vec![unschedulable(&f)],
         (Cause::UntoleratedTaint, Subject::Taint(taint)) => vec![taint_of(&f, taint)],
+        (Cause::Evicted, Subject::Setting { key, value }) => {
+            vec![own_limit(&f, key, value.as_deref())]
+        }
         (Cause::Evicted | Cause::NodePressure | Cause::NodeNotReady, subject) => {
             node_trouble(&f, subject)
         }
@@ -103,11 +107,18 @@ pub fn from_clue(e: &Facts<'_>, clue: &Clue, symptom: usize) -> Vec<Candidate> {
             ]
         }
         (Cause::AutoscalerAtMax | Cause::AutoscalerMetrics, _) => vec![autoscaler(&f)],
-        (Cause::JobFailed | Cause::CronJobNotRunning, _) => vec![
+        // A Job's back-off or deadline is a condition of the Job; its pods show it as
+        // containers that ended with an error, whatever their reason.
+        (Cause::JobFailed, _) => vec![
+            f.base(clue.cause, f.owner.clone(), clue.text.clone())
+                .checked_by(Check::PodsShow {
+                    reason: String::new(),
+                }),
+        ],
+        (Cause::CronJobNotRunning, _) => vec![
             f.base(clue.cause, f.owner.clone(), clue.text.clone())
                 .checked_by(f.pods_show()),
         ],
-        (Cause::CloudPermission, _) => vec![cloud_permission(&f)],
         (Cause::BadConfigValue | Cause::MissingConfig, Subject::Setting { key, value }) => {
             vec![setting(&f, key, value.as_deref())]
         }
@@ -311,13 +322,31 @@ fn own_failure(f: &From<'_, '_>) -> Candidate {
         Cause::OutOfMemory => Check::OomAtLimit,
         _ => f.pods_show(),
     };
+    let container = container_named(&f.clue.text);
     let detail = match f.clue.cause {
-        Cause::OutOfMemory => limits(w, &f.owner, "memory").unwrap_or_else(|| f.clue.text.clone()),
-        Cause::CpuThrottled => limits(w, &f.owner, "cpu").unwrap_or_else(|| f.clue.text.clone()),
+        Cause::OutOfMemory => limits(w, &f.owner, "memory", container.as_deref())
+            .unwrap_or_else(|| f.clue.text.clone()),
+        Cause::CpuThrottled => {
+            limits(w, &f.owner, "cpu", container.as_deref()).unwrap_or_else(|| f.clue.text.clone())
+        }
         _ => f.clue.text.clone(),
     };
     f.base(f.clue.cause, f.owner.clone(), detail)
         .checked_by(check)
+}
+
+/// Pods evicted for going over a limit of their own (ephemeral storage: the writable
+/// layer, logs and emptyDir scratch space): the workload's usage or its limit, not the
+/// node.
+fn own_limit(f: &From<'_, '_>, key: &str, value: Option<&str>) -> Candidate {
+    let detail = format!(
+        "its pods use more local disk than their {key}{} (writable layer, logs and emptyDir scratch space), so the kubelet evicts them",
+        value.map(|v| format!(" of {v}")).unwrap_or_default()
+    );
+    f.base(Cause::Evicted, f.owner.clone(), detail)
+        .checked_by(Check::PodsShow {
+            reason: "Evicted".into(),
+        })
 }
 
 /// An autoscaler at its maximum or without metrics; metrics-server when the resource
@@ -344,8 +373,16 @@ fn autoscaler(f: &From<'_, '_>) -> Candidate {
         .via(f.owner.clone())
 }
 
-/// The cloud refuses a call: the ServiceAccount, with its role or without one.
+/// The cloud refuses a call: the ServiceAccount, with its role or without one; the role
+/// named when a controller called for the target (a provisioner, on its claim).
 fn cloud_permission(f: &From<'_, '_>) -> Candidate {
+    if let Subject::Object { kind, name, .. } = &f.clue.subject
+        && f.clue.source.kind != "Pod"
+    {
+        let (role, why) = (ResourceRef::new(kind, None, name), &f.clue.text);
+        let c = f.base(Cause::CloudPermission, role, format!("refused: {why}"));
+        return c.via(f.clue.source.clone()).via(f.owner.clone());
+    }
     let sa = service_account(f.e.world, f.e.target, &f.owner);
     let detail = match role_of(f.e.world, &sa) {
         Some(r) => format!("its role {r} is refused: {}", f.clue.text),
@@ -439,6 +476,23 @@ fn from_host(
         );
         return out;
     }
+    // An issuer the client does not know: the client's trust bundle lacks the CA that
+    // signed the peer's certificate (a rotated CA, a hand-kept copy).
+    if clue.cause == Cause::Certificate
+        && unknown_authority(&clue.text)
+        && let Some(bundle) = trust_bundle(w, owner)
+    {
+        let detail = format!(
+            "the CA bundle {} trusts does not hold the authority that signed {hostport}'s certificate (x509: certificate signed by unknown authority): the trust bundle needs the new CA",
+            owner.name
+        );
+        let check = Check::Present {
+            resource: bundle.to_string(),
+            key: None,
+        };
+        out.push(base(Cause::Certificate, bundle, detail).checked_by(check));
+        return out;
+    }
     match deps::service_for(w, host, ns) {
         Some(svc) => {
             let dep = workload_behind(w, &svc);
@@ -510,6 +564,23 @@ fn tls_secret(w: &World, svc: &ResourceRef, dep: Option<&ResourceRef>) -> Option
             .find(|o| o.name().contains(&svc.name) && is_tls(o.name()))
             .map(KubeObject::reference)
     })
+}
+
+/// The container a status message was read from (`… (container NAME)`).
+fn container_named(text: &str) -> Option<String> {
+    let (_, rest) = text.rsplit_once("(container ")?;
+    let name = rest.split(')').next()?;
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// A TLS error that says the issuer is not trusted (not that the certificate expired or
+/// names another host).
+fn unknown_authority(text: &str) -> bool {
+    let t = text.to_lowercase();
+    t.contains("unknown authority")
+        || t.contains("unable to get local issuer")
+        || t.contains("self signed certificate in certificate chain")
+        || t.contains("unable to verify the first certificate")
 }
 
 fn what_fails(cause: Cause) -> &'static str {

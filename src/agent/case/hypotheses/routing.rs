@@ -1,5 +1,6 @@
 //! Routing: Services whose selector matches no pod or whose target port no container
-//! declares, and Ingresses that send traffic to Services or ports that do not exist.
+//! declares, and Ingresses that send traffic to Services or ports that do not exist or
+//! name a TLS Secret that does not exist.
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -262,6 +263,47 @@ pub(super) fn ingresses(e: &Facts<'_>) -> Vec<Candidate> {
                 }),
             );
         }
+    }
+    out
+}
+
+/// The Ingress the alert reached the target through, whose TLS Secret does not exist in
+/// its namespace (an Ingress uses only Secrets of its own): the controller serves its
+/// default certificate for those hosts, which clients do not trust.
+pub(super) fn ingress_tls(e: &Facts<'_>) -> Vec<Candidate> {
+    let Some(ing) = e.target.alerted.as_ref().filter(|a| a.kind == "Ingress") else {
+        return Vec::new();
+    };
+    let ns = ing.namespace.as_deref();
+    let Some(KubeObject::Ingress(i)) = e.world.get("Ingress", ns, &ing.name) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for tls in i.spec.iter().flat_map(|s| s.tls.iter().flatten()) {
+        let Some(secret) = tls.secret_name.as_deref() else {
+            continue;
+        };
+        if !e.world.is_missing("Secret", ns, secret) {
+            continue;
+        }
+        let r = ResourceRef::new("Secret", ns, secret);
+        let hosts = tls.hosts.clone().unwrap_or_default().join(", ");
+        out.push(
+            Candidate::new(
+                Cause::Certificate,
+                ing.clone(),
+                format!(
+                    "its TLS Secret {secret} is not found in namespace {} (an Ingress uses Secrets of its own namespace only), so the controller serves its default (fake) certificate for {hosts}",
+                    ns.unwrap_or("default")
+                ),
+                0.9,
+            )
+            .because(EvidenceKind::Resource, r.to_string(), "not found")
+            .explaining([0])
+            .checked_by(Check::Missing {
+                resource: r.to_string(),
+            }),
+        );
     }
     out
 }
