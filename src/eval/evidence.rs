@@ -100,6 +100,7 @@ fn signal_lists(h: &SignalHits) -> Value {
         "paths": list(&h.paths),
         "symbols": list(&h.symbols),
         "fulltext": list(&h.fulltext),
+        "files": list(&h.files),
         "questions": list(&h.questions),
         "llm_questions": list(&h.llm_questions),
         "history": list(&h.history),

@@ -242,6 +242,7 @@ macro_rules! knob {
 
 const KNOBS: &[Knob] = &[
     knob!(fulltext),
+    knob!(files),
     knob!(symbols),
     knob!(history),
     knob!(path_words),
