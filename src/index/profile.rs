@@ -122,6 +122,11 @@ pub struct FitReport {
     pub fitted_mrr: f32,
     /// The weights that moved from their default, as `name default→fitted`.
     pub changed: Vec<String>,
+    /// The newest past fixes held back to confirm the fit: fitted on the others, it
+    /// had to beat the defaults on these before it was kept (otherwise `changed` is
+    /// empty and the defaults stand).
+    #[serde(default)]
+    pub confirmed_on: usize,
 }
 
 /// The persisted part of the profile.
