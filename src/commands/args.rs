@@ -319,7 +319,7 @@ pub struct IssueArgs {
     /// Print JSON on stdout
     #[arg(long)]
     pub json: bool,
-    /// Signals: fulltext,structure,history,graph,questions,llm_questions,vectors,
+    /// Signals: fulltext,files,structure,history,graph,questions,llm_questions,vectors,
     /// `default` or `all`
     #[arg(long, default_value = "default")]
     pub signals: String,

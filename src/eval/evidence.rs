@@ -1,9 +1,9 @@
 //! `eval localize --evidence`: one JSON line per instance with everything the fusion
 //! saw, so fusion settings can be compared without re-indexing: each signal's list
-//! (path and strength, best first), the chunks full text found in order, the weights
-//! in force, what the profile says about every indexed file (role, past fixes around
-//! it, the source files a test or doc names), and the nearest chunks with their cosine
-//! distances.
+//! (path, strength and the symbols it named, best first), the chunks full text found
+//! in order, the weights in force, what the profile says about every indexed file
+//! (role, past fixes around it, the source files a test or doc names), and the nearest
+//! chunks with their cosine distances.
 
 use std::collections::BTreeMap;
 
@@ -93,13 +93,23 @@ pub async fn instance_evidence(
 }
 
 fn signal_lists(h: &SignalHits) -> Value {
-    let list =
-        |hits: &[Hit]| -> Vec<Value> { hits.iter().map(|h| json!([h.path, h.strength])).collect() };
+    // Each hit as [path, strength, [[symbol, kind], ...]]: the symbols let the
+    // function-level ranking be replayed too.
+    let list = |hits: &[Hit]| -> Vec<Value> {
+        hits.iter()
+            .map(|h| {
+                let symbols: Vec<Value> =
+                    h.symbols.iter().map(|s| json!([s.name, s.kind])).collect();
+                json!([h.path, h.strength, symbols])
+            })
+            .collect()
+    };
     json!({
         "frames": list(&h.frames),
         "paths": list(&h.paths),
         "symbols": list(&h.symbols),
         "fulltext": list(&h.fulltext),
+        "files": list(&h.files),
         "questions": list(&h.questions),
         "llm_questions": list(&h.llm_questions),
         "history": list(&h.history),

@@ -23,6 +23,7 @@ pub struct SignalHits {
     pub paths: Vec<Hit>,
     pub symbols: Vec<Hit>,
     pub fulltext: Vec<Hit>,
+    pub files: Vec<Hit>,
     pub questions: Vec<Hit>,
     pub llm_questions: Vec<Hit>,
     pub vectors: Vec<Hit>,
@@ -63,11 +64,12 @@ pub fn fuse(
     fixes: &FixCounts,
 ) -> Vec<RankedFile> {
     let mut ev: HashMap<&str, Evidence> = HashMap::new();
-    let lists: [(&[Hit], f32); 9] = [
+    let lists: [(&[Hit], f32); 10] = [
         (&hits.frames, w.frames),
         (&hits.paths, w.paths),
         (&hits.symbols, w.symbols),
         (&hits.fulltext, w.fulltext),
+        (&hits.files, w.files),
         (&hits.questions, w.questions),
         (&hits.llm_questions, w.llm_questions),
         (&hits.vectors, w.vectors),

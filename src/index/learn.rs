@@ -1,8 +1,10 @@
 //! Learning the fusion from the repository's own history: past fix commits are
 //! replayed as issues (their message, with the changed files' names removed, as the
 //! issue; the source files they changed as the answer; history and fix counts as of
-//! before each), and the weights that rank those answers best are kept. Run at index
-//! time when enough new commits arrived; what was learned is in the profile.
+//! before each), and the weights that rank those answers best are kept if, fitted
+//! without the newest third of them, they also rank that third better than the
+//! defaults. Run at index time when enough new commits arrived; what was learned is in
+//! the profile.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -11,7 +13,7 @@ use std::sync::LazyLock;
 use anyhow::Result;
 use regex::Regex;
 
-use super::fusion::{Weights, fuse};
+use super::fusion::{SignalHits, Weights, fuse};
 use super::lang::Lang;
 use super::localize::{Signals, gather, parse_issue};
 use super::profile::{FUSION_VERSION, FitReport, FixCounts, RepoProfile, Role, StoredProfile};
@@ -20,8 +22,8 @@ use super::store::{CommitFilter, CommitRecord};
 
 /// Past fixes replayed per fit (the newest).
 const PAST_FIXES: usize = 80;
-/// Fewer than this and the defaults stand.
-const MIN_PAST_FIXES: usize = 8;
+/// Fewer than this and the defaults stand (a third of them confirm a fit).
+const MIN_PAST_FIXES: usize = 12;
 /// Refit after this many new commits.
 const REFIT_EVERY: usize = 20;
 /// Read at most this many commits (the history walk keeps fewer by default).
@@ -242,6 +244,7 @@ macro_rules! knob {
 
 const KNOBS: &[Knob] = &[
     knob!(fulltext),
+    knob!(files),
     knob!(symbols),
     knob!(history),
     knob!(path_words),
@@ -253,28 +256,80 @@ const KNOBS: &[Knob] = &[
     knob!(transfer),
 ];
 
-/// Fit the weights on the newest past fixes by coordinate ascent from the defaults
-/// (a value must beat the current one by a whole instance's worth to move it).
+/// One past fix as the fusion saw it: every signal's list, the fix counts before it,
+/// and the files it changed.
+type Replayed<'a> = (SignalHits, FixCounts, &'a [String]);
+
+/// Acc@5 and MRR of `w` on replayed past fixes.
+fn replay_score(replay: &[Replayed<'_>], w: &Weights, profile: &RepoProfile) -> (f32, f32) {
+    let (mut acc5, mut mrr) = (0.0, 0.0);
+    for (hits, fixes, gold) in replay {
+        let ranked = fuse(hits, w, profile, fixes);
+        let ranks: Vec<Option<usize>> = gold
+            .iter()
+            .map(|g| ranked.iter().position(|f| &f.path == g).map(|r| r + 1))
+            .collect();
+        if ranks.iter().all(|r| r.is_some_and(|r| r <= 5)) {
+            acc5 += 1.0;
+        }
+        if let Some(best) = ranks.iter().flatten().min() {
+            mrr += 1.0 / *best as f32;
+        }
+    }
+    let n = replay.len().max(1) as f32;
+    (acc5 / n, mrr / n)
+}
+
+fn objective(s: (f32, f32)) -> f32 {
+    s.0 + s.1
+}
+
+/// Coordinate ascent from the defaults: a value must beat the current one by a whole
+/// instance's worth to move a knob.
+fn ascend(replay: &[Replayed<'_>], profile: &RepoProfile) -> (Weights, (f32, f32)) {
+    let defaults = Weights::default();
+    let step = 1.0 / replay.len().max(1) as f32;
+    let mut best = defaults;
+    let mut best_score = replay_score(replay, &best, profile);
+    for _ in 0..2 {
+        for knob in KNOBS {
+            for &m in MULTIPLES {
+                let mut w = best;
+                (knob.set)(&mut w, m * (knob.get)(&defaults));
+                let s = replay_score(replay, &w, profile);
+                if objective(s) > objective(best_score) + step {
+                    best = w;
+                    best_score = s;
+                }
+            }
+        }
+    }
+    (best, best_score)
+}
+
+/// Fit the weights on the newest past fixes. The fit must first show it generalizes:
+/// fitted on all but the newest third, it has to beat the defaults on that third (fixes
+/// it never saw, the ones most like the next issue); only then is it refitted on all of
+/// them and kept. Otherwise the defaults, learned across repositories, stand.
 pub async fn fit(
     store: &Store,
     profile: &RepoProfile,
     commits: &[CommitRecord],
 ) -> Result<(Weights, FitReport)> {
     let past = past_fixes(commits, profile, PAST_FIXES);
-    let defaults = Weights::default();
     let mut report = FitReport {
         commits: commits.len(),
         past_fixes: past.len(),
         ..Default::default()
     };
     if past.len() < MIN_PAST_FIXES {
-        return Ok((defaults, report));
+        return Ok((Weights::default(), report));
     }
     let signals = Signals {
         vectors: false,
         ..Signals::default()
     };
-    let mut replay = Vec::new();
+    let mut replay: Vec<Replayed<'_>> = Vec::new();
     for p in &past {
         let parsed = parse_issue(&p.query);
         let hits = gather(
@@ -290,49 +345,33 @@ pub async fn fit(
         let fixes = FixCounts::from_counts(fix_counts(commits, Some(p.time)), profile);
         replay.push((hits, fixes, &p.gold));
     }
-    let score = |w: &Weights| -> (f32, f32) {
-        let (mut acc5, mut mrr) = (0.0, 0.0);
-        for (hits, fixes, gold) in &replay {
-            let ranked = fuse(hits, w, profile, fixes);
-            let ranks: Vec<Option<usize>> = gold
-                .iter()
-                .map(|g| ranked.iter().position(|f| &f.path == g).map(|r| r + 1))
-                .collect();
-            if ranks.iter().all(|r| r.is_some_and(|r| r <= 5)) {
-                acc5 += 1.0;
-            }
-            if let Some(best) = ranks.iter().flatten().min() {
-                mrr += 1.0 / *best as f32;
-            }
-        }
-        let n = replay.len() as f32;
-        (acc5 / n, mrr / n)
-    };
-    let objective = |s: (f32, f32)| s.0 + s.1;
-    let step = 1.0 / replay.len() as f32;
-    let mut best = defaults;
-    let mut best_score = score(&best);
-    (report.default_acc5, report.default_mrr) = best_score;
-    for _ in 0..2 {
-        for knob in KNOBS {
-            for &m in MULTIPLES {
-                let mut w = best;
-                (knob.set)(&mut w, m * (knob.get)(&defaults));
-                let s = score(&w);
-                if objective(s) > objective(best_score) + step {
-                    best = w;
-                    best_score = s;
-                }
-            }
-        }
+    let weights = choose(&replay, profile, &mut report);
+    Ok((weights, report))
+}
+
+/// The weights the replayed past fixes (newest first) support: a fit on all but the
+/// newest third that beats the defaults on that third, refitted on all; else the
+/// defaults.
+fn choose(replay: &[Replayed<'_>], profile: &RepoProfile, report: &mut FitReport) -> Weights {
+    let defaults = Weights::default();
+    (report.default_acc5, report.default_mrr) = replay_score(replay, &defaults, profile);
+    (report.fitted_acc5, report.fitted_mrr) = (report.default_acc5, report.default_mrr);
+    let (newest, older) = replay.split_at(replay.len() / 3);
+    report.confirmed_on = newest.len();
+    let (trial, _) = ascend(older, profile);
+    if objective(replay_score(newest, &trial, profile))
+        <= objective(replay_score(newest, &defaults, profile))
+    {
+        return defaults;
     }
+    let (best, best_score) = ascend(replay, profile);
     (report.fitted_acc5, report.fitted_mrr) = best_score;
     report.changed = KNOBS
         .iter()
         .filter(|k| (k.get)(&best) != (k.get)(&defaults))
         .map(|k| format!("{} {}→{}", k.name, (k.get)(&defaults), (k.get)(&best)))
         .collect();
-    Ok((best, report))
+    best
 }
 
 impl StoredProfile {
@@ -395,6 +434,66 @@ mod tests {
         assert_eq!(q, "form parsing drops empty values");
         let q = issue_text("router: panic on empty path", "", &gold);
         assert_eq!(q, "router: panic on empty path");
+    }
+
+    /// Full text and past changes as given (past changes' hits weak).
+    fn hits(fulltext: &[&str], history: &[&str]) -> SignalHits {
+        let list = |paths: &[&str], strength: f32| -> Vec<crate::index::signals::Hit> {
+            paths
+                .iter()
+                .map(|p| crate::index::signals::Hit {
+                    path: p.to_string(),
+                    strength,
+                    reason: String::new(),
+                    symbols: Vec::new(),
+                })
+                .collect()
+        };
+        SignalHits {
+            fulltext: list(fulltext, 1.0),
+            history: list(history, 0.3),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_fit_is_kept_only_when_it_beats_the_defaults_on_the_newest_fixes() {
+        let files = ["a.py", "b.py", "c.py", "d.py", "e.py", "f.py", "g.py"];
+        let profile = RepoProfile::new(files.iter().map(|s| s.to_string()).collect(), "");
+        let gold = vec!["a.py".to_string()];
+        // Full text puts the fix behind six files past changes never named; past
+        // changes name only the fix.
+        let misled = || {
+            hits(
+                &["b.py", "c.py", "d.py", "e.py", "f.py", "g.py", "a.py"],
+                &["a.py"],
+            )
+        };
+        let replay: Vec<Replayed<'_>> = (0..12)
+            .map(|_| (misled(), FixCounts::default(), gold.as_slice()))
+            .collect();
+        let mut report = FitReport::default();
+        let w = choose(&replay, &profile, &mut report);
+        assert_eq!(report.confirmed_on, 4);
+        assert_eq!(w.fulltext, 0.0, "{report:?}");
+        assert!(report.changed.iter().any(|c| c.starts_with("fulltext")));
+        assert!(report.fitted_mrr > report.default_mrr);
+        // The newest fixes the other way round: what the older ones taught does not
+        // carry over, so the defaults stand.
+        let replay: Vec<Replayed<'_>> = (0..12)
+            .map(|i| {
+                let h = if i < 4 {
+                    hits(&["a.py"], &["b.py", "c.py"])
+                } else {
+                    misled()
+                };
+                (h, FixCounts::default(), gold.as_slice())
+            })
+            .collect();
+        let mut report = FitReport::default();
+        let w = choose(&replay, &profile, &mut report);
+        assert_eq!(w, Weights::default());
+        assert!(report.changed.is_empty(), "{report:?}");
     }
 
     #[test]

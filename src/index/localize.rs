@@ -27,6 +27,9 @@ const MAX_QUERY_CHARS: usize = 4000;
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Signals {
     pub fulltext: bool,
+    /// Whole files as documents for full text (each file's length normalizes its
+    /// matches, so a huge file does not win on volume).
+    pub files: bool,
     pub structure: bool,
     pub history: bool,
     pub graph: bool,
@@ -45,6 +48,7 @@ impl Default for Signals {
     fn default() -> Self {
         Self {
             fulltext: true,
+            files: true,
             structure: true,
             history: true,
             graph: false,
@@ -67,6 +71,7 @@ impl Signals {
     fn none() -> Signals {
         Signals {
             fulltext: false,
+            files: false,
             structure: false,
             history: false,
             graph: false,
@@ -76,8 +81,8 @@ impl Signals {
         }
     }
 
-    /// Parse `fulltext,structure,history,graph,questions,llm_questions,vectors` (or
-    /// `all`).
+    /// Parse `fulltext,files,structure,history,graph,questions,llm_questions,vectors`
+    /// (or `all`).
     pub fn parse(s: &str) -> Result<Signals> {
         if s == "default" {
             return Ok(Signals::default());
@@ -85,6 +90,7 @@ impl Signals {
         if s == "all" {
             return Ok(Signals {
                 fulltext: true,
+                files: true,
                 structure: true,
                 history: true,
                 graph: true,
@@ -97,6 +103,7 @@ impl Signals {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part {
                 "fulltext" => out.fulltext = true,
+                "files" => out.files = true,
                 "structure" => out.structure = true,
                 "history" => out.history = true,
                 "graph" => out.graph = true,
@@ -104,7 +111,7 @@ impl Signals {
                 "llm_questions" => out.llm_questions = true,
                 "vectors" => out.vectors = true,
                 other => anyhow::bail!(
-                    "unknown signal {other:?}; valid: fulltext, structure, history, graph, questions, llm_questions, vectors, default, all"
+                    "unknown signal {other:?}; valid: fulltext, files, structure, history, graph, questions, llm_questions, vectors, default, all"
                 ),
             }
         }
@@ -332,6 +339,9 @@ pub async fn gather(
     if signals.fulltext {
         hits.fulltext = signals::fulltext(store, &query, &words).await?;
     }
+    if signals.files {
+        hits.files = signals::whole_files(store, &query).await?;
+    }
     if signals.questions {
         hits.questions = signals::questions(store, &query, QuestionSource::Offline).await?;
     }
@@ -415,6 +425,9 @@ mod tests {
         let all = Signals::parse("all").unwrap();
         assert!(all.questions && all.llm_questions);
         assert!(!Signals::default().llm_questions);
+        // Whole files are part of what `triage issue` runs, not of the BM25 baseline.
+        assert!(Signals::default().files && !Signals::bm25().files);
+        assert!(Signals::parse("files").unwrap().files);
         let e = Signals::parse("llm-questions").unwrap_err().to_string();
         assert!(e.contains("llm_questions"), "{e}");
     }

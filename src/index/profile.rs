@@ -24,6 +24,8 @@ pub struct Weights {
     pub paths: f32,
     pub symbols: f32,
     pub fulltext: f32,
+    /// Whole files as full-text documents, normalized by length.
+    pub files: f32,
     pub questions: f32,
     pub llm_questions: f32,
     pub vectors: f32,
@@ -50,18 +52,19 @@ impl Default for Weights {
         Weights {
             frames: 8.0,
             paths: 4.0,
-            symbols: 0.85,
-            fulltext: 4.0,
-            questions: 0.35,
-            llm_questions: 0.35,
+            symbols: 1.0,
+            fulltext: 2.7,
+            files: 2.3,
+            questions: 0.55,
+            llm_questions: 0.55,
             vectors: 2.0,
-            history: 1.8,
-            path_words: 1.7,
+            history: 1.7,
+            path_words: 1.9,
             first: 0.07,
-            agreement: 0.22,
+            agreement: 0.18,
             prior: 0.8,
             secondary: 6.0,
-            config: 2.8,
+            config: 2.3,
             transfer: 0.05,
         }
     }
@@ -69,7 +72,7 @@ impl Default for Weights {
 
 /// Bumped when the meaning of the weights changes: weights fitted under another
 /// version are refitted, and the defaults stand until then.
-pub const FUSION_VERSION: u32 = 2;
+pub const FUSION_VERSION: u32 = 3;
 
 /// What a file is to a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +122,11 @@ pub struct FitReport {
     pub fitted_mrr: f32,
     /// The weights that moved from their default, as `name default→fitted`.
     pub changed: Vec<String>,
+    /// The newest past fixes held back to confirm the fit: fitted on the others, it
+    /// had to beat the defaults on these before it was kept (otherwise `changed` is
+    /// empty and the defaults stand).
+    #[serde(default)]
+    pub confirmed_on: usize,
 }
 
 /// The persisted part of the profile.

@@ -18,6 +18,8 @@ pub struct FileRow {
     pub mtime_ns: i64,
     pub chunks: u32,
     pub lossy: bool,
+    /// The path and the whole text: the file as one document for full-text search.
+    pub search_text: String,
 }
 
 #[derive(Debug, Clone)]

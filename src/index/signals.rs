@@ -122,6 +122,17 @@ pub async fn fulltext(store: &Store, query: &str, words: &[String]) -> Result<Ve
     }))
 }
 
+/// Whole files ranked by full text, each file one document: many weak matches in a
+/// long file count less than a few in a short one.
+pub async fn whole_files(store: &Store, query: &str) -> Result<Vec<Hit>> {
+    let paths = store.files_matching(query, CANDIDATES).await?;
+    Ok(paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Hit::new(p, 1.0, format!("file text match (#{})", i + 1)))
+        .collect())
+}
+
 /// The chunks nearest the issue text.
 pub async fn vectors(store: &Store, embedder: &Embedder, query: &str) -> Result<Vec<Hit>> {
     let Some(v) = embedder.embed(vec![query.to_string()]).await?.pop() else {

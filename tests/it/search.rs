@@ -188,3 +188,45 @@ fn cli_search_json_shape() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn whole_files_rank_by_matches_over_their_length() {
+    // A long module naming each word of the issue once, far apart, against a short one
+    // about exactly that: as whole documents the short one ranks first.
+    let f = Fixture::empty();
+    let mut long = String::new();
+    for (i, w) in ["retry", "backoff", "timeout", "jitter"].iter().enumerate() {
+        long.push_str(&format!("def {w}_step_{i}(x):\n"));
+        for j in 0..40 {
+            long.push_str(&format!("    value_{j} = x + {j}\n"));
+        }
+        long.push_str("    return x\n\n\n");
+    }
+    f.write("app/engine.py", &long);
+    f.write(
+        "app/retry.py",
+        "def retry_with_backoff(call, timeout):\n    \"\"\"Retry with jitter and backoff until the timeout.\"\"\"\n    return call()\n",
+    );
+    f.write("app/unrelated.py", "def render(page):\n    return page\n");
+    let loc = f.location();
+    index(&loc, &lexical_config()).await;
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    let paths = store
+        .files_matching("retry backoff timeout jitter", 10)
+        .await
+        .unwrap();
+    assert_eq!(paths, ["app/retry.py", "app/engine.py"]);
+
+    let only_files = triage::index::localize::Signals::parse("files").unwrap();
+    let r = triage::index::localize::rank_files_for_issue(
+        &store,
+        None,
+        "retries ignore the backoff and the timeout",
+        5,
+        only_files,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.files[0].path, "app/retry.py", "{:#?}", r.files);
+    assert!(r.files[0].reasons[0].starts_with("file text match"));
+}

@@ -85,6 +85,7 @@ fn parse_one(
         mtime_ns: f.mtime_ns,
         chunks: 0,
         lossy,
+        search_text: format!("{}\n{text}", f.rel),
     };
     if stored.is_some_and(|s| s.hash == file.hash) {
         return Outcome::Touched(file);

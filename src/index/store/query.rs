@@ -281,6 +281,27 @@ impl Store {
         self.chunk_matches(&rows)
     }
 
+    /// Files ranked by BM25 for `query`, each file one document (path and whole text,
+    /// so a long file is normalized by its length), best first.
+    pub async fn files_matching(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, IndexError> {
+        let q = self
+            .files
+            .query()
+            .full_text_search(FullTextSearchQuery::new(query.to_string()))
+            .select(Select::columns(&["path"]))
+            .limit(limit);
+        let mut out = Vec::new();
+        for b in &self.read(FILES, q).await? {
+            let path = self.text(b, FILES, "path")?;
+            out.extend((0..b.num_rows()).map(|i| path.value(i).to_string()));
+        }
+        Ok(out)
+    }
+
     /// The `limit` chunks nearest to `vector` (cosine), among chunks that have one.
     pub async fn nearest_chunks(
         &self,

@@ -45,6 +45,7 @@ pub(super) fn files_schema() -> SchemaRef {
         Field::new("mtime_ns", DataType::Int64, false),
         Field::new("chunks", DataType::UInt32, false),
         Field::new("lossy", DataType::Boolean, false),
+        Field::new("search_text", DataType::Utf8, false),
     ]))
 }
 

@@ -18,7 +18,7 @@ use super::schema::{
 
 /// Bumped whenever a table's shape or the chunking changes: an index with another
 /// version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// What an index was built with; stored in `<index dir>/meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

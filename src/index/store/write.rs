@@ -153,6 +153,7 @@ impl Store {
                 )),
                 Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.chunks))),
                 Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.lossy)))),
+                strings(rows.iter().map(|r| r.search_text.as_str())),
             ],
         )
         .map_err(|e| self.batch_error(FILES, e.into()))?;
@@ -190,6 +191,16 @@ impl Store {
                 (&self.questions, QUESTIONS),
                 "question",
                 "question_idx",
+                Index::FTS(fts_params()),
+                200,
+                force,
+            )
+            .await
+            .map_err(|(t, e)| self.write_error(t, e))?,
+            file_index_rebuilt: ensure_index(
+                (&self.files, FILES),
+                "search_text",
+                "file_text_idx",
                 Index::FTS(fts_params()),
                 200,
                 force,
@@ -426,6 +437,7 @@ impl Store {
 pub struct IndexMaintenance {
     pub fts_rebuilt: bool,
     pub question_index_rebuilt: bool,
+    pub file_index_rebuilt: bool,
     pub commit_index_rebuilt: bool,
     pub symbol_index_rebuilt: bool,
 }
