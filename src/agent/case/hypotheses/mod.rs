@@ -4,6 +4,7 @@
 
 mod batch;
 mod candidate;
+mod host;
 mod lookup;
 mod platform;
 mod policy;

@@ -1,34 +1,24 @@
 //! From a clue to the object at fault: a missing ConfigMap key is the ConfigMap's, an
 //! image that does not exist is the rollout's, a host that refuses is its Service's and
-//! so its pods', a setting the application cannot parse is the ConfigMap key that feeds
-//! that variable.
+//! so its pods' (`host.rs`), a setting the application cannot parse is the ConfigMap key
+//! that feeds that variable.
 
-use super::super::clues::{Cause, Clue, Origin, Subject};
+use super::super::clues::{Cause, Clue, Subject};
 use super::super::deps;
 use super::super::objects;
 use super::super::target::Target;
-use super::super::world::World;
 use super::candidate::{Candidate, Facts};
+use super::host::{from_host, kind_of};
 use super::lookup::{
-    claim_of, config_naming, heaviest_container, hpa_of, limits, node_of, nodes_with_taint,
-    pressure_of, pull_secret, role_of, service_account, setting_source, short_reason, trust_bundle,
+    claim_of, heaviest_container, hpa_of, limits, node_of, nodes_with_taint, pressure_of,
+    pull_secret, role_of, service_account, setting_source, short_reason,
 };
 pub use super::lookup::{owner_of, workload_behind};
-use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
-use crate::protocol::EvidenceKind;
 
 pub fn target_ref(t: &Target) -> ResourceRef {
     ResourceRef::new(&t.kind, t.namespace.as_deref(), &t.name)
-}
-
-fn kind_of(o: Origin) -> EvidenceKind {
-    match o {
-        Origin::Log => EvidenceKind::Log,
-        Origin::Event => EvidenceKind::Event,
-        Origin::Status | Origin::Scheduler => EvidenceKind::Resource,
-    }
 }
 
 /// What every candidate drawn from one clue shares: the facts, the clue, the symptom
@@ -436,163 +426,9 @@ fn setting(f: &From<'_, '_>, key: &str, value: Option<&str>) -> Candidate {
     }
 }
 
-/// A host the workload cannot use: the Service behind it and what is wrong there.
-fn from_host(
-    e: &Facts<'_>,
-    clue: &Clue,
-    symptom: usize,
-    owner: &ResourceRef,
-    host: &str,
-    port: Option<u16>,
-) -> Vec<Candidate> {
-    let w = e.world;
-    let ns = owner.namespace.as_deref();
-    let base = |cause: Cause, culprit: ResourceRef, detail: String| {
-        Candidate::new(cause, culprit, detail, clue.specificity)
-            .because(
-                kind_of(clue.origin),
-                clue.source.to_string(),
-                clue.text.clone(),
-            )
-            .explaining([symptom])
-            .via(owner.clone())
-    };
-    let hostport = match port {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    };
-    let mut out = Vec::new();
-    if matches!(clue.cause, Cause::DnsUnavailable) {
-        let dns = ResourceRef::new("Deployment", Some("kube-system"), "coredns");
-        out.push(
-            base(
-                Cause::DnsUnavailable,
-                dns.clone(),
-                format!("names such as {host} do not resolve: the cluster DNS does not answer"),
-            )
-            .checked_by(Check::PodsShow {
-                reason: "kube-dns".into(),
-            }),
-        );
-        return out;
-    }
-    // An issuer the client does not know: the client's trust bundle lacks the CA that
-    // signed the peer's certificate (a rotated CA, a hand-kept copy).
-    if clue.cause == Cause::Certificate
-        && unknown_authority(&clue.text)
-        && let Some(bundle) = trust_bundle(w, owner)
-    {
-        let detail = format!(
-            "the CA bundle {} trusts does not hold the authority that signed {hostport}'s certificate (x509: certificate signed by unknown authority): the trust bundle needs the new CA",
-            owner.name
-        );
-        let check = Check::Present {
-            resource: bundle.to_string(),
-            key: None,
-        };
-        out.push(base(Cause::Certificate, bundle, detail).checked_by(check));
-        return out;
-    }
-    match deps::service_for(w, host, ns) {
-        Some(svc) => {
-            let dep = workload_behind(w, &svc);
-            let detail = format!("{} ({hostport}) {}", svc.name, what_fails(clue.cause));
-            let culprit = match clue.cause {
-                Cause::Certificate => tls_secret(w, &svc, dep.as_ref())
-                    .or(dep.clone())
-                    .unwrap_or(svc.clone()),
-                _ => dep.clone().unwrap_or(svc.clone()),
-            };
-            let cause = match clue.cause {
-                Cause::Certificate
-                | Cause::Credentials
-                | Cause::TooManyConnections
-                | Cause::RateLimited
-                | Cause::NameNotFound => clue.cause,
-                _ => Cause::DependencyDown,
-            };
-            let mut c = base(cause, culprit, detail).via(svc.clone());
-            c.check = match &dep {
-                Some(d) => Check::DependencyDown {
-                    service: d.name.clone(),
-                },
-                None => Check::ServiceEmpty {
-                    service: svc.name.clone(),
-                },
-            };
-            out.push(c);
-        }
-        None => {
-            // Not a Service of the cluster: a name that does not exist here, or
-            // something outside.
-            let (cause, culprit) = match (clue.cause, deps::cluster_name(host)) {
-                (Cause::NameNotFound | Cause::ConnectionRefused, Some((name, sns))) => (
-                    Cause::NameNotFound,
-                    config_naming(w, owner, host).unwrap_or_else(|| {
-                        ResourceRef::new("Service", sns.as_deref().or(ns), &name)
-                    }),
-                ),
-                (cause, _) => (cause, ResourceRef::new("Host", None, host)),
-            };
-            let detail = format!("{hostport} {}", what_fails(clue.cause));
-            let mut c = base(cause, culprit, detail);
-            c.specificity *= 0.85;
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The TLS Secret a Service's workload serves with: one its pods mount, else one named
-/// after the Service.
-fn tls_secret(w: &World, svc: &ResourceRef, dep: Option<&ResourceRef>) -> Option<ResourceRef> {
-    let ns = svc.namespace.as_deref();
-    let is_tls = |name: &str| match w.get("Secret", ns, name) {
-        Some(KubeObject::Secret(s)) => s.type_.as_deref() == Some("kubernetes.io/tls"),
-        _ => name.contains("tls") || name.contains("cert"),
-    };
-    let mounted = dep
-        .and_then(|d| w.get(&d.kind, d.namespace.as_deref(), &d.name))
-        .and_then(objects::template)
-        .map(objects::spec_refs)
-        .unwrap_or_default()
-        .into_iter()
-        .find(|r| r.kind == "Secret" && is_tls(&r.name))
-        .map(|r| ResourceRef::new("Secret", ns, &r.name));
-    mounted.or_else(|| {
-        w.of_kind("Secret", ns)
-            .find(|o| o.name().contains(&svc.name) && is_tls(o.name()))
-            .map(KubeObject::reference)
-    })
-}
-
 /// The container a status message was read from (`… (container NAME)`).
 fn container_named(text: &str) -> Option<String> {
     let (_, rest) = text.rsplit_once("(container ")?;
     let name = rest.split(')').next()?;
     (!name.is_empty()).then(|| name.to_string())
-}
-
-/// A TLS error that says the issuer is not trusted (not that the certificate expired or
-/// names another host).
-fn unknown_authority(text: &str) -> bool {
-    let t = text.to_lowercase();
-    t.contains("unknown authority")
-        || t.contains("unable to get local issuer")
-        || t.contains("self signed certificate in certificate chain")
-        || t.contains("unable to verify the first certificate")
-}
-
-fn what_fails(cause: Cause) -> &'static str {
-    match cause {
-        Cause::ConnectionRefused => "refuses connections",
-        Cause::ConnectionTimeout => "does not answer in time",
-        Cause::UpstreamErrors => "answers with errors",
-        Cause::Certificate => "presents a certificate that is expired or not trusted",
-        Cause::Credentials => "rejects the credentials",
-        Cause::TooManyConnections => "has no connections left",
-        Cause::RateLimited => "limits the request rate",
-        Cause::NameNotFound => "does not resolve",
-        _ => "fails",
-    }
 }
