@@ -105,8 +105,11 @@ pub fn function_rank(files: &[RankedFile], gold: &[String]) -> Option<usize> {
     files
         .iter()
         .flat_map(|f| {
+            // Only functions count: a doc's sections or a file's classes are not places
+            // a function-level answer can be.
             f.symbols
                 .iter()
+                .filter(|s| is_function_kind(&s.kind))
                 .map(move |s| format!("{}::{}", f.path, s.name))
         })
         .position(|named| gold.contains(&named))
@@ -220,7 +223,11 @@ mod tests {
     fn the_function_rank_reads_the_ranking_file_by_file() {
         let sym = |name: &str| crate::index::localize::RankedSymbol {
             name: name.into(),
-            kind: "function".into(),
+            kind: if name.starts_with("Section") {
+                "section".into()
+            } else {
+                "function".into()
+            },
             start_line: 1,
             end_line: 2,
         };
@@ -230,7 +237,12 @@ mod tests {
             reasons: Vec::new(),
             symbols: names.iter().map(|n| sym(n)).collect(),
         };
-        let files = vec![file("a.py", &["f", "g"]), file("b.py", &["h", "charge"])];
+        let files = vec![
+            file("CHANGELOG.md", &["Section A", "Section B"]),
+            file("a.py", &["f", "g"]),
+            file("b.py", &["h", "charge"]),
+        ];
+        // A document's sections take no place among the functions.
         assert_eq!(function_rank(&files, &["b.py::charge".into()]), Some(4));
         assert_eq!(function_rank(&files, &["a.py::charge".into()]), None);
     }
