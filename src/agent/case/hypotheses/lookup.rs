@@ -2,6 +2,8 @@
 //! pod's node, the target's claim, autoscaler, account, pull secret and limits, and the
 //! ConfigMap or Secret key that feeds a setting.
 
+use k8s_openapi::api::apps::v1::ReplicaSet;
+
 use super::super::clues::Clue;
 use super::super::objects;
 use super::super::target::Target;
@@ -328,4 +330,23 @@ pub(super) fn trust_bundle(w: &World, workload: &ResourceRef) -> Option<Resource
             _ => ca_name(&r.name),
         })
         .map(|r| ResourceRef::new(r.kind, ns, &r.name))
+}
+
+/// The ReplicaSets a Deployment owns, newest revision first.
+pub(super) fn replica_sets<'w>(
+    w: &'w World,
+    ns: Option<&'w str>,
+    deployment: &str,
+) -> Vec<&'w ReplicaSet> {
+    let mut sets: Vec<&ReplicaSet> = w
+        .of_kind("ReplicaSet", ns)
+        .filter_map(|o| match o {
+            KubeObject::ReplicaSet(r) if objects::owned_by(&r.metadata, deployment) => {
+                Some(r.as_ref())
+            }
+            _ => None,
+        })
+        .collect();
+    sets.sort_by_key(|r| std::cmp::Reverse(objects::revision(&r.metadata)));
+    sets
 }

@@ -2,7 +2,6 @@
 //! neighbours on its nodes, its autoscaler at its maximum, its nodes down or under
 //! pressure.
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
 
 use super::super::clues::Cause;
@@ -10,6 +9,7 @@ use super::super::objects;
 use super::super::timeline::NEAR_MINUTES;
 use super::batch::scheduled_load;
 use super::candidate::{Candidate, Facts, symptoms_of};
+use super::lookup::replica_sets;
 use super::resolve::{owner_of, target_ref};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
@@ -484,17 +484,7 @@ pub(super) fn cpu_throttling(e: &Facts<'_>) -> Option<Candidate> {
         return None;
     }
     let ns = t.namespace.as_deref();
-    let mut sets: Vec<&ReplicaSet> = e
-        .world
-        .of_kind("ReplicaSet", ns)
-        .filter_map(|o| match o {
-            KubeObject::ReplicaSet(r) if objects::owned_by(&r.metadata, &t.name) => {
-                Some(r.as_ref())
-            }
-            _ => None,
-        })
-        .collect();
-    sets.sort_by_key(|r| std::cmp::Reverse(objects::revision(&r.metadata)));
+    let sets = replica_sets(e.world, ns, &t.name);
     let spec = match sets.first() {
         Some(rs) => objects::rs_spec(rs),
         None => e

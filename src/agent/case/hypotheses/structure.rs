@@ -11,9 +11,9 @@ use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use super::super::clues::Cause;
 use super::super::objects;
 use super::candidate::{Candidate, Facts, symptoms_of};
+use super::lookup::replica_sets;
 use super::resolve::target_ref;
 use super::{batch, platform, policy, preempt, routing};
-use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
 use crate::protocol::EvidenceKind;
@@ -55,17 +55,7 @@ fn rollout(e: &Facts<'_>) -> Option<Candidate> {
         return None;
     }
     let ns = t.namespace.as_deref();
-    let mut sets: Vec<&ReplicaSet> = e
-        .world
-        .of_kind("ReplicaSet", ns)
-        .filter_map(|o| match o {
-            KubeObject::ReplicaSet(r) if objects::owned_by(&r.metadata, &t.name) => {
-                Some(r.as_ref())
-            }
-            _ => None,
-        })
-        .collect();
-    sets.sort_by_key(|r| std::cmp::Reverse(objects::revision(&r.metadata)));
+    let sets = replica_sets(e.world, ns, &t.name);
     let (new, old) = (*sets.first()?, *sets.get(1)?);
     let created = objects::created(&new.metadata)?;
     if created < e.start - chrono::Duration::hours(24) {
