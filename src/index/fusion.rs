@@ -2,11 +2,13 @@
 //! maintainer knows about the repository is added: a file several signals agree on or
 //! rank first counts more, a test or doc hit passes part of its evidence to the source
 //! file it exercises, files that are not source count less, and files that past fixes
-//! changed count more than those they never reached. The weights are learned (see
-//! `Weights`) and refitted per repository (`learn`).
+//! changed count more than those they never reached; last, a file the history usually
+//! changes with one of the first few follows it (`cochange`). The weights are learned
+//! (see `Weights`) and refitted per repository (`learn`).
 
 use std::collections::HashMap;
 
+use super::cochange::follow_partners;
 pub use super::profile::Weights;
 use super::profile::{FixCounts, RepoProfile, Role};
 use super::ranking::{RankedFile, RankedSymbol};
@@ -153,6 +155,7 @@ pub fn fuse(
         }
     }
     files.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
+    follow_partners(&mut files, fixes.partners());
     files
 }
 

@@ -281,7 +281,7 @@ pub async fn rank_files_for_issue(
     } else {
         unfitted()
     };
-    let fixes = FixCounts::from_counts(stored.fix_counts, &profile);
+    let fixes = FixCounts::from_counts(stored.fix_counts, &profile).with_partners(stored.partners);
     let mut files = fuse(&hits, &weights, &profile, &fixes);
     if signals.graph && !files.is_empty() {
         expand_by_graph(store, &profile, &mut files).await?;

@@ -145,6 +145,9 @@ pub struct StoredProfile {
     /// How many past fixes changed each file.
     #[serde(default)]
     pub fix_counts: HashMap<String, u32>,
+    /// Source files the history changed together (`cochange`), per file.
+    #[serde(default)]
+    pub partners: HashMap<String, Vec<String>>,
 }
 
 pub struct RepoProfile {
@@ -238,6 +241,8 @@ impl RepoProfile {
 pub struct FixCounts {
     per_file: HashMap<String, f32>,
     per_folder: HashMap<String, f32>,
+    /// The files each file usually changes with (`cochange`; none unless given).
+    partners: HashMap<String, Vec<String>>,
 }
 
 impl FixCounts {
@@ -252,7 +257,18 @@ impl FixCounts {
         FixCounts {
             per_file: counts.into_iter().map(|(p, n)| (p, n as f32)).collect(),
             per_folder,
+            partners: HashMap::new(),
         }
+    }
+
+    /// The same, with the files each file usually changes with.
+    pub fn with_partners(mut self, partners: HashMap<String, Vec<String>>) -> FixCounts {
+        self.partners = partners;
+        self
+    }
+
+    pub fn partners(&self) -> &HashMap<String, Vec<String>> {
+        &self.partners
     }
 
     /// The file's own count plus its folder's average.
