@@ -210,6 +210,36 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_changes_with_the_first_follows_it() {
+        let hits = SignalHits {
+            fulltext: vec![hit("pkg/cart.py"), hit("docs/cart.md"), hit("pkg/tax.py")],
+            path_words: vec![hit("pkg/cart.py")],
+            ..Default::default()
+        };
+        let w = Weights::default();
+        let plain = FixCounts::default();
+        let order = |fixes: &FixCounts| -> Vec<String> {
+            fuse(&hits, &w, &profile(), fixes)
+                .into_iter()
+                .map(|f| f.path)
+                .collect()
+        };
+        assert_eq!(order(&plain)[..2], ["pkg/cart.py", "pkg/tax.py"]);
+        let partners = FixCounts::default().with_partners(
+            [(
+                "pkg/cart.py".to_string(),
+                vec!["pkg/checkout.py".to_string()],
+            )]
+            .into_iter()
+            .collect(),
+        );
+        assert_eq!(
+            order(&partners)[..3],
+            ["pkg/cart.py", "pkg/checkout.py", "pkg/tax.py"]
+        );
+    }
+
+    #[test]
     fn the_prior_favours_files_past_fixes_changed() {
         let hits = SignalHits {
             fulltext: vec![hit("pkg/tax.py"), hit("pkg/cart.py")],

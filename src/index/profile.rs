@@ -1,8 +1,9 @@
 //! What the repository says about itself: which files are source and which accompany
 //! it (tests by each language's test-discovery conventions, docs, changelogs, and what
 //! `.gitattributes` marks `linguist-vendored`, `linguist-generated` or
-//! `linguist-documentation`), which source file a test exercises, and how often past
-//! fixes changed each file and folder. The fitted fusion weights are kept with it.
+//! `linguist-documentation`), which source file a test exercises, how often past fixes
+//! changed each file and folder, and which files change together. The fitted fusion
+//! weights are kept with it.
 
 use std::collections::HashMap;
 use std::path::Path;
