@@ -47,6 +47,7 @@ pub async fn instance_evidence(
     )
     .await?;
     let fixes = FixCounts::from_counts(stored.fix_counts.clone(), &profile);
+    let no_partners = Vec::new();
     let files: BTreeMap<&str, Value> = profile
         .paths()
         .iter()
@@ -59,7 +60,8 @@ pub async fn instance_evidence(
             };
             (
                 p.as_str(),
-                json!({"role": role.label(), "fixes": fixes.around(p), "subjects": subjects}),
+                json!({"role": role.label(), "fixes": fixes.around(p), "subjects": subjects,
+                       "partners": stored.partners.get(p).unwrap_or(&no_partners)}),
             )
         })
         .collect();

@@ -2,11 +2,13 @@
 //! maintainer knows about the repository is added: a file several signals agree on or
 //! rank first counts more, a test or doc hit passes part of its evidence to the source
 //! file it exercises, files that are not source count less, and files that past fixes
-//! changed count more than those they never reached. The weights are learned (see
-//! `Weights`) and refitted per repository (`learn`).
+//! changed count more than those they never reached; last, a file the history usually
+//! changes with one of the first few follows it (`cochange`). The weights are learned
+//! (see `Weights`) and refitted per repository (`learn`).
 
 use std::collections::HashMap;
 
+use super::cochange::follow_partners;
 pub use super::profile::Weights;
 use super::profile::{FixCounts, RepoProfile, Role};
 use super::ranking::{RankedFile, RankedSymbol};
@@ -153,6 +155,7 @@ pub fn fuse(
         }
     }
     files.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
+    follow_partners(&mut files, fixes.partners());
     files
 }
 
@@ -204,6 +207,36 @@ mod tests {
         assert_eq!(order[0], "pkg/cart.py", "{order:?}");
         assert_eq!(*order.last().unwrap(), "tests/test_cart.py", "{order:?}");
         assert!(ranked[0].reasons.iter().any(|r| r.contains("exercised by")));
+    }
+
+    #[test]
+    fn a_file_that_changes_with_the_first_follows_it() {
+        let hits = SignalHits {
+            fulltext: vec![hit("pkg/cart.py"), hit("docs/cart.md"), hit("pkg/tax.py")],
+            path_words: vec![hit("pkg/cart.py")],
+            ..Default::default()
+        };
+        let w = Weights::default();
+        let plain = FixCounts::default();
+        let order = |fixes: &FixCounts| -> Vec<String> {
+            fuse(&hits, &w, &profile(), fixes)
+                .into_iter()
+                .map(|f| f.path)
+                .collect()
+        };
+        assert_eq!(order(&plain)[..2], ["pkg/cart.py", "pkg/tax.py"]);
+        let partners = FixCounts::default().with_partners(
+            [(
+                "pkg/cart.py".to_string(),
+                vec!["pkg/checkout.py".to_string()],
+            )]
+            .into_iter()
+            .collect(),
+        );
+        assert_eq!(
+            order(&partners)[..3],
+            ["pkg/cart.py", "pkg/checkout.py", "pkg/tax.py"]
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 use anyhow::Result;
 use regex::Regex;
 
+use super::cochange::partners;
 use super::fusion::{SignalHits, Weights, fuse};
 use super::lang::Lang;
 use super::localize::{Signals, gather, parse_issue};
@@ -204,12 +205,13 @@ pub async fn refresh(store: &Store, root: &Path) -> Result<Option<FitReport>> {
     let paths = store.file_paths().await?;
     stored.gitattributes = std::fs::read_to_string(root.join(".gitattributes")).unwrap_or_default();
     stored.fix_counts = fix_counts(&commits, None);
+    let profile = RepoProfile::new(paths, &stored.gitattributes);
+    stored.partners = partners(&commits, &profile);
     let due = stored.needs_fit()
         || commits.len() < stored.fitted_at_commits
         || commits.len() >= stored.fitted_at_commits + REFIT_EVERY;
     let mut report = None;
     if due {
-        let profile = RepoProfile::new(paths, &stored.gitattributes);
         let (weights, fit) = fit(store, &profile, &commits).await?;
         stored.weights = Some(weights);
         stored.fusion_version = FUSION_VERSION;

@@ -276,12 +276,14 @@ pub async fn rank_files_for_issue(
     let stored = store.load_profile()?;
     let profile = RepoProfile::new(store.file_paths().await?, &stored.gitattributes);
     let hits = gather(store, embedder, text, &parsed, signals, None, &profile).await?;
-    let weights = if signals.structure {
-        stored.weights()
+    // Without the structure signal, nothing the repository knows counts: no fitted
+    // weights, no prior, no partners (the BM25 baseline is the full-text list alone).
+    let (weights, partners) = if signals.structure {
+        (stored.weights(), stored.partners)
     } else {
-        unfitted()
+        (unfitted(), HashMap::new())
     };
-    let fixes = FixCounts::from_counts(stored.fix_counts, &profile);
+    let fixes = FixCounts::from_counts(stored.fix_counts, &profile).with_partners(partners);
     let mut files = fuse(&hits, &weights, &profile, &fixes);
     if signals.graph && !files.is_empty() {
         expand_by_graph(store, &profile, &mut files).await?;

@@ -1,8 +1,9 @@
 //! What the repository says about itself: which files are source and which accompany
 //! it (tests by each language's test-discovery conventions, docs, changelogs, and what
 //! `.gitattributes` marks `linguist-vendored`, `linguist-generated` or
-//! `linguist-documentation`), which source file a test exercises, and how often past
-//! fixes changed each file and folder. The fitted fusion weights are kept with it.
+//! `linguist-documentation`), which source file a test exercises, how often past fixes
+//! changed each file and folder, and which files change together. The fitted fusion
+//! weights are kept with it.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -145,6 +146,9 @@ pub struct StoredProfile {
     /// How many past fixes changed each file.
     #[serde(default)]
     pub fix_counts: HashMap<String, u32>,
+    /// Source files the history changed together (`cochange`), per file.
+    #[serde(default)]
+    pub partners: HashMap<String, Vec<String>>,
 }
 
 pub struct RepoProfile {
@@ -238,6 +242,8 @@ impl RepoProfile {
 pub struct FixCounts {
     per_file: HashMap<String, f32>,
     per_folder: HashMap<String, f32>,
+    /// The files each file usually changes with (`cochange`; none unless given).
+    partners: HashMap<String, Vec<String>>,
 }
 
 impl FixCounts {
@@ -252,7 +258,18 @@ impl FixCounts {
         FixCounts {
             per_file: counts.into_iter().map(|(p, n)| (p, n as f32)).collect(),
             per_folder,
+            partners: HashMap::new(),
         }
+    }
+
+    /// The same, with the files each file usually changes with.
+    pub fn with_partners(mut self, partners: HashMap<String, Vec<String>>) -> FixCounts {
+        self.partners = partners;
+        self
+    }
+
+    pub fn partners(&self) -> &HashMap<String, Vec<String>> {
+        &self.partners
     }
 
     /// The file's own count plus its folder's average.

@@ -561,3 +561,38 @@ fn check_evidence(evidence: &std::path::Path, line: &serde_json::Value, gold: &[
     }
     assert_eq!(ev[0]["nearest"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_file_that_changes_with_the_first_follows_it_unless_only_text_counts() {
+    let f = shop_with_history();
+    for n in 0..5 {
+        for (path, i) in [("checkout/payments.py", 2), ("gateway/server.go", 4)] {
+            f.write(path, &format!("{}\n# revision {n}\n", SHOP_FILES[i].1));
+        }
+        commit(&f, &format!("Tune payment and gateway limits {n}"));
+    }
+    let loc = f.location();
+    index(&loc, &lexical_config()).await;
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    let query = "payment processor unavailable";
+    let follows = "usually changes with checkout/payments.py";
+    let r = rank_files_for_issue(&store, None, query, 5, Signals::default())
+        .await
+        .unwrap();
+    assert_eq!(r.files[0].path, "checkout/payments.py", "{:#?}", r.files);
+    let partner = r
+        .files
+        .iter()
+        .position(|f| f.reasons.iter().any(|x| x == follows));
+    assert_eq!(partner, Some(1), "{:#?}", r.files);
+    assert_eq!(r.files[1].path, "gateway/server.go");
+    let r = rank_files_for_issue(&store, None, query, 5, Signals::bm25())
+        .await
+        .unwrap();
+    assert!(
+        !r.files
+            .iter()
+            .flat_map(|f| &f.reasons)
+            .any(|x| x == follows)
+    );
+}
