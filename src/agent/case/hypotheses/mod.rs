@@ -13,6 +13,7 @@ mod resolve;
 mod rollout;
 mod routing;
 mod structure;
+mod words;
 
 pub use candidate::{Candidate, Facts};
 pub use resolve::{owner_of, workload_behind};

@@ -13,7 +13,7 @@ use super::super::objects;
 use super::candidate::{Candidate, Facts, symptoms_of};
 use super::lookup::replica_sets;
 use super::resolve::target_ref;
-use super::{batch, platform, policy, preempt, routing};
+use super::{batch, platform, policy, preempt, routing, words};
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
 use crate::protocol::EvidenceKind;
@@ -22,6 +22,7 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     let mut out = Vec::new();
     out.extend(rollout(e));
     out.extend(missing_refs(e));
+    out.extend(words::mounted_files(e));
     out.extend(routing::services(e));
     out.extend(routing::ingresses(e));
     out.extend(routing::ingress_tls(e));
