@@ -61,14 +61,9 @@ fn named_key(line: &str, m: &Mounted) -> Option<String> {
     let at = line.find(&m.path)?;
     let rest = &line[at + m.path.len()..];
     match (&m.key, rest.strip_prefix('/')) {
-        (Some(k), _) if !rest.starts_with(|c: char| file_char(c) || c == '/') => {
-            Some(k.clone())
-        }
+        (Some(k), _) if !rest.starts_with(|c: char| file_char(c) || c == '/') => Some(k.clone()),
         (None, Some(tail)) => {
-            let key: String = tail
-                .chars()
-                .take_while(|c| file_char(*c))
-                .collect();
+            let key: String = tail.chars().take_while(|c| file_char(*c)).collect();
             (!key.is_empty()).then_some(key)
         }
         _ => None,
@@ -107,11 +102,16 @@ pub(super) fn mounted_files(e: &Facts<'_>) -> Vec<Candidate> {
                     reason: String::new(),
                 };
                 out.push(
-                    Candidate::new(Cause::BadConfigValue, m.object.clone(), detail, NAMES_ITS_FILE)
-                        .because(EvidenceKind::Log, pod.to_string(), line.clone())
-                        .explaining(symptoms_of(e, &[p]))
-                        .checked_by(check)
-                        .via(pod.clone()),
+                    Candidate::new(
+                        Cause::BadConfigValue,
+                        m.object.clone(),
+                        detail,
+                        NAMES_ITS_FILE,
+                    )
+                    .because(EvidenceKind::Log, pod.to_string(), line.clone())
+                    .explaining(symptoms_of(e, &[p]))
+                    .checked_by(check)
+                    .via(pod.clone()),
                 );
             }
         }
