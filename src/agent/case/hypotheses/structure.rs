@@ -23,6 +23,7 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(rollout(e));
     out.extend(missing_refs(e));
     out.extend(words::mounted_files(e));
+    out.extend(words::refusals(e));
     out.extend(routing::services(e));
     out.extend(routing::ingresses(e));
     out.extend(routing::ingress_tls(e));

@@ -1,13 +1,15 @@
 //! Failures in their own words, where no clue pattern knows the message: an error that
 //! names a file the workload reads from a ConfigMap or Secret it mounts is that object's
-//! (whatever the parser's wording: YAML, JSON, TOML, a certificate, a properties file).
+//! (whatever the parser's wording: YAML, JSON, TOML, a certificate, a properties file);
+//! a dependency that refuses the work in its protocol's words is that dependency's, with
+//! its own settings the refusal names.
 
 use k8s_openapi::api::core::v1::PodSpec;
 
 use super::super::clues::{self, Cause};
-use super::super::objects;
+use super::super::{deps, objects, refusal};
 use super::candidate::{Candidate, Facts, symptoms_of};
-use super::lookup::target_spec;
+use super::lookup::{target_spec, workload_behind};
 use super::structure::troubled;
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
@@ -16,6 +18,10 @@ use crate::protocol::EvidenceKind;
 /// How directly an error naming a mounted file names its cause: the file and the object
 /// behind it are certain, that its content is at fault is the error's word.
 const NAMES_ITS_FILE: f32 = 0.8;
+/// A refusal is the server's own word; the dependency is found through the setting the
+/// workload reaches it with, or less surely as the one Service speaking the protocol.
+const REFUSED: f32 = 0.75;
+const ONLY_SPEAKER: f32 = 0.85;
 
 /// A file a container reads from a ConfigMap or Secret volume: where it is mounted, the
 /// object and the key (a `subPath` mount is one key; a directory mount, any key in it).
@@ -115,6 +121,59 @@ pub(super) fn mounted_files(e: &Facts<'_>) -> Vec<Candidate> {
                 );
             }
         }
+    }
+    out
+}
+
+/// A dependency that refuses the target's work in its protocol's words (the reply names
+/// no host): the workload behind the host the target reaches it at, with its settings
+/// that the refusal names (`--maxmemory-policy noeviction` for Redis's `OOM command not
+/// allowed when used memory > 'maxmemory'`).
+pub(super) fn refusals(e: &Facts<'_>) -> Vec<Candidate> {
+    let (w, t) = (e.world, e.target);
+    let ns = t.namespace.as_deref();
+    let mut out = Vec::new();
+    for r in refusal::refusals(w, t) {
+        let Some(svc) = deps::service_for(w, &r.host, ns) else {
+            continue;
+        };
+        let dep = workload_behind(w, &svc);
+        let culprit = dep.clone().unwrap_or(svc.clone());
+        let said = clues::cut(&clues::log_message(&r.line), 160);
+        let via = r
+            .setting
+            .as_deref()
+            .map_or(String::new(), |s| format!(", its {s},"));
+        let mut detail = format!("{}{via} refuses the work: {said}", r.host);
+        let settings = dep
+            .as_ref()
+            .and_then(|d| w.get(&d.kind, d.namespace.as_deref(), &d.name))
+            .and_then(objects::template)
+            .map(|spec| refusal::settings_named(spec, &said))
+            .unwrap_or_default();
+        if !settings.is_empty() {
+            detail.push_str(&format!(
+                "; {} runs with {}",
+                culprit.name,
+                settings.join(" ")
+            ));
+        }
+        let pods: Vec<_> = w
+            .pods_of(&t.name, ns)
+            .filter(|p| objects::name(&p.metadata) == r.pod)
+            .collect();
+        let specificity = if r.setting.is_some() {
+            REFUSED
+        } else {
+            REFUSED * ONLY_SPEAKER
+        };
+        let pod = ResourceRef::new("Pod", ns, &r.pod);
+        out.push(
+            Candidate::new(Cause::UpstreamErrors, culprit, detail, specificity)
+                .because(EvidenceKind::Log, pod.to_string(), r.line.clone())
+                .explaining(symptoms_of(e, &pods))
+                .via(svc),
+        );
     }
     out
 }
