@@ -184,7 +184,7 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
                 .namespace
                 .as_deref()
                 .is_none_or(|pns| Some(pns) == ns)
-                && (!rollout || structure::troubled(p))
+                && (!rollout || candidate::troubled(p))
         });
         for p in pods {
             let pod = ResourceRef::new("Pod", p.metadata.namespace.as_deref(), objects_name(p));

@@ -8,9 +8,8 @@ use k8s_openapi::api::core::v1::PodSpec;
 
 use super::super::clues::{self, Cause};
 use super::super::{deps, objects, refusal};
-use super::candidate::{Candidate, Facts, symptoms_of};
+use super::candidate::{Candidate, Facts, symptoms_of, troubled};
 use super::lookup::{target_spec, workload_behind};
-use super::structure::troubled;
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
 use crate::protocol::EvidenceKind;
