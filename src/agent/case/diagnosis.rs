@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use super::alert::Alert;
 use super::clues::Cause;
 use super::confidence::{self, Assessment, CLOSE};
-use super::deps::failing_hosts;
 use super::hypotheses::{self, Candidate, Facts};
+use super::refusal::dependency_hosts;
 use super::statement;
 use super::symptoms::{self, Observations};
 use super::target::{Hypothesis, Target};
@@ -84,10 +84,10 @@ pub fn diagnose(w: &World, t: &Target, alert: &Alert, request: &str) -> Diagnosi
     d
 }
 
-/// Workloads behind the hosts the target cannot reach.
+/// Workloads behind the hosts the target cannot reach or that refuse its work.
 fn dependencies(w: &World, t: &Target) -> Vec<String> {
     let mut out = Vec::new();
-    for host in failing_hosts(w, t) {
+    for host in dependency_hosts(w, t) {
         if let Some(svc) = deps::service_for(w, &host, t.namespace.as_deref())
             && let Some(dep) = hypotheses::workload_behind(w, &svc)
             && dep.name != t.name

@@ -12,6 +12,7 @@ pub mod deps;
 pub mod diagnosis;
 pub mod hypotheses;
 pub mod objects;
+pub mod refusal;
 pub mod state;
 pub mod statement;
 pub mod symptoms;

@@ -11,8 +11,8 @@ use k8s_openapi::api::core::v1::Pod;
 
 use crate::agent::case::alert::Alert;
 use crate::agent::case::clues::{self, Cause, Origin};
-use crate::agent::case::deps::failing_hosts;
 use crate::agent::case::hypotheses::preempt;
+use crate::agent::case::refusal::dependency_hosts;
 use crate::agent::case::target::Target;
 use crate::agent::case::world::{Read, World, resource_of};
 use crate::agent::case::{deps, objects};
@@ -334,12 +334,12 @@ fn storage_reads(w: &World, out: &mut Vec<Read>) {
     }
 }
 
-/// The hosts the target's logs fail to reach, and those its configuration names: their
-/// Services' pods and, when those fail, their logs.
+/// The hosts the target's logs fail to reach or that refuse its work: their Services'
+/// pods and workload and, when those fail, their logs.
 fn dependency_reads(w: &World, t: &Target, out: &mut Vec<Read>) {
     let ns = t.namespace.as_deref();
     let mut services: Vec<ResourceRef> = Vec::new();
-    for host in failing_hosts(w, t) {
+    for host in dependency_hosts(w, t) {
         if let Some(svc) = deps::service_for(w, &host, ns) {
             services.push(svc);
         } else if let Some((name, sns)) = deps::cluster_name(&host)
@@ -367,6 +367,12 @@ fn dependency_reads(w: &World, t: &Target, out: &mut Vec<Read>) {
             out.push(list("endpointslices", svc_ns, None));
             // Policies there may refuse the caller's traffic.
             out.push(list("networkpolicies", svc_ns, None));
+        }
+        // The workload behind it: its settings.
+        if let Some(dep) = crate::agent::case::hypotheses::workload_behind(w, &svc)
+            && let Some(resource) = resource_of(&dep.kind)
+        {
+            out.push(get(resource, svc_ns, &dep.name));
         }
         // The dependency's failing pods: one crashed container's log.
         let failing = w

@@ -128,3 +128,12 @@ pub(super) fn symptoms_of(e: &Facts<'_>, pods: &[&Pod]) -> Vec<usize> {
         .map(|s| s.id)
         .collect()
 }
+
+/// A pod that is not serving: a container waiting or terminated in trouble, pending, or
+/// running but not ready.
+pub(super) fn troubled(p: &Pod) -> bool {
+    !objects::container_troubles(p).is_empty()
+        || p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
+        || (p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+            && !objects::pod_ready(p))
+}

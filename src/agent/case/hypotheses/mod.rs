@@ -13,6 +13,7 @@ mod resolve;
 mod rollout;
 mod routing;
 mod structure;
+mod words;
 
 pub use candidate::{Candidate, Facts};
 pub use resolve::{owner_of, workload_behind};
@@ -156,7 +157,8 @@ fn fold_dependencies(out: &mut [Candidate], e: &Facts<'_>, clues: &[(&super::clu
 /// A workload other than the target blamed for the trouble (cluster DNS, metrics-server,
 /// a dependency) says why in its own log: its most telling error line (one the clue
 /// table reads, else the latest) joins the cause, in its words. So do the failing pods
-/// of a revision blamed for failing, when no clue stood for what they say.
+/// of a revision blamed for failing, when no clue stood for what they say, and the
+/// target's pods when a change is blamed only for being recent.
 fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
     for c in out.iter_mut() {
         let rollout = c.cause == Cause::BadRollout;
@@ -167,7 +169,9 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
         // A failed Job says why only in its pods' logs, the target's own included.
         let job =
             c.cause == Cause::JobFailed && matches!(c.culprit.kind.as_str(), "CronJob" | "Job");
-        if !(job || rollout || workload && c.culprit.name != e.target.name)
+        // A change blamed only for being recent says what went wrong in its pods' words.
+        let recent = c.cause == Cause::RecentChange && c.culprit.name == e.target.name;
+        if !(job || rollout || recent || workload && c.culprit.name != e.target.name)
             || c.detail.contains("; its pods")
         {
             continue;
@@ -180,7 +184,7 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
                 .namespace
                 .as_deref()
                 .is_none_or(|pns| Some(pns) == ns)
-                && (!rollout || structure::troubled(p))
+                && (!rollout || candidate::troubled(p))
         });
         for p in pods {
             let pod = ResourceRef::new("Pod", p.metadata.namespace.as_deref(), objects_name(p));

@@ -10,10 +10,10 @@ use k8s_openapi::api::core::v1::{Pod, PodSpec};
 
 use super::super::clues::Cause;
 use super::super::objects;
-use super::candidate::{Candidate, Facts, symptoms_of};
+use super::candidate::{Candidate, Facts, symptoms_of, troubled};
 use super::lookup::replica_sets;
 use super::resolve::target_ref;
-use super::{batch, platform, policy, preempt, routing};
+use super::{batch, platform, policy, preempt, routing, words};
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
 use crate::protocol::EvidenceKind;
@@ -22,6 +22,8 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     let mut out = Vec::new();
     out.extend(rollout(e));
     out.extend(missing_refs(e));
+    out.extend(words::mounted_files(e));
+    out.extend(words::refusals(e));
     out.extend(routing::services(e));
     out.extend(routing::ingresses(e));
     out.extend(routing::ingress_tls(e));
@@ -38,13 +40,6 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(batch::recent_changes(e));
     out.extend(batch::nothing_wrong(e));
     out
-}
-
-pub(super) fn troubled(p: &Pod) -> bool {
-    !objects::container_troubles(p).is_empty()
-        || p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
-        || (p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-            && !objects::pod_ready(p))
 }
 
 /// A new revision failing where the previous one serves, unless the new revision is
