@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use anyhow::Result;
+use futures::{StreamExt, TryStreamExt};
 use regex::Regex;
 
 use super::fusion::{SignalHits, Weights, fuse};
@@ -24,6 +25,8 @@ use super::store::{CommitFilter, CommitRecord};
 const PAST_FIXES: usize = 80;
 /// Fewer than this and the defaults stand (a third of them confirm a fit).
 const MIN_PAST_FIXES: usize = 12;
+/// Past fixes whose signals are read at the same time.
+const REPLAY_CONCURRENCY: usize = 4;
 /// Refit after this many new commits.
 const REFIT_EVERY: usize = 20;
 /// Read at most this many commits (the history walk keeps fewer by default).
@@ -180,15 +183,27 @@ pub fn past_fixes(commits: &[CommitRecord], profile: &RepoProfile, limit: usize)
 
 /// How many fix commits (before `before`, when given) changed each file.
 pub fn fix_counts(commits: &[CommitRecord], before: Option<i64>) -> HashMap<String, u32> {
+    count_changes(fix_commits(commits), before)
+}
+
+/// The commits the past-fixes prior counts: a fix's message, at most `MAX_FILES` files.
+fn fix_commits(commits: &[CommitRecord]) -> Vec<&CommitRecord> {
+    commits
+        .iter()
+        .filter(|c| c.files.len() <= MAX_FILES)
+        .filter(|c| message(c).is_some_and(|(s, b)| is_fix(s, b)))
+        .collect()
+}
+
+/// How many of `fixes` (before `before`, when given) changed each file.
+fn count_changes(fixes: Vec<&CommitRecord>, before: Option<i64>) -> HashMap<String, u32> {
     let mut out: HashMap<String, u32> = HashMap::new();
-    for c in commits {
-        if before.is_some_and(|t| c.time >= t) || c.files.len() > MAX_FILES {
+    for c in fixes {
+        if before.is_some_and(|t| c.time >= t) {
             continue;
         }
-        if message(c).is_some_and(|(s, b)| is_fix(s, b)) {
-            for f in &c.files {
-                *out.entry(f.clone()).or_default() += 1;
-            }
+        for f in &c.files {
+            *out.entry(f.clone()).or_default() += 1;
         }
     }
     out
@@ -256,6 +271,29 @@ const KNOBS: &[Knob] = &[
     knob!(transfer),
 ];
 
+/// A replayed fix's lists as far as the fit reads them: the reasons and symbols of
+/// each hit only explain a ranking, and copying them is most of what a fusion costs.
+fn scores_only(mut hits: SignalHits) -> SignalHits {
+    for list in [
+        &mut hits.frames,
+        &mut hits.paths,
+        &mut hits.symbols,
+        &mut hits.fulltext,
+        &mut hits.files,
+        &mut hits.questions,
+        &mut hits.llm_questions,
+        &mut hits.vectors,
+        &mut hits.history,
+        &mut hits.path_words,
+    ] {
+        for h in list.iter_mut() {
+            h.reason.clear();
+            h.symbols.clear();
+        }
+    }
+    hits
+}
+
 /// One past fix as the fusion saw it: every signal's list, the fix counts before it,
 /// and the files it changed.
 type Replayed<'a> = (SignalHits, FixCounts, &'a [String]);
@@ -291,12 +329,21 @@ fn ascend(replay: &[Replayed<'_>], profile: &RepoProfile) -> (Weights, (f32, f32
     let step = 1.0 / replay.len().max(1) as f32;
     let mut best = defaults;
     let mut best_score = replay_score(replay, &best, profile);
+    // The second pass meets most of the first's weights again: each is scored once.
+    let mut seen: Vec<(Weights, (f32, f32))> = vec![(best, best_score)];
     for _ in 0..2 {
         for knob in KNOBS {
             for &m in MULTIPLES {
                 let mut w = best;
                 (knob.set)(&mut w, m * (knob.get)(&defaults));
-                let s = replay_score(replay, &w, profile);
+                let s = match seen.iter().find(|(x, _)| *x == w) {
+                    Some((_, s)) => *s,
+                    None => {
+                        let s = replay_score(replay, &w, profile);
+                        seen.push((w, s));
+                        s
+                    }
+                };
                 if objective(s) > objective(best_score) + step {
                     best = w;
                     best_score = s;
@@ -329,24 +376,39 @@ pub async fn fit(
         vectors: false,
         ..Signals::default()
     };
-    let mut replay: Vec<Replayed<'_>> = Vec::new();
-    for p in &past {
-        let parsed = parse_issue(&p.query);
-        let hits = gather(
-            store,
-            None,
-            &p.query,
-            &parsed,
-            signals,
-            Some(p.time),
-            profile,
-        )
+    // The past fixes' queries run a few at a time (each waits on several index
+    // reads); their order, and so the fit, stays that of `past`.
+    let queries: Vec<_> = past
+        .iter()
+        .map(|p| replay_hits(store, p, signals, profile))
+        .collect();
+    let hits: Vec<SignalHits> = futures::stream::iter(queries)
+        .buffered(REPLAY_CONCURRENCY)
+        .try_collect()
         .await?;
-        let fixes = FixCounts::from_counts(fix_counts(commits, Some(p.time)), profile);
-        replay.push((hits, fixes, &p.gold));
-    }
+    let fixes = fix_commits(commits);
+    let replay: Vec<Replayed<'_>> = past
+        .iter()
+        .zip(hits)
+        .map(|(p, hits)| {
+            let counts = count_changes(fixes.clone(), Some(p.time));
+            (hits, FixCounts::from_counts(counts, profile), p.gold.as_slice())
+        })
+        .collect();
     let weights = choose(&replay, profile, &mut report);
     Ok((weights, report))
+}
+
+/// Every signal's list for a past fix, as of before it (scores only).
+async fn replay_hits(
+    store: &Store,
+    p: &PastFix,
+    signals: Signals,
+    profile: &RepoProfile,
+) -> Result<SignalHits> {
+    let parsed = parse_issue(&p.query);
+    let hits = gather(store, None, &p.query, &parsed, signals, Some(p.time), profile).await?;
+    Ok(scores_only(hits))
 }
 
 /// The weights the replayed past fixes (newest first) support: a fit on all but the
