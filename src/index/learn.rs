@@ -392,7 +392,11 @@ pub async fn fit(
         .zip(hits)
         .map(|(p, hits)| {
             let counts = count_changes(fixes.clone(), Some(p.time));
-            (hits, FixCounts::from_counts(counts, profile), p.gold.as_slice())
+            (
+                hits,
+                FixCounts::from_counts(counts, profile),
+                p.gold.as_slice(),
+            )
         })
         .collect();
     let weights = choose(&replay, profile, &mut report);
@@ -407,7 +411,16 @@ async fn replay_hits(
     profile: &RepoProfile,
 ) -> Result<SignalHits> {
     let parsed = parse_issue(&p.query);
-    let hits = gather(store, None, &p.query, &parsed, signals, Some(p.time), profile).await?;
+    let hits = gather(
+        store,
+        None,
+        &p.query,
+        &parsed,
+        signals,
+        Some(p.time),
+        profile,
+    )
+    .await?;
     Ok(scores_only(hits))
 }
 
