@@ -2,6 +2,7 @@
 //! → embeddings → search.
 
 pub mod chunk;
+pub mod functions;
 pub mod fusion;
 pub mod graph;
 pub mod history;
