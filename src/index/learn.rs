@@ -11,20 +11,26 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use anyhow::Result;
+use futures::{StreamExt, TryStreamExt};
 use regex::Regex;
 
+mod ascend;
+
 use super::cochange::partners;
-use super::fusion::{SignalHits, Weights, fuse};
+use super::fusion::{SignalHits, Weights};
 use super::lang::Lang;
 use super::localize::{Signals, gather, parse_issue};
 use super::profile::{FUSION_VERSION, FitReport, FixCounts, RepoProfile, Role, StoredProfile};
 use super::store::Store;
 use super::store::{CommitFilter, CommitRecord};
+use ascend::{KNOBS, Replayed, ascend, objective, replay_score, scores_only};
 
 /// Past fixes replayed per fit (the newest).
 const PAST_FIXES: usize = 80;
 /// Fewer than this and the defaults stand (a third of them confirm a fit).
 const MIN_PAST_FIXES: usize = 12;
+/// Past fixes whose signals are read at the same time.
+const REPLAY_CONCURRENCY: usize = 4;
 /// Refit after this many new commits.
 const REFIT_EVERY: usize = 20;
 /// Read at most this many commits (the history walk keeps fewer by default).
@@ -181,15 +187,27 @@ pub fn past_fixes(commits: &[CommitRecord], profile: &RepoProfile, limit: usize)
 
 /// How many fix commits (before `before`, when given) changed each file.
 pub fn fix_counts(commits: &[CommitRecord], before: Option<i64>) -> HashMap<String, u32> {
+    count_changes(fix_commits(commits), before)
+}
+
+/// The commits the past-fixes prior counts: a fix's message, at most `MAX_FILES` files.
+fn fix_commits(commits: &[CommitRecord]) -> Vec<&CommitRecord> {
+    commits
+        .iter()
+        .filter(|c| c.files.len() <= MAX_FILES)
+        .filter(|c| message(c).is_some_and(|(s, b)| is_fix(s, b)))
+        .collect()
+}
+
+/// How many of `fixes` (before `before`, when given) changed each file.
+fn count_changes(fixes: Vec<&CommitRecord>, before: Option<i64>) -> HashMap<String, u32> {
     let mut out: HashMap<String, u32> = HashMap::new();
-    for c in commits {
-        if before.is_some_and(|t| c.time >= t) || c.files.len() > MAX_FILES {
+    for c in fixes {
+        if before.is_some_and(|t| c.time >= t) {
             continue;
         }
-        if message(c).is_some_and(|(s, b)| is_fix(s, b)) {
-            for f in &c.files {
-                *out.entry(f.clone()).or_default() += 1;
-            }
+        for f in &c.files {
+            *out.entry(f.clone()).or_default() += 1;
         }
     }
     out
@@ -223,92 +241,6 @@ pub async fn refresh(store: &Store, root: &Path) -> Result<Option<FitReport>> {
     Ok(report)
 }
 
-/// One weight the fit may move.
-struct Knob {
-    name: &'static str,
-    get: fn(&Weights) -> f32,
-    set: fn(&mut Weights, f32),
-}
-
-/// The values a knob may take, as multiples of its default: off, half, as learned
-/// across repositories, double.
-const MULTIPLES: &[f32] = &[0.0, 0.5, 1.0, 2.0];
-
-macro_rules! knob {
-    ($name:ident) => {
-        Knob {
-            name: stringify!($name),
-            get: |w| w.$name,
-            set: |w, v| w.$name = v,
-        }
-    };
-}
-
-const KNOBS: &[Knob] = &[
-    knob!(fulltext),
-    knob!(files),
-    knob!(symbols),
-    knob!(history),
-    knob!(path_words),
-    knob!(questions),
-    knob!(first),
-    knob!(agreement),
-    knob!(prior),
-    knob!(secondary),
-    knob!(transfer),
-];
-
-/// One past fix as the fusion saw it: every signal's list, the fix counts before it,
-/// and the files it changed.
-type Replayed<'a> = (SignalHits, FixCounts, &'a [String]);
-
-/// Acc@5 and MRR of `w` on replayed past fixes.
-fn replay_score(replay: &[Replayed<'_>], w: &Weights, profile: &RepoProfile) -> (f32, f32) {
-    let (mut acc5, mut mrr) = (0.0, 0.0);
-    for (hits, fixes, gold) in replay {
-        let ranked = fuse(hits, w, profile, fixes);
-        let ranks: Vec<Option<usize>> = gold
-            .iter()
-            .map(|g| ranked.iter().position(|f| &f.path == g).map(|r| r + 1))
-            .collect();
-        if ranks.iter().all(|r| r.is_some_and(|r| r <= 5)) {
-            acc5 += 1.0;
-        }
-        if let Some(best) = ranks.iter().flatten().min() {
-            mrr += 1.0 / *best as f32;
-        }
-    }
-    let n = replay.len().max(1) as f32;
-    (acc5 / n, mrr / n)
-}
-
-fn objective(s: (f32, f32)) -> f32 {
-    s.0 + s.1
-}
-
-/// Coordinate ascent from the defaults: a value must beat the current one by a whole
-/// instance's worth to move a knob.
-fn ascend(replay: &[Replayed<'_>], profile: &RepoProfile) -> (Weights, (f32, f32)) {
-    let defaults = Weights::default();
-    let step = 1.0 / replay.len().max(1) as f32;
-    let mut best = defaults;
-    let mut best_score = replay_score(replay, &best, profile);
-    for _ in 0..2 {
-        for knob in KNOBS {
-            for &m in MULTIPLES {
-                let mut w = best;
-                (knob.set)(&mut w, m * (knob.get)(&defaults));
-                let s = replay_score(replay, &w, profile);
-                if objective(s) > objective(best_score) + step {
-                    best = w;
-                    best_score = s;
-                }
-            }
-        }
-    }
-    (best, best_score)
-}
-
 /// Fit the weights on the newest past fixes. The fit must first show it generalizes:
 /// fitted on all but the newest third, it has to beat the defaults on that third (fixes
 /// it never saw, the ones most like the next issue); only then is it refitted on all of
@@ -331,24 +263,52 @@ pub async fn fit(
         vectors: false,
         ..Signals::default()
     };
-    let mut replay: Vec<Replayed<'_>> = Vec::new();
-    for p in &past {
-        let parsed = parse_issue(&p.query);
-        let hits = gather(
-            store,
-            None,
-            &p.query,
-            &parsed,
-            signals,
-            Some(p.time),
-            profile,
-        )
+    // The past fixes' queries run a few at a time (each waits on several index
+    // reads); their order, and so the fit, stays that of `past`.
+    let queries: Vec<_> = past
+        .iter()
+        .map(|p| replay_hits(store, p, signals, profile))
+        .collect();
+    let hits: Vec<SignalHits> = futures::stream::iter(queries)
+        .buffered(REPLAY_CONCURRENCY)
+        .try_collect()
         .await?;
-        let fixes = FixCounts::from_counts(fix_counts(commits, Some(p.time)), profile);
-        replay.push((hits, fixes, &p.gold));
-    }
+    let fixes = fix_commits(commits);
+    let replay: Vec<Replayed<'_>> = past
+        .iter()
+        .zip(hits)
+        .map(|(p, hits)| {
+            let counts = count_changes(fixes.clone(), Some(p.time));
+            (
+                hits,
+                FixCounts::from_counts(counts, profile),
+                p.gold.as_slice(),
+            )
+        })
+        .collect();
     let weights = choose(&replay, profile, &mut report);
     Ok((weights, report))
+}
+
+/// Every signal's list for a past fix, as of before it (scores only).
+async fn replay_hits(
+    store: &Store,
+    p: &PastFix,
+    signals: Signals,
+    profile: &RepoProfile,
+) -> Result<SignalHits> {
+    let parsed = parse_issue(&p.query);
+    let hits = gather(
+        store,
+        None,
+        &p.query,
+        &parsed,
+        signals,
+        Some(p.time),
+        profile,
+    )
+    .await?;
+    Ok(scores_only(hits))
 }
 
 /// The weights the replayed past fixes (newest first) support: a fit on all but the

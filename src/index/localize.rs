@@ -23,6 +23,10 @@ use crate::llm::embed::Embedder;
 /// Longest issue text sent to full-text search (stack traces can be huge).
 const MAX_QUERY_CHARS: usize = 4000;
 
+/// Returned files whose functions are matched against the issue (the rest keep the
+/// symbols the signals named).
+const NAMED_FILES: usize = 10;
+
 /// Which signals to use; all by default. `triage eval` turns them off to measure each.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Signals {
@@ -289,8 +293,9 @@ pub async fn rank_files_for_issue(
         expand_by_graph(store, &profile, &mut files).await?;
     }
     files.truncate(top);
+    super::functions::name_functions(store, text, &parsed.symbols, &mut files, NAMED_FILES).await?;
     for f in &mut files {
-        f.symbols.truncate(5);
+        f.symbols.truncate(super::functions::PER_FILE);
     }
     Ok(IssueResult {
         files,

@@ -3,6 +3,7 @@
 
 pub mod chunk;
 pub mod cochange;
+pub mod functions;
 pub mod fusion;
 pub mod graph;
 pub mod history;

@@ -230,3 +230,37 @@ async fn whole_files_rank_by_matches_over_their_length() {
     assert_eq!(r.files[0].path, "app/retry.py", "{:#?}", r.files);
     assert!(r.files[0].reasons[0].starts_with("file text match"));
 }
+
+#[tokio::test]
+async fn a_file_found_as_a_whole_names_the_functions_the_issue_describes() {
+    // Only the whole-file signal runs, so no chunk names a function: the file's own
+    // functions are matched against the issue's words.
+    let f = Fixture::empty();
+    f.write(
+        "shop/billing.py",
+        "def charge(card, amount):\n    \"\"\"Charge the card.\"\"\"\n    return card.pay(amount)\n\n\n\
+         def refund_payment(payment):\n    \"\"\"Give the money back in the payment's currency.\"\"\"\n    cents = round(payment.amount * 100)\n    return payment.currency.refund(cents)\n\n\n\
+         def render_invoice(order):\n    return order.lines\n",
+    );
+    f.write("shop/pages.py", "def render(page):\n    return page\n");
+    let loc = f.location();
+    index(&loc, &lexical_config()).await;
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    let only_files = triage::index::localize::Signals::parse("files").unwrap();
+    let r = triage::index::localize::rank_files_for_issue(
+        &store,
+        None,
+        "refunds in another currency come back rounded wrong",
+        5,
+        only_files,
+    )
+    .await
+    .unwrap();
+    let billing = r.files.iter().find(|f| f.path == "shop/billing.py");
+    let names: Vec<&str> = billing
+        .map(|f| f.symbols.iter().map(|s| s.name.as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names.first(), Some(&"refund_payment"), "{:#?}", r.files);
+    // A function the issue says nothing about is not named.
+    assert!(!names.contains(&"render_invoice"), "{names:?}");
+}

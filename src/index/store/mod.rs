@@ -5,6 +5,7 @@
 //! reads and writes the row types of `index/rows.rs` through typed functions, and gets
 //! an [`IndexError`] saying which table of which index failed.
 
+mod by_file;
 mod error;
 mod graph;
 mod query;
