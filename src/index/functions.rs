@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Result;
-use serde::Serialize;
 
 use super::ranking::{RankedFile, RankedSymbol};
 use super::search::{query_words, split_identifier};
@@ -20,7 +19,7 @@ pub fn is_function_kind(kind: &str) -> bool {
 }
 
 /// What the issue shares with one function definition.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DefinitionMatch {
     pub symbol: RankedSymbol,
     /// Its place among the symbols the signals named in the file (from 0), if named.
