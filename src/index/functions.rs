@@ -122,11 +122,12 @@ pub async fn file_matches(
     files: &[RankedFile],
 ) -> Result<Vec<Vec<DefinitionMatch>>> {
     let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+    let (rows, texts) =
+        tokio::try_join!(store.definitions_in_files(&paths), store.file_texts(&paths))?;
     let mut defs: HashMap<String, Vec<SymbolRow>> = HashMap::new();
-    for d in store.definitions_in_files(&paths).await? {
+    for d in rows {
         defs.entry(d.path.clone()).or_default().push(d);
     }
-    let texts = store.file_texts(&paths).await?;
     let stems = issue_stems(issue);
     let identifiers: HashSet<String> = identifiers.iter().map(|s| s.to_lowercase()).collect();
     Ok(files

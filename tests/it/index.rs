@@ -124,6 +124,13 @@ async fn rerun_reparses_only_what_changed() {
             .unwrap(),
         1
     );
+    // A file's definitions, looked up by path, are the new ones only.
+    let defs = store
+        .definitions_in_files(&["checkout/payments.py".to_string()])
+        .await
+        .unwrap();
+    let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["refund_card"]);
 
     // Deleted: gone from every table.
     std::fs::remove_file(f.root().join("web/src/legacy.js")).unwrap();

@@ -239,6 +239,18 @@ impl Store {
                     force,
                 )
                 .await
+                .map_err(|(t, e)| self.write_error(t, e))?
+                // A returned file's definitions (`path IN .. AND role = 'def'`) and a
+                // refresh's delete of a file's rows look symbols up by path.
+                | ensure_index(
+                    (&self.symbols, SYMBOLS),
+                    "path",
+                    "symbol_path_idx",
+                    Index::BTree(BTreeIndexBuilder::default()),
+                    2000,
+                    force,
+                )
+                .await
                 .map_err(|(t, e)| self.write_error(t, e))?,
         })
     }
