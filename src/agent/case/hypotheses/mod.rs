@@ -5,6 +5,7 @@
 mod batch;
 mod candidate;
 mod host;
+mod limits;
 mod lookup;
 mod platform;
 mod policy;
@@ -16,6 +17,7 @@ mod structure;
 mod words;
 
 pub use candidate::{Candidate, Facts};
+pub use limits::AUTOSCALER_STATUS;
 pub use resolve::{owner_of, workload_behind};
 
 use std::collections::BTreeSet;
