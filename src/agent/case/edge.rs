@@ -149,7 +149,11 @@ pub fn route_for<'a>(
                 || path.starts_with(&format!("{prefix}/"))
                 || path.starts_with(&format!("{prefix}?"))
                 || prefix.is_empty();
-            if host_ok && path_ok && best.as_ref().is_none_or(|(_, b)| r.path.len() > b.path.len())
+            if host_ok
+                && path_ok
+                && best
+                    .as_ref()
+                    .is_none_or(|(_, b)| r.path.len() > b.path.len())
             {
                 best = Some((*o, r));
             }

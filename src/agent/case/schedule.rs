@@ -74,8 +74,10 @@ impl Timed {
 }
 
 static TIME_OF_DAY: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"\b([01]?\d|2[0-3]):([0-5]\d)\s*(UTC|GMT|Z\b|[A-Z][A-Za-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?)")
-        .ok()
+    Regex::new(
+        r"\b([01]?\d|2[0-3]):([0-5]\d)\s*(UTC|GMT|Z\b|[A-Z][A-Za-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?)",
+    )
+    .ok()
 });
 
 /// The time the alert's words say the work was expected by: the latest time of day they
@@ -92,8 +94,15 @@ pub fn expected_by(text: &str, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
             let (h, m): (u32, u32) = (c[1].parse().ok()?, c[2].parse().ok()?);
             let day = start.with_timezone(&zone).date_naive();
             let wall = day.and_hms_opt(h, m, 0)?;
-            let at = zone.from_local_datetime(&wall).earliest()?.with_timezone(&Utc);
-            Some(if at > start { at - Duration::days(1) } else { at })
+            let at = zone
+                .from_local_datetime(&wall)
+                .earliest()?
+                .with_timezone(&Utc);
+            Some(if at > start {
+                at - Duration::days(1)
+            } else {
+                at
+            })
         })
         .max()
 }

@@ -31,9 +31,7 @@ fn edge_reads(w: &World, t: &Target, alert: &Alert, out: &mut Vec<Read>) {
     for o in edge::ingresses_to(w, t) {
         if let KubeObject::Ingress(i) = o
             && let Some(c) = edge::controller_for(edge::class_of(i))
-            && !controllers
-                .iter()
-                .any(|x| std::ptr::eq(*x, c))
+            && !controllers.iter().any(|x| std::ptr::eq(*x, c))
         {
             controllers.push(c);
         }

@@ -138,7 +138,11 @@ pub(super) fn schedule(e: &Facts<'_>) -> Vec<Candidate> {
         .status
         .as_ref()
         .and_then(|s| crate::kube::state::opt_time(s.last_schedule_time.as_ref()));
-    let text = format!("{}\n{}", e.alert.name.as_deref().unwrap_or(""), e.alert.words());
+    let text = format!(
+        "{}\n{}",
+        e.alert.name.as_deref().unwrap_or(""),
+        e.alert.words()
+    );
     let (Some(last), Some(by)) = (last, expected_by(&text, e.start)) else {
         return Vec::new();
     };
@@ -286,6 +290,29 @@ pub(super) fn node_group(e: &Facts<'_>) -> Vec<Candidate> {
         .collect()
 }
 
+/// Not enough room is not the cause when the cluster autoscaler would make room but its
+/// node group is at its maximum size: the group takes over what the room explained.
+pub(super) fn behind_node_group(out: &mut [Candidate]) {
+    let Some(g) = out
+        .iter()
+        .position(|c| c.cause == Cause::AutoscalerAtMax && c.culprit.kind == "NodeGroup")
+    else {
+        return;
+    };
+    let group = out[g].culprit.name.clone();
+    let mut taken = Vec::new();
+    for c in out
+        .iter_mut()
+        .filter(|c| c.cause == Cause::InsufficientResources && c.ruled_out.is_none())
+    {
+        taken.extend(c.explains.iter().copied());
+        c.ruled_out = Some(format!(
+            "not only a lack of room: the cluster autoscaler would add a node, but node group {group} is at its max size"
+        ));
+    }
+    out[g].explains.extend(taken);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,7 +325,9 @@ mod tests {
         let text = "NodeGroups:\n  Name:        eks-batch\n  Health:      Healthy (ready=8 unready=0 notStarted=0 longNotStarted=0 registered=8 longUnregistered=0 cloudProviderTarget=8 (minSize=2, maxSize=8))\n";
         assert_eq!(groups_at_max(text), vec![("eks-batch".to_string(), 8)]);
         assert_eq!(
-            reason_of("2025/06/30 13:44:01 [error] 31#31: *4417211 client intended to send too large body: 18 bytes"),
+            reason_of(
+                "2025/06/30 13:44:01 [error] 31#31: *4417211 client intended to send too large body: 18 bytes"
+            ),
             "client intended to send too large body: 18 bytes"
         );
     }

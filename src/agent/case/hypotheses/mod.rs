@@ -96,6 +96,7 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
         }
     }
     rollout::rule_out_behind_pods(&mut out);
+    limits::behind_node_group(&mut out);
     rollout::deepen(&mut out);
     preempt::rule_out_own_requests(&mut out, e.target);
     for c in &mut out {
