@@ -72,7 +72,7 @@ fn closest_partial(graph: &Graph, text: &str) -> Vec<String> {
         .map(|n| (overlap(&n.id.name), n.id.name.clone()))
         .filter(|(o, _)| *o > 0)
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     match scored.as_slice() {
         [(best, name), rest @ ..] if rest.first().is_none_or(|(o, _)| o < best) => {
             vec![name.clone()]
