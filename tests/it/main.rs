@@ -21,6 +21,7 @@ mod kube_faults;
 mod kube_guard;
 mod kube_kubectl;
 mod learning;
+mod limits;
 mod llm_questions;
 mod llm_quirks;
 mod llm_server;

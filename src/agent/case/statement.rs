@@ -110,6 +110,9 @@ fn pods_sentence(c: &Candidate, t: &Target) -> String {
         ),
         Cause::CpuThrottled => format!("{w} is CPU-throttled at its cpu limit ({})", cut(d)),
         Cause::JobFailed => format!("{who} fails: {}", cut(d)),
+        Cause::CronJobNotRunning if d.starts_with("runs at") => {
+            format!("{who} is not scheduled when the alert expects it: it {d}")
+        }
         Cause::CronJobNotRunning => format!("{who} does not run: it {d}"),
         Cause::QuotaExceeded => {
             format!("{who} is exhausted (exceeded quota): new pods of {w} are refused")
@@ -182,6 +185,10 @@ fn placement_sentence(c: &Candidate, t: &Target) -> String {
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default()
         ),
+        Cause::AutoscalerAtMax if c.culprit.kind == "NodeGroup" => format!(
+            "node group {} is at its max size: it {d}; {w}'s pods stay Pending",
+            c.culprit.name
+        ),
         Cause::AutoscalerAtMax => format!(
             "HorizontalPodAutoscaler {} is at its max: it {d}, so {w} cannot scale further for the load",
             c.culprit.name
@@ -239,6 +246,9 @@ fn network_sentence(c: &Candidate, t: &Target) -> String {
         Cause::RateLimited => format!("{who} rate-limits {w}: {}", cut(d)),
         Cause::NetworkPolicy => {
             format!("NetworkPolicy {} blocks {w}'s traffic: {d}", c.culprit.name)
+        }
+        Cause::IngressBackend if d.starts_with("limits") => {
+            format!("Ingress {} {d}", c.culprit.name)
         }
         Cause::IngressBackend => format!(
             "Ingress {} sends traffic to a backend that cannot serve it: {d}",

@@ -165,6 +165,10 @@ pub(super) async fn scope(
         }
         from_alert(&r.full_graph, &a, request, &st.excluded)
     });
+    let shared = report
+        .as_ref()
+        .map(|r| super::scope::shared_heads(&r.full_graph))
+        .unwrap_or_default();
     let named = match named {
         Some(n) => Some(n),
         None => elsewhere(exec, &alert).await?,
@@ -175,7 +179,7 @@ pub(super) async fn scope(
             enrich(&mut t, st);
             (Some(t), why)
         }
-        None => match pick_target(st, request) {
+        None => match pick_target(st, request, &shared) {
             Some(t) => (
                 Some(t),
                 "the most severe finding; the alert names no object of the cluster".into(),

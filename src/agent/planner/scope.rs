@@ -31,7 +31,57 @@ pub(super) fn request_mentions(request: &str, name: &str) -> bool {
         .is_some_and(|head| req.split(|c: char| !c.is_alphanumeric()).any(|w| w == head))
 }
 
-pub(super) fn pick_target(st: &PlannerState, request: &str) -> Option<Target> {
+/// First name segments several workloads of the graph share (a team's or product's
+/// prefix): alone, such a word names none of them.
+pub(super) fn shared_heads(graph: &Graph) -> Vec<String> {
+    let mut heads: Vec<String> = graph
+        .workloads()
+        .filter_map(|n| n.id.name.split('-').next().map(str::to_string))
+        .collect();
+    heads.sort();
+    let mut out: Vec<String> = heads
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0].clone())
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The workload whose name's leading `-` segments a word of the text shares most,
+/// when exactly one does (empty when none or several tie).
+fn closest_partial(graph: &Graph, text: &str) -> Vec<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let overlap = |name: &str| {
+        words
+            .iter()
+            .map(|w| {
+                name.split('-')
+                    .zip(w.split('-'))
+                    .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let mut scored: Vec<(usize, String)> = graph
+        .workloads()
+        .map(|n| (overlap(&n.id.name), n.id.name.clone()))
+        .filter(|(o, _)| *o > 0)
+        .collect();
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
+    match scored.as_slice() {
+        [(best, name), rest @ ..] if rest.first().is_none_or(|(o, _)| o < best) => {
+            vec![name.clone()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+pub(super) fn pick_target(st: &PlannerState, request: &str, shared: &[String]) -> Option<Target> {
     let mut best: Option<(u32, Target)> = None;
     for f in &st.findings {
         let r = &f.resource;
@@ -39,7 +89,11 @@ pub(super) fn pick_target(st: &PlannerState, request: &str) -> Option<Target> {
         if name.is_empty() || st.excluded.iter().any(|e| e == &name) {
             continue;
         }
-        let named = request_mentions(request, &name);
+        let named = request_mentions(request, &name)
+            && (request.to_lowercase().contains(&name.to_lowercase())
+                || !shared
+                    .iter()
+                    .any(|h| name.split('-').next() == Some(h.as_str())));
         let focused = st.focus.as_deref() == Some(name.as_str());
         let fk = f.kind.as_str().to_string();
         // Recent rollouts alone are context, not a problem.
@@ -142,9 +196,16 @@ pub(super) fn from_alert(
     }
     // Names written in the alert's words (summary, description, free text).
     let text = format!("{request}\n{}", alert.words()).to_lowercase();
+    let closest = closest_partial(graph, &text);
     for node in graph.workloads() {
         if request_mentions(&text, &node.id.name) && !is_monitoring(&node.id.name) {
             let exact = text.contains(&node.id.name.to_lowercase());
+            // Named in part ("checkout 5xx", "risk-events-bq"): only the workload whose
+            // leading segments the words share most, alone; a prefix several share
+            // equally (a team's, as in a `team` label) names none of them.
+            if !exact && !closest.iter().any(|c| c == &node.id.name) {
+                continue;
+            }
             let mut t = target_of(&node.id);
             t.named_in_request = true;
             // Longer names are more specific ("checkout-api-canary" over "checkout-api").
@@ -272,10 +333,10 @@ mod tests {
             ],
             ..Default::default()
         };
-        let t = pick_target(&st, "orders backlog growing since 11:50").unwrap();
+        let t = pick_target(&st, "orders backlog growing since 11:50", &[]).unwrap();
         assert_eq!(t.name, "orders-worker");
         assert!(t.named_in_request);
-        let t = pick_target(&st, "checkout-api 5xx since 14:05").unwrap();
+        let t = pick_target(&st, "checkout-api 5xx since 14:05", &[]).unwrap();
         assert_eq!(t.name, "checkout-api");
         assert_eq!(t.kinds, vec!["crash_loop_back_off", "rollout_stuck"]);
     }
@@ -290,6 +351,36 @@ mod tests {
             excluded: vec!["checkout-api".into()],
             ..Default::default()
         };
-        assert_eq!(pick_target(&st, "5xx").unwrap().name, "orders-worker");
+        assert_eq!(pick_target(&st, "5xx", &[]).unwrap().name, "orders-worker");
+    }
+    #[test]
+    fn a_prefix_several_workloads_share_names_none_of_them() {
+        let mut g = Graph::default();
+        for name in [
+            "media-api",
+            "media-ingest",
+            "risk-api",
+            "risk-events-replay",
+        ] {
+            g.nodes.push(crate::kube::graph::GraphNode {
+                id: ResourceRef::new("Deployment", Some("ns"), name),
+                observed_at: chrono::DateTime::default(),
+                labels: Default::default(),
+                detail: NodeDetail::Workload {
+                    desired: 1,
+                    ready: 1,
+                    available: 1,
+                    updated: 1,
+                    images: Vec::new(),
+                    revision: None,
+                },
+            });
+        }
+        assert!(closest_partial(&g, "team media queue transcode.requests").is_empty());
+        assert_eq!(
+            closest_partial(&g, "subscription risk-events-bq backlog team risk"),
+            ["risk-events-replay"]
+        );
+        assert_eq!(shared_heads(&g), ["media", "risk"]);
     }
 }

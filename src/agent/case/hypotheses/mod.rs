@@ -5,6 +5,7 @@
 mod batch;
 mod candidate;
 mod host;
+mod limits;
 mod lookup;
 mod platform;
 mod policy;
@@ -16,6 +17,7 @@ mod structure;
 mod words;
 
 pub use candidate::{Candidate, Facts};
+pub use limits::AUTOSCALER_STATUS;
 pub use resolve::{owner_of, workload_behind};
 
 use std::collections::BTreeSet;
@@ -94,6 +96,7 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
         }
     }
     rollout::rule_out_behind_pods(&mut out);
+    limits::behind_node_group(&mut out);
     rollout::deepen(&mut out);
     preempt::rule_out_own_requests(&mut out, e.target);
     for c in &mut out {

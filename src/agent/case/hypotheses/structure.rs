@@ -13,7 +13,7 @@ use super::super::objects;
 use super::candidate::{Candidate, Facts, symptoms_of, troubled};
 use super::lookup::replica_sets;
 use super::resolve::target_ref;
-use super::{batch, platform, policy, preempt, routing, words};
+use super::{batch, limits, platform, policy, preempt, routing, words};
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
 use crate::protocol::EvidenceKind;
@@ -27,6 +27,9 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(routing::services(e));
     out.extend(routing::ingresses(e));
     out.extend(routing::ingress_tls(e));
+    out.extend(limits::edge_limits(e));
+    out.extend(limits::schedule(e));
+    out.extend(limits::node_group(e));
     out.extend(platform::certificates(e));
     out.extend(platform::neighbours(e));
     out.extend(platform::pressure_neighbours(e));
