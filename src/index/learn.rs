@@ -23,7 +23,9 @@ use super::localize::{Signals, gather, parse_issue};
 use super::profile::{FUSION_VERSION, FitReport, FixCounts, RepoProfile, Role, StoredProfile};
 use super::store::Store;
 use super::store::{CommitFilter, CommitRecord};
-use ascend::{KNOBS, Replayed, ascend, objective, replay_score, scores_only};
+use ascend::{
+    KNOBS, Knob, Replayed, Score, ascend, mean, moved, per_fix, replay_score, scores_only,
+};
 
 /// Past fixes replayed per fit (the newest).
 const PAST_FIXES: usize = 80;
@@ -311,29 +313,82 @@ async fn replay_hits(
     Ok(scores_only(hits))
 }
 
-/// The weights the replayed past fixes (newest first) support: a fit on all but the
-/// newest third that beats the defaults on that third, refitted on all; else the
-/// defaults.
+/// How many more of the held-back fixes the fit on the older ones must rank better than
+/// the defaults than it ranks worse (one more happens by chance about as often as not).
+const CONFIRM_MARGIN: usize = 2;
+
+/// The weights the replayed past fixes (newest first) support. Fitted on all but the
+/// newest third, the weights must rank more of that third better than the defaults than
+/// worse, by `CONFIRM_MARGIN`, and lose no first place on it; then only the weights that
+/// fit moved may move again, fitted on all. Otherwise the defaults stand.
 fn choose(replay: &[Replayed<'_>], profile: &RepoProfile, report: &mut FitReport) -> Weights {
     let defaults = Weights::default();
-    (report.default_acc5, report.default_mrr) = replay_score(replay, &defaults, profile);
-    (report.fitted_acc5, report.fitted_mrr) = (report.default_acc5, report.default_mrr);
+    let base = replay_score(replay, &defaults, profile);
+    (report.default_acc1, report.default_acc5, report.default_mrr) =
+        (base.acc1, base.acc5, base.mrr);
+    (report.fitted_acc1, report.fitted_acc5, report.fitted_mrr) = (base.acc1, base.acc5, base.mrr);
     let (newest, older) = replay.split_at(replay.len() / 3);
     report.confirmed_on = newest.len();
-    let (trial, _) = ascend(older, profile);
-    if objective(replay_score(newest, &trial, profile))
-        <= objective(replay_score(newest, &defaults, profile))
-    {
+    let all: Vec<&Knob> = KNOBS.iter().collect();
+    let (trial, _) = ascend(older, profile, &all);
+    let knobs = moved(&trial);
+    if knobs.is_empty() {
+        report.verdict = format!(
+            "defaults: no weight ranks the {} older past fixes better",
+            older.len()
+        );
         return defaults;
     }
-    let (best, best_score) = ascend(replay, profile);
-    (report.fitted_acc5, report.fitted_mrr) = best_score;
-    report.changed = KNOBS
+    let tried = per_fix(newest, &trial, profile);
+    let plain = per_fix(newest, &defaults, profile);
+    let better = |a: &Score, b: &Score| a.objective() > b.objective() + 1e-6;
+    report.confirm_won = tried
         .iter()
-        .filter(|k| (k.get)(&best) != (k.get)(&defaults))
-        .map(|k| format!("{} {}→{}", k.name, (k.get)(&defaults), (k.get)(&best)))
-        .collect();
+        .zip(&plain)
+        .filter(|(t, d)| better(t, d))
+        .count();
+    report.confirm_lost = tried
+        .iter()
+        .zip(&plain)
+        .filter(|(t, d)| better(d, t))
+        .count();
+    let firsts_lost = mean(&tried).acc1 < mean(&plain).acc1;
+    let tested = format!(
+        "{}, fitted on the {} older past fixes, ranked {} of the {} newest better and {} worse",
+        changes(&trial).join(", "),
+        older.len(),
+        report.confirm_won,
+        newest.len(),
+        report.confirm_lost
+    );
+    if report.confirm_won < report.confirm_lost + CONFIRM_MARGIN || firsts_lost {
+        let why = if firsts_lost {
+            "it lost first places"
+        } else {
+            "not enough to trust"
+        };
+        report.verdict = format!("defaults: {tested}: {why}");
+        return defaults;
+    }
+    let (best, best_score) = ascend(replay, profile, &knobs);
+    (report.fitted_acc1, report.fitted_acc5, report.fitted_mrr) =
+        (best_score.acc1, best_score.acc5, best_score.mrr);
+    report.changed = changes(&best);
+    report.verdict = if report.changed.is_empty() {
+        format!("defaults: {tested}, but no move holds on all of them")
+    } else {
+        format!("fitted: {tested}; refitted on all of them")
+    };
     best
+}
+
+/// The weights `w` moves from their default, as `name default→value`.
+fn changes(w: &Weights) -> Vec<String> {
+    let defaults = Weights::default();
+    moved(w)
+        .iter()
+        .map(|k| format!("{} {}→{}", k.name, (k.get)(&defaults), (k.get)(w)))
+        .collect()
 }
 
 impl StoredProfile {
@@ -440,6 +495,31 @@ mod tests {
         assert_eq!(w.fulltext, 0.0, "{report:?}");
         assert!(report.changed.iter().any(|c| c.starts_with("fulltext")));
         assert!(report.fitted_mrr > report.default_mrr);
+        assert!(report.fitted_acc1 > report.default_acc1);
+        assert_eq!((report.confirm_won, report.confirm_lost), (4, 0));
+        assert!(report.verdict.starts_with("fitted: "), "{report:?}");
+        // One held-back fix ranked better and none worse is no evidence: the defaults
+        // stand, and the report says so.
+        let replay: Vec<Replayed<'_>> = (0..12)
+            .map(|i| {
+                let h = if i == 0 || i >= 4 {
+                    misled()
+                } else {
+                    hits(&["a.py"], &["a.py"])
+                };
+                (h, FixCounts::default(), gold.as_slice())
+            })
+            .collect();
+        let mut report = FitReport::default();
+        let w = choose(&replay, &profile, &mut report);
+        assert_eq!(w, Weights::default(), "{report:?}");
+        assert_eq!((report.confirm_won, report.confirm_lost), (1, 0));
+        assert!(report.changed.is_empty());
+        assert!(
+            report.verdict.starts_with("defaults: fulltext")
+                && report.verdict.ends_with("not enough to trust"),
+            "{report:?}"
+        );
         // The newest fixes the other way round: what the older ones taught does not
         // carry over, so the defaults stand.
         let replay: Vec<Replayed<'_>> = (0..12)
@@ -456,6 +536,8 @@ mod tests {
         let w = choose(&replay, &profile, &mut report);
         assert_eq!(w, Weights::default());
         assert!(report.changed.is_empty(), "{report:?}");
+        assert!(report.confirm_lost > report.confirm_won, "{report:?}");
+        assert!(report.verdict.starts_with("defaults: "), "{report:?}");
     }
 
     #[test]

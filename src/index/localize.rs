@@ -46,8 +46,9 @@ pub struct Signals {
 }
 
 /// What `triage issue` runs: every offline signal whose weight is fitted per
-/// repository (a signal that does not help there gets weight 0), and vectors when an
-/// embedder is configured. Graph neighbours and model questions are opt-in.
+/// repository (a signal that does not help there gets weight 0), the graph neighbours
+/// of the first three files, and vectors when an embedder is configured. Model
+/// questions are opt-in.
 impl Default for Signals {
     fn default() -> Self {
         Self {
@@ -55,7 +56,7 @@ impl Default for Signals {
             files: true,
             structure: true,
             history: true,
-            graph: false,
+            graph: true,
             questions: true,
             llm_questions: false,
             vectors: true,

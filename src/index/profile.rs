@@ -116,9 +116,14 @@ pub struct FitReport {
     /// Past fixes replayed (their message as the issue, the files they changed as
     /// the answer, history and fix counts as of before each).
     pub past_fixes: usize,
-    /// Acc@5 and MRR on those with the default weights and with the fitted ones.
+    /// Acc@1, Acc@5 and MRR on those with the default weights and with the weights
+    /// kept (the same when the defaults stand).
+    #[serde(default)]
+    pub default_acc1: f32,
     pub default_acc5: f32,
     pub default_mrr: f32,
+    #[serde(default)]
+    pub fitted_acc1: f32,
     pub fitted_acc5: f32,
     pub fitted_mrr: f32,
     /// The weights that moved from their default, as `name default→fitted`.
@@ -128,6 +133,15 @@ pub struct FitReport {
     /// empty and the defaults stand).
     #[serde(default)]
     pub confirmed_on: usize,
+    /// Of those, how many the fit on the others ranked better and worse than the
+    /// defaults.
+    #[serde(default)]
+    pub confirm_won: usize,
+    #[serde(default)]
+    pub confirm_lost: usize,
+    /// Which weights stand and why, in words.
+    #[serde(default)]
+    pub verdict: String,
 }
 
 /// The persisted part of the profile.

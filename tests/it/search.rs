@@ -264,3 +264,75 @@ async fn a_file_found_as_a_whole_names_the_functions_the_issue_describes() {
     // A function the issue says nothing about is not named.
     assert!(!names.contains(&"render_invoice"), "{names:?}");
 }
+
+#[tokio::test]
+async fn a_file_the_first_one_calls_is_lifted_by_default_and_says_why() {
+    let f = Fixture::empty();
+    f.write(
+        "app/render.py",
+        "\"\"\"Render a page from the template cache.\"\"\"\nfrom app.loader import load_template\n\n\ndef render_page(name, cache):\n    \"\"\"The template cache is stale after a deploy: render from the template cache.\"\"\"\n    cached = cache.get(name)\n    if cached is None:\n        cached = load_template(name)\n        cache[name] = cached\n    return cached.render()\n",
+    );
+    f.write(
+        "app/cache.py",
+        "\"\"\"The template cache.\"\"\"\n\n\nclass TemplateCache(dict):\n    \"\"\"A stale template cache entry is dropped after a deploy.\"\"\"\n\n    def drop_stale(self):\n        self.clear()\n",
+    );
+    f.write(
+        "app/views.py",
+        "\"\"\"Views that read the template cache.\"\"\"\n\n\ndef index_view(request):\n    \"\"\"Index page, rendered from the template cache.\"\"\"\n    return request.app.pages['index']\n",
+    );
+    f.write(
+        "app/loader.py",
+        "\"\"\"Reading files from disk.\"\"\"\n\n\ndef load_template(name):\n    \"\"\"Read a template file.\"\"\"\n    with open(name) as fh:\n        return fh.read()\n",
+    );
+    f.write(
+        "app/mail.py",
+        "\"\"\"Outgoing mail.\"\"\"\n\n\ndef send_mail(to, body):\n    \"\"\"Send one message after a deploy.\"\"\"\n    return (to, body)\n",
+    );
+    // Each file its own commit: no two files ever changed together, so the only
+    // link between them is render.py calling loader.py's function.
+    let paths = [
+        "app/cache.py",
+        "app/views.py",
+        "app/loader.py",
+        "app/mail.py",
+        "app/render.py",
+    ];
+    git(f.root(), &["init", "-q", "-b", "main"]);
+    for p in paths {
+        git(f.root(), &["add", p]);
+        git(f.root(), &["commit", "-q", "-m", &format!("Add {p}")]);
+    }
+    let loc = f.location();
+    index(&loc, &lexical_config()).await;
+    let store = Store::open(&loc.index_dir).await.unwrap();
+    let issue = "stale template cache after a deploy";
+    let lifted = "related: references with app/render.py";
+    let has = |files: &[triage::index::localize::RankedFile]| {
+        files
+            .iter()
+            .find(|f| f.reasons.iter().any(|r| r == lifted))
+            .map(|f| f.path.clone())
+    };
+    let r = triage::index::localize::rank_files_for_issue(
+        &store,
+        None,
+        issue,
+        10,
+        triage::index::localize::Signals::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        has(&r.files).as_deref(),
+        Some("app/loader.py"),
+        "{:#?}",
+        r.files
+    );
+    let without =
+        triage::index::localize::Signals::parse("fulltext,files,structure,questions,history")
+            .unwrap();
+    let r = triage::index::localize::rank_files_for_issue(&store, None, issue, 10, without)
+        .await
+        .unwrap();
+    assert_eq!(has(&r.files), None, "{:#?}", r.files);
+}
