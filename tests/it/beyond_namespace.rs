@@ -96,3 +96,21 @@ fn load_from_a_job_in_another_namespace_is_named_and_left_alone() {
     assert!(answer.contains("nothing to change"), "{answer}");
     assert!(!answer.contains("kubectl patch"), "{answer}");
 }
+
+#[test]
+fn a_cache_known_only_by_cluster_ip_is_found_in_another_namespace_and_not_ruled_out() {
+    let alert = "[FIRING:1] ThumbnailLatencyHigh\nLabels:\n - alertname = ThumbnailLatencyHigh\n - job = thumbnailer\n \
+                 - namespace = media\n - service = thumbnailer\n\
+                 Annotations:\n - summary = Thumbnail rendering is slow\n\
+                 Starts at: 2025-07-11 14:58:40 +0000 UTC";
+    let (commands, answer) = ask("thumbnail-cache-refused", "media", alert);
+    assert!(
+        commands.iter().any(|c| c == "kubectl get services -A"),
+        "{commands:?}"
+    );
+    let head = answer.lines().next().unwrap_or_default();
+    assert_eq!(head, "## StatefulSet/data/redis-cache", "{answer}");
+    assert!(answer.contains("FATAL CONFIG FILE ERROR"), "{answer}");
+    // A StatefulSet is not checked by reading a Deployment of that name.
+    assert!(!answer.contains("Ruled out"), "{answer}");
+}
