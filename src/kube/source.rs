@@ -376,6 +376,22 @@ impl ClusterSource {
         }
     }
 
+    /// `kubectl get RESOURCE -A`: the list across every namespace (raw JSON items).
+    pub async fn kube_list_all(
+        &self,
+        resource: &str,
+        label_selector: Option<&str>,
+    ) -> Result<Value, KubeError> {
+        let t = resolve(resource)?;
+        let q = ListQuery {
+            label_selector: label_selector.map(str::to_string),
+            metadata_only: *t == resources::SECRETS,
+            ..ListQuery::default()
+        };
+        let list = self.client.list(t, None, &q).await?;
+        Ok(Value::Array(list.items))
+    }
+
     /// The pods on one node, in every namespace (`kubectl get pods -A --field-selector
     /// spec.nodeName=NODE`): what else runs where a workload is evicted or starved.
     pub async fn pods_on_node(&self, node: &str) -> Result<Value, KubeError> {

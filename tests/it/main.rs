@@ -6,6 +6,7 @@
 mod agent;
 mod alert_scope;
 mod architecture;
+mod beyond_namespace;
 mod canary;
 mod cli_kube;
 mod cli_setup;

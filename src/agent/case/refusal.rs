@@ -173,22 +173,83 @@ pub fn configured(w: &World, t: &Target, p: &Protocol) -> Vec<(String, Peer)> {
     out
 }
 
-/// The one Service read that speaks `p` (a port of its name or number), when there is
-/// exactly one.
-pub fn only_service(w: &World, p: &Protocol) -> Option<ResourceRef> {
-    let mut found = w.of_kind("Service", None).filter(|o| {
-        let KubeObject::Service(s) = o else {
-            return false;
-        };
-        s.spec
-            .iter()
-            .flat_map(|sp| sp.ports.iter().flatten())
-            .any(|port| {
+/// The Service read that speaks `p` (a port of its name or number), in any namespace:
+/// the only one, leaving out headless twins of a Service with a cluster IP; among
+/// several, the only one whose name shares a word with the Secrets the target reaches
+/// that protocol through (`rabbitmq-credentials` feeding `AMQP_URL` → `rabbitmq`).
+pub fn speaker(w: &World, t: &Target, p: &Protocol) -> Option<ResourceRef> {
+    let speaking: Vec<(ResourceRef, bool)> = w
+        .of_kind("Service", None)
+        .filter_map(|o| {
+            let KubeObject::Service(s) = o else {
+                return None;
+            };
+            let spec = s.spec.as_ref()?;
+            let speaks = spec.ports.iter().flatten().any(|port| {
                 p.ports.contains(&port.port) || port.name.as_deref().is_some_and(|n| names(p, n))
-            })
-    });
-    let one = found.next()?;
-    found.next().is_none().then(|| one.reference())
+            });
+            let headless = spec.cluster_ip.as_deref() == Some("None");
+            speaks.then(|| (o.reference(), headless))
+        })
+        .collect();
+    let mut found: Vec<&ResourceRef> = speaking
+        .iter()
+        .filter(|(_, h)| !h)
+        .map(|(r, _)| r)
+        .collect();
+    if found.is_empty() {
+        found = speaking.iter().map(|(r, _)| r).collect();
+    }
+    if let [one] = found.as_slice() {
+        return Some((*one).clone());
+    }
+    let words = secret_words(w, t, p);
+    let mut named = found
+        .into_iter()
+        .filter(|r| words.iter().any(|word| r.name.contains(word.as_str())));
+    let one = named.next()?;
+    named.next().is_none().then(|| one.clone())
+}
+
+/// Generic words of Secret names that say nothing about which server they reach.
+const SECRET_WORDS: &[&str] = &[
+    "secret",
+    "secrets",
+    "credentials",
+    "creds",
+    "password",
+    "config",
+    "connection",
+    "auth",
+];
+
+/// The words of the names of the Secrets whose keys feed the target's settings that name
+/// `p` (`AMQP_URL` from `rabbitmq-credentials`): the Secret's name and the setting's name
+/// only, never its value.
+pub fn secret_words(w: &World, t: &Target, p: &Protocol) -> Vec<String> {
+    let ns = t.namespace.as_deref();
+    let Some(spec) = w.get(&t.kind, ns, &t.name).and_then(objects::template) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for r in objects::spec_refs(spec)
+        .into_iter()
+        .filter(|r| r.kind == "Secret")
+    {
+        let setting = r.via.trim_start_matches("env ");
+        if !(names(p, setting)
+            || names(p, &r.name)
+            || r.key.as_deref().is_some_and(|k| names(p, k)))
+        {
+            continue;
+        }
+        for word in r.name.to_lowercase().split(['-', '_', '.']) {
+            if word.len() >= 4 && !SECRET_WORDS.contains(&word) && !out.iter().any(|x| x == word) {
+                out.push(word.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// A refusal the target's log quotes, and the dependency it comes from.
@@ -222,7 +283,7 @@ pub fn refusals(w: &World, t: &Target) -> Vec<Refusal> {
             }
             let (setting, host) = match configured(w, t, p).into_iter().next() {
                 Some((name, peer)) => (Some(name), peer.host),
-                None => match only_service(w, p) {
+                None => match speaker(w, t, p) {
                     Some(svc) => (
                         None,
                         format!("{}.{}", svc.name, svc.namespace.unwrap_or_default()),
@@ -315,6 +376,66 @@ mod tests {
         let redis = &PROTOCOLS[0];
         assert!(names(redis, "REDIS_ADDR") && names(redis, "tcp-redis"));
         assert!(!names(redis, "SEARCH_URL"));
+    }
+
+    fn service(ns: &str, name: &str, ip: &str, port: (&str, i32)) -> serde_json::Value {
+        serde_json::json!({"metadata": {"name": name, "namespace": ns},
+            "spec": {"clusterIP": ip, "ports": [{"name": port.0, "port": port.1}], "selector": {"app": name}}})
+    }
+
+    fn world_of(kind: &str, items: Vec<serde_json::Value>, w: &mut World) {
+        use crate::agent::case::world::Read;
+        use crate::agent::tools::ToolData;
+        let read = Read::ListAll {
+            resource: "services",
+        };
+        let data = ToolData::Objects(
+            items
+                .into_iter()
+                .map(|v| KubeObject::parse(kind, v))
+                .collect(),
+        );
+        w.absorb(&read, Ok(&data));
+    }
+
+    #[test]
+    fn the_speaker_is_found_in_any_namespace_by_port_and_secret_name() {
+        let t = Target {
+            kind: "Deployment".into(),
+            namespace: Some("media".into()),
+            name: "uploader".into(),
+            ..Target::default()
+        };
+        let mut w = World::new(chrono::Utc::now(), Some("media".into()));
+        let amqp = &PROTOCOLS[1];
+        world_of(
+            "Service",
+            vec![
+                service("data", "rabbitmq", "172.20.19.77", ("amqp", 5672)),
+                service("data", "rabbitmq-headless", "None", ("amqp", 5672)),
+                service("media", "uploader", "172.20.88.17", ("http", 8080)),
+            ],
+            &mut w,
+        );
+        // A headless twin does not make two speakers.
+        let found = speaker(&w, &t, amqp).map(|r| r.to_string());
+        assert_eq!(found.as_deref(), Some("Service/data/rabbitmq"));
+        // Two brokers: the Secret the target reaches AMQP through names one of them.
+        world_of(
+            "Service",
+            vec![service("ci", "ci-broker", "172.20.7.7", ("tcp", 5672))],
+            &mut w,
+        );
+        assert_eq!(speaker(&w, &t, amqp), None);
+        let deploy = serde_json::json!({"metadata": {"name": "uploader", "namespace": "media"},
+            "spec": {"selector": {"matchLabels": {"app": "uploader"}},
+                "template": {"metadata": {"labels": {"app": "uploader"}}, "spec": {"containers": [{"name": "uploader",
+                    "env": [{"name": "AMQP_URL", "valueFrom": {"secretKeyRef": {"name": "rabbitmq-credentials", "key": "uri"}}},
+                            {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "ci-db", "key": "password"}}}]}]}}}});
+        world_of("Deployment", vec![deploy], &mut w);
+        assert_eq!(secret_words(&w, &t, amqp), ["rabbitmq"]);
+        let found = speaker(&w, &t, amqp).map(|r| r.to_string());
+        assert_eq!(found.as_deref(), Some("Service/data/rabbitmq"));
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub enum Read {
         namespace: Option<String>,
         selector: Option<String>,
     },
+    /// A list of every namespace (`kubectl get RESOURCE -A`).
+    ListAll { resource: &'static str },
     Logs {
         namespace: Option<String>,
         pod: String,
@@ -73,6 +75,10 @@ impl Read {
                 }
                 ("kube_get", args)
             }
+            Read::ListAll { resource } => (
+                "kube_get",
+                json!({"resource": resource, "all_namespaces": true}),
+            ),
             Read::Logs {
                 namespace,
                 pod,
@@ -216,7 +222,12 @@ impl World {
                     e.trim_start_matches("error: ").to_string(),
                 );
             }
-            (Read::Get { resource, .. } | Read::List { resource, .. }, Err(e)) => {
+            (
+                Read::Get { resource, .. }
+                | Read::List { resource, .. }
+                | Read::ListAll { resource },
+                Err(e),
+            ) => {
                 self.unreadable
                     .insert(kind_of(resource), e.trim_start_matches("error: ").into());
             }

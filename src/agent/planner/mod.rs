@@ -4,6 +4,7 @@
 //! `Investigation::planner_step`, so a budget stop resumes where it left off.
 
 mod answer;
+mod beyond;
 mod controllers;
 pub mod for_model;
 mod incident;

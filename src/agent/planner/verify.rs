@@ -57,7 +57,11 @@ pub async fn verify(
         Check::NewReplicaSetFailing => get("replicasets", None),
         Check::OomAtLimit | Check::Unschedulable => get("pods", None),
         Check::NoEndpoints => get("deployments", None),
-        Check::DependencyDown { service } => get("deployments", Some(service)),
+        // `namespace/name` for a dependency outside the target's namespace.
+        Check::DependencyDown { service } => match service.split_once('/') {
+            Some((dns, name)) => json!({"resource": "deployments", "namespace": dns, "name": name}),
+            None => get("deployments", Some(service)),
+        },
         Check::ConfigKey { configmap, .. } => get("configmaps", Some(configmap)),
         Check::CronJobRan { cronjob } => get("cronjobs", Some(cronjob)),
         Check::Missing { resource } | Check::Present { resource, .. } => {

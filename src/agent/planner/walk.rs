@@ -78,6 +78,7 @@ pub fn next_reads(w: &World, t: &Target, alert: &Alert) -> Vec<Read> {
     node_pod_reads(w, t, alert, &mut out);
     storage_reads(w, &mut out);
     dependency_reads(w, t, &mut out);
+    super::beyond::beyond_reads(w, t, alert, &mut out);
     dns_reads(w, &mut out);
     platform_reads(w, &mut out);
     super::controllers::reads(w, t, alert, &mut out);

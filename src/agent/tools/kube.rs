@@ -32,6 +32,7 @@ pub fn tools() -> Vec<Tool> {
                 "name":{"type":"string"},
                 "namespace":{"type":"string"},
                 "selector":{"type":"string"},
+                "all_namespaces":{"type":"boolean","description":"a list of every namespace (like kubectl get -A)"},
                 "node":{"type":"string","description":"with resource=pods: the pods on this node, in every namespace"}},"required":["resource"]}),
             timeout: None,
             human: |args| {
@@ -47,6 +48,9 @@ pub fn tools() -> Vec<Tool> {
                 }
                 if let Some(sel) = str_arg(args, "selector") {
                     let _ = write!(cmd, " -l {}", quote(sel));
+                }
+                if every_namespace(args) {
+                    return cmd + " -A";
                 }
                 cmd + &ns_flag(args)
             },
@@ -91,6 +95,11 @@ pub fn tools() -> Vec<Tool> {
             run: Some(|ctx, args| Box::pin(events(ctx, args))),
         },
     ]
+}
+
+/// A list across every namespace (`all_namespaces`, never with a name).
+fn every_namespace(args: &Value) -> bool {
+    bool_arg(args, "all_namespaces") && str_arg(args, "name").is_none()
 }
 
 fn ns_flag(args: &Value) -> String {
@@ -245,6 +254,11 @@ async fn get(ctx: &ToolContext, args: &Value) -> Result<ToolOutput, ToolError> {
     }
     let mut value = match node {
         Some(node) => cluster.pods_on_node(node).await?,
+        None if every_namespace(args) => {
+            cluster
+                .kube_list_all(resource, str_arg(args, "selector"))
+                .await?
+        }
         None => {
             cluster
                 .kube_get(

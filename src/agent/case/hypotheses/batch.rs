@@ -96,7 +96,8 @@ pub(super) fn scheduled_load(e: &Facts<'_>) -> Vec<Candidate> {
     if e.observations.target_troubled() {
         return out;
     }
-    for o in e.world.of_kind("Job", None) {
+    // Jobs of other namespaces count only when they name the target (`callers`).
+    for o in e.world.of_kind("Job", e.target.namespace.as_deref()) {
         let KubeObject::Job(j) = o else { continue };
         let st = j.status.as_ref();
         let done = st.and_then(|s| crate::kube::state::opt_time(s.completion_time.as_ref()));

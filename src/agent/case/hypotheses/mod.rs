@@ -3,6 +3,7 @@
 //! specific its evidence is and how close in time its change was to the alert's start.
 
 mod batch;
+mod callers;
 mod candidate;
 mod host;
 mod limits;
