@@ -255,8 +255,8 @@ fn start_time(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 
 /// The kind of trouble, from the alert's words.
 fn symptom(text: &str) -> AlertSymptom {
-    let t = text.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    let t = word_starts(text);
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(&format!(" {w}")));
     let latency = has(&[
         "latency",
         "p99",
@@ -274,9 +274,8 @@ fn symptom(text: &str) -> AlertSymptom {
         "errors",
         "http 5",
         "5.. ",
-        "errorrate",
         "failed requests",
-    ]) || (has(&["error budget", "errorbudget", "burn"]) && !latency)
+    ]) || (has(&["error budget", "burn"]) && !latency)
     {
         // An SLO's error budget burns for whatever its SLI counts: a latency SLO's for
         // slow requests.
@@ -285,14 +284,7 @@ fn symptom(text: &str) -> AlertSymptom {
         AlertSymptom::Latency
     } else if has(&["lag", "backlog", "queue", "piling", "pending messages"]) {
         AlertSymptom::Backlog
-    } else if has(&[
-        "jobfailed",
-        "job failed",
-        "cronjob",
-        "backup",
-        "not run",
-        "missed",
-    ]) {
+    } else if has(&["job failed", "cron job", "backup", "not run", "missed"]) {
         AlertSymptom::Batch
     } else if has(&[
         "down",
@@ -300,7 +292,6 @@ fn symptom(text: &str) -> AlertSymptom {
         "restart",
         "pending",
         "not ready",
-        "notready",
         "unavailable",
         "mismatch",
         "degraded",
@@ -327,6 +318,33 @@ fn symptom(text: &str) -> AlertSymptom {
     } else {
         AlertSymptom::Unknown
     }
+}
+
+/// The text with a space before every word, so that a term matches only where a word
+/// starts: `space` is not found in `namespace`, nor `oom` in `room`. Identifiers are
+/// split into their words (`KubePodCrashLooping`, `OOMKilled`, `job_failed`), and
+/// everything but letters, digits, `.` and spaces counts as a space.
+fn word_starts(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + text.len() / 4 + 1);
+    out.push(' ');
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+        let split = prev.is_some_and(|p| {
+            (p.is_lowercase() && c.is_uppercase())
+                || (p.is_uppercase() && c.is_uppercase() && next_lower)
+        });
+        if split {
+            out.push(' ');
+        }
+        if c.is_alphanumeric() || c == '.' {
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(' ');
+        }
+    }
+    out
 }
 
 impl Alert {
@@ -382,6 +400,38 @@ impl Alert {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alert_words_match_where_words_start() {
+        // Label keys and other words that merely contain a term do not count.
+        for text in [
+            "[FIRING:1] CheckoutStatus\nLabels:\n - namespace = shop\n - room = blue\n - flag = on",
+            "shutdown planned; breakdown by region; enqueued",
+        ] {
+            assert_eq!(symptom(text), AlertSymptom::Unknown, "{text}");
+        }
+        // Identifiers are read as their words.
+        for (text, want) in [
+            ("KubeContainerOOMKilled", AlertSymptom::Saturation),
+            ("KubePodCrashLooping", AlertSymptom::Availability),
+            ("NodeNotReady", AlertSymptom::Availability),
+            ("KubeJobFailed", AlertSymptom::Batch),
+            ("KubeCronJobMissedSchedule", AlertSymptom::Batch),
+            ("CPUThrottlingHigh", AlertSymptom::Saturation),
+            ("NodeFilesystemSpaceFillingUp", AlertSymptom::Saturation),
+            ("ApiErrorBudgetBurn", AlertSymptom::Errors),
+            ("CheckoutHighErrorRate", AlertSymptom::Errors),
+            ("LatencyP99High", AlertSymptom::Latency),
+            ("KafkaConsumerLag", AlertSymptom::Backlog),
+            (
+                "rate(http_requests_total{status=~\"5..\"}[5m])",
+                AlertSymptom::Errors,
+            ),
+            ("TLSCertificateExpiringSoon", AlertSymptom::Expiry),
+        ] {
+            assert_eq!(symptom(text), want, "{text}");
+        }
+    }
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 6, 1, 14, 20, 0).unwrap()
