@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 pub use super::rows::Edge;
-use super::rows::SymbolRow;
+use super::rows::{EdgeRecord, SymbolRow};
 use super::store::Store;
 
 /// A definition name shared by more files than this is too ambiguous to link.
@@ -302,9 +302,26 @@ pub struct FileGraph {
 
 impl FileGraph {
     pub async fn load(store: &Store) -> Result<FileGraph> {
-        let kinds = vec!["references".to_string(), "co_change".to_string()];
+        Ok(Self::from_edges(
+            store.edges_of_kinds(&Self::kinds()).await?,
+        ))
+    }
+
+    /// Only the links of these files: enough for a one-hop expansion from them, without
+    /// reading the whole graph.
+    pub async fn load_around(store: &Store, paths: &[String]) -> Result<FileGraph> {
+        Ok(Self::from_edges(
+            store.edges_touching(&Self::kinds(), paths).await?,
+        ))
+    }
+
+    fn kinds() -> Vec<String> {
+        vec!["references".to_string(), "co_change".to_string()]
+    }
+
+    fn from_edges(edges: Vec<EdgeRecord>) -> FileGraph {
         let mut g = FileGraph::default();
-        for e in store.edges_of_kinds(&kinds).await? {
+        for e in edges {
             let (kind, weight) = match e.kind.as_str() {
                 // Reference counts saturate: ten calls are not ten times the link.
                 "references" => ("references", (e.weight / (e.weight + 2.0)).min(1.0)),
@@ -316,7 +333,7 @@ impl FileGraph {
                 .push((e.dst.clone(), weight, kind));
             g.adj.entry(e.dst).or_default().push((e.src, weight, kind));
         }
-        Ok(g)
+        g
     }
 
     pub fn is_empty(&self) -> bool {

@@ -376,15 +376,17 @@ async fn expand_by_graph(
     profile: &RepoProfile,
     files: &mut [RankedFile],
 ) -> Result<()> {
-    let graph = FileGraph::load(store).await?;
-    if graph.is_empty() {
-        return Ok(());
-    }
     let seeds: HashMap<String, f32> = files
         .iter()
         .take(3)
         .map(|f| (f.path.clone(), f.score))
         .collect();
+    // One hop: the seeds' own links are all the expansion reads.
+    let paths: Vec<String> = seeds.keys().cloned().collect();
+    let graph = FileGraph::load_around(store, &paths).await?;
+    if graph.is_empty() {
+        return Ok(());
+    }
     let indexed: HashSet<&str> = profile.paths().iter().map(String::as_str).collect();
     for (path, (score, why)) in graph.expand(&seeds, 1, 0.15) {
         if !indexed.contains(path.as_str()) {

@@ -1,5 +1,6 @@
 //! `triage search`: hybrid ranking with reasons.
 
+use triage::index::graph::FileGraph;
 use triage::index::store::Store;
 
 use crate::common::*;
@@ -305,6 +306,23 @@ async fn a_file_the_first_one_calls_is_lifted_by_default_and_says_why() {
     let loc = f.location();
     index(&loc, &lexical_config()).await;
     let store = Store::open(&loc.index_dir).await.unwrap();
+    // A one-hop expansion reads only its seeds' links and finds what the whole graph does.
+    let seeds: std::collections::HashMap<String, f32> =
+        [("app/render.py", 1.0), ("app/mail.py", 0.5)]
+            .into_iter()
+            .map(|(p, s)| (p.to_string(), s))
+            .collect();
+    let seed_paths: Vec<String> = seeds.keys().cloned().collect();
+    let whole = FileGraph::load(&store)
+        .await
+        .unwrap()
+        .expand(&seeds, 1, 0.15);
+    let around = FileGraph::load_around(&store, &seed_paths)
+        .await
+        .unwrap()
+        .expand(&seeds, 1, 0.15);
+    assert!(whole.contains_key("app/loader.py"), "{whole:?}");
+    assert_eq!(whole, around);
     let issue = "stale template cache after a deploy";
     let lifted = "related: references with app/render.py";
     let has = |files: &[triage::index::localize::RankedFile]| {

@@ -82,10 +82,32 @@ impl Store {
 
     /// The stored edges of these kinds.
     pub async fn edges_of_kinds(&self, kinds: &[String]) -> Result<Vec<EdgeRecord>, IndexError> {
+        self.edges_where(in_list("kind", kinds)).await
+    }
+
+    /// The edges of these kinds with one end among `paths`.
+    pub async fn edges_touching(
+        &self,
+        kinds: &[String],
+        paths: &[String],
+    ) -> Result<Vec<EdgeRecord>, IndexError> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = format!(
+            "{} AND ({} OR {})",
+            in_list("kind", kinds),
+            in_list("src", paths),
+            in_list("dst", paths)
+        );
+        self.edges_where(filter).await
+    }
+
+    async fn edges_where(&self, filter: String) -> Result<Vec<EdgeRecord>, IndexError> {
         let q = self
             .edges
             .query()
-            .only_if(in_list("kind", kinds))
+            .only_if(filter)
             .select(Select::columns(&["src", "dst", "kind", "weight"]));
         let rows = self.read("edges", q).await?;
         let mut out = Vec::new();
