@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
-use crate::common::{git, triage};
+use crate::common::ask_replay;
 
 /// The commands the walk ran and the answer, for an alert replayed on a scenario.
 fn ask(scenario: &str, namespace: &str, alert: &str) -> (Vec<String>, String) {
@@ -14,41 +12,7 @@ fn ask(scenario: &str, namespace: &str, alert: &str) -> (Vec<String>, String) {
         .join("tests/fixtures/incidents")
         .join(scenario)
         .join("snapshot.json");
-    let dir = tempfile::tempdir().unwrap();
-    git(dir.path(), &["init", "-q"]);
-    let out = triage(
-        &[
-            "ask",
-            "--json",
-            "--replay",
-            snapshot.to_str().unwrap(),
-            "-n",
-            namespace,
-            alert,
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let commands = events
-        .iter()
-        .filter(|e| e["type"] == "tool_call_started")
-        .filter_map(|e| e["command"].as_str().map(str::to_string))
-        .collect();
-    let answer = events
-        .iter()
-        .find(|e| e["type"] == "turn_complete")
-        .and_then(|e| e["answer"]["text"].as_str())
-        .unwrap()
-        .to_string();
-    (commands, answer)
+    ask_replay(&snapshot, namespace, alert)
 }
 
 #[test]

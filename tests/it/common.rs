@@ -131,6 +131,46 @@ pub fn triage(args: &[&str], cwd: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// `triage ask --json --replay SNAPSHOT -n NAMESPACE ALERT` in a fresh git repository:
+/// the commands the walk ran, in order, and the answer's text.
+pub fn ask_replay(snapshot: &Path, namespace: &str, alert: &str) -> (Vec<String>, String) {
+    let repo = tempfile::tempdir().unwrap();
+    git(repo.path(), &["init", "-q"]);
+    let out = triage(
+        &[
+            "ask",
+            "--json",
+            "--replay",
+            snapshot.to_str().unwrap(),
+            "-n",
+            namespace,
+            alert,
+        ],
+        repo.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let commands = events
+        .iter()
+        .filter(|e| e["type"] == "tool_call_started")
+        .filter_map(|e| e["command"].as_str().map(str::to_string))
+        .collect();
+    let answer = events
+        .iter()
+        .find(|e| e["type"] == "turn_complete")
+        .and_then(|e| e["answer"]["text"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    (commands, answer)
+}
+
 pub const SHOP_FILES: &[(&str, &str)] = &[
     (
         "README.md",

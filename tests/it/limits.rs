@@ -5,9 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use crate::common::{git, triage};
+use crate::common::ask_replay;
 
 fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,43 +18,8 @@ fn scenario(name: &str) -> PathBuf {
 fn ask(name: &str) -> (Vec<String>, String) {
     let dir = scenario(name);
     let s = triage::eval::incidents::load_file(&dir.join("scenario.toml")).unwrap();
-    let repo = tempfile::tempdir().unwrap();
-    git(repo.path(), &["init", "-q"]);
-    let snapshot = dir.join("snapshot.json");
     let ns = s.namespace.clone().unwrap_or_default();
-    let out = triage(
-        &[
-            "ask",
-            "--json",
-            "--replay",
-            snapshot.to_str().unwrap(),
-            "-n",
-            &ns,
-            &s.prompt(),
-        ],
-        repo.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let commands = events
-        .iter()
-        .filter(|e| e["type"] == "tool_call_started")
-        .filter_map(|e| e["command"].as_str().map(str::to_string))
-        .collect();
-    let answer = events
-        .iter()
-        .find(|e| e["type"] == "turn_complete")
-        .and_then(|e| e["answer"]["text"].as_str())
-        .unwrap_or_default()
-        .to_string();
-    (commands, answer)
+    ask_replay(&dir.join("snapshot.json"), &ns, &s.prompt())
 }
 
 #[test]

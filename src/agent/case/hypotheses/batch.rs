@@ -139,7 +139,7 @@ pub(super) fn scheduled_load(e: &Facts<'_>) -> Vec<Candidate> {
                 started.format("%H:%M")
             ),
         };
-        let mut c = Candidate::new(
+        let c = Candidate::new(
             Cause::ScheduledLoad,
             culprit,
             format!(
@@ -157,19 +157,31 @@ pub(super) fn scheduled_load(e: &Facts<'_>) -> Vec<Candidate> {
             EvidenceKind::Resource,
             format!("Job/{}", o.name()),
             state.clone(),
-        )
+        );
+        out.push(as_job_load(c, e, o.name(), cronjob));
+    }
+    out
+}
+
+/// A Job's load as a candidate: it explains the alert and the target's autoscaler at its
+/// maximum, is dated by the Job's start, and is checked by its CronJob's runs.
+pub(super) fn as_job_load(
+    c: Candidate,
+    e: &Facts<'_>,
+    job: &str,
+    cronjob: Option<String>,
+) -> Candidate {
+    let c = c
         .explaining(autoscaler_symptoms(e).into_iter().chain([0]))
         .dated(
             e.timeline
                 .iter()
-                .find(|c| c.reference.ends_with(&format!("/{}", o.name())) && c.kind == "job"),
+                .find(|c| c.reference.ends_with(&format!("/{job}")) && c.kind == "job"),
         );
-        if let Some(cronjob) = cronjob {
-            c = c.checked_by(Check::CronJobRan { cronjob });
-        }
-        out.push(c);
+    match cronjob {
+        Some(cronjob) => c.checked_by(Check::CronJobRan { cronjob }),
+        None => c,
     }
-    out
 }
 
 /// The symptoms of the target's autoscaler (at its maximum): load explains them.

@@ -13,11 +13,11 @@ use super::super::objects;
 use super::super::target::Target;
 use super::super::timeline::NEAR_MINUTES;
 use super::super::world::World;
+use super::batch::as_job_load;
 use super::candidate::{Candidate, Facts, troubled};
 use super::resolve::{target_ref, workload_behind};
 use crate::agent::tools::data::KubeObject;
 use crate::kube::state::ResourceRef;
-use crate::memory::Check;
 use crate::protocol::EvidenceKind;
 
 /// A client's settings name the target: direct evidence that its work lands there.
@@ -81,7 +81,7 @@ pub(super) fn outside_load(e: &Facts<'_>) -> Vec<Candidate> {
             started.format("%H:%M"),
             jns.unwrap_or_default()
         );
-        let mut c = Candidate::new(
+        let c = Candidate::new(
             Cause::ScheduledLoad,
             culprit,
             format!(
@@ -96,29 +96,10 @@ pub(super) fn outside_load(e: &Facts<'_>) -> Vec<Candidate> {
             EvidenceKind::Resource,
             o.reference().to_string(),
             format!("reaches {addr}"),
-        )
-        .explaining(load_symptoms(e).into_iter().chain([0]))
-        .dated(
-            e.timeline
-                .iter()
-                .find(|c| c.reference.ends_with(&format!("/{}", o.name())) && c.kind == "job"),
         );
-        if let Some(cronjob) = cronjob {
-            c = c.checked_by(Check::CronJobRan { cronjob });
-        }
-        out.push(c);
+        out.push(as_job_load(c, e, o.name(), cronjob));
     }
     out
-}
-
-/// The symptoms load explains: the target's autoscaler at its maximum.
-fn load_symptoms(e: &Facts<'_>) -> Vec<usize> {
-    e.observations
-        .symptoms
-        .iter()
-        .filter(|s| s.object.kind == "HorizontalPodAutoscaler")
-        .map(|s| s.id)
-        .collect()
 }
 
 /// The address by which a pod spec of namespace `ns` reaches the target, when its
