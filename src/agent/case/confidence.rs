@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 
 use super::clues::Cause;
 use super::hypotheses::Candidate;
+use super::symptoms::Observations;
 use super::timeline;
 
 /// Below this the answer says it is unsure and what to check next.
@@ -66,6 +67,9 @@ const GENERIC_CEILING: f32 = 0.6;
 /// A fresh read contradicted the cause: unsure, whatever else fits.
 const CONTRADICTED_CEILING: f32 = 0.4;
 const FLOOR: f32 = 0.05;
+/// A cause whose every dated symptom ended this long before the alert started, with none
+/// still current, is what went wrong earlier, not what the alert reports.
+const STALE_MINUTES: i64 = 30;
 /// Below this share of the symptoms explained, the cause accounts for only part of
 /// what is wrong.
 const PARTIAL: f32 = 0.75;
@@ -90,6 +94,40 @@ pub struct Assessment {
     /// The culprit is where the chain stops, not the object to change: a host outside
     /// the cluster, or a workload named only as a dependency that fails.
     pub open_chain: bool,
+    /// How the cause is tied to what was seen at the alert's time.
+    pub grounding: Grounding,
+}
+
+/// Whether what a cause explains was seen when the alert fired: a rule can fire on a
+/// real signal that is not this incident's (a container killed days ago, warnings that
+/// stopped before the alert began, a client whose load the target shows no sign of).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Grounding {
+    /// Every symptom it explains beyond the alert is dated, and the newest ended more
+    /// than [`STALE_MINUTES`] before the alert started: it is over.
+    pub stale: bool,
+    /// The cause is an activity rather than a fault (load from a Job, a neighbour on the
+    /// node) and the target shows no effect of it beyond the alert itself (no autoscaler
+    /// at its maximum, no pressure, no failing pod): the link was inferred, not read.
+    pub unobserved: bool,
+}
+
+/// How `top` is tied to the symptoms observed, given when the alert started.
+pub fn grounding(top: &Candidate, obs: &Observations, start: DateTime<Utc>) -> Grounding {
+    let seen: Vec<_> = obs
+        .symptoms
+        .iter()
+        .filter(|s| s.id > 0 && top.explains.contains(&s.id))
+        .collect();
+    let newest = seen.iter().map(|s| s.at).try_fold(None, |newest, at| {
+        // An undated symptom (a waiting container, a log line) is current.
+        at.map(|at| newest.max(Some(at)))
+    });
+    Grounding {
+        stale: matches!(newest, Some(Some(at)) if (start - at).num_minutes() > STALE_MINUTES),
+        unobserved: seen.is_empty()
+            && matches!(top.cause, Cause::ScheduledLoad | Cause::NoisyNeighbour),
+    }
 }
 
 /// Causes that say what is observed rather than why: the answer rests on a generic
@@ -151,6 +189,7 @@ pub fn assess(
         guessed: f32::from(u8::from(!named)),
         open_chain: top.culprit.kind == "Host"
             || (top.cause == Cause::DependencyDown && !top.detail.contains("; its pods")),
+        grounding: Grounding::default(),
     };
     a.fitted = curve(&a.features());
     a.confidence = a.fitted.clamp(FLOOR, a.cap().max(FLOOR));
@@ -171,6 +210,13 @@ pub fn staleness(start: DateTime<Utc>, data_at: DateTime<Utc>) -> f32 {
 }
 
 impl Assessment {
+    /// Take in how the cause is tied to the symptoms, and cap the number accordingly.
+    pub fn grounded(mut self, g: Grounding) -> Self {
+        self.grounding = g;
+        self.confidence = self.fitted.clamp(FLOOR, self.cap().max(FLOOR));
+        self
+    }
+
     /// The curve's features, in the order of [`FEATURES`].
     pub fn features(&self) -> [f32; FEATURES.len()] {
         let all = self.evidence();
@@ -213,7 +259,14 @@ impl Assessment {
         if self.generic > 0.0 || self.guessed > 0.0 {
             cap = cap.min(GENERIC_CEILING);
         }
-        if self.verified < 0.0 {
+        // An activity whose effect on the target nothing read shows: no better than a
+        // generic symptom.
+        if self.grounding.unobserved {
+            cap = cap.min(GENERIC_CEILING);
+        }
+        // What it rests on was over before the alert began, or a fresh read contradicted
+        // it: unsure, whatever else fits.
+        if self.verified < 0.0 || self.grounding.stale {
             cap = cap.min(CONTRADICTED_CEILING);
         }
         cap
@@ -275,6 +328,12 @@ impl Assessment {
         if self.guessed > 0.0 {
             parts.push("the alert names no object; the worst finding stood in".into());
         }
+        if self.grounding.stale {
+            parts.push("what it rests on ended well before the alert started".into());
+        }
+        if self.grounding.unobserved {
+            parts.push("nothing observed beyond the alert ties it to the alert".into());
+        }
         parts.join("; ")
     }
 }
@@ -328,6 +387,82 @@ mod tests {
         // Indirect evidence never reaches high.
         let indirect = assess(&weak, None, 5, 1.0, at, true);
         assert!(indirect.confidence < 0.65, "{indirect:?}");
+    }
+
+    fn observed(at: &[Option<chrono::DateTime<chrono::Utc>>]) -> Observations {
+        use super::super::symptoms::Symptom;
+        let mut obs = Observations::default();
+        for (id, at) in std::iter::once(None).chain(at.iter().copied()).enumerate() {
+            obs.symptoms.push(Symptom {
+                id,
+                object: ResourceRef::new("Pod", Some("shop"), "p"),
+                what: if id == 0 {
+                    "the alert".into()
+                } else {
+                    "OOMKilled".into()
+                },
+                at,
+                dependency: false,
+            });
+        }
+        obs
+    }
+
+    #[test]
+    fn a_cause_whose_evidence_ended_before_the_alert_is_never_high() {
+        let start = chrono::Utc::now();
+        let strong = cand(1.0, 2, 0.8);
+        let weak = cand(0.3, 1, 0.3);
+        let judged = |obs: &Observations| {
+            assess(&strong, Some(&weak), 2, 1.0, (start, start), true)
+                .grounded(grounding(&strong, obs, start))
+        };
+        // Killed three days before the alert, running since: over, so unsure.
+        let old = judged(&observed(&[Some(start - chrono::Duration::days(3))]));
+        assert!(old.grounding.stale && old.confidence < UNSURE, "{old:?}");
+        assert!(old.reasons(2, 2).contains("ended well before"), "{old:?}");
+        // Killed two minutes before it started, or still failing (undated): high.
+        for at in [Some(start - chrono::Duration::minutes(2)), None] {
+            let now = judged(&observed(&[at]));
+            assert!(!now.grounding.stale && now.confidence >= 0.8, "{now:?}");
+        }
+        // One current symptom among old ones keeps the cause current.
+        let mut both = strong.clone();
+        both.explains.insert(2);
+        let mixed = grounding(
+            &both,
+            &observed(&[Some(start - chrono::Duration::days(3)), None]),
+            start,
+        );
+        assert!(!mixed.stale, "{mixed:?}");
+    }
+
+    #[test]
+    fn load_the_target_shows_no_effect_of_is_no_more_than_a_generic_symptom() {
+        let start = chrono::Utc::now();
+        let mut load = cand(0.9, 1, 0.8);
+        load.cause = Cause::ScheduledLoad;
+        let weak = cand(0.3, 1, 0.3);
+        let judged = |c: &Candidate, obs: &Observations| {
+            assess(c, Some(&weak), 1, 1.0, (start, start), true).grounded(grounding(c, obs, start))
+        };
+        // It explains only the alert: the load was inferred, not seen.
+        let alone = judged(&load, &observed(&[]));
+        assert!(
+            alone.grounding.unobserved && alone.confidence <= 0.6,
+            "{alone:?}"
+        );
+        // Its effect is read on the target (an autoscaler at its maximum): not capped by it.
+        let mut seen = load.clone();
+        seen.explains.insert(1);
+        let with_effect = judged(&seen, &observed(&[None]));
+        assert!(
+            !with_effect.grounding.unobserved && with_effect.confidence > 0.6,
+            "{with_effect:?}"
+        );
+        // A fault read in an object (a missing key) needs no effect beyond the alert.
+        let fault = cand(1.0, 1, 0.8);
+        assert!(!judged(&fault, &observed(&[])).grounding.unobserved);
     }
 
     #[test]

@@ -280,7 +280,8 @@ impl Diagnosis {
             self.verified(top),
             (self.start, now.max(self.data_at)),
             self.named,
-        );
+        )
+        .grounded(confidence::grounding(top, &self.observations, self.start));
         self.confidence = a.confidence;
         self.assessment = Some(a);
         let mut ev = hypotheses::symptom_evidence(&self.observations, &top.explains);
