@@ -164,6 +164,12 @@ pub fn resource_of(kind: &str) -> Option<&'static str> {
         "ServiceAccount" => "serviceaccounts",
         "NetworkPolicy" => "networkpolicies",
         "Pod" => "pods",
+        "Certificate" => "certificates",
+        "CertificateRequest" => "certificaterequests",
+        "Issuer" => "issuers",
+        "ClusterIssuer" => "clusterissuers",
+        "Order" => "orders",
+        "Challenge" => "challenges",
         _ => return None,
     })
 }

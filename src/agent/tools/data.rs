@@ -219,7 +219,10 @@ impl KubeObject {
 
     /// `Kind/namespace/name`.
     pub fn reference(&self) -> ResourceRef {
-        let ns = self.meta().and_then(|m| m.namespace.as_deref());
+        let ns = match self {
+            Self::Other { value, .. } => value.pointer("/metadata/namespace").and_then(Value::as_str),
+            _ => self.meta().and_then(|m| m.namespace.as_deref()),
+        };
         ResourceRef::new(self.kind(), ns, self.name())
     }
 }
