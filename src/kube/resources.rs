@@ -291,9 +291,7 @@ pub const EXTENSION_TYPES: &[ResourceType] = &[
 
 /// The add-on that installs an extension type (`cert-manager`), `None` for built-in types.
 pub fn add_on(t: &ResourceType) -> Option<&'static str> {
-    EXTENSION_TYPES
-        .contains(t)
-        .then_some("cert-manager")
+    EXTENSION_TYPES.contains(t).then_some("cert-manager")
 }
 
 /// What a 404 on an extension type's collection means, in words.
@@ -447,7 +445,10 @@ mod tests {
         assert_eq!(by_path("", "v1", "events"), Some(&EVENTS));
         assert_eq!(resolve("certs"), Some(&CERTIFICATES));
         assert_eq!(resolve("Challenge"), Some(&CHALLENGES));
-        assert_eq!(by_key("cert-manager.io/v1/clusterissuers"), Some(&CLUSTERISSUERS));
+        assert_eq!(
+            by_key("cert-manager.io/v1/clusterissuers"),
+            Some(&CLUSTERISSUERS)
+        );
     }
 
     #[test]

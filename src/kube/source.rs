@@ -370,7 +370,11 @@ impl ClusterSource {
                     metadata_only: *t == resources::SECRETS,
                     ..ListQuery::default()
                 };
-                let list = self.client.list(t, ns, &q).await.map_err(|e| absent(t, e))?;
+                let list = self
+                    .client
+                    .list(t, ns, &q)
+                    .await
+                    .map_err(|e| absent(t, e))?;
                 Ok(Value::Array(list.items))
             }
         }
@@ -388,7 +392,11 @@ impl ClusterSource {
             metadata_only: *t == resources::SECRETS,
             ..ListQuery::default()
         };
-        let list = self.client.list(t, None, &q).await.map_err(|e| absent(t, e))?;
+        let list = self
+            .client
+            .list(t, None, &q)
+            .await
+            .map_err(|e| absent(t, e))?;
         Ok(Value::Array(list.items))
     }
 

@@ -230,6 +230,12 @@ fn network_sentence(c: &Candidate, t: &Target) -> String {
                 dependency_words(c.cause, d)
             )
         }
+        Cause::Certificate if super::certs::KINDS.contains(&c.culprit.kind.as_str()) => {
+            format!(
+                "{who}: cert-manager cannot issue or renew the certificate: {}",
+                cut(d)
+            )
+        }
         Cause::Certificate => format!(
             "{who}: the TLS certificate is expired or not trusted (x509): {}",
             cut(d)

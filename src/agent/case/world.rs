@@ -263,9 +263,7 @@ impl World {
         namespace: Option<&'w str>,
     ) -> impl Iterator<Item = &'w KubeObject> + 'w {
         self.objects.values().filter(move |o| {
-            o.kind() == kind
-                && (namespace.is_none()
-                    || o.meta().and_then(|m| m.namespace.as_deref()) == namespace)
+            o.kind() == kind && (namespace.is_none() || o.namespace() == namespace)
         })
     }
 

@@ -5,6 +5,7 @@
 mod batch;
 mod callers;
 mod candidate;
+mod certs;
 mod host;
 mod limits;
 mod lookup;
