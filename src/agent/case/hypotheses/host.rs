@@ -98,17 +98,20 @@ pub(super) fn from_host(
                 _ => Cause::DependencyDown,
             };
             let mut c = base(cause, culprit, detail).via(svc.clone());
-            // A Deployment is checked where it runs (`namespace/name` outside the
-            // target's namespace); other workloads are left unchecked rather than
-            // contradicted by a read of a Deployment that is not there.
+            // A Deployment or StatefulSet is checked where it runs (`namespace/name`
+            // outside the target's namespace); other workloads are left unchecked
+            // rather than contradicted by a read of a kind that is not there.
             let here = svc.namespace == e.target.namespace;
             c.check = match &dep {
-                Some(d) if d.kind == "Deployment" => Check::DependencyDown {
-                    service: match (&d.namespace, here) {
-                        (Some(dns), false) => format!("{dns}/{}", d.name),
-                        _ => d.name.clone(),
-                    },
-                },
+                Some(d) if matches!(d.kind.as_str(), "Deployment" | "StatefulSet") => {
+                    Check::DependencyDown {
+                        service: match (&d.namespace, here) {
+                            (Some(dns), false) => format!("{dns}/{}", d.name),
+                            _ => d.name.clone(),
+                        },
+                        kind: (d.kind == "StatefulSet").then(|| d.kind.clone()),
+                    }
+                }
                 Some(_) => Check::None,
                 None if here => Check::ServiceEmpty {
                     service: svc.name.clone(),
