@@ -156,3 +156,81 @@ pub(super) fn callers(e: &Facts<'_>) -> Vec<Candidate> {
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::agent::case::world::Read;
+    use crate::agent::tools::ToolData;
+    use crate::agent::tools::data::{KubeObject, LogTail};
+
+    fn absorb(w: &mut World, kind: &str, items: Vec<serde_json::Value>) {
+        let data = ToolData::Objects(
+            items
+                .into_iter()
+                .map(|v| KubeObject::parse(kind, v))
+                .collect(),
+        );
+        w.absorb(&Read::ListAll { resource: "all" }, Ok(&data));
+    }
+
+    fn pod(ns: &str, name: &str, rs: &str, ip: &str) -> serde_json::Value {
+        json!({"metadata": {"name": name, "namespace": ns, "ownerReferences": [
+                  {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "uid": "u", "controller": true}]},
+               "status": {"phase": "Running", "podIP": ip}})
+    }
+
+    #[test]
+    fn the_caller_behind_most_logged_addresses_is_found_in_any_namespace() {
+        let mut w = World::new(chrono::Utc::now(), Some("risk".into()));
+        absorb(
+            &mut w,
+            "Pod",
+            vec![
+                pod("risk", "risk-api-6b7c-aaaaa", "risk-api-6b7c", "10.0.0.5"),
+                pod(
+                    "ledger",
+                    "ledger-service-5d4-bbbbb",
+                    "ledger-service-5d4",
+                    "10.0.1.7",
+                ),
+                pod("payments", "gateway-7f8-ccccc", "gateway-7f8", "10.0.2.9"),
+            ],
+        );
+        let line = |ip: &str| format!("{{\"msg\":\"request\",\"remote\":\"{ip}:41000\"}}");
+        let text = [
+            line("10.0.1.7"),
+            line("10.0.1.7"),
+            line("10.0.2.9"),
+            line("10.0.0.5"),
+            line("127.0.0.1"),
+        ]
+        .join("\n");
+        w.logs.push(LogTail {
+            pod: "risk-api-6b7c-aaaaa".into(),
+            namespace: Some("risk".into()),
+            container: None,
+            previous: false,
+            error_lines: Vec::new(),
+            text,
+        });
+        let t = Target {
+            kind: "Deployment".into(),
+            namespace: Some("risk".into()),
+            name: "risk-api".into(),
+            ..Target::default()
+        };
+        let ips = client_ips(&w, &t);
+        // Its own pod's address and loopback are not callers.
+        assert_eq!(ips.len(), 2, "{ips:?}");
+        assert_eq!(ips.get("10.0.1.7"), Some(&2));
+        let (owner, n, of) = main_caller(&w, &t).unwrap();
+        assert_eq!(
+            owner,
+            ResourceRef::new("Deployment", Some("ledger"), "ledger-service")
+        );
+        assert_eq!((n, of), (2, 3));
+    }
+}
