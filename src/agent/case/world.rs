@@ -183,6 +183,18 @@ impl World {
         }
     }
 
+    /// Take in objects of one kind as a list read would (for tests of what reads it).
+    #[cfg(test)]
+    pub fn absorb_objects(&mut self, kind: &str, items: Vec<serde_json::Value>) {
+        let data = ToolData::Objects(
+            items
+                .into_iter()
+                .map(|v| KubeObject::parse(kind, v))
+                .collect(),
+        );
+        self.absorb(&Read::ListAll { resource: "all" }, Ok(&data));
+    }
+
     /// Whether a read was made already.
     pub fn has_read(&self, read: &Read) -> bool {
         self.done.contains(read)

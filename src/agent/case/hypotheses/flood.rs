@@ -162,18 +162,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::agent::case::world::Read;
-    use crate::agent::tools::ToolData;
-    use crate::agent::tools::data::{KubeObject, LogTail};
+    use crate::agent::tools::data::LogTail;
 
     fn absorb(w: &mut World, kind: &str, items: Vec<serde_json::Value>) {
-        let data = ToolData::Objects(
-            items
-                .into_iter()
-                .map(|v| KubeObject::parse(kind, v))
-                .collect(),
-        );
-        w.absorb(&Read::ListAll { resource: "all" }, Ok(&data));
+        w.absorb_objects(kind, items);
     }
 
     fn pod(ns: &str, name: &str, rs: &str, ip: &str) -> serde_json::Value {
