@@ -52,11 +52,11 @@ impl Backoff {
     }
 }
 
-fn fatal(e: &ReadError) -> bool {
+fn fatal(t: &ResourceType, e: &ReadError) -> bool {
     matches!(
         e.kind,
         ReadErrorKind::Unauthorized | ReadErrorKind::Forbidden | ReadErrorKind::Refused
-    )
+    ) || (e.kind == ReadErrorKind::NotFound && resources::add_on(t).is_some())
 }
 
 /// Follow `t` in `namespace` until a fatal error (reported through `seen` first) or the
@@ -82,7 +82,7 @@ pub async fn follow(
                 list.resource_version.unwrap_or_default()
             }
             Err(e) => {
-                let stop = fatal(&e);
+                let stop = fatal(t, &e);
                 seen(Seen::Failed(e));
                 if stop {
                     return;
@@ -100,7 +100,7 @@ pub async fn follow(
                     break;
                 }
                 Err(e) => {
-                    let stop = fatal(&e);
+                    let stop = fatal(t, &e);
                     seen(Seen::Failed(e));
                     if stop {
                         return;

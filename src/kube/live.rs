@@ -106,9 +106,14 @@ impl TypeState {
                 } else {
                     tracing::warn!("{e}; retrying with backoff");
                 }
+                // A collection the server does not serve (an add-on not installed) is
+                // not read at all, like one the credentials may not read.
                 if matches!(
                     e.kind,
-                    ReadErrorKind::Unauthorized | ReadErrorKind::Forbidden | ReadErrorKind::Refused
+                    ReadErrorKind::Unauthorized
+                        | ReadErrorKind::Forbidden
+                        | ReadErrorKind::Refused
+                        | ReadErrorKind::NotFound
                 ) {
                     self.stopped = Some(e);
                 } else if self.failing.is_none() {
@@ -316,7 +321,10 @@ impl LivePicture {
             for (key, t) in &s.types {
                 let age = t.age(self.started, instant);
                 if let Some(e) = &t.stopped {
-                    snap.errors.push(e.clone());
+                    // Not installed: the snapshot says so by not having the key.
+                    if e.kind != ReadErrorKind::NotFound {
+                        snap.errors.push(e.clone());
+                    }
                     continue;
                 }
                 let items: Vec<Value> = t.objects.values().cloned().collect();

@@ -200,6 +200,11 @@ pub async fn record(source: &ClusterSource, scope: &Scope) -> Result<Snapshot, K
                     snap.objects.insert(t.key(), items);
                 }
             }
+            // An add-on's types on a cluster without it: absent, which is what the
+            // snapshot says by not having the key.
+            Err(e) if e.kind == ReadErrorKind::NotFound && resources::add_on(t).is_some() => {
+                tracing::debug!("{}", resources::not_installed(t));
+            }
             Err(e) => {
                 // One 401 says it all: the credentials are refused for everything.
                 if e.kind == ReadErrorKind::Unauthorized {

@@ -74,6 +74,10 @@ impl ReplayState {
     pub(crate) fn new(snapshot: &Snapshot) -> Self {
         let mut items = HashMap::new();
         for t in resources::SERVED_TYPES {
+            // An add-on the recorded cluster did not have is not served (404), as there.
+            if resources::add_on(t).is_some() && !snapshot.objects.contains_key(&t.key()) {
+                continue;
+            }
             let mut list: Vec<Value> = snapshot.objects_of(t).to_vec();
             list.sort_by_key(sort_key);
             items.insert(t.key(), list);

@@ -223,6 +223,87 @@ pub const ENDPOINTSLICES: ResourceType = rt(
     &[],
 );
 
+pub const CERTIFICATES: ResourceType = rt(
+    "cert-manager.io",
+    "v1",
+    "certificates",
+    "certificate",
+    "Certificate",
+    true,
+    &["cert", "certs"],
+);
+pub const CERTIFICATEREQUESTS: ResourceType = rt(
+    "cert-manager.io",
+    "v1",
+    "certificaterequests",
+    "certificaterequest",
+    "CertificateRequest",
+    true,
+    &["cr", "crs"],
+);
+pub const ISSUERS: ResourceType = rt(
+    "cert-manager.io",
+    "v1",
+    "issuers",
+    "issuer",
+    "Issuer",
+    true,
+    &[],
+);
+pub const CLUSTERISSUERS: ResourceType = rt(
+    "cert-manager.io",
+    "v1",
+    "clusterissuers",
+    "clusterissuer",
+    "ClusterIssuer",
+    false,
+    &[],
+);
+pub const ORDERS: ResourceType = rt(
+    "acme.cert-manager.io",
+    "v1",
+    "orders",
+    "order",
+    "Order",
+    true,
+    &[],
+);
+pub const CHALLENGES: ResourceType = rt(
+    "acme.cert-manager.io",
+    "v1",
+    "challenges",
+    "challenge",
+    "Challenge",
+    true,
+    &[],
+);
+
+/// Types a cluster serves only when an add-on installed their CRDs: a cluster without
+/// them answers 404 for the whole collection, which means "not installed", not an error.
+pub const EXTENSION_TYPES: &[ResourceType] = &[
+    CERTIFICATES,
+    CERTIFICATEREQUESTS,
+    ISSUERS,
+    CLUSTERISSUERS,
+    ORDERS,
+    CHALLENGES,
+];
+
+/// The add-on that installs an extension type (`cert-manager`), `None` for built-in types.
+pub fn add_on(t: &ResourceType) -> Option<&'static str> {
+    EXTENSION_TYPES.contains(t).then_some("cert-manager")
+}
+
+/// What a 404 on an extension type's collection means, in words.
+pub fn not_installed(t: &ResourceType) -> String {
+    format!(
+        "{} is not installed in this cluster: it serves no {}.{} API (no such CRD)",
+        add_on(t).unwrap_or("the add-on"),
+        t.plural,
+        t.group
+    )
+}
+
 /// Every type kept in a snapshot's `objects` (events have their own field).
 pub const OBJECT_TYPES: &[ResourceType] = &[
     NAMESPACES,
@@ -245,6 +326,12 @@ pub const OBJECT_TYPES: &[ResourceType] = &[
     NETWORKPOLICIES,
     HPAS,
     ENDPOINTSLICES,
+    CERTIFICATES,
+    CERTIFICATEREQUESTS,
+    ISSUERS,
+    CLUSTERISSUERS,
+    ORDERS,
+    CHALLENGES,
 ];
 
 /// Every type the replay server serves.
@@ -270,6 +357,12 @@ pub const SERVED_TYPES: &[ResourceType] = &[
     NETWORKPOLICIES,
     HPAS,
     ENDPOINTSLICES,
+    CERTIFICATES,
+    CERTIFICATEREQUESTS,
+    ISSUERS,
+    CLUSTERISSUERS,
+    ORDERS,
+    CHALLENGES,
 ];
 
 /// The type stored under a snapshot key (`apps/v1/deployments`).
@@ -350,5 +443,18 @@ mod tests {
         assert_eq!(resolve("widgets"), None);
         assert_eq!(by_key("batch/v1/cronjobs"), Some(&CRONJOBS));
         assert_eq!(by_path("", "v1", "events"), Some(&EVENTS));
+        assert_eq!(resolve("certs"), Some(&CERTIFICATES));
+        assert_eq!(resolve("Challenge"), Some(&CHALLENGES));
+        assert_eq!(
+            by_key("cert-manager.io/v1/clusterissuers"),
+            Some(&CLUSTERISSUERS)
+        );
+    }
+
+    #[test]
+    fn extension_types_name_their_add_on() {
+        assert_eq!(add_on(&ORDERS), Some("cert-manager"));
+        assert_eq!(add_on(&PODS), None);
+        assert!(not_installed(&CERTIFICATES).contains("certificates.cert-manager.io"));
     }
 }

@@ -370,7 +370,11 @@ impl ClusterSource {
                     metadata_only: *t == resources::SECRETS,
                     ..ListQuery::default()
                 };
-                let list = self.client.list(t, ns, &q).await?;
+                let list = self
+                    .client
+                    .list(t, ns, &q)
+                    .await
+                    .map_err(|e| absent(t, e))?;
                 Ok(Value::Array(list.items))
             }
         }
@@ -388,7 +392,11 @@ impl ClusterSource {
             metadata_only: *t == resources::SECRETS,
             ..ListQuery::default()
         };
-        let list = self.client.list(t, None, &q).await?;
+        let list = self
+            .client
+            .list(t, None, &q)
+            .await
+            .map_err(|e| absent(t, e))?;
         Ok(Value::Array(list.items))
     }
 
@@ -482,6 +490,16 @@ impl ClusterSource {
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// A 404 on the collection of an add-on's type: the add-on is not installed, said so.
+fn absent(t: &ResourceType, e: ReadError) -> ReadError {
+    if e.kind == ReadErrorKind::NotFound && resources::add_on(t).is_some() {
+        let message = resources::not_installed(t);
+        ReadError { message, ..e }
+    } else {
+        e
     }
 }
 

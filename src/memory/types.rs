@@ -205,8 +205,13 @@ pub enum Check {
     OomAtLimit,
     /// The Deployment behind a Service is scaled to zero.
     NoEndpoints,
-    /// A dependency has no ready replicas.
-    DependencyDown { service: String },
+    /// A dependency has no ready replicas (a Deployment, or the `kind` named:
+    /// `StatefulSet`).
+    DependencyDown {
+        service: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+    },
     /// A ConfigMap key is missing (`value` absent) or holds this value.
     ConfigKey {
         configmap: String,

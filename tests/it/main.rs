@@ -18,6 +18,7 @@ mod incidents;
 mod index;
 mod index_bad_input;
 mod kube;
+mod kube_certs;
 mod kube_faults;
 mod kube_guard;
 mod kube_kubectl;

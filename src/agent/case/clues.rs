@@ -102,6 +102,8 @@ pub enum Cause {
     DependencyDown,
     /// A scheduled job's load on shared resources.
     ScheduledLoad,
+    /// A caller's calls overload the target since its own change (a new revision).
+    CallerLoad,
     /// Another workload on the same node or dependency takes the resources.
     NoisyNeighbour,
     /// A recent change with nothing more specific to show for it.

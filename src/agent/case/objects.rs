@@ -64,6 +64,41 @@ pub fn rs_counts(rs: &ReplicaSet) -> (i32, i32) {
     )
 }
 
+/// (kind, ready, desired, a revision being rolled out in words) of a Deployment or
+/// StatefulSet.
+pub fn replica_counts(o: &KubeObject) -> Option<(&'static str, i32, i32, String)> {
+    match o {
+        KubeObject::Deployment(d) => Some((
+            "Deployment",
+            d.status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0),
+            d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            String::new(),
+        )),
+        KubeObject::StatefulSet(s) => {
+            let st = s.status.as_ref();
+            let rolling = match (
+                st.and_then(|x| x.current_revision.as_deref()),
+                st.and_then(|x| x.update_revision.as_deref()),
+            ) {
+                (Some(cur), Some(new)) if cur != new => {
+                    format!(", rolling from revision {cur} to {new}")
+                }
+                _ => String::new(),
+            };
+            Some((
+                "StatefulSet",
+                st.and_then(|x| x.ready_replicas).unwrap_or(0),
+                s.spec.as_ref().and_then(|x| x.replicas).unwrap_or(1),
+                rolling,
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// The containers of a pod spec, init containers first.
 pub fn all_containers(spec: &PodSpec) -> impl Iterator<Item = &Container> {
     spec.init_containers

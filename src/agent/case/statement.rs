@@ -68,6 +68,7 @@ pub fn sentence(c: &Candidate, t: &Target) -> String {
         | Cause::IngressBackend
         | Cause::ServiceMisrouted
         | Cause::ScheduledLoad
+        | Cause::CallerLoad
         | Cause::RecentChange
         | Cause::NothingWrong => network_sentence(c, t),
     }
@@ -230,6 +231,12 @@ fn network_sentence(c: &Candidate, t: &Target) -> String {
                 dependency_words(c.cause, d)
             )
         }
+        Cause::Certificate if super::certs::KINDS.contains(&c.culprit.kind.as_str()) => {
+            format!(
+                "{who}: cert-manager cannot issue or renew the certificate: {}",
+                cut(d)
+            )
+        }
         Cause::Certificate => format!(
             "{who}: the TLS certificate is expired or not trusted (x509): {}",
             cut(d)
@@ -264,6 +271,7 @@ fn network_sentence(c: &Candidate, t: &Target) -> String {
         Cause::RecentChange => format!(
             "{who} changed shortly before the alert ({d}); nothing more specific explains the alert"
         ),
+        Cause::CallerLoad => format!("{who} overloads {w}, which itself is healthy: {d}"),
         Cause::NothingWrong => format!(
             "nothing is wrong with {w}: {d}. The alert looks like a false alarm or a threshold set too tight, so nothing to change"
         ),

@@ -164,6 +164,12 @@ pub fn resource_of(kind: &str) -> Option<&'static str> {
         "ServiceAccount" => "serviceaccounts",
         "NetworkPolicy" => "networkpolicies",
         "Pod" => "pods",
+        "Certificate" => "certificates",
+        "CertificateRequest" => "certificaterequests",
+        "Issuer" => "issuers",
+        "ClusterIssuer" => "clusterissuers",
+        "Order" => "orders",
+        "Challenge" => "challenges",
         _ => return None,
     })
 }
@@ -175,6 +181,18 @@ impl World {
             namespace,
             ..Self::default()
         }
+    }
+
+    /// Take in objects of one kind as a list read would (for tests of what reads it).
+    #[cfg(test)]
+    pub fn absorb_objects(&mut self, kind: &str, items: Vec<serde_json::Value>) {
+        let data = ToolData::Objects(
+            items
+                .into_iter()
+                .map(|v| KubeObject::parse(kind, v))
+                .collect(),
+        );
+        self.absorb(&Read::ListAll { resource: "all" }, Ok(&data));
     }
 
     /// Whether a read was made already.
@@ -257,9 +275,7 @@ impl World {
         namespace: Option<&'w str>,
     ) -> impl Iterator<Item = &'w KubeObject> + 'w {
         self.objects.values().filter(move |o| {
-            o.kind() == kind
-                && (namespace.is_none()
-                    || o.meta().and_then(|m| m.namespace.as_deref()) == namespace)
+            o.kind() == kind && (namespace.is_none() || o.namespace() == namespace)
         })
     }
 

@@ -47,6 +47,14 @@ pub fn beyond_reads(w: &World, t: &Target, alert: &Alert, out: &mut Vec<Read>) {
     if under_load(w, t, alert) {
         out.push(Read::ListAll { resource: "jobs" });
         client_reads(w, t, alert, out);
+        // Callers its log names by address: the pods of every namespace (address →
+        // pod → owner) and the ReplicaSets (their revisions).
+        if !crate::agent::case::hypotheses::client_ips(w, t).is_empty() {
+            out.push(Read::ListAll { resource: "pods" });
+            out.push(Read::ListAll {
+                resource: "replicasets",
+            });
+        }
     }
 }
 

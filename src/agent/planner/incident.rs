@@ -157,13 +157,17 @@ pub(super) async fn scope(
         .filter(|w| w.contains('-') && w.chars().any(|c| c.is_ascii_alphabetic()))
         .map(|w| w.trim_matches('-').to_lowercase())
         .collect();
+    // A certificate the labels name wins over a workload its words mention.
+    let certificate = super::certs::scope(exec, &alert).await?;
     let st = &exec.inv.planner;
-    let named = report.as_ref().and_then(|r| {
-        let mut a = alert.clone();
-        if let Some(f) = &st.focus {
-            a.labels.insert("deployment".into(), f.clone());
-        }
-        from_alert(&r.full_graph, &a, request, &st.excluded)
+    let named = certificate.or_else(|| {
+        report.as_ref().and_then(|r| {
+            let mut a = alert.clone();
+            if let Some(f) = &st.focus {
+                a.labels.insert("deployment".into(), f.clone());
+            }
+            from_alert(&r.full_graph, &a, request, &st.excluded)
+        })
     });
     let shared = report
         .as_ref()

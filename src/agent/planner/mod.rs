@@ -5,6 +5,7 @@
 
 mod answer;
 mod beyond;
+mod certs;
 mod controllers;
 pub mod for_model;
 mod incident;

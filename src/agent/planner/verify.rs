@@ -58,10 +58,16 @@ pub async fn verify(
         Check::OomAtLimit | Check::Unschedulable => get("pods", None),
         Check::NoEndpoints => get("deployments", None),
         // `namespace/name` for a dependency outside the target's namespace.
-        Check::DependencyDown { service } => match service.split_once('/') {
-            Some((dns, name)) => json!({"resource": "deployments", "namespace": dns, "name": name}),
-            None => get("deployments", Some(service)),
-        },
+        Check::DependencyDown { service, kind } => {
+            let resource = match kind.as_deref() {
+                Some("StatefulSet") => "statefulsets",
+                _ => "deployments",
+            };
+            match service.split_once('/') {
+                Some((dns, name)) => json!({"resource": resource, "namespace": dns, "name": name}),
+                None => get(resource, Some(service)),
+            }
+        }
         Check::ConfigKey { configmap, .. } => get("configmaps", Some(configmap)),
         Check::CronJobRan { cronjob } => get("cronjobs", Some(cronjob)),
         Check::Missing { resource } | Check::Present { resource, .. } => {
@@ -111,7 +117,7 @@ pub fn judge(t: &Target, check: &Check, objects: &[KubeObject], now: DateTime<Ut
         Check::NoEndpoints => scaled_to_zero(t, objects),
         Check::OomAtLimit => oom_at_limit(t, objects),
         Check::Unschedulable => unschedulable(t, objects),
-        Check::DependencyDown { service } => dependency_down(service, objects),
+        Check::DependencyDown { service, .. } => dependency_down(service, objects),
         Check::ConfigKey {
             configmap,
             key,
@@ -475,26 +481,20 @@ fn unschedulable(t: &Target, objects: &[KubeObject]) -> Checked {
 }
 
 fn dependency_down(service: &str, objects: &[KubeObject]) -> Checked {
-    let Some(d) = objects.iter().find_map(|o| match o {
-        KubeObject::Deployment(d) => Some(d),
-        _ => None,
-    }) else {
-        return Checked::no(format!("{service}: no deployment read"), Vec::new());
+    let Some((kind, ready, want, rolling)) = objects
+        .iter()
+        .find_map(crate::agent::case::objects::replica_counts)
+    else {
+        return Checked::no(format!("{service}: no workload read"), Vec::new());
     };
-    let ready = d
-        .status
-        .as_ref()
-        .and_then(|s| s.ready_replicas)
-        .unwrap_or(0);
-    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let evidence = vec![ev(
         EvidenceKind::Resource,
-        format!("Deployment/{service}"),
-        format!("{ready} of {want} ready"),
+        format!("{kind}/{service}"),
+        format!("{ready} of {want} ready{rolling}"),
     )];
     if ready == 0 {
         Checked::yes(
-            format!("confirmed: {service} has 0 of {want} replicas ready"),
+            format!("confirmed: {service} has 0 of {want} replicas ready{rolling}"),
             evidence,
         )
     } else {

@@ -219,8 +219,17 @@ impl KubeObject {
 
     /// `Kind/namespace/name`.
     pub fn reference(&self) -> ResourceRef {
-        let ns = self.meta().and_then(|m| m.namespace.as_deref());
-        ResourceRef::new(self.kind(), ns, self.name())
+        ResourceRef::new(self.kind(), self.namespace(), self.name())
+    }
+
+    /// The object's namespace (`None` for cluster-scoped objects).
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            Self::Other { value, .. } => {
+                value.pointer("/metadata/namespace").and_then(Value::as_str)
+            }
+            _ => self.meta().and_then(|m| m.namespace.as_deref()),
+        }
     }
 }
 

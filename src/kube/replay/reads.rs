@@ -54,7 +54,10 @@ pub(super) async fn resource_route(
     watch: bool,
 ) -> Response {
     let unknown = || not_found("the server could not find the requested resource");
-    let find = |plural: &str| resources::by_path(group, version, plural);
+    let find = |plural: &str| {
+        resources::by_path(group, version, plural)
+            .filter(|t| app.state.read().items.contains_key(&t.key()))
+    };
     match rest {
         ["namespaces", ns, "status"] if group.is_empty() => {
             get(app, &resources::NAMESPACES, None, ns, headers, query)

@@ -207,17 +207,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::agent::case::world::Read;
-    use crate::agent::tools::ToolData;
 
     fn absorb(w: &mut World, kind: &str, items: Vec<serde_json::Value>) {
-        let data = ToolData::Objects(
-            items
-                .into_iter()
-                .map(|v| KubeObject::parse(kind, v))
-                .collect(),
-        );
-        w.absorb(&Read::ListAll { resource: "all" }, Ok(&data));
+        w.absorb_objects(kind, items);
     }
 
     fn spec_with(env: &str) -> PodSpec {

@@ -98,23 +98,7 @@ pub(super) fn from_host(
                 _ => Cause::DependencyDown,
             };
             let mut c = base(cause, culprit, detail).via(svc.clone());
-            // A Deployment is checked where it runs (`namespace/name` outside the
-            // target's namespace); other workloads are left unchecked rather than
-            // contradicted by a read of a Deployment that is not there.
-            let here = svc.namespace == e.target.namespace;
-            c.check = match &dep {
-                Some(d) if d.kind == "Deployment" => Check::DependencyDown {
-                    service: match (&d.namespace, here) {
-                        (Some(dns), false) => format!("{dns}/{}", d.name),
-                        _ => d.name.clone(),
-                    },
-                },
-                Some(_) => Check::None,
-                None if here => Check::ServiceEmpty {
-                    service: svc.name.clone(),
-                },
-                None => Check::None,
-            };
+            c.check = dependency_check(e, &svc, dep.as_ref());
             out.push(c);
         }
         None => {
@@ -182,5 +166,29 @@ fn what_fails(cause: Cause) -> &'static str {
         Cause::RateLimited => "limits the request rate",
         Cause::NameNotFound => "does not resolve",
         _ => "fails",
+    }
+}
+
+/// The check of a dependency: a Deployment or StatefulSet is checked where it runs
+/// (`namespace/name` outside the target's namespace); other workloads are left unchecked
+/// rather than contradicted by a read of a kind that is not there; a Service with no
+/// workload read, by its endpoints.
+fn dependency_check(e: &Facts<'_>, svc: &ResourceRef, dep: Option<&ResourceRef>) -> Check {
+    let here = svc.namespace == e.target.namespace;
+    match dep {
+        Some(d) if matches!(d.kind.as_str(), "Deployment" | "StatefulSet") => {
+            Check::DependencyDown {
+                service: match (&d.namespace, here) {
+                    (Some(dns), false) => format!("{dns}/{}", d.name),
+                    _ => d.name.clone(),
+                },
+                kind: (d.kind == "StatefulSet").then(|| d.kind.clone()),
+            }
+        }
+        Some(_) => Check::None,
+        None if here => Check::ServiceEmpty {
+            service: svc.name.clone(),
+        },
+        None => Check::None,
     }
 }

@@ -5,6 +5,8 @@
 mod batch;
 mod callers;
 mod candidate;
+mod certs;
+mod flood;
 mod host;
 mod limits;
 mod lookup;
@@ -18,6 +20,7 @@ mod structure;
 mod words;
 
 pub use candidate::{Candidate, Facts};
+pub use flood::client_ips;
 pub use limits::AUTOSCALER_STATUS;
 pub use resolve::{owner_of, workload_behind};
 

@@ -13,7 +13,7 @@ use super::super::objects;
 use super::candidate::{Candidate, Facts, symptoms_of, troubled};
 use super::lookup::replica_sets;
 use super::resolve::target_ref;
-use super::{batch, callers, limits, platform, policy, preempt, routing, words};
+use super::{batch, callers, certs, flood, limits, platform, policy, preempt, routing, words};
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
 use crate::protocol::EvidenceKind;
@@ -31,6 +31,7 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(limits::schedule(e));
     out.extend(limits::node_group(e));
     out.extend(platform::certificates(e));
+    out.extend(certs::certificates(e));
     out.extend(platform::neighbours(e));
     out.extend(platform::pressure_neighbours(e));
     out.extend(platform::cpu_throttling(e));
@@ -41,6 +42,7 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(batch::batch(e));
     out.extend(batch::scheduled_load(e));
     out.extend(callers::outside_load(e));
+    out.extend(flood::callers(e));
     out.extend(batch::recent_changes(e));
     out.extend(batch::nothing_wrong(e));
     out
