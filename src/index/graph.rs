@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 pub use super::rows::Edge;
+use super::ranking::RankedFile;
 use super::rows::{EdgeRecord, SymbolRow};
 use super::store::Store;
 
@@ -15,6 +16,8 @@ use super::store::Store;
 const MAX_DEFINING_FILES: usize = 3;
 /// Ownership decays with this half-life (days).
 const OWNERSHIP_HALF_LIFE_DAYS: f64 = 180.0;
+/// How far below the file that lifted it a lifted neighbour stays, at most.
+const BELOW_LIFTER: f32 = 0.01;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GraphStats {
@@ -375,6 +378,51 @@ impl FileGraph {
         out
     }
 
+    /// Lift the files linked to the first `seeds` of `files` (sorted best first): each
+    /// gains `damping` × a seed's score × the link's weight (its best seed only), but
+    /// never rises above the seed that lifted it; the seeds themselves and files
+    /// outside `indexed` are not moved. `files` stays sorted.
+    pub fn lift_neighbours(
+        &self,
+        files: &mut [RankedFile],
+        seeds: usize,
+        damping: f32,
+        indexed: &HashSet<&str>,
+    ) {
+        let leads: Vec<(String, f32)> = files
+            .iter()
+            .take(seeds)
+            .map(|f| (f.path.clone(), f.score))
+            .collect();
+        for f in files.iter_mut().skip(seeds) {
+            if !indexed.contains(f.path.as_str()) {
+                continue;
+            }
+            let Some(links) = self.adj.get(&f.path) else {
+                continue;
+            };
+            let mut best: Option<(f32, String)> = None;
+            for (lead, score) in &leads {
+                for (n, w, kind) in links {
+                    if n != lead {
+                        continue;
+                    }
+                    let to = (f.score + damping * score * w).min(score - BELOW_LIFTER);
+                    if to > f.score && best.as_ref().is_none_or(|b| to > b.0) {
+                        best = Some((to, format!("related: {kind} with {lead}")));
+                    }
+                }
+            }
+            if let Some((to, reason)) = best {
+                f.score = to;
+                if !f.reasons.contains(&reason) {
+                    f.reasons.push(reason);
+                }
+            }
+        }
+        files.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
+    }
+
     /// Files related to `path`, strongest first.
     pub fn related(&self, path: &str, hops: usize, top: usize) -> Vec<(String, f32, String)> {
         let seeds = HashMap::from([(path.to_string(), 1.0)]);
@@ -386,5 +434,79 @@ impl FileGraph {
         v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         v.truncate(top);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edge(src: &str, dst: &str, kind: &str, weight: f32) -> EdgeRecord {
+        EdgeRecord {
+            src: src.into(),
+            dst: dst.into(),
+            kind: kind.into(),
+            weight,
+        }
+    }
+
+    fn ranked(path: &str, score: f32) -> RankedFile {
+        RankedFile {
+            path: path.into(),
+            score,
+            reasons: Vec::new(),
+            symbols: Vec::new(),
+        }
+    }
+
+    fn order(files: &[RankedFile]) -> Vec<&str> {
+        files.iter().map(|f| f.path.as_str()).collect()
+    }
+
+    #[test]
+    fn a_lifted_neighbour_never_rises_above_the_file_that_lifted_it() {
+        // hub.go is linked to the second file strongly; a full lift would take it past
+        // the first.
+        let g = FileGraph::from_edges(vec![
+            edge("b.go", "hub.go", "co_change", 1.0),
+            edge("c.go", "d.go", "references", 8.0),
+        ]);
+        let mut files = vec![
+            ranked("a.go", 5.0),
+            ranked("b.go", 4.9),
+            ranked("c.go", 3.0),
+            ranked("x.go", 2.95),
+            ranked("hub.go", 2.9),
+            ranked("d.go", 1.0),
+        ];
+        let all = ["a.go", "b.go", "c.go", "x.go", "hub.go", "d.go"];
+        let indexed: HashSet<&str> = all.into_iter().collect();
+        g.lift_neighbours(&mut files, 3, 1.0, &indexed);
+        // hub.go would reach 7.8 and d.go 3.4 (eight references saturate at 0.8):
+        // each stops just below its lifter.
+        assert_eq!(
+            order(&files),
+            ["a.go", "b.go", "hub.go", "c.go", "d.go", "x.go"]
+        );
+        assert!(files[2].score < 4.9 && files[4].score < 3.0);
+        assert_eq!(files[2].reasons, ["related: co_change with b.go"]);
+        assert_eq!(files[4].reasons, ["related: references with c.go"]);
+    }
+
+    #[test]
+    fn seeds_and_unindexed_files_are_not_lifted() {
+        let g = FileGraph::from_edges(vec![
+            edge("a.go", "b.go", "co_change", 1.0),
+            edge("a.go", "gone.go", "co_change", 1.0),
+        ]);
+        let mut files = vec![
+            ranked("a.go", 5.0),
+            ranked("b.go", 1.0),
+            ranked("gone.go", 0.5),
+        ];
+        let indexed: HashSet<&str> = ["a.go", "b.go"].into_iter().collect();
+        g.lift_neighbours(&mut files, 2, 1.0, &indexed);
+        assert_eq!(files[1].score, 1.0, "a seed is not lifted");
+        assert_eq!(files[2].score, 0.5, "a file no longer indexed is not lifted");
     }
 }

@@ -27,6 +27,11 @@ const MAX_QUERY_CHARS: usize = 4000;
 /// symbols the signals named).
 const NAMED_FILES: usize = 10;
 
+/// The first files whose graph neighbours are lifted, and the share of a first file's
+/// score a linked file gains (times the link's weight).
+const GRAPH_SEEDS: usize = 3;
+const GRAPH_DAMPING: f32 = 0.15;
+
 /// Which signals to use; all by default. `triage eval` turns them off to measure each.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Signals {
@@ -370,37 +375,20 @@ pub async fn gather(
 }
 
 /// Neighbours of the three strongest files by references and co-change; they only
-/// re-rank files other signals found.
+/// re-rank files other signals found, each below the file that lifted it.
 async fn expand_by_graph(
     store: &Store,
     profile: &RepoProfile,
     files: &mut [RankedFile],
 ) -> Result<()> {
-    let seeds: HashMap<String, f32> = files
-        .iter()
-        .take(3)
-        .map(|f| (f.path.clone(), f.score))
-        .collect();
     // One hop: the seeds' own links are all the expansion reads.
-    let paths: Vec<String> = seeds.keys().cloned().collect();
+    let paths: Vec<String> = files.iter().take(GRAPH_SEEDS).map(|f| f.path.clone()).collect();
     let graph = FileGraph::load_around(store, &paths).await?;
     if graph.is_empty() {
         return Ok(());
     }
     let indexed: HashSet<&str> = profile.paths().iter().map(String::as_str).collect();
-    for (path, (score, why)) in graph.expand(&seeds, 1, 0.15) {
-        if !indexed.contains(path.as_str()) {
-            continue;
-        }
-        if let Some(f) = files.iter_mut().find(|f| f.path == path) {
-            f.score += score;
-            let reason = format!("related: {why}");
-            if !f.reasons.contains(&reason) {
-                f.reasons.push(reason);
-            }
-        }
-    }
-    files.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
+    graph.lift_neighbours(files, GRAPH_SEEDS, GRAPH_DAMPING, &indexed);
     Ok(())
 }
 
