@@ -382,7 +382,11 @@ async fn expand_by_graph(
     files: &mut [RankedFile],
 ) -> Result<()> {
     // One hop: the seeds' own links are all the expansion reads.
-    let paths: Vec<String> = files.iter().take(GRAPH_SEEDS).map(|f| f.path.clone()).collect();
+    let paths: Vec<String> = files
+        .iter()
+        .take(GRAPH_SEEDS)
+        .map(|f| f.path.clone())
+        .collect();
     let graph = FileGraph::load_around(store, &paths).await?;
     if graph.is_empty() {
         return Ok(());
