@@ -15,7 +15,7 @@ use super::graph::FileGraph;
 use super::profile::{FixCounts, RepoProfile, Role};
 pub use super::ranking::{Frame, IssueParse, RankedFile, RankedSymbol};
 use super::search::query_words;
-use super::signals;
+use super::signals::{self, Hit};
 use super::store::QuestionSource;
 use super::store::{Store, SymbolRow};
 use crate::llm::embed::Embedder;
@@ -266,6 +266,7 @@ pub fn parse_issue(text: &str) -> IssueParse {
 }
 
 /// Rank the files an issue most likely needs changed in.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn rank_files_for_issue(
     store: &Store,
     embedder: Option<&Embedder>,
@@ -275,7 +276,8 @@ pub async fn rank_files_for_issue(
 ) -> Result<IssueResult> {
     let t = Instant::now();
     let parsed = parse_issue(text);
-    if store.count_chunks().await? == 0 {
+    let (chunks, paths) = tokio::try_join!(store.count_chunks(), store.file_paths())?;
+    if chunks == 0 {
         return Ok(IssueResult {
             files: Vec::new(),
             parsed,
@@ -284,7 +286,7 @@ pub async fn rank_files_for_issue(
         });
     }
     let stored = store.load_profile()?;
-    let profile = RepoProfile::new(store.file_paths().await?, &stored.gitattributes);
+    let profile = RepoProfile::new(paths, &stored.gitattributes);
     let hits = gather(store, embedder, text, &parsed, signals, None, &profile).await?;
     // Without the structure signal, nothing the repository knows counts: no fitted
     // weights, no prior, no partners (the BM25 baseline is the full-text list alone).
@@ -327,6 +329,7 @@ fn unfitted() -> Weights {
 
 /// Every signal's list for an issue. `before` hides commits from that time on (for
 /// replaying past fixes as they were reported).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn gather(
     store: &Store,
     embedder: Option<&Embedder>,
@@ -342,40 +345,69 @@ pub async fn gather(
     }
     let words = query_words(&query);
     let all = profile.paths();
-    let mut hits = SignalHits::default();
-    if signals.structure {
-        hits.frames = signals::frames(store, parsed, all).await?;
-        hits.paths = signals::paths_named(parsed, all);
-        hits.symbols = signals::symbol_definitions(store, parsed).await?;
-        hits.path_words = signals::path_words(&words, all);
-    }
-    if signals.fulltext {
-        hits.fulltext = signals::fulltext(store, &query, &words).await?;
-    }
-    if signals.files {
-        hits.files = signals::whole_files(store, &query).await?;
-    }
-    if signals.questions {
-        hits.questions = signals::questions(store, &query, QuestionSource::Offline).await?;
-    }
-    if signals.llm_questions {
-        hits.llm_questions = signals::questions(store, &query, QuestionSource::Model).await?;
-    }
-    if signals.vectors
-        && let Some(embedder) = embedder
-        && store.has_vectors()
-    {
-        hits.vectors = signals::vectors(store, embedder, &query).await?;
-    }
-    if signals.history && store.count_commits().await? > 0 {
-        let indexed: HashSet<&str> = all.iter().map(String::as_str).collect();
-        hits.history = signals::past_changes(store, &query, before, &indexed).await?;
-    }
+    let indexed: HashSet<&str> = all.iter().map(String::as_str).collect();
+    let query = query.as_str();
+    // The retrievers read different tables and nothing of each other: they run together.
+    let (frames, symbols, fulltext, files, questions, llm_questions, vectors, history) = tokio::try_join!(
+        when(signals.structure, signals::frames(store, parsed, all)),
+        when(
+            signals.structure,
+            signals::symbol_definitions(store, parsed)
+        ),
+        when(signals.fulltext, signals::fulltext(store, query, &words)),
+        when(signals.files, signals::whole_files(store, query)),
+        when(
+            signals.questions,
+            signals::questions(store, query, QuestionSource::Offline)
+        ),
+        when(
+            signals.llm_questions,
+            signals::questions(store, query, QuestionSource::Model)
+        ),
+        async {
+            match embedder {
+                Some(embedder) if signals.vectors && store.has_vectors() => {
+                    signals::vectors(store, embedder, query).await
+                }
+                _ => Ok(Vec::new()),
+            }
+        },
+        when(
+            signals.history,
+            signals::past_changes(store, query, before, &indexed)
+        ),
+    )?;
+    let (paths, path_words) = if signals.structure {
+        (
+            signals::paths_named(parsed, all),
+            signals::path_words(&words, all),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let hits = SignalHits {
+        frames,
+        paths,
+        symbols,
+        fulltext,
+        files,
+        questions,
+        llm_questions,
+        vectors,
+        history,
+        path_words,
+    };
     Ok(hits)
+}
+
+/// A signal's list when it is on (the future is not run when off).
+async fn when(on: bool, list: impl Future<Output = Result<Vec<Hit>>>) -> Result<Vec<Hit>> {
+    if on { list.await } else { Ok(Vec::new()) }
 }
 
 /// Neighbours of the three strongest files by references and co-change; they only
 /// re-rank files other signals found, each below the file that lifted it.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn expand_by_graph(
     store: &Store,
     profile: &RepoProfile,
