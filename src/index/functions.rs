@@ -209,6 +209,7 @@ pub fn rank_functions(matches: &[DefinitionMatch]) -> Vec<RankedSymbol> {
 
 /// Name the functions of the first `count` files: their best-matching functions first,
 /// then whatever else the signals named in them (classes, sections).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn name_functions(
     store: &Store,
     issue: &str,

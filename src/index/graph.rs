@@ -7,14 +7,19 @@ use std::collections::{HashMap, HashSet};
 use anyhow::Result;
 use serde::Serialize;
 
+use super::ranking::RankedFile;
 pub use super::rows::Edge;
-use super::rows::{EdgeRecord, SymbolRow};
+use super::rows::{CommitChange, EdgeRecord, SymbolRow};
 use super::store::Store;
 
 /// A definition name shared by more files than this is too ambiguous to link.
 const MAX_DEFINING_FILES: usize = 3;
 /// Ownership decays with this half-life (days).
 const OWNERSHIP_HALF_LIFE_DAYS: f64 = 180.0;
+/// Commits that change more files than this link none of them (as in `cochange`).
+const MAX_COCHANGE_FILES: usize = 20;
+/// How far below the file that lifted it a lifted neighbour stays, at most.
+const BELOW_LIFTER: f32 = 0.01;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GraphStats {
@@ -191,7 +196,6 @@ async fn referenced_defs(
 
 /// Recompute the history edges (after new commits).
 #[tracing::instrument(level = "debug", skip_all)]
-#[allow(clippy::too_many_lines)] // one pass over the commits builds every history edge kind
 pub async fn rebuild_history(
     store: &Store,
     max_files_per_commit: usize,
@@ -199,52 +203,27 @@ pub async fn rebuild_history(
 ) -> Result<GraphStats> {
     let mut stats = GraphStats::default();
     let commits = store.commit_changes().await?;
-    let mut file_commits: HashMap<String, f32> = HashMap::new();
-    let mut pairs: HashMap<(String, String), f32> = HashMap::new();
     let mut changed_in: HashSet<(String, u64)> = HashSet::new();
     let mut pr_author: HashSet<(u64, String)> = HashSet::new();
     let mut owns: HashMap<(String, String), f64> = HashMap::new();
     for c in &commits {
-        let list: Vec<&str> = c.files.iter().map(String::as_str).collect();
         let age_days = ((now - c.time).max(0) as f64) / 86_400.0;
         let recency = 0.5f64.powf(age_days / OWNERSHIP_HALF_LIFE_DAYS);
         let author = c.email.as_str();
-        for f in &list {
+        for f in &c.files {
             if !author.is_empty() {
-                *owns.entry((author.to_string(), f.to_string())).or_default() += recency;
+                *owns.entry((author.to_string(), f.clone())).or_default() += recency;
             }
             if let Some(pr) = c.pr {
-                changed_in.insert((f.to_string(), pr as u64));
+                changed_in.insert((f.clone(), pr as u64));
             }
         }
         if let Some(pr) = c.pr.filter(|_| !author.is_empty()) {
             pr_author.insert((pr as u64, author.to_string()));
         }
-        // Huge commits (mass renames, formatting) say nothing about coupling.
-        if c.n_files as usize > max_files_per_commit || list.len() < 2 {
-            for f in &list {
-                *file_commits.entry(f.to_string()).or_default() += 1.0;
-            }
-            continue;
-        }
-        for f in &list {
-            *file_commits.entry(f.to_string()).or_default() += 1.0;
-        }
-        for (a, x) in list.iter().enumerate() {
-            for y in &list[a + 1..] {
-                let key = if x < y {
-                    (x.to_string(), y.to_string())
-                } else {
-                    (y.to_string(), x.to_string())
-                };
-                *pairs.entry(key).or_default() += 1.0;
-            }
-        }
     }
     let mut edges = Vec::new();
-    for ((a, b), c) in pairs {
-        // Normalised: 1.0 when the two files always change together.
-        let w = c / (file_commits[&a] * file_commits[&b]).sqrt();
+    for ((a, b), w) in co_change_weights(&commits, max_files_per_commit.min(MAX_COCHANGE_FILES)) {
         edges.push(Edge {
             src: a,
             dst: b,
@@ -292,6 +271,54 @@ pub async fn rebuild_history(
         .replace_edges(&["co_change", "changed_in", "authored_by", "owns"], &edges)
         .await?;
     Ok(stats)
+}
+
+/// How strongly each pair of files changes together, in (0, 1]. A commit spreads one
+/// unit over each file's partners in it (1 / (files − 1) per pair, as association-rule
+/// mining weighs a basket), so a commit of two files links them fully and one of twenty
+/// barely; commits of more than `max_files` files (reorganisations, formatting) link
+/// nothing. The sum is normalized by both files' commits (1 when two files only ever
+/// change together, in pairs) and discounted by support: `n / (n + 1)` for `n` shared
+/// commits, so one shared commit counts half.
+pub fn co_change_weights(
+    commits: &[CommitChange],
+    max_files: usize,
+) -> HashMap<(String, String), f32> {
+    let mut file_commits: HashMap<&str, f32> = HashMap::new();
+    let mut pairs: HashMap<(&str, &str), (f32, u32)> = HashMap::new();
+    for c in commits {
+        for f in &c.files {
+            *file_commits.entry(f.as_str()).or_default() += 1.0;
+        }
+        let size = (c.n_files as usize).max(c.files.len());
+        if size > max_files || c.files.len() < 2 {
+            continue;
+        }
+        let share = 1.0 / (size - 1) as f32;
+        for (i, x) in c.files.iter().enumerate() {
+            for y in &c.files[i + 1..] {
+                let key = if x < y {
+                    (x.as_str(), y.as_str())
+                } else {
+                    (y.as_str(), x.as_str())
+                };
+                let e = pairs.entry(key).or_default();
+                e.0 += share;
+                e.1 += 1;
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|((a, b), (sum, n))| {
+            let norm = (file_commits[a] * file_commits[b]).sqrt().max(1.0);
+            let support = n as f32 / (n as f32 + 1.0);
+            (
+                (a.to_string(), b.to_string()),
+                (sum / norm).min(1.0) * support,
+            )
+        })
+        .collect()
 }
 
 /// File-to-file edges (references, co-change) held in memory for walks.
@@ -375,6 +402,51 @@ impl FileGraph {
         out
     }
 
+    /// Lift the files linked to the first `seeds` of `files` (sorted best first): each
+    /// gains `damping` × a seed's score × the link's weight (its best seed only), but
+    /// never rises above the seed that lifted it; the seeds themselves and files
+    /// outside `indexed` are not moved. `files` stays sorted.
+    pub fn lift_neighbours(
+        &self,
+        files: &mut [RankedFile],
+        seeds: usize,
+        damping: f32,
+        indexed: &HashSet<&str>,
+    ) {
+        let leads: Vec<(String, f32)> = files
+            .iter()
+            .take(seeds)
+            .map(|f| (f.path.clone(), f.score))
+            .collect();
+        for f in files.iter_mut().skip(seeds) {
+            if !indexed.contains(f.path.as_str()) {
+                continue;
+            }
+            let Some(links) = self.adj.get(&f.path) else {
+                continue;
+            };
+            let mut best: Option<(f32, String)> = None;
+            for (lead, score) in &leads {
+                for (n, w, kind) in links {
+                    if n != lead {
+                        continue;
+                    }
+                    let to = (f.score + damping * score * w).min(score - BELOW_LIFTER);
+                    if to > f.score && best.as_ref().is_none_or(|b| to > b.0) {
+                        best = Some((to, format!("related: {kind} with {lead}")));
+                    }
+                }
+            }
+            if let Some((to, reason)) = best {
+                f.score = to;
+                if !f.reasons.contains(&reason) {
+                    f.reasons.push(reason);
+                }
+            }
+        }
+        files.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
+    }
+
     /// Files related to `path`, strongest first.
     pub fn related(&self, path: &str, hops: usize, top: usize) -> Vec<(String, f32, String)> {
         let seeds = HashMap::from([(path.to_string(), 1.0)]);
@@ -386,5 +458,126 @@ impl FileGraph {
         v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         v.truncate(top);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edge(src: &str, dst: &str, kind: &str, weight: f32) -> EdgeRecord {
+        EdgeRecord {
+            src: src.into(),
+            dst: dst.into(),
+            kind: kind.into(),
+            weight,
+        }
+    }
+
+    fn ranked(path: &str, score: f32) -> RankedFile {
+        RankedFile {
+            path: path.into(),
+            score,
+            reasons: Vec::new(),
+            symbols: Vec::new(),
+        }
+    }
+
+    fn order(files: &[RankedFile]) -> Vec<&str> {
+        files.iter().map(|f| f.path.as_str()).collect()
+    }
+
+    #[test]
+    fn a_lifted_neighbour_never_rises_above_the_file_that_lifted_it() {
+        // hub.go is linked to the second file strongly; a full lift would take it past
+        // the first.
+        let g = FileGraph::from_edges(vec![
+            edge("b.go", "hub.go", "co_change", 1.0),
+            edge("c.go", "d.go", "references", 8.0),
+        ]);
+        let mut files = vec![
+            ranked("a.go", 5.0),
+            ranked("b.go", 4.9),
+            ranked("c.go", 3.0),
+            ranked("x.go", 2.95),
+            ranked("hub.go", 2.9),
+            ranked("d.go", 1.0),
+        ];
+        let all = ["a.go", "b.go", "c.go", "x.go", "hub.go", "d.go"];
+        let indexed: HashSet<&str> = all.into_iter().collect();
+        g.lift_neighbours(&mut files, 3, 1.0, &indexed);
+        // hub.go would reach 7.8 and d.go 3.4 (eight references saturate at 0.8):
+        // each stops just below its lifter.
+        assert_eq!(
+            order(&files),
+            ["a.go", "b.go", "hub.go", "c.go", "d.go", "x.go"]
+        );
+        assert!(files[2].score < 4.9 && files[4].score < 3.0);
+        assert_eq!(files[2].reasons, ["related: co_change with b.go"]);
+        assert_eq!(files[4].reasons, ["related: references with c.go"]);
+    }
+
+    fn commit(files: &[&str]) -> CommitChange {
+        CommitChange {
+            time: 0,
+            email: String::new(),
+            pr: None,
+            files: files.iter().map(|f| f.to_string()).collect(),
+            n_files: files.len() as u32,
+        }
+    }
+
+    fn pair(a: &str, b: &str) -> (String, String) {
+        (a.to_string(), b.to_string())
+    }
+
+    #[test]
+    fn an_edge_from_a_large_commit_weighs_less_than_one_from_a_pair() {
+        let ten: Vec<String> = (0..8).map(|i| format!("f{i}.rs")).collect();
+        let mut big: Vec<&str> = ten.iter().map(String::as_str).collect();
+        big.extend(["c.rs", "d.rs"]);
+        let w = co_change_weights(&[commit(&["a.rs", "b.rs"]), commit(&big)], 20);
+        let (ab, cd) = (w[&pair("a.rs", "b.rs")], w[&pair("c.rs", "d.rs")]);
+        // One shared commit each, both files changed once: only the commit's size
+        // differs (two files, ten).
+        assert!((ab - 0.5).abs() < 1e-6, "{ab}");
+        assert!((cd - 0.5 / 9.0).abs() < 1e-6, "{cd}");
+        // Above the cap, a commit links nothing.
+        let w = co_change_weights(&[commit(&big)], 9);
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn co_change_weight_grows_with_shared_commits_and_falls_with_solo_ones() {
+        let once = co_change_weights(&[commit(&["a.rs", "b.rs"])], 20)[&pair("a.rs", "b.rs")];
+        let thrice =
+            co_change_weights(&vec![commit(&["a.rs", "b.rs"]); 3], 20)[&pair("a.rs", "b.rs")];
+        assert!(thrice > once, "{thrice} {once}");
+        assert!((thrice - 0.75).abs() < 1e-6, "{thrice}");
+        // a.rs also changed alone three times: half of its commits are with b.rs.
+        let mut commits = vec![commit(&["a.rs", "b.rs"]); 3];
+        commits.extend(vec![commit(&["a.rs"]); 3]);
+        let diluted = co_change_weights(&commits, 20)[&pair("a.rs", "b.rs")];
+        assert!(diluted < thrice, "{diluted} {thrice}");
+    }
+
+    #[test]
+    fn seeds_and_unindexed_files_are_not_lifted() {
+        let g = FileGraph::from_edges(vec![
+            edge("a.go", "b.go", "co_change", 1.0),
+            edge("a.go", "gone.go", "co_change", 1.0),
+        ]);
+        let mut files = vec![
+            ranked("a.go", 5.0),
+            ranked("b.go", 1.0),
+            ranked("gone.go", 0.5),
+        ];
+        let indexed: HashSet<&str> = ["a.go", "b.go"].into_iter().collect();
+        g.lift_neighbours(&mut files, 2, 1.0, &indexed);
+        assert_eq!(files[1].score, 1.0, "a seed is not lifted");
+        assert_eq!(
+            files[2].score, 0.5,
+            "a file no longer indexed is not lifted"
+        );
     }
 }

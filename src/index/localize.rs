@@ -15,7 +15,7 @@ use super::graph::FileGraph;
 use super::profile::{FixCounts, RepoProfile, Role};
 pub use super::ranking::{Frame, IssueParse, RankedFile, RankedSymbol};
 use super::search::query_words;
-use super::signals;
+use super::signals::{self, Hit};
 use super::store::QuestionSource;
 use super::store::{Store, SymbolRow};
 use crate::llm::embed::Embedder;
@@ -26,6 +26,11 @@ const MAX_QUERY_CHARS: usize = 4000;
 /// Returned files whose functions are matched against the issue (the rest keep the
 /// symbols the signals named).
 const NAMED_FILES: usize = 10;
+
+/// The first files whose graph neighbours are lifted, and the share of a first file's
+/// score a linked file gains (times the link's weight).
+const GRAPH_SEEDS: usize = 3;
+const GRAPH_DAMPING: f32 = 0.15;
 
 /// Which signals to use; all by default. `triage eval` turns them off to measure each.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -261,6 +266,7 @@ pub fn parse_issue(text: &str) -> IssueParse {
 }
 
 /// Rank the files an issue most likely needs changed in.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn rank_files_for_issue(
     store: &Store,
     embedder: Option<&Embedder>,
@@ -270,7 +276,8 @@ pub async fn rank_files_for_issue(
 ) -> Result<IssueResult> {
     let t = Instant::now();
     let parsed = parse_issue(text);
-    if store.count_chunks().await? == 0 {
+    let (chunks, paths) = tokio::try_join!(store.count_chunks(), store.file_paths())?;
+    if chunks == 0 {
         return Ok(IssueResult {
             files: Vec::new(),
             parsed,
@@ -279,7 +286,7 @@ pub async fn rank_files_for_issue(
         });
     }
     let stored = store.load_profile()?;
-    let profile = RepoProfile::new(store.file_paths().await?, &stored.gitattributes);
+    let profile = RepoProfile::new(paths, &stored.gitattributes);
     let hits = gather(store, embedder, text, &parsed, signals, None, &profile).await?;
     // Without the structure signal, nothing the repository knows counts: no fitted
     // weights, no prior, no partners (the BM25 baseline is the full-text list alone).
@@ -322,6 +329,7 @@ fn unfitted() -> Weights {
 
 /// Every signal's list for an issue. `before` hides commits from that time on (for
 /// replaying past fixes as they were reported).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn gather(
     store: &Store,
     embedder: Option<&Embedder>,
@@ -337,70 +345,86 @@ pub async fn gather(
     }
     let words = query_words(&query);
     let all = profile.paths();
-    let mut hits = SignalHits::default();
-    if signals.structure {
-        hits.frames = signals::frames(store, parsed, all).await?;
-        hits.paths = signals::paths_named(parsed, all);
-        hits.symbols = signals::symbol_definitions(store, parsed).await?;
-        hits.path_words = signals::path_words(&words, all);
-    }
-    if signals.fulltext {
-        hits.fulltext = signals::fulltext(store, &query, &words).await?;
-    }
-    if signals.files {
-        hits.files = signals::whole_files(store, &query).await?;
-    }
-    if signals.questions {
-        hits.questions = signals::questions(store, &query, QuestionSource::Offline).await?;
-    }
-    if signals.llm_questions {
-        hits.llm_questions = signals::questions(store, &query, QuestionSource::Model).await?;
-    }
-    if signals.vectors
-        && let Some(embedder) = embedder
-        && store.has_vectors()
-    {
-        hits.vectors = signals::vectors(store, embedder, &query).await?;
-    }
-    if signals.history && store.count_commits().await? > 0 {
-        let indexed: HashSet<&str> = all.iter().map(String::as_str).collect();
-        hits.history = signals::past_changes(store, &query, before, &indexed).await?;
-    }
+    let indexed: HashSet<&str> = all.iter().map(String::as_str).collect();
+    let query = query.as_str();
+    // The retrievers read different tables and nothing of each other: they run together.
+    let (frames, symbols, fulltext, files, questions, llm_questions, vectors, history) = tokio::try_join!(
+        when(signals.structure, signals::frames(store, parsed, all)),
+        when(
+            signals.structure,
+            signals::symbol_definitions(store, parsed)
+        ),
+        when(signals.fulltext, signals::fulltext(store, query, &words)),
+        when(signals.files, signals::whole_files(store, query)),
+        when(
+            signals.questions,
+            signals::questions(store, query, QuestionSource::Offline)
+        ),
+        when(
+            signals.llm_questions,
+            signals::questions(store, query, QuestionSource::Model)
+        ),
+        async {
+            match embedder {
+                Some(embedder) if signals.vectors && store.has_vectors() => {
+                    signals::vectors(store, embedder, query).await
+                }
+                _ => Ok(Vec::new()),
+            }
+        },
+        when(
+            signals.history,
+            signals::past_changes(store, query, before, &indexed)
+        ),
+    )?;
+    let (paths, path_words) = if signals.structure {
+        (
+            signals::paths_named(parsed, all),
+            signals::path_words(&words, all),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let hits = SignalHits {
+        frames,
+        paths,
+        symbols,
+        fulltext,
+        files,
+        questions,
+        llm_questions,
+        vectors,
+        history,
+        path_words,
+    };
     Ok(hits)
 }
 
+/// A signal's list when it is on (the future is not run when off).
+async fn when(on: bool, list: impl Future<Output = Result<Vec<Hit>>>) -> Result<Vec<Hit>> {
+    if on { list.await } else { Ok(Vec::new()) }
+}
+
 /// Neighbours of the three strongest files by references and co-change; they only
-/// re-rank files other signals found.
+/// re-rank files other signals found, each below the file that lifted it.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn expand_by_graph(
     store: &Store,
     profile: &RepoProfile,
     files: &mut [RankedFile],
 ) -> Result<()> {
-    let seeds: HashMap<String, f32> = files
-        .iter()
-        .take(3)
-        .map(|f| (f.path.clone(), f.score))
-        .collect();
     // One hop: the seeds' own links are all the expansion reads.
-    let paths: Vec<String> = seeds.keys().cloned().collect();
+    let paths: Vec<String> = files
+        .iter()
+        .take(GRAPH_SEEDS)
+        .map(|f| f.path.clone())
+        .collect();
     let graph = FileGraph::load_around(store, &paths).await?;
     if graph.is_empty() {
         return Ok(());
     }
     let indexed: HashSet<&str> = profile.paths().iter().map(String::as_str).collect();
-    for (path, (score, why)) in graph.expand(&seeds, 1, 0.15) {
-        if !indexed.contains(path.as_str()) {
-            continue;
-        }
-        if let Some(f) = files.iter_mut().find(|f| f.path == path) {
-            f.score += score;
-            let reason = format!("related: {why}");
-            if !f.reasons.contains(&reason) {
-                f.reasons.push(reason);
-            }
-        }
-    }
-    files.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
+    graph.lift_neighbours(files, GRAPH_SEEDS, GRAPH_DAMPING, &indexed);
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::ranking::{IssueParse, RankedSymbol};
 use super::store::Store;
-use super::store::{ChunkMatch, CommitFilter, QuestionSource};
+use super::store::{ChunkMatch, CommitFilter, IndexTable, QuestionSource};
 use crate::llm::embed::Embedder;
 
 /// Chunks read per full-text or question query.
@@ -42,6 +42,7 @@ impl Hit {
 }
 
 /// Stack frames → the files they name (by path suffix) and the function at the line.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn frames(store: &Store, parsed: &IssueParse, all: &[String]) -> Result<Vec<Hit>> {
     let mut out: Vec<Hit> = Vec::new();
     for f in &parsed.frames {
@@ -72,6 +73,7 @@ pub fn paths_named(parsed: &IssueParse, all: &[String]) -> Vec<Hit> {
 
 /// Definitions of the code-like names in the issue; a name defined in many files is
 /// weak evidence for each.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn symbol_definitions(store: &Store, parsed: &IssueParse) -> Result<Vec<Hit>> {
     let lc: Vec<String> = parsed.symbols.iter().map(|s| s.to_lowercase()).collect();
     let rows = store.symbols_named(&lc, true, 300).await?;
@@ -104,6 +106,7 @@ pub async fn symbol_definitions(store: &Store, parsed: &IssueParse) -> Result<Ve
 }
 
 /// Full text over chunks: each file at the rank of its best chunk.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn fulltext(store: &Store, query: &str, words: &[String]) -> Result<Vec<Hit>> {
     let rows = store.chunks_matching(query, CANDIDATES).await?;
     Ok(chunk_files(&rows, |c, rank| {
@@ -124,6 +127,7 @@ pub async fn fulltext(store: &Store, query: &str, words: &[String]) -> Result<Ve
 
 /// Whole files ranked by full text, each file one document: many weak matches in a
 /// long file count less than a few in a short one.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn whole_files(store: &Store, query: &str) -> Result<Vec<Hit>> {
     let paths = store.files_matching(query, CANDIDATES).await?;
     Ok(paths
@@ -145,8 +149,10 @@ pub async fn vectors(store: &Store, embedder: &Embedder, query: &str) -> Result<
 }
 
 /// Synthetic "what question leads here" entries matching the issue.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn questions(store: &Store, query: &str, source: QuestionSource) -> Result<Vec<Hit>> {
-    if store.count_questions(source).await? == 0 {
+    // The whole table's count is kept with it; counting one source's rows would scan.
+    if store.count_where_all(IndexTable::Questions).await? == 0 {
         return Ok(Vec::new());
     }
     let label = match source {
@@ -166,6 +172,7 @@ pub async fn questions(store: &Store, query: &str, source: QuestionSource) -> Re
 /// "Past changes like this one touched these files": commits whose message matches
 /// the issue (only those before `before`, when given), each passing a share of its
 /// rank to the indexed files it changed.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn past_changes(
     store: &Store,
     query: &str,
@@ -176,6 +183,9 @@ pub async fn past_changes(
         before,
         ..Default::default()
     };
+    if store.count_commits().await? == 0 {
+        return Ok(Vec::new());
+    }
     let commits = store
         .commits_matching(Some(query), &filter, PAST_CHANGES)
         .await?;

@@ -121,23 +121,35 @@ impl Store {
             .map_err(|e| self.read_error(CHUNKS, e))
     }
 
+    /// Rows of `table` (from the table's metadata, no scan).
+    pub async fn count_where_all(&self, table: IndexTable) -> Result<usize, IndexError> {
+        let (t, name) = self.table(table);
+        t.count_rows(None)
+            .await
+            .map_err(|e| self.read_error(name, e))
+    }
+
     /// Rows of `table` that match a filter (a LanceDB SQL predicate over its columns).
     pub async fn count_where(
         &self,
         table: IndexTable,
         filter: String,
     ) -> Result<usize, IndexError> {
-        let (t, name) = match table {
+        let (t, name) = self.table(table);
+        t.count_rows(Some(filter))
+            .await
+            .map_err(|e| self.read_error(name, e))
+    }
+
+    fn table(&self, table: IndexTable) -> (&lancedb::Table, &'static str) {
+        match table {
             IndexTable::Files => (&self.files, FILES),
             IndexTable::Chunks => (&self.chunks, CHUNKS),
             IndexTable::Symbols => (&self.symbols, SYMBOLS),
             IndexTable::Commits => (&self.commits, COMMITS),
             IndexTable::Edges => (&self.edges, EDGES),
             IndexTable::Questions => (&self.questions, QUESTIONS),
-        };
-        t.count_rows(Some(filter))
-            .await
-            .map_err(|e| self.read_error(name, e))
+        }
     }
 
     /// Definitions (not references) in the symbols table.

@@ -350,6 +350,7 @@ pub(super) fn write_json(
 
 impl Store {
     /// Run a query on `table`, collecting its batches.
+    #[tracing::instrument(level = "debug", skip(self, q))]
     pub(super) async fn read(
         &self,
         table: &'static str,
