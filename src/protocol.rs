@@ -307,9 +307,11 @@ pub struct TimelineEntry {
     pub relevant: bool,
 }
 
-/// How sure the agent is, in words a tired reader can take in at a glance.
+/// How sure the agent is, in words a tired reader can take in at a glance. "high" starts
+/// where the diagnosis's own gates start (0.8: a fresh read confirmed the cause), so an
+/// answer held just below them never reads as high.
 pub fn confidence_label(confidence: f32) -> &'static str {
-    if confidence >= 0.75 {
+    if confidence >= 0.8 {
         "high"
     } else if confidence >= 0.45 {
         "medium"
@@ -455,7 +457,8 @@ mod tests {
     #[test]
     fn confidence_labels_have_fixed_edges() {
         assert_eq!(confidence_label(0.9), "high");
-        assert_eq!(confidence_label(0.75), "high");
+        assert_eq!(confidence_label(0.8), "high");
+        assert_eq!(confidence_label(0.79), "medium");
         assert_eq!(confidence_label(0.5), "medium");
         assert_eq!(confidence_label(0.2), "low");
     }
