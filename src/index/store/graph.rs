@@ -94,13 +94,7 @@ impl Store {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let filter = format!(
-            "{} AND ({} OR {})",
-            in_list("kind", kinds),
-            in_list("src", paths),
-            in_list("dst", paths)
-        );
-        self.edges_where(filter).await
+        self.edges_where(touching_filter(kinds, paths)).await
     }
 
     async fn edges_where(&self, filter: String) -> Result<Vec<EdgeRecord>, IndexError> {
@@ -124,5 +118,90 @@ impl Store {
             }));
         }
         Ok(out)
+    }
+}
+
+/// Edges of these kinds with either end among `paths`. Both ends are indexed, so the
+/// `OR` of the two lists is answered from the indexes and only the kind is checked
+/// on the rows they return.
+fn touching_filter(kinds: &[String], paths: &[String]) -> String {
+    format!(
+        "({} OR {}) AND {}",
+        in_list("src", paths),
+        in_list("dst", paths),
+        in_list("kind", kinds)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use lancedb::query::ExecutableQuery;
+
+    use super::*;
+    use crate::index::rows::Edge;
+
+    fn edge(src: String, dst: String, kind: &'static str, weight: f32) -> Edge {
+        Edge {
+            src,
+            dst,
+            kind,
+            weight,
+            layer: "code",
+            observed_at: 0,
+        }
+    }
+
+    fn sorted(mut edges: Vec<EdgeRecord>) -> Vec<(String, String, String, u32)> {
+        let mut out: Vec<_> = edges
+            .drain(..)
+            .map(|e| (e.src, e.dst, e.kind, e.weight.to_bits()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn edges_touching_reads_the_same_edges_through_the_indexes_as_by_a_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open_for_write(dir.path(), None, false)
+            .await
+            .unwrap();
+        let kinds = ["references", "co_change", "defines"];
+        let rows: Vec<Edge> = (0..3000)
+            .map(|i| {
+                let src = format!("src/m{}.rs", i % 97);
+                let dst = if i % 13 == 0 {
+                    "src/it's.rs".to_string()
+                } else {
+                    format!("src/m{}.rs", (i * 7) % 89)
+                };
+                edge(src, dst, kinds[i % 3], i as f32)
+            })
+            .collect();
+        store.add_edges(&rows).await.unwrap();
+        let want: Vec<String> = vec!["references".into(), "co_change".into()];
+        let paths: Vec<String> = vec!["src/m3.rs".into(), "src/it's.rs".into()];
+
+        let scanned = sorted(store.edges_touching(&want, &paths).await.unwrap());
+        let maintenance = store.ensure_indexes(false).await.unwrap();
+        assert!(maintenance.edge_index_rebuilt);
+        let plan = store
+            .edges
+            .query()
+            .only_if(touching_filter(&want, &paths))
+            .explain_plan(true)
+            .await
+            .unwrap();
+        assert!(plan.contains("ScalarIndexQuery"), "no index in {plan}");
+        let indexed = sorted(store.edges_touching(&want, &paths).await.unwrap());
+
+        let expected: usize = rows
+            .iter()
+            .filter(|e| e.kind != "defines")
+            .filter(|e| paths.contains(&e.src) || paths.contains(&e.dst))
+            .count();
+        assert!(expected > 100);
+        assert_eq!(scanned.len(), expected);
+        assert_eq!(indexed, scanned);
     }
 }

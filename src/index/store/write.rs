@@ -252,7 +252,28 @@ impl Store {
                 )
                 .await
                 .map_err(|(t, e)| self.write_error(t, e))?,
+            edge_index_rebuilt: self.ensure_edge_indexes(force).await?,
         })
+    }
+
+    /// A query's graph step reads the edges touching a few files
+    /// (`src IN .. OR dst IN ..`), and a refresh deletes edges by either end: both ends
+    /// indexed, that read looks rows up instead of scanning the whole table.
+    async fn ensure_edge_indexes(&self, force: bool) -> Result<bool, IndexError> {
+        let mut rebuilt = false;
+        for (column, name) in [("src", "edge_src_idx"), ("dst", "edge_dst_idx")] {
+            rebuilt |= ensure_index(
+                (&self.edges, EDGES),
+                column,
+                name,
+                Index::BTree(BTreeIndexBuilder::default()),
+                2000,
+                force,
+            )
+            .await
+            .map_err(|(t, e)| self.write_error(t, e))?;
+        }
+        Ok(rebuilt)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -452,6 +473,7 @@ pub struct IndexMaintenance {
     pub file_index_rebuilt: bool,
     pub commit_index_rebuilt: bool,
     pub symbol_index_rebuilt: bool,
+    pub edge_index_rebuilt: bool,
 }
 
 /// Build `index` on `column` when it is missing, or rebuild it when many rows are not
