@@ -184,7 +184,7 @@ mod tests {
 
         let scanned = sorted(store.edges_touching(&want, &paths).await.unwrap());
         let maintenance = store.ensure_indexes(false).await.unwrap();
-        assert!(maintenance.edge_index_rebuilt);
+        assert!(maintenance.lookup_index_rebuilt);
         let plan = store
             .edges
             .query()

@@ -252,18 +252,23 @@ impl Store {
                 )
                 .await
                 .map_err(|(t, e)| self.write_error(t, e))?,
-            edge_index_rebuilt: self.ensure_edge_indexes(force).await?,
+            lookup_index_rebuilt: self.ensure_lookup_indexes(force).await?,
         })
     }
 
-    /// A query's graph step reads the edges touching a few files
-    /// (`src IN .. OR dst IN ..`), and a refresh deletes edges by either end: both ends
-    /// indexed, that read looks rows up instead of scanning the whole table.
-    async fn ensure_edge_indexes(&self, force: bool) -> Result<bool, IndexError> {
+    /// Reads by a few paths, answered from BTree indexes instead of a scan of the whole
+    /// table: a query's graph step reads the edges touching a few files
+    /// (`src IN .. OR dst IN ..`, and a refresh deletes edges by either end), and naming
+    /// the functions of the returned files reads those files' text (`path IN ..`).
+    async fn ensure_lookup_indexes(&self, force: bool) -> Result<bool, IndexError> {
         let mut rebuilt = false;
-        for (column, name) in [("src", "edge_src_idx"), ("dst", "edge_dst_idx")] {
+        for (table, column, name) in [
+            ((&self.edges, EDGES), "src", "edge_src_idx"),
+            ((&self.edges, EDGES), "dst", "edge_dst_idx"),
+            ((&self.files, FILES), "path", "file_path_idx"),
+        ] {
             rebuilt |= ensure_index(
-                (&self.edges, EDGES),
+                table,
                 column,
                 name,
                 Index::BTree(BTreeIndexBuilder::default()),
@@ -473,7 +478,7 @@ pub struct IndexMaintenance {
     pub file_index_rebuilt: bool,
     pub commit_index_rebuilt: bool,
     pub symbol_index_rebuilt: bool,
-    pub edge_index_rebuilt: bool,
+    pub lookup_index_rebuilt: bool,
 }
 
 /// Build `index` on `column` when it is missing, or rebuild it when many rows are not
