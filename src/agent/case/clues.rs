@@ -315,7 +315,7 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             |c, _| Subject::Object { kind: "IAMRole", namespace: None, name: group(c, 1), key: None }),
         p(r"(?i)AccessDenied|is not authorized to perform: ([A-Za-z0-9:*]+)|UnauthorizedOperation|WebIdentityErr|InvalidIdentityToken|NoCredentialProviders|ExpiredToken|PERMISSION_DENIED|AuthorizationFailed", CloudPermission, 0.9,
             |c, _| c.get(1).map_or(Subject::None, |m| Subject::Setting { key: m.as_str().into(), value: None })),
-        p(r#"(?i)password authentication failed for user "?([A-Za-z0-9_.-]+)|Access denied for user '?([A-Za-z0-9_.-]+)|WRONGPASS|NOAUTH|invalid (?:username or )?password|401 Unauthorized"#, Credentials, 0.85, none),
+        p(r#"(?i)password authentication failed for user (?:\\?")?([A-Za-z0-9_.-]+)|Access denied for user '?([A-Za-z0-9_.-]+)|WRONGPASS|NOAUTH|invalid (?:username or )?password|401 Unauthorized"#, Credentials, 0.85, none),
         p(r"(?i)lock wait timeout|deadlock detected|due to lock timeout|could not obtain lock|waiting for (?:a )?lock", UpstreamErrors, 0.6, none),
         p(r"(?i)too many (?:clients|connections)|remaining connection slots are reserved|connection pool (?:exhausted|timeout)|max_connections", TooManyConnections, 0.8, none),
         p(r"(?i)429 Too Many Requests|rate limit(?:ed| exceeded)|Throttling(?:Exception)?:|SlowDown", RateLimited, 0.75, none),
@@ -375,6 +375,11 @@ pub fn read(
         .any(|c| c.cause == CloudPermission && matches!(c.subject, Subject::Object { .. }))
     {
         out.retain(|c| c.cause != CloudPermission || matches!(c.subject, Subject::Object { .. }));
+    }
+    // A registry refusing a pull (`401 Unauthorized` from its manifest endpoint) is the
+    // image's credentials, not a dependency rejecting the application's.
+    if out.iter().any(|c| c.cause == ImageAuth) {
+        out.retain(|c| c.cause != Credentials);
     }
     // A failed probe is the kubelet's connection to the pod itself, not a dependency.
     if out.iter().any(|c| c.cause == ProbeFailing) {

@@ -73,6 +73,9 @@ const STALE_MINUTES: i64 = 30;
 /// Below this share of the symptoms explained, the cause accounts for only part of
 /// what is wrong.
 const PARTIAL: f32 = 0.75;
+/// This many symptoms beyond the alert, none of them explained, leave a cause that fits
+/// only the alert no better than a generic one.
+const UNACCOUNTED: usize = 2;
 
 /// What the number was computed from, for the answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +113,10 @@ pub struct Grounding {
     /// node) and the target shows no effect of it beyond the alert itself (no autoscaler
     /// at its maximum, no pressure, no failing pod): the link was inferred, not read.
     pub unobserved: bool,
+    /// The cause accounts for nothing seen beyond the alert while at least
+    /// [`UNACCOUNTED`] other symptoms go unexplained: what was seen is another
+    /// trouble's, and this cause only fits the alert's words.
+    pub unaccounted: bool,
 }
 
 /// How `top` is tied to the symptoms observed, given when the alert started.
@@ -123,10 +130,12 @@ pub fn grounding(top: &Candidate, obs: &Observations, start: DateTime<Utc>) -> G
         // An undated symptom (a waiting container, a log line) is current.
         at.map(|at| newest.max(Some(at)))
     });
+    let others = obs.symptoms.iter().filter(|s| s.id > 0).count();
     Grounding {
         stale: matches!(newest, Some(Some(at)) if (start - at).num_minutes() > STALE_MINUTES),
         unobserved: seen.is_empty()
             && matches!(top.cause, Cause::ScheduledLoad | Cause::NoisyNeighbour),
+        unaccounted: seen.is_empty() && others >= UNACCOUNTED,
     }
 }
 
@@ -261,7 +270,7 @@ impl Assessment {
         }
         // An activity whose effect on the target nothing read shows: no better than a
         // generic symptom.
-        if self.grounding.unobserved {
+        if self.grounding.unobserved || self.grounding.unaccounted {
             cap = cap.min(GENERIC_CEILING);
         }
         // What it rests on was over before the alert began, or a fresh read contradicted
@@ -333,6 +342,9 @@ impl Assessment {
         }
         if self.grounding.unobserved {
             parts.push("nothing observed beyond the alert ties it to the alert".into());
+        }
+        if self.grounding.unaccounted {
+            parts.push("it accounts for none of what was seen beyond the alert".into());
         }
         parts.join("; ")
     }

@@ -245,6 +245,9 @@ fn network_sentence(c: &Candidate, t: &Target) -> String {
             "{who} lacks the cloud permission {w} needs (IAM role, AccessDenied): {}",
             cut(d)
         ),
+        Cause::Credentials if c.culprit.kind == "Secret" => {
+            format!("{w}'s credentials in {who} are refused: {}", cut(d))
+        }
         Cause::Credentials => format!(
             "{who} rejects {w}'s credentials (authentication failed): {}",
             cut(d)

@@ -497,6 +497,14 @@ fn dependency_down(service: &str, objects: &[KubeObject]) -> Checked {
             format!("confirmed: {service} has 0 of {want} replicas ready{rolling}"),
             evidence,
         )
+    } else if ready < want && kind == "StatefulSet" {
+        // A stateful cluster (a broker, a database) short of a member refuses the part
+        // of the work that member holds: degraded is not up. Replicas of a Deployment are
+        // interchangeable behind their Service, so one missing still serves.
+        Checked::yes(
+            format!("confirmed: {service} is degraded, {ready} of {want} replicas ready{rolling}"),
+            evidence,
+        )
     } else {
         Checked::no(
             format!("{service} is up: {ready} of {want} replicas ready"),

@@ -101,6 +101,24 @@ pub(super) fn from_host(
             c.check = dependency_check(e, &svc, dep.as_ref());
             out.push(c);
         }
+        None if clue.cause == Cause::Credentials
+            && let Some((secret, var)) = credentials_source(w, owner) =>
+        {
+            // A peer outside the cluster (a managed database) rejects what the
+            // workload sends: the credentials live in the Secret its settings come
+            // from, the one object here to change (its value is never read).
+            let detail = format!(
+                "{hostport} rejects the credentials {} sends ({}); they come from {var} of Secret {}, so the value there is stale or wrong (rotated on the other side?)",
+                owner.name,
+                super::super::clues::cut(credential_words(&clue.text), 90),
+                secret.name
+            );
+            let check = Check::Present {
+                resource: secret.to_string(),
+                key: None,
+            };
+            out.push(base(Cause::Credentials, secret, detail).checked_by(check));
+        }
         None => {
             // Not a Service of the cluster: a name that does not exist here, or
             // something outside.
@@ -191,4 +209,65 @@ fn dependency_check(e: &Facts<'_>, svc: &ResourceRef, dep: Option<&ResourceRef>)
         },
         None => Check::None,
     }
+}
+
+/// Where a workload's credentials for a peer come from: the Secret key behind an
+/// environment variable whose name says it carries them (a password, a token, a
+/// connection URL or DSN), else the first Secret its environment reads. Returns the
+/// Secret and `env VAR (key k)`.
+fn credentials_source(w: &World, owner: &ResourceRef) -> Option<(ResourceRef, String)> {
+    let spec = w
+        .get(&owner.kind, owner.namespace.as_deref(), &owner.name)
+        .and_then(objects::template)?;
+    let carries = |n: &str| {
+        let n = n.to_ascii_uppercase();
+        [
+            "PASSWORD",
+            "PASS",
+            "TOKEN",
+            "SECRET",
+            "CREDENTIAL",
+            "DSN",
+            "DATABASE_URL",
+            "DB_URL",
+            "_URI",
+            "_URL",
+            "AUTH",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+    };
+    let refs: Vec<(String, String, String)> = objects::all_containers(spec)
+        .flat_map(|c| c.env.iter().flatten())
+        .filter_map(|e| {
+            let r = e.value_from.as_ref()?.secret_key_ref.as_ref()?;
+            Some((e.name.clone(), r.name.clone(), r.key.clone()))
+        })
+        .collect();
+    let (var, secret, key) = refs
+        .iter()
+        .find(|(v, _, k)| carries(v) || carries(k))
+        .or(refs.first())?
+        .clone();
+    Some((
+        ResourceRef::new("Secret", owner.namespace.as_deref(), &secret),
+        format!("env {var} (key {key})"),
+    ))
+}
+
+/// The part of a refusal that says what was refused (`password authentication failed
+/// for user "x"`), else the whole message.
+fn credential_words(text: &str) -> &str {
+    let lower = text.to_ascii_lowercase();
+    [
+        "password authentication failed",
+        "access denied for user",
+        "wrongpass",
+        "noauth",
+        "invalid password",
+        "invalid username",
+    ]
+    .iter()
+    .find_map(|w| lower.find(w))
+    .map_or(text, |i| &text[i..])
 }

@@ -166,14 +166,53 @@ pub(super) fn limits(
             .and_then(|l| l.get(resource))
             .map(|q| q.0.clone());
         (limit.is_some() || request.is_some()).then(|| {
+            let tmpfs = if resource == "memory" {
+                memory_backed_mounts(spec, c)
+            } else {
+                String::new()
+            };
             format!(
-                "{resource} limit {} (request {}) of container {}",
+                "{resource} limit {} (request {}) of container {}{tmpfs}",
                 limit.unwrap_or_else(|| "none".into()),
                 request.unwrap_or_else(|| "none".into()),
                 c.name
             )
         })
     })
+}
+
+/// The container's mounts of memory-backed emptyDir volumes (tmpfs), in words: files
+/// written there are charged to the container's memory, so they count against its
+/// memory limit like the heap does.
+fn memory_backed_mounts(
+    spec: &k8s_openapi::api::core::v1::PodSpec,
+    c: &k8s_openapi::api::core::v1::Container,
+) -> String {
+    let tmpfs: Vec<&str> = spec
+        .volumes
+        .iter()
+        .flatten()
+        .filter(|v| {
+            v.empty_dir
+                .as_ref()
+                .is_some_and(|e| e.medium.as_deref() == Some("Memory"))
+        })
+        .map(|v| v.name.as_str())
+        .collect();
+    let mounts: Vec<String> = c
+        .volume_mounts
+        .iter()
+        .flatten()
+        .filter(|m| tmpfs.contains(&m.name.as_str()))
+        .map(|m| format!("emptyDir {} at {}", m.name, m.mount_path))
+        .collect();
+    if mounts.is_empty() {
+        return String::new();
+    }
+    format!(
+        ", which also holds the files written to its memory-backed (tmpfs, medium: Memory) {}",
+        mounts.join(" and ")
+    )
 }
 
 /// The cloud role a ServiceAccount's annotation names (EKS, GKE, Azure).

@@ -197,8 +197,17 @@ fn image(f: &From<'_, '_>, subject: &Subject) -> Candidate {
         Subject::Image(i) => i.clone(),
         _ => String::new(),
     };
+    // Without a pull Secret the kubelet pulls with the node's own credentials (its
+    // instance role, a credential provider): a refusal is the node's, not the workload's.
+    let node = match (f.clue.cause, pull_secret(f.e.world, f.e.target)) {
+        (Cause::ImageAuth, None) => node_of(f.e.world, &f.clue.source),
+        _ => None,
+    };
     let detail = match f.clue.cause {
         Cause::ImageNotFound => format!("image {image} does not exist in the registry"),
+        Cause::ImageAuth if node.is_some() => format!(
+            "the registry refuses the node's own pull credentials (its instance role or credential provider; the pods have no pull Secret) for {image}"
+        ),
         Cause::ImageAuth => {
             format!("the registry refuses to serve {image} with the pull credentials")
         }
@@ -207,8 +216,9 @@ fn image(f: &From<'_, '_>, subject: &Subject) -> Candidate {
         }
         _ => format!("the registry of {image} cannot be reached"),
     };
-    let culprit = match f.clue.cause {
-        Cause::ImageAuth => pull_secret(f.e.world, f.e.target).unwrap_or(f.owner.clone()),
+    let culprit = match (f.clue.cause, node) {
+        (Cause::ImageAuth, Some(n)) => n,
+        (Cause::ImageAuth, None) => pull_secret(f.e.world, f.e.target).unwrap_or(f.owner.clone()),
         _ => f.owner.clone(),
     };
     f.base(f.clue.cause, culprit, detail)

@@ -1,7 +1,7 @@
 //! A new revision whose pods fail is not always a bad rollout: when the pods themselves
 //! say they fail on something outside the pod template (a Secret key that is missing, a
 //! registry refusing the pull credentials, a volume that cannot attach, a taint, an
-//! unbound claim), any new pod would fail the same way, and the rollout only brought
+//! unbound claim, a database rejecting the password its Secret holds), any new pod would fail the same way, and the rollout only brought
 //! the pods that met it. Unless the revision changed exactly that part of the template,
 //! the rollout is ruled out in favour of what its pods say.
 //!
@@ -32,6 +32,7 @@ fn outside_the_image(cause: Cause) -> bool {
             | Cause::AdmissionDenied
             | Cause::InsufficientResources
             | Cause::CloudPermission
+            | Cause::Credentials
     )
 }
 
@@ -46,6 +47,9 @@ fn changed_by_revision(cause: Cause, diff: &str) -> bool {
         }
         Cause::InsufficientResources | Cause::QuotaExceeded => has("resources changed"),
         Cause::ServiceAccountMissing | Cause::CloudPermission => has("service account changed"),
+        // Credentials come from the environment: a revision that rewired it may have
+        // brought the wrong ones.
+        Cause::Credentials => has("env ") || has("configuration sources changed"),
         _ => false,
     }
 }
