@@ -3,7 +3,8 @@
 //! (path, strength and the symbols it named, best first), the chunks full text found
 //! in order, the weights in force, what the profile says about every indexed file
 //! (role, past fixes around it, the source files a test or doc names), and the nearest
-//! chunks with their cosine distances.
+//! chunks with their cosine distances; last, the ranking's first files as the product
+//! ranked them and the graph's links among them.
 
 use std::collections::BTreeMap;
 
@@ -12,14 +13,18 @@ use serde_json::{Value, json};
 
 use super::mine::Instance;
 use crate::index::fusion::SignalHits;
+use crate::index::graph::FileGraph;
 use crate::index::localize::{Signals, gather, parse_issue};
 use crate::index::profile::{FixCounts, RepoProfile};
+use crate::index::ranking::RankedFile;
 use crate::index::signals::{CANDIDATES, Hit};
 use crate::index::store::Store;
 use crate::llm::embed::Embedder;
 
 /// How many nearest chunks are recorded per instance.
 const NEAREST: usize = 60;
+/// How many of the ranking's first files are recorded, with the links among them.
+const RANKED: usize = 20;
 
 /// One instance's evidence. The issue text is embedded again here, apart from the
 /// timed ranking, so `query_ms` stays comparable with runs without `--evidence`.
@@ -28,6 +33,7 @@ pub async fn instance_evidence(
     embedder: Option<&Embedder>,
     inst: &Instance,
     signals: Signals,
+    ranked: &[RankedFile],
 ) -> Result<Value> {
     let stored = store.load_profile()?;
     let profile = RepoProfile::new(store.file_paths().await?, &stored.gitattributes);
@@ -79,6 +85,23 @@ pub async fn instance_evidence(
             nearest.push(json!({"path": c.path, "distance": c.distance}));
         }
     }
+    // The product's ranking (after partners and the graph step) and the graph's links
+    // among its first files, so steps after the fusion can be replayed too.
+    let top: Vec<String> = ranked.iter().take(RANKED).map(|f| f.path.clone()).collect();
+    let graph = FileGraph::load_around(store, &top).await?;
+    let mut links = Vec::new();
+    for a in &top {
+        for (b, w, kind) in graph.links(a) {
+            if top.contains(b) {
+                links.push(json!([a, b, w, kind]));
+            }
+        }
+    }
+    let ranked: Vec<Value> = ranked
+        .iter()
+        .take(RANKED)
+        .map(|f| json!([f.path, f.score, f.reasons]))
+        .collect();
     Ok(json!({
         "query": inst.query,
         "rev": inst.rev,
@@ -91,6 +114,8 @@ pub async fn instance_evidence(
         "chunks": chunks,
         "files": files,
         "nearest": nearest,
+        "ranked": ranked,
+        "links": links,
     }))
 }
 

@@ -272,8 +272,14 @@ pub async fn localize(
             let baseline =
                 rank_files_for_issue(&store, None, &inst.query, 50, Signals::bm25()).await?;
             if let Some(w) = evidence.as_deref_mut() {
-                let line =
-                    evidence::instance_evidence(&store, embedder.as_ref(), &inst, signals).await?;
+                let line = evidence::instance_evidence(
+                    &store,
+                    embedder.as_ref(),
+                    &inst,
+                    signals,
+                    &ranked.files,
+                )
+                .await?;
                 serde_json::to_writer(&mut *w, &line)?;
                 writeln!(w)?;
             }

@@ -367,6 +367,11 @@ impl FileGraph {
         self.adj.is_empty()
     }
 
+    /// A file's links: each neighbour with the link's weight and kind.
+    pub fn links(&self, path: &str) -> &[(String, f32, &'static str)] {
+        self.adj.get(path).map_or(&[], Vec::as_slice)
+    }
+
     /// Damped multi-hop spread from seed scores: each hop passes `damping × weight`,
     /// and a file keeps its strongest path (a hub linked to everything does not add up).
     /// Returns files not among the seeds with their score and that path's link.

@@ -560,6 +560,8 @@ fn check_evidence(evidence: &std::path::Path, line: &serde_json::Value, gold: &[
         assert_eq!(ev[0]["files"][g]["role"], "source", "{g}");
     }
     assert_eq!(ev[0]["nearest"], serde_json::json!([]));
+    let ranked = ev[0]["ranked"].to_string(); // the ranking as returned, gold files in it
+    assert!(gold.iter().all(|g| ranked.contains(g)), "{:#}", ev[0]);
 }
 
 #[tokio::test]
