@@ -15,6 +15,7 @@ pub mod edge;
 pub mod hypotheses;
 pub mod objects;
 pub mod refusal;
+pub mod routes;
 pub mod schedule;
 pub mod state;
 pub mod statement;

@@ -7,6 +7,7 @@ mod callers;
 mod candidate;
 mod certs;
 mod flood;
+mod gateway;
 mod host;
 mod limits;
 mod lookup;
@@ -14,13 +15,15 @@ mod platform;
 mod policy;
 pub mod preempt;
 mod resolve;
+pub mod revisions;
 mod rollout;
 mod routing;
+mod scaled;
 mod structure;
 mod words;
 
 pub use candidate::{Candidate, Facts};
-pub use flood::client_ips;
+pub use flood::{client_ips, main_caller_of};
 pub use limits::AUTOSCALER_STATUS;
 pub use resolve::{owner_of, workload_behind};
 

@@ -21,12 +21,14 @@ use crate::protocol::EvidenceKind;
 pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     let mut out = Vec::new();
     out.extend(rollout(e));
+    out.extend(super::revisions::statefulset_rollout(e));
     out.extend(missing_refs(e));
     out.extend(words::mounted_files(e));
     out.extend(words::refusals(e));
     out.extend(routing::services(e));
     out.extend(routing::ingresses(e));
     out.extend(routing::ingress_tls(e));
+    out.extend(super::gateway::routes(e));
     out.extend(limits::edge_limits(e));
     out.extend(limits::schedule(e));
     out.extend(limits::node_group(e));
