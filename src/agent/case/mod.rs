@@ -18,6 +18,7 @@ pub mod refusal;
 pub mod routes;
 pub mod schedule;
 pub mod state;
+pub mod statefulsets;
 pub mod statement;
 pub mod symptoms;
 pub mod target;

@@ -259,7 +259,7 @@ fn rollout(rs: &ReplicaSet, out: &mut Vec<Change>) {
 
 /// A StatefulSet mid-rollout is a revision too: dated by its update revision's first pod.
 fn statefulset_rollout(w: &World, s: &StatefulSet, r: &ResourceRef) -> Option<Change> {
-    let ro = super::hypotheses::revisions::rollout(w, s)?;
+    let ro = super::statefulsets::rollout(w, s)?;
     let ready = |pods: &[&k8s_openapi::api::core::v1::Pod]| {
         pods.iter().filter(|p| objects::pod_ready(p)).count()
     };

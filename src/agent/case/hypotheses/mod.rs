@@ -15,7 +15,7 @@ mod platform;
 mod policy;
 pub mod preempt;
 mod resolve;
-pub mod revisions;
+mod revisions;
 mod rollout;
 mod routing;
 mod scaled;
@@ -84,7 +84,11 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
             add(c);
         }
     }
-    for c in structure::candidates(e) {
+    // A StatefulSet's failing update revision (structure's rival for Deployments).
+    for c in structure::candidates(e)
+        .into_iter()
+        .chain(revisions::statefulset_rollout(e))
+    {
         add(c);
     }
     // The most telling message of a dependency first: its log, then the most specific.

@@ -21,7 +21,6 @@ use crate::protocol::EvidenceKind;
 pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     let mut out = Vec::new();
     out.extend(rollout(e));
-    out.extend(super::revisions::statefulset_rollout(e));
     out.extend(missing_refs(e));
     out.extend(words::mounted_files(e));
     out.extend(words::refusals(e));
