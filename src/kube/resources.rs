@@ -278,6 +278,52 @@ pub const CHALLENGES: ResourceType = rt(
     &[],
 );
 
+pub const GATEWAYCLASSES: ResourceType = rt(
+    "gateway.networking.k8s.io",
+    "v1",
+    "gatewayclasses",
+    "gatewayclass",
+    "GatewayClass",
+    false,
+    &["gc"],
+);
+pub const GATEWAYS: ResourceType = rt(
+    "gateway.networking.k8s.io",
+    "v1",
+    "gateways",
+    "gateway",
+    "Gateway",
+    true,
+    &["gtw"],
+);
+pub const HTTPROUTES: ResourceType = rt(
+    "gateway.networking.k8s.io",
+    "v1",
+    "httproutes",
+    "httproute",
+    "HTTPRoute",
+    true,
+    &[],
+);
+pub const INGRESSROUTES: ResourceType = rt(
+    "traefik.io",
+    "v1alpha1",
+    "ingressroutes",
+    "ingressroute",
+    "IngressRoute",
+    true,
+    &[],
+);
+pub const MIDDLEWARES: ResourceType = rt(
+    "traefik.io",
+    "v1alpha1",
+    "middlewares",
+    "middleware",
+    "Middleware",
+    true,
+    &[],
+);
+
 /// Types a cluster serves only when an add-on installed their CRDs: a cluster without
 /// them answers 404 for the whole collection, which means "not installed", not an error.
 pub const EXTENSION_TYPES: &[ResourceType] = &[
@@ -287,11 +333,24 @@ pub const EXTENSION_TYPES: &[ResourceType] = &[
     CLUSTERISSUERS,
     ORDERS,
     CHALLENGES,
+    GATEWAYCLASSES,
+    GATEWAYS,
+    HTTPROUTES,
+    INGRESSROUTES,
+    MIDDLEWARES,
 ];
 
-/// The add-on that installs an extension type (`cert-manager`), `None` for built-in types.
+/// The add-on that installs an extension type (`cert-manager`, `the Gateway API`,
+/// `Traefik`), `None` for built-in types.
 pub fn add_on(t: &ResourceType) -> Option<&'static str> {
-    EXTENSION_TYPES.contains(t).then_some("cert-manager")
+    if !EXTENSION_TYPES.contains(t) {
+        return None;
+    }
+    Some(match t.group {
+        "gateway.networking.k8s.io" => "the Gateway API",
+        "traefik.io" => "Traefik",
+        _ => "cert-manager",
+    })
 }
 
 /// What a 404 on an extension type's collection means, in words.
@@ -332,6 +391,11 @@ pub const OBJECT_TYPES: &[ResourceType] = &[
     CLUSTERISSUERS,
     ORDERS,
     CHALLENGES,
+    GATEWAYCLASSES,
+    GATEWAYS,
+    HTTPROUTES,
+    INGRESSROUTES,
+    MIDDLEWARES,
 ];
 
 /// Every type the replay server serves.
@@ -363,6 +427,11 @@ pub const SERVED_TYPES: &[ResourceType] = &[
     CLUSTERISSUERS,
     ORDERS,
     CHALLENGES,
+    GATEWAYCLASSES,
+    GATEWAYS,
+    HTTPROUTES,
+    INGRESSROUTES,
+    MIDDLEWARES,
 ];
 
 /// The type stored under a snapshot key (`apps/v1/deployments`).
@@ -456,5 +525,9 @@ mod tests {
         assert_eq!(add_on(&ORDERS), Some("cert-manager"));
         assert_eq!(add_on(&PODS), None);
         assert!(not_installed(&CERTIFICATES).contains("certificates.cert-manager.io"));
+        assert_eq!(add_on(&HTTPROUTES), Some("the Gateway API"));
+        assert!(not_installed(&INGRESSROUTES).starts_with("Traefik is not installed"));
+        assert_eq!(resolve("httproutes"), Some(&HTTPROUTES));
+        assert_eq!(by_kind("Middleware"), Some(&MIDDLEWARES));
     }
 }

@@ -22,6 +22,7 @@ mod kube_certs;
 mod kube_faults;
 mod kube_guard;
 mod kube_kubectl;
+mod kube_routes;
 mod learning;
 mod limits;
 mod llm_questions;

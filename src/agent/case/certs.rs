@@ -263,6 +263,16 @@ pub fn troubles(w: &World, ns: Option<&str>, name: &str, at: DateTime<Utc>) -> V
     out
 }
 
+/// Whether a certificate is in trouble at `at`: not Ready, expired, its renewal
+/// overdue, or failing its issuance attempts.
+pub fn in_trouble(cert: &Certificate, at: DateTime<Utc>) -> bool {
+    let st = &cert.status;
+    ready(&st.conditions).is_none_or(|c| c.status != "True")
+        || st.not_after.is_some_and(|end| end <= at)
+        || st.renewal_time.is_some_and(|r| r < at)
+        || st.failed_issuance_attempts.is_some_and(|n| n > 0)
+}
+
 /// The certificate's own state: Ready or not, when it expires against `at`, whether its
 /// renewal is overdue.
 pub fn cert_state(cert: &Certificate, at: DateTime<Utc>) -> String {

@@ -261,8 +261,8 @@ fn network_sentence(c: &Candidate, t: &Target) -> String {
             format!("Ingress {} {d}", c.culprit.name)
         }
         Cause::IngressBackend => format!(
-            "Ingress {} sends traffic to a backend that cannot serve it: {d}",
-            c.culprit.name
+            "{} {} sends traffic to a backend that cannot serve it: {d}",
+            c.culprit.kind, c.culprit.name
         ),
         Cause::ServiceMisrouted => format!(
             "Service {} routes nowhere: {d} (selector / targetPort), so its endpoints are empty or wrong",

@@ -1,11 +1,11 @@
-//! The change timeline around the alert's start: rollouts and ReplicaSet revisions,
-//! restarts, objects created or modified (creation times, managed-field times, taints),
-//! scaling, Job runs and commits, in order. Changes that touch the target or what it
-//! depends on are marked relevant; the hypotheses use them as evidence and the answer
-//! and the TUI show them.
+//! The change timeline around the alert's start: rollouts (ReplicaSet revisions, a
+//! StatefulSet's update revision), restarts, objects created or modified (creation
+//! times, managed-field times, taints), scaling, Job runs and commits, in order.
+//! Changes that touch the target or what it depends on are marked relevant; the
+//! hypotheses use them as evidence and the answer and the TUI show them.
 
 use chrono::{DateTime, Duration, Utc};
-use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::objects;
@@ -122,6 +122,9 @@ pub fn build(w: &World, t: &Target, start: DateTime<Utc>, related: &[ResourceRef
                         &r,
                         "rollout restart (kubectl.kubernetes.io/restartedAt)".into(),
                     ));
+                }
+                if let KubeObject::StatefulSet(s) = o {
+                    out.extend(statefulset_rollout(w, s.as_ref(), &r));
                 }
             }
         }
@@ -252,6 +255,35 @@ fn rollout(rs: &ReplicaSet, out: &mut Vec<Change>) {
             objects::name(meta)
         ),
     ));
+}
+
+/// A StatefulSet mid-rollout is a revision too: dated by its update revision's first pod.
+fn statefulset_rollout(w: &World, s: &StatefulSet, r: &ResourceRef) -> Option<Change> {
+    let ro = super::statefulsets::rollout(w, s)?;
+    let ready = |pods: &[&k8s_openapi::api::core::v1::Pod]| {
+        pods.iter().filter(|p| objects::pod_ready(p)).count()
+    };
+    let partition = if ro.partition > 0 {
+        format!(", partition {}", ro.partition)
+    } else {
+        String::new()
+    };
+    Some(change(
+        ro.started?,
+        "rollout",
+        r,
+        format!(
+            "revision {} rolling out over {}: {} of {} updated pods ready, {} of {} on revision {} ready ({} replicas{partition})",
+            ro.update,
+            ro.current,
+            ready(&ro.new_pods),
+            ro.new_pods.len(),
+            ready(&ro.old_pods),
+            ro.old_pods.len(),
+            ro.current,
+            ro.replicas
+        ),
+    ))
 }
 
 /// `kubectl rollout restart` stamps the pod template.

@@ -170,6 +170,11 @@ pub fn resource_of(kind: &str) -> Option<&'static str> {
         "ClusterIssuer" => "clusterissuers",
         "Order" => "orders",
         "Challenge" => "challenges",
+        "GatewayClass" => "gatewayclasses",
+        "Gateway" => "gateways",
+        "HTTPRoute" => "httproutes",
+        "IngressRoute" => "ingressroutes",
+        "Middleware" => "middlewares",
         _ => return None,
     })
 }

@@ -6,7 +6,8 @@
 //! Load may come from elsewhere too: when the target is healthy and the alert is about
 //! load (or its autoscaler is at its maximum), the Jobs of every namespace are listed,
 //! and the ConfigMaps of those running near the alert in other namespaces are read (a
-//! client's settings may name the target).
+//! client's settings may name the target). The caller the target's log names most is
+//! read further: its namespace's events and autoscalers (a scale-up near the alert).
 
 use crate::agent::case::alert::{Alert, AlertSymptom};
 use crate::agent::case::deps;
@@ -53,6 +54,20 @@ pub fn beyond_reads(w: &World, t: &Target, alert: &Alert, out: &mut Vec<Read>) {
             out.push(Read::ListAll { resource: "pods" });
             out.push(Read::ListAll {
                 resource: "replicasets",
+            });
+        }
+        // The caller they belong to: its namespace's events (scaling) and autoscalers.
+        if let Some(c) =
+            crate::agent::case::hypotheses::main_caller_of(w, t).filter(|c| c.kind == "Deployment")
+        {
+            out.push(Read::Events {
+                namespace: c.namespace.clone(),
+                about: None,
+            });
+            out.push(Read::List {
+                resource: "horizontalpodautoscalers",
+                namespace: c.namespace.clone(),
+                selector: None,
             });
         }
     }

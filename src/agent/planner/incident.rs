@@ -158,7 +158,12 @@ pub(super) async fn scope(
         .map(|w| w.trim_matches('-').to_lowercase())
         .collect();
     // A certificate the labels name wins over a workload its words mention.
-    let certificate = super::certs::scope(exec, &alert).await?;
+    let mut certificate = super::certs::scope(exec, &alert).await?;
+    // A host no Ingress serves: the route of another controller that does.
+    if certificate.is_none() {
+        certificate =
+            super::routes::scope(exec, &alert, report.as_ref().map(|r| &r.full_graph)).await?;
+    }
     let st = &exec.inv.planner;
     let named = certificate.or_else(|| {
         report.as_ref().and_then(|r| {

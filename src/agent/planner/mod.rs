@@ -12,6 +12,7 @@ mod incident;
 mod issue;
 pub mod recall;
 mod report;
+mod routes;
 mod scope;
 mod service;
 pub mod verify;

@@ -83,6 +83,7 @@ pub fn next_reads(w: &World, t: &Target, alert: &Alert) -> Vec<Read> {
     platform_reads(w, &mut out);
     super::controllers::reads(w, t, alert, &mut out);
     super::certs::reads(w, t, &mut out);
+    super::routes::reads(w, t, &mut out);
     let mut seen = BTreeSet::new();
     out.retain(|r| !w.has_read(r) && seen.insert(r.clone()));
     out

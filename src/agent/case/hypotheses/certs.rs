@@ -8,6 +8,23 @@ use super::candidate::{Candidate, Facts};
 use crate::memory::Check;
 use crate::protocol::EvidenceKind;
 
+/// The read that confirms a culprit: that it is still there, or, for one that does not
+/// exist (an issuer a Certificate names), that it is still missing.
+fn check_of(e: &Facts<'_>, culprit: &crate::kube::state::ResourceRef) -> Check {
+    if e.world
+        .is_missing(&culprit.kind, culprit.namespace.as_deref(), &culprit.name)
+    {
+        Check::Missing {
+            resource: culprit.to_string(),
+        }
+    } else {
+        Check::Present {
+            resource: culprit.to_string(),
+            key: None,
+        }
+    }
+}
+
 /// A candidate for each reason the target Certificate does not become ready or renew.
 pub(super) fn certificates(e: &Facts<'_>) -> Vec<Candidate> {
     let t = e.target;
@@ -24,10 +41,7 @@ pub(super) fn certificates(e: &Facts<'_>) -> Vec<Candidate> {
             trouble.specificity,
         )
         .explaining([0])
-        .checked_by(Check::Present {
-            resource: trouble.culprit.to_string(),
-            key: None,
-        });
+        .checked_by(check_of(e, &trouble.culprit));
         for (r, says) in &trouble.chain {
             c = c
                 .because(EvidenceKind::Resource, r.to_string(), says.clone())

@@ -86,8 +86,14 @@ fn main_caller(w: &World, t: &Target) -> Option<(ResourceRef, usize, usize)> {
     (n * 2 > attributed).then_some((owner, n, attributed))
 }
 
+/// The workload behind most of the callers the target's log names, when the pods read
+/// account for them.
+pub fn main_caller_of(w: &World, t: &Target) -> Option<ResourceRef> {
+    main_caller(w, t).map(|(owner, ..)| owner)
+}
+
 /// The caller behind most of a healthy target's logged requests, when it rolled out a
-/// new revision shortly before the alert, or runs as a Job.
+/// new revision shortly before the alert, scaled up shortly before it, or runs as a Job.
 pub(super) fn callers(e: &Facts<'_>) -> Vec<Candidate> {
     let (w, t) = (e.world, e.target);
     let pods: Vec<_> = w.pods_of(&t.name, t.namespace.as_deref()).collect();
@@ -105,37 +111,28 @@ pub(super) fn callers(e: &Facts<'_>) -> Vec<Candidate> {
     match owner.kind.as_str() {
         "Deployment" => {
             let sets = replica_sets(w, ns, &owner.name);
-            let (Some(new), Some(_)) = (sets.first(), sets.get(1)) else {
-                return Vec::new();
+            let revised = match (sets.first(), sets.get(1)) {
+                (Some(new), Some(_)) => objects::created(&new.metadata)
+                    .filter(|c| (-10..=NEAR_MINUTES).contains(&(e.start - *c).num_minutes()))
+                    .map(|c| (*new, c)),
+                _ => None,
             };
-            let Some(created) = objects::created(&new.metadata) else {
-                return Vec::new();
+            // A new revision near the alert is what changed the calls; without one, more
+            // replicas of the same revision are.
+            let Some((new, created)) = revised else {
+                return scaled_caller(e, &owner, &share).into_iter().collect();
             };
-            if !(-10..=NEAR_MINUTES).contains(&(e.start - created).num_minutes()) {
-                return Vec::new();
-            }
             let images = objects::images(objects::rs_spec(new)).join(", ");
             let revision = objects::revision(&new.metadata);
             let detail = format!(
                 "its revision {revision} ({images}) rolled out at {}, shortly before the alert; {share}",
                 created.format("%H:%M")
             );
-            let c = Candidate::new(Cause::CallerLoad, owner.clone(), detail, BY_ADDRESS)
-                .explaining([0])
-                .checked_by(Check::Present {
-                    resource: owner.to_string(),
-                    key: None,
-                })
-                .because(
-                    EvidenceKind::Log,
-                    format!("Deployment/{}", t.name),
-                    share.clone(),
-                )
-                .because(
-                    EvidenceKind::Resource,
-                    format!("ReplicaSet/{}", objects::name(&new.metadata)),
-                    format!("revision {revision} created {}", created.format("%H:%M")),
-                );
+            let c = caller_load(&owner, detail, &t.name, &share).because(
+                EvidenceKind::Resource,
+                format!("ReplicaSet/{}", objects::name(&new.metadata)),
+                format!("revision {revision} created {}", created.format("%H:%M")),
+            );
             vec![c]
         }
         "Job" | "CronJob" => {
@@ -155,6 +152,46 @@ pub(super) fn callers(e: &Facts<'_>) -> Vec<Candidate> {
         }
         _ => Vec::new(),
     }
+}
+
+/// The caller overloading the target, with the target's log as the first link.
+fn caller_load(owner: &ResourceRef, detail: String, target: &str, share: &str) -> Candidate {
+    Candidate::new(Cause::CallerLoad, owner.clone(), detail, BY_ADDRESS)
+        .explaining([0])
+        .checked_by(Check::Present {
+            resource: owner.to_string(),
+            key: None,
+        })
+        .because(
+            EvidenceKind::Log,
+            format!("Deployment/{target}"),
+            share.to_string(),
+        )
+}
+
+/// A caller whose replica count grew near the alert, same revision: its added replicas
+/// are the added load.
+fn scaled_caller(e: &Facts<'_>, owner: &ResourceRef, share: &str) -> Option<Candidate> {
+    let up = super::scaled::scale_up_near(e.world, owner, e.start)?;
+    let t = e.target;
+    let detail = format!(
+        "it was {}, shortly before the alert, with no new revision: more calls than {} has capacity for; {share}",
+        up.words(),
+        t.name
+    );
+    let mut c = caller_load(owner, detail, &t.name, share).because(
+        EvidenceKind::Resource,
+        owner.to_string(),
+        up.words(),
+    );
+    if let Some((hpa, _)) = &up.autoscaler {
+        c.related.push(ResourceRef::new(
+            "HorizontalPodAutoscaler",
+            owner.namespace.as_deref(),
+            hpa,
+        ));
+    }
+    Some(c)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod callers;
 mod candidate;
 mod certs;
 mod flood;
+mod gateway;
 mod host;
 mod limits;
 mod lookup;
@@ -14,13 +15,15 @@ mod platform;
 mod policy;
 pub mod preempt;
 mod resolve;
+mod revisions;
 mod rollout;
 mod routing;
+mod scaled;
 mod structure;
 mod words;
 
 pub use candidate::{Candidate, Facts};
-pub use flood::client_ips;
+pub use flood::{client_ips, main_caller_of};
 pub use limits::AUTOSCALER_STATUS;
 pub use resolve::{owner_of, workload_behind};
 
@@ -81,7 +84,11 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
             add(c);
         }
     }
-    for c in structure::candidates(e) {
+    // A StatefulSet's failing update revision (structure's rival for Deployments).
+    for c in structure::candidates(e)
+        .into_iter()
+        .chain(revisions::statefulset_rollout(e))
+    {
         add(c);
     }
     // The most telling message of a dependency first: its log, then the most specific.

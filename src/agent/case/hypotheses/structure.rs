@@ -27,6 +27,7 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(routing::services(e));
     out.extend(routing::ingresses(e));
     out.extend(routing::ingress_tls(e));
+    out.extend(super::gateway::routes(e));
     out.extend(limits::edge_limits(e));
     out.extend(limits::schedule(e));
     out.extend(limits::node_group(e));
