@@ -16,6 +16,7 @@ pub mod findings;
 pub mod follow;
 pub mod graph;
 pub mod guard;
+pub mod ingress_paths;
 pub mod kubeconfig;
 pub mod links;
 pub mod live;

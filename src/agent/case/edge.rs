@@ -132,34 +132,30 @@ pub fn routes(i: &Ingress) -> Vec<Route> {
     out
 }
 
-/// The Ingress and route a request for `host` and `path` goes to: the longest matching
-/// path among the Ingresses given (as the controller merges them per host).
+/// The Ingress and route a request for `host` and `path` goes to, among the Ingresses
+/// given (merged per host, as a controller does; matched per the Ingress spec).
 pub fn route_for<'a>(
     ingresses: &[&'a KubeObject],
     host: &str,
     path: &str,
 ) -> Option<(&'a KubeObject, Route)> {
-    let mut best: Option<(&KubeObject, Route)> = None;
+    let mut owners = Vec::new();
+    let mut paths = Vec::new();
     for o in ingresses {
         let KubeObject::Ingress(i) = o else { continue };
-        for r in routes(i) {
-            let host_ok = r.host.is_empty() || r.host.eq_ignore_ascii_case(host);
-            let prefix = r.path.trim_end_matches('/');
-            let path_ok = path == prefix
-                || path.starts_with(&format!("{prefix}/"))
-                || path.starts_with(&format!("{prefix}?"))
-                || prefix.is_empty();
-            if host_ok
-                && path_ok
-                && best
-                    .as_ref()
-                    .is_none_or(|(_, b)| r.path.len() > b.path.len())
-            {
-                best = Some((*o, r));
-            }
+        for p in crate::kube::ingress_paths::of(i).paths {
+            owners.push(*o);
+            paths.push(p);
         }
     }
-    best
+    let (n, p) = crate::kube::ingress_paths::best(&paths, host, path)?;
+    let route = Route {
+        host: p.host.clone(),
+        path: p.path.clone(),
+        service: p.service.clone(),
+        port: p.port.as_deref().and_then(|x| x.parse().ok()),
+    };
+    Some((owners[n], route))
 }
 
 /// What a controller refused or gave up on.

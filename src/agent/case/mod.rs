@@ -6,6 +6,7 @@
 //! back.
 
 pub mod alert;
+pub mod autoscalers;
 pub mod certs;
 pub mod clues;
 pub mod confidence;

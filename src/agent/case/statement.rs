@@ -86,6 +86,7 @@ fn pods_sentence(c: &Candidate, t: &Target) -> String {
                 "{who} {d}: {w} needs it to start, so its pods fail (config missing, removed or renamed)"
             )
         }
+        Cause::MissingConfig if c.culprit.kind == "HorizontalPodAutoscaler" => format!("{who} {d}"),
         Cause::MissingConfig => format!("{w} is missing configuration: {d}"),
         Cause::BadConfigValue => {
             format!("{who} holds a bad config value: {d}; {w} fails reading it at start-up")
@@ -257,7 +258,7 @@ fn network_sentence(c: &Candidate, t: &Target) -> String {
         Cause::NetworkPolicy => {
             format!("NetworkPolicy {} blocks {w}'s traffic: {d}", c.culprit.name)
         }
-        Cause::IngressBackend if d.starts_with("limits") => {
+        Cause::IngressBackend if d.starts_with("limits") || d.starts_with("routes") => {
             format!("Ingress {} {d}", c.culprit.name)
         }
         Cause::IngressBackend => format!(

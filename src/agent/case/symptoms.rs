@@ -268,7 +268,7 @@ fn object_symptoms(w: &World, t: &Target, obs: &mut Observations) {
                 let (Some(spec), Some(st)) = (h.spec.as_ref(), h.status.as_ref()) else {
                     continue;
                 };
-                if spec.scale_target_ref.name != t.name {
+                if !super::autoscalers::tied(w, t, h) {
                     continue;
                 }
                 if st.current_replicas.unwrap_or(0) >= spec.max_replicas {

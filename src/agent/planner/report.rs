@@ -45,11 +45,13 @@ pub(super) fn incident_answer(exec: &Exec<'_>, t: Option<&Target>) -> String {
     } else {
         "**Likely cause:**"
     };
-    let _ = write!(s, "{lead} {}", sentence(top, t));
+    let said = sentence(top, t);
+    let _ = write!(s, "{lead} {said}");
     if !rivals.is_empty() {
+        let stop = if said.ends_with('.') { "" } else { "." };
         let _ = write!(
             s,
-            " Two causes fit about equally; the other is listed below."
+            "{stop} Two causes fit about equally; the other is listed below."
         );
     }
     let _ = writeln!(s, "\n");

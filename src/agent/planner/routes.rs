@@ -77,7 +77,7 @@ pub(super) async fn scope(
     }
     let by_ingress = graph.is_some_and(|g| {
         g.nodes.iter().any(|n| match &n.detail {
-            NodeDetail::Ingress { hosts: ih } => ih
+            NodeDetail::Ingress { hosts: ih, .. } => ih
                 .iter()
                 .any(|h| hosts.iter().any(|x| routes::covers(h, x))),
             _ => false,

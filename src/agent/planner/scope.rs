@@ -5,6 +5,7 @@ use crate::agent::case::alert::{Alert, is_monitoring};
 use crate::agent::case::state::PlannerState;
 use crate::agent::case::target::Target;
 use crate::kube::graph::{Graph, NodeDetail, Relation};
+use crate::kube::ingress_paths::{self, Served};
 use crate::kube::state::ResourceRef;
 use crate::kube::{FindingKind, Severity};
 
@@ -230,16 +231,24 @@ pub(super) fn from_alert(
             consider(0.3, t, format!("the alert names {}", node.id));
         }
     }
-    // A host the alert probes (blackbox, synthetic checks) served by an Ingress.
+    // A host the alert probes (blackbox, synthetic checks) served by an Ingress: the
+    // backend of the path the probed URL matches, or the Ingress itself when no path
+    // and no default backend serves it.
+    let probed = ingress_paths::urls(&text);
     for node in graph.nodes.iter().filter(|n| n.id.kind == "Ingress") {
-        let NodeDetail::Ingress { hosts } = &node.detail else {
+        let NodeDetail::Ingress { hosts, paths } = &node.detail else {
             continue;
         };
+        if let Some((t, why)) = probed_backend(graph, &node.id, paths, &probed) {
+            consider(0.55, t, why);
+            continue;
+        }
+        let ingress_only = || node.id.clone();
         if let Some(h) = hosts
             .iter()
             .find(|h| !h.is_empty() && text.contains(&h.to_lowercase()))
         {
-            let w = workload_of(graph, &node.id).unwrap_or_else(|| node.id.clone());
+            let w = workload_of(graph, &node.id).unwrap_or_else(ingress_only);
             let mut t = target_of(&w);
             t.alerted = Some(node.id.clone());
             t.named_in_request = true;
@@ -251,6 +260,48 @@ pub(super) fn from_alert(
         }
     }
     best.map(|(_, t, why)| (t, why))
+}
+
+/// The target an Ingress gives the URLs the alert probes on its hosts: the backend the
+/// paths send them to (per the Ingress spec), or the Ingress itself when no path and no
+/// default backend serves them or they go to different backends.
+fn probed_backend(
+    graph: &Graph,
+    id: &ResourceRef,
+    paths: &ingress_paths::Paths,
+    probed: &[(String, String)],
+) -> Option<(Target, String)> {
+    let served: Vec<(&String, &String, Option<&str>)> = probed
+        .iter()
+        .filter(|(h, _)| ingress_paths::serves_host(paths, h))
+        .map(|(h, p)| {
+            let service = match ingress_paths::serve(paths, h, p) {
+                Served::Path(_, x) => Some(x.service.as_str()),
+                Served::Default(s) => Some(s),
+                Served::Nothing => None,
+            };
+            (h, p, service)
+        })
+        .collect();
+    let (host, path, service) = served.first().copied()?;
+    // URLs sent to different backends have only the Ingress in common.
+    let one = served.iter().all(|(_, _, s)| *s == service);
+    let w = service
+        .filter(|_| one)
+        .and_then(|s| {
+            let svc = ResourceRef::new("Service", id.namespace.as_deref(), s);
+            workload_of(graph, &svc)
+        })
+        .unwrap_or_else(|| id.clone());
+    let mut t = target_of(&w);
+    t.alerted = Some(id.clone());
+    t.named_in_request = true;
+    let via = match service {
+        _ if !one => "among others sent to different backends".to_string(),
+        Some(s) => format!("sent to Service {s}"),
+        None => "which no path of it serves".to_string(),
+    };
+    Some((t, format!("the alert probes {host}{path}, {via} by {id}")))
 }
 
 fn target_of(id: &ResourceRef) -> Target {

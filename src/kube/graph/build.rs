@@ -11,6 +11,7 @@ use super::hosts::{host_like, hosts_in, service_for_host};
 use super::model::{ConfigReference, Edge, EventInfo, Graph, Layer, NodeDetail, Relation};
 use super::pods::{container_info, pod_ready, pod_status_text};
 use super::refs::{PodRefs, Services};
+use crate::kube::ingress_paths;
 use crate::kube::resources::{self, ResourceType};
 use crate::kube::selector::map_selects;
 use crate::kube::state::{ClusterState, ResourceRef, opt_time, time};
@@ -496,8 +497,9 @@ impl Builder {
                     }
                 }
             }
-            self.g
-                .add(id, observed, &ing.metadata, NodeDetail::Ingress { hosts });
+            let paths = ingress_paths::of(ing);
+            let detail = NodeDetail::Ingress { hosts, paths };
+            self.g.add(id, observed, &ing.metadata, detail);
         }
     }
 

@@ -111,6 +111,9 @@ pub enum NodeDetail {
     },
     Ingress {
         hosts: Vec<String>,
+        /// Its paths with their types and backends, for matching a request to a backend.
+        #[serde(skip)]
+        paths: crate::kube::ingress_paths::Paths,
     },
     ConfigMap {
         keys: Vec<String>,

@@ -3,10 +3,7 @@
 //! its Ingress routes to it) is where the load comes from, and it ends on its own. A Job
 //! elsewhere that does not name the target is not blamed.
 
-use std::sync::LazyLock;
-
 use k8s_openapi::api::core::v1::PodSpec;
-use regex::Regex;
 
 use super::super::clues::Cause;
 use super::super::objects;
@@ -17,15 +14,12 @@ use super::batch::as_job_load;
 use super::candidate::{Candidate, Facts, troubled};
 use super::resolve::{target_ref, workload_behind};
 use crate::agent::tools::data::KubeObject;
+use crate::kube::ingress_paths::{self, urls};
 use crate::kube::state::ResourceRef;
 use crate::protocol::EvidenceKind;
 
 /// A client's settings name the target: direct evidence that its work lands there.
 const NAMES_THE_TARGET: f32 = 0.7;
-
-static URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b(?:https?|grpcs?)://([a-z0-9.-]+)(?::\d{2,5})?(/[^\s'"`]*)?"#).ok()
-});
 
 /// Running Jobs of other namespaces, started near the alert, whose settings name the
 /// healthy target.
@@ -141,45 +135,18 @@ pub fn names_target(w: &World, t: &Target, spec: &PodSpec, ns: Option<&str>) -> 
     None
 }
 
-/// Hosts and paths of the URLs in a text.
-fn urls(text: &str) -> Vec<(String, String)> {
-    URL.as_ref().map_or_else(Vec::new, |r| {
-        r.captures_iter(text)
-            .map(|c| {
-                let host = c[1].trim_end_matches('.').to_ascii_lowercase();
-                let path = c.get(2).map_or("/", |m| m.as_str()).to_string();
-                (host, path)
-            })
-            .collect()
-    })
-}
-
-/// The Service an Ingress of `ns` sends `host` + `path` to (longest matching prefix).
+/// The Service the Ingresses of `ns` send `host` + `path` to (merged per host, as a
+/// controller does; matched per the Ingress spec).
 fn routed(w: &World, ns: &str, host: &str, path: &str) -> Option<String> {
-    let mut best: Option<(usize, String)> = None;
-    for o in w.of_kind("Ingress", Some(ns)) {
-        let KubeObject::Ingress(i) = o else { continue };
-        for rule in i.spec.iter().flat_map(|s| s.rules.iter().flatten()) {
-            if rule
-                .host
-                .as_deref()
-                .is_some_and(|h| !h.eq_ignore_ascii_case(host))
-            {
-                continue;
-            }
-            for p in rule.http.iter().flat_map(|h| h.paths.iter()) {
-                let prefix = p.path.as_deref().unwrap_or("/");
-                let Some(svc) = p.backend.service.as_ref() else {
-                    continue;
-                };
-                if path.starts_with(prefix) && best.as_ref().is_none_or(|(n, _)| prefix.len() > *n)
-                {
-                    best = Some((prefix.len(), svc.name.clone()));
-                }
-            }
-        }
-    }
-    best.map(|(_, s)| s)
+    let paths: Vec<ingress_paths::IngressPath> = w
+        .of_kind("Ingress", Some(ns))
+        .filter_map(|o| match o {
+            KubeObject::Ingress(i) => Some(ingress_paths::of(i).paths),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    ingress_paths::best(&paths, host, path).map(|(_, p)| p.service.clone())
 }
 
 /// What a pod spec is configured with, as text: plain environment values, arguments

@@ -137,3 +137,12 @@ pub(super) fn troubled(p: &Pod) -> bool {
         || (p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
             && !objects::pod_ready(p))
 }
+
+/// Symptom ids seen on one object.
+pub(super) fn seen_on(obs: &Observations, source: &ResourceRef) -> Vec<usize> {
+    obs.symptoms
+        .iter()
+        .filter(|s| &s.object == source)
+        .map(|s| s.id)
+        .collect()
+}

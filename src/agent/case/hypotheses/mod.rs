@@ -2,6 +2,7 @@
 //! links it to the symptoms, ranked by how much of the symptoms it explains, how
 //! specific its evidence is and how close in time its change was to the alert's start.
 
+mod autoscalers;
 mod batch;
 mod callers;
 mod candidate;
@@ -11,6 +12,7 @@ mod gateway;
 mod host;
 mod limits;
 mod lookup;
+mod paths;
 mod platform;
 mod policy;
 pub mod preempt;
@@ -79,7 +81,8 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
             // What a pod says (its log, its status, its events) explains that pod's
             // other symptoms too.
             if clue.source.kind == "Pod" {
-                c.explains.extend(same_pod(e.observations, &clue.source));
+                c.explains
+                    .extend(candidate::seen_on(e.observations, &clue.source));
             }
             add(c);
         }
@@ -115,15 +118,6 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
     }
     rank(&mut out, e);
     out
-}
-
-/// Symptom ids seen on one object.
-fn same_pod(obs: &Observations, source: &ResourceRef) -> Vec<usize> {
-    obs.symptoms
-        .iter()
-        .filter(|s| &s.object == source)
-        .map(|s| s.id)
-        .collect()
 }
 
 /// A dependency's own failures explain why it is down: they join the candidate that

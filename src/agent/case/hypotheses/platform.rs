@@ -305,13 +305,7 @@ pub(super) fn autoscaler(e: &Facts<'_>) -> Option<Candidate> {
             Some(format!("{} at {}%", r.name, r.current.average_utilization?))
         })
         .collect();
-    let ids: Vec<usize> = e
-        .observations
-        .symptoms
-        .iter()
-        .filter(|s| s.object == o.reference())
-        .map(|s| s.id)
-        .collect();
+    let ids = super::candidate::seen_on(e.observations, &o.reference());
     Some(
         Candidate::new(
             Cause::AutoscalerAtMax,

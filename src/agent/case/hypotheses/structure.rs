@@ -13,7 +13,10 @@ use super::super::objects;
 use super::candidate::{Candidate, Facts, symptoms_of, troubled};
 use super::lookup::replica_sets;
 use super::resolve::target_ref;
-use super::{batch, callers, certs, flood, limits, platform, policy, preempt, routing, words};
+use super::{
+    autoscalers, batch, callers, certs, flood, limits, paths, platform, policy, preempt, routing,
+    words,
+};
 use crate::kube::state::ResourceRef;
 use crate::memory::Check;
 use crate::protocol::EvidenceKind;
@@ -38,6 +41,8 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(platform::cpu_throttling(e));
     out.extend(policy::network_policies(e));
     out.extend(platform::autoscaler(e));
+    out.extend(autoscalers::orphaned(e));
+    out.extend(paths::ingress_paths(e));
     out.extend(platform::nodes(e));
     out.extend(preempt::preemption(e));
     out.extend(batch::batch(e));
