@@ -474,3 +474,34 @@ fn the_split_file_must_match_the_scenarios() {
     assert_eq!(holdout.len(), 1);
     assert_eq!(holdout[0].1.name, "bad-image");
 }
+
+/// The second fresh batch's classes the engine now reads: a container the kubelet will
+/// not create (runAsNonRoot), a ConfigMap volume's `items`, a LimitRange's default limit
+/// and two HPAs for one Deployment; and two it cannot name yet (the device plugin that
+/// never runs on the GPU node, the pod holding a node's process IDs), which it must not
+/// state with high confidence.
+#[tokio::test]
+async fn the_second_fresh_batchs_readings_name_the_cause() {
+    let right = [
+        "web-image-runs-as-root",
+        "thumbnailer-config-items",
+        "limitrange-default-oom",
+        "two-hpas-one-deployment",
+    ];
+    let unsure = ["gpu-device-plugin-taint", "pid-pressure-agent"];
+    let dir = copy_of(&[right.as_slice(), unsure.as_slice()].concat());
+    let r = eval(dir.path(), MemoryMode::Off).await;
+    assert_eq!(r.scenarios.len(), right.len() + unsure.len());
+    for s in &r.scenarios {
+        if right.contains(&s.name.as_str()) {
+            assert!(s.run.correct, "{}: {:?}", s.name, s.run);
+        } else {
+            assert!(
+                s.run.confidence.unwrap_or(0.0) < 0.8,
+                "{}: {:?}",
+                s.name,
+                s.run
+            );
+        }
+    }
+}

@@ -149,6 +149,9 @@ fn placement_sentence(c: &Candidate, t: &Target) -> String {
             "{w} cannot be scheduled: not enough room on the nodes for its resource requests ({})",
             cut(d)
         ),
+        Cause::UntoleratedTaint if c.culprit.kind == "DaemonSet" => {
+            format!("{w}'s pods cannot be scheduled: {}", cut(d))
+        }
         Cause::UntoleratedTaint => format!(
             "{w}'s pods cannot be scheduled: {who} carries a taint that {w} does not tolerate ({})",
             cut(d)

@@ -193,6 +193,14 @@ fn cluster_reads(w: &World, t: &Target, obj: &KubeObject, out: &mut Vec<Read>) {
     if node_trouble || w.events.iter().any(|e| e.about.kind == "Node") {
         out.push(list("nodes", None, None));
     }
+    // An extended resource (a GPU) no node has: the DaemonSets, of every namespace, that
+    // should advertise it (device plugins).
+    if pods.iter().any(|p| {
+        objects::unscheduled_message(p)
+            .is_some_and(|m| crate::agent::case::hypotheses::devices::extended(m).is_some())
+    }) {
+        out.push(list("daemonsets", None, None));
+    }
     // Nodes in trouble: their own events (evictions, pressure, NotReady).
     for n in w.of_kind("Node", None) {
         if let KubeObject::Node(node) = n

@@ -305,3 +305,70 @@ pub(super) fn nothing_wrong(e: &Facts<'_>) -> Option<Candidate> {
         }),
     )
 }
+
+/// A failed Job whose CronJob has since completed a later run (the next schedule, or a
+/// re-run by hand with `kubectl create job --from=cronjob/…`): the work was done, and
+/// the alert fires only because the failed Job object is kept (`failedJobsHistoryLimit`).
+pub(super) fn rerun_completed(e: &Facts<'_>) -> Option<Candidate> {
+    let t = e.target;
+    let ns = t.namespace.as_deref();
+    let Some(KubeObject::Job(j)) = e.world.get("Job", ns, &t.name) else {
+        return None;
+    };
+    let failed = condition(j, "Failed")?;
+    let (_, cron) = objects::controller(&j.metadata).filter(|(k, _)| *k == "CronJob")?;
+    let since = objects::created(&j.metadata)?;
+    let later = e.world.of_kind("Job", ns).find_map(|o| {
+        let KubeObject::Job(k) = o else {
+            return None;
+        };
+        let (_, owner) = objects::controller(&k.metadata)?;
+        let created = objects::created(&k.metadata)?;
+        let complete = condition(k, "Complete")?;
+        (owner == cron && created > since && objects::name(&k.metadata) != t.name)
+            .then(|| (objects::name(&k.metadata).to_string(), complete, k))
+    })?;
+    let (name, complete, k) = later;
+    let manual = k
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("cronjob.kubernetes.io/instantiate"))
+        .is_some_and(|v| v == "manual");
+    let at = crate::kube::state::opt_time(complete.last_transition_time.as_ref())
+        .map(|x| x.format("%H:%M").to_string())
+        .unwrap_or_default();
+    let cron_ref = ResourceRef::new("CronJob", ns, cron);
+    Some(
+        Candidate::new(
+            Cause::NothingWrong,
+            target_ref(t),
+            format!(
+                "its run failed ({}), but {} Job {name} of CronJob {cron} completed after it (at {at}): the work is done, and the alert fires only for the failed Job object the CronJob keeps",
+                failed.reason.as_deref().unwrap_or("failed"),
+                if manual { "a manual re-run," } else { "a later run," }
+            ),
+            0.85,
+        )
+        .because(EvidenceKind::Resource, format!("Job/{name}"), "Complete")
+        .explaining([0])
+        .via(cron_ref)
+        .checked_by(Check::CronJobRan {
+            cronjob: cron.to_string(),
+        }),
+    )
+}
+
+/// A Job's condition of this type, when it holds.
+fn condition(
+    j: &k8s_openapi::api::batch::v1::Job,
+    kind: &str,
+) -> Option<k8s_openapi::api::batch::v1::JobCondition> {
+    j.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == kind && c.status == "True")
+        .cloned()
+}

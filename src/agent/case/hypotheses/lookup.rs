@@ -165,6 +165,7 @@ pub(super) fn limits(
             .as_ref()
             .and_then(|l| l.get(resource))
             .map(|q| q.0.clone());
+        let limit = limit.or_else(|| admitted_default(w, owner, resource, &c.name));
         (limit.is_some() || request.is_some()).then(|| {
             let tmpfs = if resource == "memory" {
                 memory_backed_mounts(spec, c)
@@ -178,6 +179,30 @@ pub(super) fn limits(
                 c.name
             )
         })
+    })
+}
+
+/// A limit the workload's template does not set but its pods have: admission gave it,
+/// a LimitRange's default (the pod says so in `kubernetes.io/limit-ranger`), so it
+/// applies to every pod created since the LimitRange, whatever the workload says.
+fn admitted_default(
+    w: &World,
+    owner: &ResourceRef,
+    resource: &str,
+    container: &str,
+) -> Option<String> {
+    let set = format!("{resource} limit for container {container}");
+    w.pods_of(&owner.name, owner.namespace.as_deref()).find_map(|p| {
+        let note = p.metadata.annotations.as_ref()?.get("kubernetes.io/limit-ranger")?;
+        if !note.contains(&set) {
+            return None;
+        }
+        let c = p.spec.as_ref()?.containers.iter().find(|c| c.name == container)?;
+        let q = c.resources.as_ref()?.limits.as_ref()?.get(resource)?;
+        Some(format!(
+            "{}, a default the namespace's LimitRange set when the pod was admitted (kubernetes.io/limit-ranger: the workload itself sets none)",
+            q.0
+        ))
     })
 }
 
@@ -388,4 +413,39 @@ pub(super) fn replica_sets<'w>(
         .collect();
     sets.sort_by_key(|r| std::cmp::Reverse(objects::revision(&r.metadata)));
     sets
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_limit_the_template_lacks_is_read_from_the_pods_limit_ranger_note() {
+        let mut w = World::new(chrono::Utc::now(), Some("media".into()));
+        w.absorb_objects(
+            "Deployment",
+            vec![json!({"metadata": {"name": "ingest", "namespace": "media"},
+                "spec": {"selector": {"matchLabels": {"app": "ingest"}}, "template": {"metadata": {"labels": {"app": "ingest"}},
+                    "spec": {"containers": [{"name": "ingest", "resources": {"requests": {"memory": "384Mi"}}}]}}}})],
+        );
+        w.absorb_objects(
+            "Pod",
+            vec![json!({"metadata": {"name": "ingest-7d9f8b6c5-x2k4p", "namespace": "media", "labels": {"app": "ingest"},
+                    "annotations": {"kubernetes.io/limit-ranger": "LimitRanger plugin set: memory limit for container ingest"},
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "ingest-7d9f8b6c5", "uid": "u", "controller": true}]},
+                "spec": {"containers": [{"name": "ingest", "resources": {"limits": {"memory": "512Mi"}, "requests": {"memory": "384Mi"}}}]}})],
+        );
+        let d = ResourceRef::new("Deployment", Some("media"), "ingest");
+        let said = limits(&w, &d, "memory", None).unwrap();
+        assert!(
+            said.starts_with("memory limit 512Mi, a default the namespace's LimitRange"),
+            "{said}"
+        );
+        assert!(
+            said.contains("(request 384Mi) of container ingest"),
+            "{said}"
+        );
+    }
 }

@@ -7,6 +7,7 @@ mod batch;
 mod callers;
 mod candidate;
 mod certs;
+pub mod devices;
 mod flood;
 mod gateway;
 mod host;
@@ -22,6 +23,7 @@ mod rollout;
 mod routing;
 mod scaled;
 mod structure;
+mod volumes;
 mod words;
 
 pub use candidate::{Candidate, Facts};
@@ -111,6 +113,7 @@ pub fn generate(e: &Facts<'_>) -> Vec<Candidate> {
     }
     rollout::rule_out_behind_pods(&mut out);
     limits::behind_node_group(&mut out);
+    devices::behind_device_plugin(&mut out, e);
     rollout::deepen(&mut out);
     preempt::rule_out_own_requests(&mut out, e.target);
     for c in &mut out {
@@ -206,6 +209,12 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
                 }
             }
         }
+        if lines.is_empty() && rollout {
+            lines.extend(e.world.pods_of(&c.culprit.name, ns).filter_map(|p| {
+                let pod = ResourceRef::new("Pod", p.metadata.namespace.as_deref(), objects_name(p));
+                refused_create(p).map(|m| (m, 0.0, pod))
+            }));
+        }
         let Some((line, _, pod)) = lines
             .iter()
             .enumerate()
@@ -216,14 +225,37 @@ fn own_words(out: &mut [Candidate], e: &Facts<'_>) {
         };
         let said = root_of(&super::clues::log_message(line));
         c.detail = format!(
-            "{}; its pods say: {}",
+            "{}; its pods say: {}{}",
             super::clues::cut(&c.detail, if rollout { 200 } else { 90 }),
-            super::clues::cut(&said, 120)
+            super::clues::cut(&said, 120),
+            volumes::unprojected(e.world, &c.culprit, &said).unwrap_or_default()
         );
         if c.chain.len() < 6 {
             c.chain.push(ev(EvidenceKind::Log, pod.to_string(), said));
         }
     }
+}
+
+/// Why the kubelet refuses to create a container that never ran (so it has no log):
+/// its waiting message when the reason is `CreateContainerConfigError` or
+/// `CreateContainerError` (pulling, creating and back-off are other readings').
+fn refused_create(p: &k8s_openapi::api::core::v1::Pod) -> Option<&str> {
+    p.status
+        .as_ref()?
+        .container_statuses
+        .iter()
+        .flatten()
+        .find_map(|cs| {
+            let w = cs.state.as_ref()?.waiting.as_ref()?;
+            let reason = w.reason.as_deref()?;
+            reason
+                .starts_with("CreateContainer")
+                .then_some(w.message.as_deref())
+                .flatten()
+                // The kubelet appends the pod and container it means: `(pod: "…", container: …)`.
+                .map(|m| m.split(" (pod: ").next().unwrap_or(m))
+                .filter(|m| !m.is_empty())
+        })
 }
 
 /// A log message without a klog header (`E0723 14:42:00.021481 1 scraper.go:149] `),

@@ -368,6 +368,13 @@ pub(super) fn nodes(e: &Facts<'_>) -> Vec<Candidate> {
             if !bad {
                 continue;
             }
+            // A node under pressure is where the resource ran out, not what used it up:
+            // the condition names no consumer, so it points at the node, no more.
+            let specificity = if cause == Cause::NodePressure {
+                0.6
+            } else {
+                0.85
+            };
             out.push(
                 Candidate::new(
                     cause,
@@ -379,7 +386,7 @@ pub(super) fn nodes(e: &Facts<'_>) -> Vec<Candidate> {
                         c.reason.as_deref().unwrap_or(""),
                         c.message.as_deref().unwrap_or("")
                     ),
-                    0.85,
+                    specificity,
                 )
                 .because(
                     EvidenceKind::Resource,

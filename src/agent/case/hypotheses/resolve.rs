@@ -274,11 +274,19 @@ fn node_trouble(f: &From<'_, '_>, subject: &Subject) -> Vec<Candidate> {
                 pressure_of(&resource)
             },
         };
-        out.push(
-            f.base(f.clue.cause, n.clone(), format!("node short of {resource}"))
-                .checked_by(check)
-                .via(f.owner.clone()),
-        );
+        let mut c = f
+            .base(f.clue.cause, n.clone(), format!("node short of {resource}"))
+            .checked_by(check)
+            .via(f.owner.clone());
+        // The kubelet names no pod for process IDs (it does for memory and disk): the
+        // node is where, not what, and the pod holding them is still to be found.
+        if resource == "pids" || f.clue.text.contains("PIDPressure") {
+            c.detail.push_str(
+                ": a pod on it holds too many processes (the kubelet does not say which; critical pods it never evicts)",
+            );
+            c.specificity = c.specificity.min(0.6);
+        }
+        out.push(c);
     }
     // "Container X was using 3Gi, request is 0": the neighbour that took it.
     if let Some(hog) = heaviest_container(&f.clue.text)

@@ -42,10 +42,12 @@ pub fn candidates(e: &Facts<'_>) -> Vec<Candidate> {
     out.extend(policy::network_policies(e));
     out.extend(platform::autoscaler(e));
     out.extend(autoscalers::orphaned(e));
+    out.extend(autoscalers::ambiguous(e));
     out.extend(paths::ingress_paths(e));
     out.extend(platform::nodes(e));
     out.extend(preempt::preemption(e));
     out.extend(batch::batch(e));
+    out.extend(batch::rerun_completed(e));
     out.extend(batch::scheduled_load(e));
     out.extend(callers::outside_load(e));
     out.extend(flood::callers(e));
