@@ -301,13 +301,13 @@ fn dependency_words(cause: Cause, d: &str) -> String {
 /// `Permission 'storage.objects.get' denied`, Azure `does not have authorization to
 /// perform action 'Microsoft.Storage/…'`.
 fn denied_action(d: &str) -> Option<String> {
-    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    static RE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
             r"(?i)not authorized to perform:? ([A-Za-z0-9-]+:[A-Za-z0-9*]+)|Permission '?([a-z0-9]+(?:\.[A-Za-z0-9]+){2,})'? (?:denied|is required)|authorization to perform action '([^']+)'",
         )
-        .expect("valid regex")
+        .ok()
     });
-    let c = RE.captures(d)?;
+    let c = RE.as_ref()?.captures(d)?;
     (1..=3)
         .find_map(|i| c.get(i))
         .map(|m| m.as_str().to_string())
