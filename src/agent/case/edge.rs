@@ -171,6 +171,9 @@ pub enum Refusal {
     NoUpstream,
     /// The backend refused the connection (502).
     UpstreamRefused,
+    /// The TLS handshake with the backend failed: the controller speaks HTTPS (its
+    /// backend-protocol) to a backend that does not (502).
+    UpstreamTls,
 }
 
 impl Refusal {
@@ -180,6 +183,7 @@ impl Refusal {
             Self::BodyTooLarge => Some(("proxy-body-size", "1m")),
             Self::ReadTimeout => Some(("proxy-read-timeout", "60")),
             Self::ConnectTimeout => Some(("proxy-connect-timeout", "5")),
+            Self::UpstreamTls => Some(("backend-protocol", "HTTP")),
             Self::NoUpstream | Self::UpstreamRefused => None,
         }
     }
@@ -189,7 +193,7 @@ impl Refusal {
             Self::BodyTooLarge => 413,
             Self::ReadTimeout | Self::ConnectTimeout => 504,
             Self::NoUpstream => 503,
-            Self::UpstreamRefused => 502,
+            Self::UpstreamRefused | Self::UpstreamTls => 502,
         }
     }
 }
@@ -206,7 +210,7 @@ pub struct Refused {
 
 static NGINX_ERROR: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
-        r#"\[error\].*?(client intended to send too large body|upstream timed out \(\d+: [^)]*\) while reading response header|upstream timed out \(\d+: [^)]*\) while connecting|no live upstreams|connect\(\) failed \(111: [^)]*\)).*?request: "[A-Z]+ ([^ "?]+)[^"]*".*?host: "([^"]+)""#,
+        r#"\[error\].*?(client intended to send too large body|upstream timed out \(\d+: [^)]*\) while reading response header|upstream timed out \(\d+: [^)]*\) while connecting|no live upstreams|connect\(\) failed \(111: [^)]*\)|SSL_do_handshake\(\) failed .*?while SSL handshaking to upstream).*?request: "[A-Z]+ ([^ "?]+)[^"]*".*?host: "([^"]+)""#,
     )
     .ok()
 });
@@ -224,6 +228,7 @@ pub fn refusals(log: &str) -> Vec<Refused> {
                 m if m.ends_with("reading response header") => Refusal::ReadTimeout,
                 m if m.starts_with("upstream timed out") => Refusal::ConnectTimeout,
                 m if m.starts_with("no live") => Refusal::NoUpstream,
+                m if m.starts_with("SSL_do_handshake") => Refusal::UpstreamTls,
                 _ => Refusal::UpstreamRefused,
             };
             Some(Refused {
@@ -292,5 +297,15 @@ mod tests {
         };
         assert_eq!(setting(i, c, "proxy-body-size"), Some("2g"));
         assert_eq!(controller_for(Some("alb")).map(|c| c.namespace), None);
+    }
+
+    #[test]
+    fn reads_a_failed_tls_handshake_with_the_backend() {
+        let log = "2025/08/25 14:31:07 [error] 33#33: *5512231 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream, client: 10.20.34.12, server: api.example.tv, request: \"GET /v1/videos/v1 HTTP/1.1\", upstream: \"https://10.20.33.87:8080/v1/videos/v1\", host: \"api.example.tv\"";
+        let r = refusals(log);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].what, Refusal::UpstreamTls);
+        assert_eq!(r[0].path, "/v1/videos/v1");
+        assert_eq!(r[0].what.setting(), Some(("backend-protocol", "HTTP")));
     }
 }

@@ -245,10 +245,16 @@ fn network_sentence(c: &Candidate, t: &Target) -> String {
             "{who}: the TLS certificate is expired or not trusted (x509): {}",
             cut(d)
         ),
-        Cause::CloudPermission => format!(
-            "{who} lacks the cloud permission {w} needs (IAM role, AccessDenied): {}",
-            cut(d)
-        ),
+        Cause::CloudPermission => match denied_action(d) {
+            Some(a) => format!(
+                "{who} lacks the cloud permission {a} that {w} needs (IAM role, AccessDenied): {}",
+                cut(d)
+            ),
+            None => format!(
+                "{who} lacks the cloud permission {w} needs (IAM role, AccessDenied): {}",
+                cut(d)
+            ),
+        },
         Cause::Credentials if c.culprit.kind == "Secret" => {
             format!("{w}'s credentials in {who} are refused: {}", cut(d))
         }
@@ -292,6 +298,22 @@ fn dependency_words(cause: Cause, d: &str) -> String {
         Cause::ConnectionTimeout => format!("times out (unreachable: {})", cut(d)),
         _ => format!("answers with errors ({})", cut(d)),
     }
+}
+
+/// The action a cloud refusal names: AWS `not authorized to perform: kms:Decrypt`, GCP
+/// `Permission 'storage.objects.get' denied`, Azure `does not have authorization to
+/// perform action 'Microsoft.Storage/…'`.
+fn denied_action(d: &str) -> Option<String> {
+    static RE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)not authorized to perform:? ([A-Za-z0-9-]+:[A-Za-z0-9*]+)|Permission '?([a-z0-9]+(?:\.[A-Za-z0-9]+){2,})'? (?:denied|is required)|authorization to perform action '([^']+)'",
+        )
+        .ok()
+    });
+    let c = RE.as_ref()?.captures(d)?;
+    (1..=3)
+        .find_map(|i| c.get(i))
+        .map(|m| m.as_str().to_string())
 }
 
 fn cut(s: &str) -> String {
@@ -403,4 +425,21 @@ pub fn actions(c: &Candidate, t: &Target, act: bool) -> Vec<(String, String)> {
     };
     out.extend(change);
     out
+}
+
+#[cfg(test)]
+mod reading_tests {
+    use super::denied_action;
+
+    #[test]
+    fn names_the_refused_cloud_action() {
+        let aws = "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:…";
+        assert_eq!(denied_action(aws).as_deref(), Some("kms:Decrypt"));
+        let gcp = "googleapi: Error 403: Permission 'storage.objects.create' denied on resource";
+        assert_eq!(
+            denied_action(gcp).as_deref(),
+            Some("storage.objects.create")
+        );
+        assert_eq!(denied_action("AccessDenied: Access Denied"), None);
+    }
 }

@@ -82,7 +82,7 @@ pub(super) fn from_host(
     match deps::service_for(w, host, ns) {
         Some(svc) => {
             let dep = workload_behind(w, &svc);
-            let detail = format!("{} ({hostport}) {}", svc.name, what_fails(clue.cause));
+            let detail = format!("{} ({hostport}) {}", svc.name, what_fails_in(clue));
             let culprit = match clue.cause {
                 Cause::Certificate => tls_secret(w, &svc, dep.as_ref())
                     .or(dep.clone())
@@ -131,7 +131,7 @@ pub(super) fn from_host(
                 ),
                 (cause, _) => (cause, ResourceRef::new("Host", None, host)),
             };
-            let detail = format!("{hostport} {}", what_fails(clue.cause));
+            let detail = format!("{hostport} {}", what_fails_in(clue));
             let mut c = base(cause, culprit, detail);
             c.specificity *= 0.85;
             out.push(c);
@@ -171,6 +171,33 @@ fn unknown_authority(text: &str) -> bool {
         || t.contains("unable to get local issuer")
         || t.contains("self signed certificate in certificate chain")
         || t.contains("unable to verify the first certificate")
+}
+
+/// What fails, with the server limit the message reports when it reports one.
+fn what_fails_in(clue: &Clue) -> String {
+    match (clue.cause, connection_limit(&clue.text)) {
+        (Cause::TooManyConnections, Some(l)) => format!("has no connections left: {l} is reached"),
+        _ => what_fails(clue.cause).to_string(),
+    }
+}
+
+/// The server limit a refused connection reports: PostgreSQL's SQLSTATE 53300 (`too many
+/// clients`, `remaining connection slots are reserved`) and MySQL's `Too many connections`
+/// are max_connections; Redis's `max number of clients reached` is maxclients.
+fn connection_limit(d: &str) -> Option<&'static str> {
+    let l = d.to_ascii_lowercase();
+    if l.contains("max number of clients") {
+        Some("Redis maxclients")
+    } else if l.contains("53300")
+        || l.contains("remaining connection slots")
+        || l.contains("too many clients")
+    {
+        Some("PostgreSQL max_connections")
+    } else if l.contains("too many connections") {
+        Some("the server's max_connections")
+    } else {
+        None
+    }
 }
 
 fn what_fails(cause: Cause) -> &'static str {
@@ -270,4 +297,20 @@ fn credential_words(text: &str) -> &str {
     .iter()
     .find_map(|w| lower.find(w))
     .map_or(text, |i| &text[i..])
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::connection_limit;
+
+    #[test]
+    fn names_the_connection_limit() {
+        let pg = "FATAL: remaining connection slots are reserved for roles with the SUPERUSER attribute (SQLSTATE 53300)";
+        assert_eq!(connection_limit(pg), Some("PostgreSQL max_connections"));
+        assert_eq!(
+            connection_limit("ERR max number of clients reached"),
+            Some("Redis maxclients")
+        );
+        assert_eq!(connection_limit("connection pool exhausted"), None);
+    }
 }

@@ -66,25 +66,30 @@ pub(super) fn edge_limits(e: &Facts<'_>) -> Vec<Candidate> {
         };
         let (first, prefix) = &seen[0];
         let r = ResourceRef::new("Ingress", ns, &name);
+        let detail = match what {
+            Refusal::UpstreamTls => format!(
+                "for {}{prefix} {setting}, but the backend does not speak TLS (HTTPS) there: the handshake fails and the ingress controller answers {} ({} times in its log tail: {})",
+                first.host,
+                what.status(),
+                seen.len(),
+                cut(&reason_of(&first.line), 120)
+            ),
+            _ => format!(
+                "limits requests for {}{prefix}: {setting}; the ingress controller answers {} ({} times in its log tail: {})",
+                first.host,
+                what.status(),
+                seen.len(),
+                cut(&reason_of(&first.line), 120)
+            ),
+        };
         out.push(
-            Candidate::new(
-                Cause::IngressBackend,
-                r.clone(),
-                format!(
-                    "limits requests for {}{prefix}: {setting}; the ingress controller answers {} ({} times in its log tail: {})",
-                    first.host,
-                    what.status(),
-                    seen.len(),
-                    cut(&reason_of(&first.line), 120)
-                ),
-                0.85,
-            )
-            .because(EvidenceKind::Log, "ingress controller", first.line.clone())
-            .explaining(own.iter().copied().chain([0]))
-            .checked_by(Check::Present {
-                resource: r.to_string(),
-                key: None,
-            }),
+            Candidate::new(Cause::IngressBackend, r.clone(), detail, 0.85)
+                .because(EvidenceKind::Log, "ingress controller", first.line.clone())
+                .explaining(own.iter().copied().chain([0]))
+                .checked_by(Check::Present {
+                    resource: r.to_string(),
+                    key: None,
+                }),
         );
     }
     out

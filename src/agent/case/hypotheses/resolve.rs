@@ -203,8 +203,27 @@ fn image(f: &From<'_, '_>, subject: &Subject) -> Candidate {
         (Cause::ImageAuth, None) => node_of(f.e.world, &f.clue.source),
         _ => None,
     };
+    // A pull Secret the pods name but their namespace lacks: the kubelet warns and pulls
+    // without credentials, so the registry's refusal is the Secret's absence.
+    let absent = match (f.clue.cause, pull_secret(f.e.world, f.e.target)) {
+        (Cause::ImageAuth, Some(s))
+            if f.e
+                .world
+                .is_missing("Secret", s.namespace.as_deref(), &s.name) =>
+        {
+            Some(s)
+        }
+        _ => None,
+    };
     let detail = match f.clue.cause {
         Cause::ImageNotFound => format!("image {image} does not exist in the registry"),
+        Cause::ImageAuth if absent.is_some() => {
+            let s = absent.as_ref().map_or(String::new(), |s| s.name.clone());
+            let ns = f.e.target.namespace.as_deref().unwrap_or("default");
+            format!(
+                "the pull Secret {s} the pods name does not exist in namespace {ns}, so the kubelet pulls {image} without credentials"
+            )
+        }
         Cause::ImageAuth if node.is_some() => format!(
             "the registry refuses the node's own pull credentials (its instance role or credential provider; the pods have no pull Secret) for {image}"
         ),

@@ -283,10 +283,11 @@ pub(super) fn ingress_tls(e: &Facts<'_>) -> Vec<Candidate> {
         let Some(secret) = tls.secret_name.as_deref() else {
             continue;
         };
+        let r = ResourceRef::new("Secret", ns, secret);
         if !e.world.is_missing("Secret", ns, secret) {
+            out.extend(names_other_hosts(e, ing, &r));
             continue;
         }
-        let r = ResourceRef::new("Secret", ns, secret);
         let hosts = tls.hosts.clone().unwrap_or_default().join(", ");
         out.push(
             Candidate::new(
@@ -306,4 +307,85 @@ pub(super) fn ingress_tls(e: &Facts<'_>) -> Vec<Candidate> {
         );
     }
     out
+}
+
+/// A TLS Secret that exists but whose certificate does not name the host it serves, as
+/// the controller says when it loads it (ingress-nginx: `Unexpected error validating SSL
+/// certificate "ns/secret" for server "host": x509: certificate is valid for …, not host`):
+/// the controller serves its default certificate for that host instead.
+fn names_other_hosts(e: &Facts<'_>, ing: &ResourceRef, secret: &ResourceRef) -> Option<Candidate> {
+    static RE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"certificate is valid for ([^\n]+?), not ([A-Za-z0-9.*-]+)").ok()
+    });
+    let re = RE.as_ref()?;
+    let quoted = format!(
+        "\"{}/{}\"",
+        secret.namespace.as_deref().unwrap_or("default"),
+        secret.name
+    );
+    let (line, c) = e.world.logs.iter().find_map(|tail| {
+        tail.text
+            .lines()
+            .filter(|l| l.contains(&quoted))
+            .find_map(|l| re.captures(l).map(|c| (l.trim().to_string(), c)))
+    })?;
+    let (valid, host) = (c[1].to_string(), c[2].to_string());
+    // A wildcard stands for exactly one label: `*.example.tv` covers `a.example.tv`,
+    // not `a.b.example.tv`.
+    let wildcard = wildcard_too_shallow(&valid, &host);
+    let why = if wildcard {
+        " (a wildcard covers a single label only)"
+    } else {
+        ""
+    };
+    Some(
+        Candidate::new(
+            Cause::Certificate,
+            ing.clone(),
+            format!(
+                "its TLS Secret {} holds a certificate valid for {valid}, not {host}{why}, so the controller serves its default (fake) certificate for {host} and clients fail TLS verification",
+                secret.name
+            ),
+            0.9,
+        )
+        .because(EvidenceKind::Log, "ingress controller", line)
+        .explaining([0])
+        .checked_by(Check::Present {
+            resource: secret.to_string(),
+            key: None,
+        }),
+    )
+}
+
+/// Whether a wildcard among the names a certificate is valid for would cover `host` but
+/// for the number of labels: `*.example.tv` stands for one label, not `a.b.example.tv`.
+fn wildcard_too_shallow(valid: &str, host: &str) -> bool {
+    valid.split(", ").any(|v| {
+        v.strip_prefix("*.").is_some_and(|base| {
+            host.strip_suffix(base)
+                .and_then(|h| h.strip_suffix('.'))
+                .is_some_and(|rest| rest.contains('.'))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard_too_shallow;
+
+    #[test]
+    fn a_wildcard_covers_one_label() {
+        assert!(wildcard_too_shallow(
+            "*.example.tv, example.tv",
+            "upload.eu.example.tv"
+        ));
+        assert!(!wildcard_too_shallow(
+            "*.example.tv, example.tv",
+            "upload.example.tv"
+        ));
+        assert!(!wildcard_too_shallow(
+            "api.example.tv",
+            "upload.eu.example.tv"
+        ));
+    }
 }
