@@ -355,10 +355,16 @@ impl Alert {
     pub fn object_hints(&self) -> Vec<(String, Option<&'static str>, f32)> {
         let mut out = Vec::new();
         for (label, kind) in OBJECT_LABELS {
-            if let Some(v) = self.labels.get(*label)
-                && !is_monitoring(v)
-            {
+            let Some(v) = self.labels.get(*label) else {
+                continue;
+            };
+            if !is_monitoring(v) {
                 out.push((v.clone(), Some(*kind), 1.0));
+            } else if !self.names_the_scraper(label, v) {
+                // A monitoring component's own object (its volume filling, its pod
+                // crashing) can be what the alert is about: weaker than another object
+                // label, stronger than a label that usually names the scraper.
+                out.push((v.clone(), Some(*kind), 0.5));
             }
         }
         for label in MONITORING_LABELS {
@@ -371,6 +377,18 @@ impl Alert {
             }
         }
         out
+    }
+
+    /// Whether an object label's value is the scraper's own rather than the subject's:
+    /// the subject moved to `exported_<label>` (a scrape without `honor_labels`), or the
+    /// value is what `job`, `service` or `container` call the scraper.
+    fn names_the_scraper(&self, label: &str, value: &str) -> bool {
+        self.labels.contains_key(&format!("exported_{label}"))
+            || ["job", "service", "container"].iter().any(|k| {
+                self.labels
+                    .get(*k)
+                    .is_some_and(|s| !s.is_empty() && value.starts_with(s.as_str()))
+            })
     }
 
     /// The namespace the alert is about, when a label says.
@@ -460,6 +478,30 @@ mod tests {
         // The scraping Service and job name monitoring, not the culprit.
         assert!(!hints.iter().any(|h| h.0.contains("kube-state-metrics")));
         assert_eq!(a.symptom, AlertSymptom::Availability);
+    }
+
+    #[test]
+    fn a_monitoring_components_own_object_is_a_weaker_hint_unless_it_is_the_scraper() {
+        // Prometheus's own volume filling up: the claim is the subject.
+        let own = parse(
+            "KubePersistentVolumeFillingUp\nLabels:\n - job = kubelet\n - namespace = monitoring\n\
+             - persistentvolumeclaim = prometheus-db-prometheus-0\n",
+            now(),
+        );
+        assert!(own.object_hints().contains(&(
+            "prometheus-db-prometheus-0".into(),
+            Some("PersistentVolumeClaim"),
+            0.5
+        )));
+        // Scraped without honor_labels: `pod` is kube-state-metrics's, `exported_pod` the subject's.
+        let scraped = parse(
+            "KubePodNotReady\nLabels:\n - exported_pod = search-api-0\n - job = kube-state-metrics\n\
+             - pod = kube-state-metrics-6d4f9-abcde\n",
+            now(),
+        );
+        let hints = scraped.object_hints();
+        assert!(hints.contains(&("search-api-0".into(), Some("Pod"), 1.0)));
+        assert!(!hints.iter().any(|h| h.0.starts_with("kube-state-metrics")));
     }
 
     #[test]
