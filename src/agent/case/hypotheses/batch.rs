@@ -57,11 +57,7 @@ pub(super) fn batch(e: &Facts<'_>) -> Vec<Candidate> {
         .collect();
     jobs.sort_by_key(|o| o.meta().and_then(objects::created));
     if let Some(KubeObject::Job(j)) = jobs.last()
-        && let Some(failed) = j
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|c| c.iter().find(|c| c.type_ == "Failed" && c.status == "True"))
+        && let Some(failed) = condition(j, "Failed")
     {
         out.push(
             Candidate::new(
